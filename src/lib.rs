@@ -1,0 +1,13 @@
+//! traveler: the digital traveler of an electronics rework bench.
+//!
+//! Module directions (see ARCHITECTURE): `domain` imports nothing of ours;
+//! `instruction` only `domain`; `store`, `station` and `export` never import `tui`;
+//! only the binary and `tui` know there is a terminal.
+
+pub mod cli;
+pub mod domain;
+pub mod export;
+pub mod instruction;
+pub mod station;
+pub mod store;
+pub mod tui;
