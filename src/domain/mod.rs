@@ -1,1 +1,7 @@
-//! domain
+//! Pure rules and types: no I/O at all. Everything else in the crate leans on this.
+
+pub mod event;
+pub mod gs1;
+pub mod job;
+pub mod policy;
+pub mod types;

@@ -1,0 +1,284 @@
+//! Everything that happens is an `Event`; the store chains them and derives the rest.
+//!
+//! Field order is the canonical order: events are encoded as JSON from these structs
+//! (never from maps), so the bytes and thus the chain hashes are reproducible.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::types::{
+    Certification, CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel,
+};
+
+/// Who caused an event: a badge id, or `system` for the program itself.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// One stored event with its place in the chain. Its hash is
+/// SHA-256(seq as u64 BE ‖ prev_hash ‖ canonical bytes of this record).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct Record {
+    pub seq: u64,
+    /// Hex SHA-256 of the previous record (64 zeros for the first).
+    pub prev_hash: String,
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    pub event: Event,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct Measurement {
+    pub value: f64,
+    pub unit: String,
+}
+
+/// A step's temperature on one channel, summarised when the step completes.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct ChannelSummary {
+    pub channel: String,
+    pub count: u64,
+    pub min_c: f64,
+    pub max_c: f64,
+    pub mean_c: f64,
+    pub peak_c: f64,
+    /// Seconds spent above the job alloy's liquidus.
+    pub above_liquidus_s: f64,
+    pub window_min_c: Option<f64>,
+    pub window_max_c: Option<f64>,
+    pub excursions: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    PersonEnrolled {
+        badge: String,
+        name: String,
+        roles: Vec<Role>,
+        skill: SkillLevel,
+        /// Argon2id PHC string; the PIN itself is never stored.
+        pin_hash: String,
+    },
+    PersonUpdated {
+        badge: String,
+        name: String,
+        roles: Vec<Role>,
+        skill: SkillLevel,
+    },
+    PersonCertified {
+        badge: String,
+        certification: Certification,
+    },
+    CertificationRevoked {
+        badge: String,
+        certificate: String,
+        reason: String,
+    },
+    PersonDeactivated {
+        badge: String,
+        reason: String,
+    },
+    PinChanged {
+        badge: String,
+        pin_hash: String,
+    },
+    LoggedIn {
+        badge: String,
+        bench: String,
+    },
+    LoggedOut {
+        badge: String,
+        reason: String,
+    },
+    /// A wrong PIN, recorded against the badge it was tried for.
+    PinRejected {
+        badge: String,
+        purpose: String,
+    },
+    BadgeLocked {
+        badge: String,
+        until: DateTime<Utc>,
+    },
+    JobStarted {
+        job: String,
+        board_serial: String,
+        assembly_part: String,
+        assembly_rev: String,
+        refdes: Vec<String>,
+        defect_ref: String,
+        class: ProductClass,
+        alloy: String,
+        instruction_id: String,
+        instruction_rev: String,
+        /// SHA-256 of the instruction file's bytes as run.
+        instruction_hash: String,
+        step_count: u32,
+        approval_ref: Option<String>,
+        bench: String,
+        performer: String,
+    },
+    StepStarted {
+        job: String,
+        step: u32,
+    },
+    StepCompleted {
+        job: String,
+        step: u32,
+        temperature: Vec<ChannelSummary>,
+        sample_count: u64,
+        /// SHA-256 over the step's stored samples, so the chain covers them.
+        samples_digest: String,
+    },
+    CheckpointSigned {
+        job: String,
+        step: u32,
+        checkpoint: u32,
+        signer: String,
+        signer_name: String,
+        meaning: Meaning,
+        result: CheckResult,
+        measurement: Option<Measurement>,
+        comment: Option<String>,
+    },
+    LotRecorded {
+        job: String,
+        step: u32,
+        material: String,
+        lot: String,
+        expiry: Option<NaiveDate>,
+        gtin: Option<String>,
+        raw_scan: String,
+    },
+    Excursion {
+        job: String,
+        step: u32,
+        id: u32,
+        channel: String,
+        window_min_c: f64,
+        window_max_c: f64,
+        peak_c: f64,
+        started: DateTime<Utc>,
+        ended: Option<DateTime<Utc>>,
+    },
+    ExcursionAcknowledged {
+        job: String,
+        step: u32,
+        id: u32,
+        comment: String,
+    },
+    /// After a failed checkpoint the step is done again; its signatures start over.
+    StepRedone {
+        job: String,
+        step: u32,
+        reason: String,
+    },
+    JobSuspended {
+        job: String,
+        reason: String,
+    },
+    JobResumed {
+        job: String,
+    },
+    JobAborted {
+        job: String,
+        reason: String,
+    },
+    JobSubmitted {
+        job: String,
+    },
+    JobReviewed {
+        job: String,
+        decision: Decision,
+        reviewer: String,
+        reviewer_name: String,
+        comment: String,
+    },
+}
+
+impl Event {
+    /// The job this event belongs to, if any.
+    pub fn job(&self) -> Option<&str> {
+        use Event::*;
+        match self {
+            JobStarted { job, .. }
+            | StepStarted { job, .. }
+            | StepCompleted { job, .. }
+            | CheckpointSigned { job, .. }
+            | LotRecorded { job, .. }
+            | Excursion { job, .. }
+            | ExcursionAcknowledged { job, .. }
+            | StepRedone { job, .. }
+            | JobSuspended { job, .. }
+            | JobResumed { job }
+            | JobAborted { job, .. }
+            | JobSubmitted { job }
+            | JobReviewed { job, .. } => Some(job),
+            _ => None,
+        }
+    }
+
+    /// The person this event is about (not necessarily its actor), if any.
+    pub fn person(&self) -> Option<&str> {
+        use Event::*;
+        match self {
+            PersonEnrolled { badge, .. }
+            | PersonUpdated { badge, .. }
+            | PersonCertified { badge, .. }
+            | CertificationRevoked { badge, .. }
+            | PersonDeactivated { badge, .. }
+            | PinChanged { badge, .. }
+            | LoggedIn { badge, .. }
+            | LoggedOut { badge, .. }
+            | PinRejected { badge, .. }
+            | BadgeLocked { badge, .. } => Some(badge),
+            JobStarted { performer, .. } => Some(performer),
+            CheckpointSigned { signer, .. } => Some(signer),
+            JobReviewed { reviewer, .. } => Some(reviewer),
+            _ => None,
+        }
+    }
+
+    /// Short machine name of the variant, as in the JSON `type` tag.
+    pub fn kind(&self) -> &'static str {
+        use Event::*;
+        match self {
+            PersonEnrolled { .. } => "person_enrolled",
+            PersonUpdated { .. } => "person_updated",
+            PersonCertified { .. } => "person_certified",
+            CertificationRevoked { .. } => "certification_revoked",
+            PersonDeactivated { .. } => "person_deactivated",
+            PinChanged { .. } => "pin_changed",
+            LoggedIn { .. } => "logged_in",
+            LoggedOut { .. } => "logged_out",
+            PinRejected { .. } => "pin_rejected",
+            BadgeLocked { .. } => "badge_locked",
+            JobStarted { .. } => "job_started",
+            StepStarted { .. } => "step_started",
+            StepCompleted { .. } => "step_completed",
+            CheckpointSigned { .. } => "checkpoint_signed",
+            LotRecorded { .. } => "lot_recorded",
+            Excursion { .. } => "excursion",
+            ExcursionAcknowledged { .. } => "excursion_acknowledged",
+            StepRedone { .. } => "step_redone",
+            JobSuspended { .. } => "job_suspended",
+            JobResumed { .. } => "job_resumed",
+            JobAborted { .. } => "job_aborted",
+            JobSubmitted { .. } => "job_submitted",
+            JobReviewed { .. } => "job_reviewed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_tagged_and_round_trips() {
+        let e = Event::JobSubmitted { job: "J1".into() };
+        let s = serde_json::to_string(&e).unwrap();
+        assert_eq!(s, r#"{"type":"job_submitted","job":"J1"}"#);
+        assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);
+        assert_eq!(e.kind(), "job_submitted");
+        assert_eq!(e.job(), Some("J1"));
+    }
+}
