@@ -1,1 +1,47 @@
-fn main() {}
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use traveler::cli;
+
+/// The digital traveler of an electronics rework bench.
+///
+/// Without a sub-command, opens the bench terminal application.
+#[derive(Parser, Debug)]
+#[command(name = "traveler", version, about, long_about)]
+struct Cli {
+    /// The instructions folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    instructions: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Load and validate an instructions folder; list its work instructions.
+    Check(cli::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let result = match args.command {
+        Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
+        None => {
+            let dir = args
+                .instructions
+                .unwrap_or_else(|| PathBuf::from("instructions"));
+            cli::check::run(&cli::check::CheckArgs { dir }, &mut io::stdout().lock())
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("traveler: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

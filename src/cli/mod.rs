@@ -1,1 +1,4 @@
-//! cli
+//! Sub-commands of the `traveler` binary: argument structs and their handlers.
+//! Handlers return the process exit code; only `main` exits.
+
+pub mod check;

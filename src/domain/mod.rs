@@ -3,5 +3,6 @@
 pub mod event;
 pub mod gs1;
 pub mod job;
+pub mod person;
 pub mod policy;
 pub mod types;

@@ -1,1 +1,9 @@
-//! instruction
+//! Work instructions: the TOML schema, folder loading and validation.
+
+pub mod diagnostic;
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+pub use diagnostic::Diagnostic;
+pub use load::{Instruction, Library, Loaded, ResolvedWindow, load_dir};

@@ -1,0 +1,270 @@
+//! Loading the instructions folder: the catalog, alloys and policy first, then every
+//! work instruction, each checked against them. One bad file never hides the others.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{Diagnostic, Source};
+use super::schema::{
+    Alloy, AlloyFile, PolicyFile, ProcedureCatalogFile, ProcedureEntry, WorkInstructionFile,
+};
+use super::validate;
+use crate::domain::policy::{InstructionFacts, Policy};
+
+pub const CATALOG_FILE: &str = "procedures.toml";
+pub const ALLOYS_FILE: &str = "alloys.toml";
+pub const POLICY_FILE: &str = "policy.toml";
+
+/// A validated work instruction and the exact bytes it was read from.
+#[derive(Clone, Debug)]
+pub struct Instruction {
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file's bytes: a job records which text it ran.
+    pub hash: String,
+    pub spec: WorkInstructionFile,
+}
+
+/// A step's temperature window, resolved against the job's alloy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedWindow {
+    pub channel: String,
+    pub min_c: f64,
+    pub max_c: f64,
+}
+
+impl Instruction {
+    pub fn id(&self) -> &str {
+        self.spec.id.get_ref()
+    }
+
+    pub fn revision(&self) -> &str {
+        &self.spec.revision
+    }
+
+    pub fn procedure_refs(&self) -> Vec<String> {
+        self.spec
+            .procedures
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect()
+    }
+
+    pub fn facts(&self, library: &Library) -> InstructionFacts {
+        InstructionFacts {
+            id: self.id().to_string(),
+            activity: self.spec.activity,
+            skill: *self.spec.skill.get_ref(),
+            modules: self.spec.modules.iter().map(|m| *m.get_ref()).collect(),
+            classes: self.spec.classes.get_ref().clone(),
+            procedures: self
+                .spec
+                .procedures
+                .iter()
+                .map(|p| {
+                    let conformance = library.procedure(p.get_ref()).and_then(|e| e.conformance);
+                    (p.get_ref().clone(), conformance)
+                })
+                .collect(),
+        }
+    }
+
+    /// The window of step `index` for a job soldered with `alloy`; `None` when the
+    /// step has no temperature or the alloy lacks the profile.
+    pub fn step_window(&self, index: usize, alloy: Option<&Alloy>) -> Option<ResolvedWindow> {
+        let t = self.spec.steps.get(index)?.temperature.as_ref()?.get_ref();
+        let (min_c, max_c) = match (&t.profile, t.min, t.max) {
+            (Some(profile), _, _) => {
+                let range = alloy?.profile.get(profile)?.get_ref();
+                (range.min, range.max)
+            }
+            (None, Some(min), Some(max)) => (min, max),
+            (None, Some(min), None) => (min, f64::INFINITY),
+            (None, None, Some(max)) => (f64::NEG_INFINITY, max),
+            (None, None, None) => return None,
+        };
+        Some(ResolvedWindow {
+            channel: t.channel.clone(),
+            min_c,
+            max_c,
+        })
+    }
+}
+
+/// Everything in an instructions folder that loaded and passed its checks.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    pub dir: PathBuf,
+    pub procedures: Vec<ProcedureEntry>,
+    pub alloys: Vec<Alloy>,
+    /// `None` when policy.toml is missing or broken (reported as a diagnostic).
+    pub policy: Option<Policy>,
+    pub instructions: Vec<Instruction>,
+}
+
+impl Library {
+    pub fn procedure(&self, reference: &str) -> Option<&ProcedureEntry> {
+        self.procedures.iter().find(|p| p.reference() == reference)
+    }
+
+    pub fn alloy(&self, id: &str) -> Option<&Alloy> {
+        self.alloys.iter().find(|a| a.id.get_ref() == id)
+    }
+
+    pub fn instruction(&self, id: &str) -> Option<&Instruction> {
+        self.instructions.iter().find(|i| i.id() == id)
+    }
+}
+
+/// The valid part of a folder plus everything wrong with the rest.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub library: Library,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn is_clean(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+}
+
+pub fn load_dir(dir: &Path) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut library = Library {
+        dir: dir.to_path_buf(),
+        ..Library::default()
+    };
+
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                file: dir.to_path_buf(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read the instructions folder: {e}"),
+            });
+            return Loaded {
+                library,
+                diagnostics,
+            };
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+
+    let named = |name: &str| dir.join(name);
+
+    if let Some((text, path)) = read(&named(CATALOG_FILE), &mut diagnostics)
+        && let Some(file) = parse::<ProcedureCatalogFile>(&path, &text, &mut diagnostics)
+    {
+        let src = Source {
+            path: &path,
+            text: &text,
+        };
+        diagnostics.extend(validate::catalog(&src, &file));
+        library.procedures = file.procedures;
+    }
+    if let Some((text, path)) = read(&named(ALLOYS_FILE), &mut diagnostics)
+        && let Some(file) = parse::<AlloyFile>(&path, &text, &mut diagnostics)
+    {
+        let src = Source {
+            path: &path,
+            text: &text,
+        };
+        diagnostics.extend(validate::alloys(&src, &file));
+        library.alloys = file.alloys;
+    }
+    if let Some((text, path)) = read(&named(POLICY_FILE), &mut diagnostics)
+        && let Some(file) = parse::<PolicyFile>(&path, &text, &mut diagnostics)
+    {
+        let src = Source {
+            path: &path,
+            text: &text,
+        };
+        let (policy, found) = validate::policy(&src, &file, &library.procedures);
+        if found.is_empty() {
+            library.policy = policy;
+        }
+        diagnostics.extend(found);
+    }
+
+    // First file (by name) to claim an id keeps it; later ones are reported.
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in files.iter().filter(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        ![CATALOG_FILE, ALLOYS_FILE, POLICY_FILE].contains(&name)
+    }) {
+        let Some((text, path)) = read(path, &mut diagnostics) else {
+            continue;
+        };
+        let Some(spec) = parse::<WorkInstructionFile>(&path, &text, &mut diagnostics) else {
+            continue;
+        };
+        let src = Source {
+            path: &path,
+            text: &text,
+        };
+        let mut found = validate::instruction(&src, &spec, &library);
+        let id = spec.id.get_ref().clone();
+        if let Some(first) = seen.get(&id) {
+            found.push(src.at(
+                Some(spec.id.span()),
+                format!(
+                    "duplicate instruction id {id:?}: already defined in {}",
+                    first.display()
+                ),
+            ));
+        }
+        if found.is_empty() {
+            seen.insert(id, path.clone());
+            let hash = hex::encode(Sha256::digest(text.as_bytes()));
+            library.instructions.push(Instruction { path, hash, spec });
+        } else {
+            seen.entry(id).or_insert(path);
+            diagnostics.extend(found);
+        }
+    }
+
+    diagnostics.sort();
+    Loaded {
+        library,
+        diagnostics,
+    }
+}
+
+fn read(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<(String, PathBuf)> {
+    match fs::read_to_string(path) {
+        Ok(text) => Some((text, path.to_path_buf())),
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                file: path.to_path_buf(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read: {e}"),
+            });
+            None
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    match toml::from_str::<T>(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diagnostics.push(Source { path, text }.parse_error(&e));
+            None
+        }
+    }
+}
