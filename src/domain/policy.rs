@@ -382,3 +382,370 @@ pub fn lockout_after(
     (failed_so_far >= policy.max_failed_pins)
         .then(|| now + Duration::minutes(i64::from(policy.lockout_minutes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::types::{CertLevel, Certification};
+    use chrono::TimeZone;
+
+    fn policy() -> Policy {
+        Policy {
+            certification_validity_years: 2,
+            allowed: vec![
+                (
+                    ProductClass::Class1,
+                    vec![Conformance::High, Conformance::Medium, Conformance::Low],
+                ),
+                (
+                    ProductClass::Class2,
+                    vec![Conformance::High, Conformance::Medium],
+                ),
+                (ProductClass::Class3, vec![Conformance::High]),
+            ],
+            approvals: vec![
+                ApprovalRule {
+                    activity: Activity::Rework,
+                    required: false,
+                    label: "pre-authorised".into(),
+                    pattern: None,
+                },
+                ApprovalRule {
+                    activity: Activity::Repair,
+                    required: true,
+                    label: "engineering/customer approval".into(),
+                    pattern: Some(regex::Regex::new("^(EA|CA)-[0-9]{4,}$").unwrap()),
+                },
+                ApprovalRule {
+                    activity: Activity::Modification,
+                    required: true,
+                    label: "ECO number".into(),
+                    pattern: Some(regex::Regex::new("^ECO-[0-9]{4,}$").unwrap()),
+                },
+            ],
+            rework_limits: vec![ReworkLimit {
+                description: "BGA location".into(),
+                classes: vec![ProductClass::Class3],
+                procedures: vec!["7711 ORG-8.1".into()],
+                max_cycles: 2,
+            }],
+            max_failed_pins: 5,
+            lockout_minutes: 15,
+            idle_logout_minutes: 10,
+        }
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    fn person(
+        badge: &str,
+        skill: SkillLevel,
+        roles: &[Role],
+        certs: &[(&[u8], NaiveDate)],
+    ) -> Person {
+        Person {
+            badge: badge.into(),
+            name: format!("Person {badge}"),
+            roles: roles.to_vec(),
+            skill,
+            pin_hash: String::new(),
+            certifications: certs
+                .iter()
+                .enumerate()
+                .map(|(i, (modules, issued))| Certification {
+                    level: CertLevel::CIS,
+                    modules: modules.to_vec(),
+                    certificate: format!("C{i}"),
+                    issued: *issued,
+                    expires: issued.checked_add_months(chrono::Months::new(24)).unwrap(),
+                })
+                .collect(),
+            active: true,
+            locked_until: None,
+            failed_pins: 0,
+        }
+    }
+
+    fn bga() -> InstructionFacts {
+        InstructionFacts {
+            id: "WI-BGA-001".into(),
+            activity: Activity::Rework,
+            skill: SkillLevel::Expert,
+            modules: vec![8],
+            classes: vec![ProductClass::Class2, ProductClass::Class3],
+            procedures: vec![("7711 ORG-8.1".into(), Some(Conformance::High))],
+        }
+    }
+
+    #[test]
+    fn qualification_table() {
+        let fresh = day(2025, 6, 1);
+        let stale = day(2024, 1, 10); // expired 2026-01-10
+        let cases: Vec<(&str, Person, Vec<Refusal>)> = vec![
+            (
+                "expert with module 8",
+                person("A", SkillLevel::Expert, &[], &[(&[8], fresh)]),
+                vec![],
+            ),
+            (
+                "advanced is below expert",
+                person("B", SkillLevel::Advanced, &[], &[(&[8], fresh)]),
+                vec![Refusal::SkillTooLow {
+                    required: SkillLevel::Expert,
+                    held: SkillLevel::Advanced,
+                }],
+            ),
+            (
+                "no module 8",
+                person("C", SkillLevel::Expert, &[], &[(&[1, 5, 6], fresh)]),
+                vec![Refusal::ModuleMissing { module: 8 }],
+            ),
+            (
+                "module 8 expired",
+                person("D", SkillLevel::Expert, &[], &[(&[8], stale)]),
+                vec![Refusal::ModuleExpired {
+                    module: 8,
+                    expired: day(2026, 1, 10),
+                }],
+            ),
+            (
+                "expired and renewed",
+                person(
+                    "E",
+                    SkillLevel::Expert,
+                    &[],
+                    &[(&[8], stale), (&[8], fresh)],
+                ),
+                vec![],
+            ),
+        ];
+        for (name, p, want) in cases {
+            assert_eq!(
+                qualification_refusals(&p, &bga(), now().date_naive(), now()),
+                want,
+                "{name}"
+            );
+        }
+        let mut locked = person("F", SkillLevel::Expert, &[], &[(&[8], fresh)]);
+        locked.active = false;
+        locked.locked_until = Some(now() + Duration::minutes(3));
+        assert_eq!(
+            qualification_refusals(&locked, &bga(), now().date_naive(), now()),
+            vec![
+                Refusal::Inactive,
+                Refusal::Locked {
+                    until: now() + Duration::minutes(3)
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn class_versus_conformance_table() {
+        let p = policy();
+        let splice = InstructionFacts {
+            id: "WI-SPL-001".into(),
+            activity: Activity::Repair,
+            skill: SkillLevel::Intermediate,
+            modules: vec![2],
+            classes: vec![
+                ProductClass::Class1,
+                ProductClass::Class2,
+                ProductClass::Class3,
+            ],
+            procedures: vec![
+                ("7721 ORG-2.4".into(), Some(Conformance::Low)),
+                ("7711 X".into(), None),
+            ],
+        };
+        let cases = [
+            (ProductClass::Class1, 0),
+            (ProductClass::Class2, 1),
+            (ProductClass::Class3, 1),
+        ];
+        for (class, n) in cases {
+            assert_eq!(class_refusals(&p, &splice, class).len(), n, "{class}");
+        }
+        assert_eq!(
+            class_refusals(&p, &bga(), ProductClass::Class1),
+            vec![Refusal::ClassNotReleased {
+                class: ProductClass::Class1
+            }]
+        );
+        assert!(p.conformance_allowed(ProductClass::Class3, None));
+        assert!(!p.conformance_allowed(ProductClass::Class3, Some(Conformance::Medium)));
+        assert!(p.conformance_allowed(ProductClass::Class2, Some(Conformance::Medium)));
+    }
+
+    #[test]
+    fn approval_table() {
+        let p = policy();
+        let cases = [
+            (Activity::Rework, "", true),
+            (Activity::Repair, "", false),
+            (Activity::Repair, "EA-1234", true),
+            (Activity::Repair, "ok by phone", false),
+            (Activity::Modification, "ECO-20417", true),
+            (Activity::Modification, "EA-1234", false),
+            (Activity::Modification, "  ", false),
+        ];
+        for (activity, reference, ok) in cases {
+            assert_eq!(
+                check_approval(&p, activity, reference).is_ok(),
+                ok,
+                "{activity} {reference:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rework_limit_table() {
+        let p = policy();
+        let prior = |refdes: &str, counts: bool| PriorJob {
+            refdes: vec![refdes.into()],
+            procedures: vec!["7711 ORG-8.1".into()],
+            counts,
+        };
+        let u7 = vec!["U7".to_string()];
+        let cases: Vec<(&str, ProductClass, Vec<PriorJob>, usize)> = vec![
+            ("first rework", ProductClass::Class3, vec![], 0),
+            (
+                "second rework",
+                ProductClass::Class3,
+                vec![prior("U7", true)],
+                0,
+            ),
+            (
+                "third rework refused",
+                ProductClass::Class3,
+                vec![prior("u7", true), prior("U7", true)],
+                1,
+            ),
+            (
+                "aborted jobs do not count",
+                ProductClass::Class3,
+                vec![prior("U7", true), prior("U7", false)],
+                0,
+            ),
+            (
+                "other location",
+                ProductClass::Class3,
+                vec![prior("U8", true), prior("U8", true)],
+                0,
+            ),
+            (
+                "class 2 has no limit here",
+                ProductClass::Class2,
+                vec![prior("U7", true), prior("U7", true)],
+                0,
+            ),
+        ];
+        for (name, class, jobs, n) in cases {
+            assert_eq!(
+                rework_limit_refusals(&p, &bga(), class, &u7, &jobs).len(),
+                n,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn signing_and_review_table() {
+        let tech = person("T1", SkillLevel::Expert, &[Role::Technician], &[]);
+        let insp = person("I1", SkillLevel::Advanced, &[Role::Inspector], &[]);
+        let tech_insp = person(
+            "T2",
+            SkillLevel::Expert,
+            &[Role::Technician, Role::Inspector],
+            &[],
+        );
+        let sup = person("S1", SkillLevel::Advanced, &[Role::Supervisor], &[]);
+        let mut gone = person("I2", SkillLevel::Advanced, &[Role::Inspector], &[]);
+        gone.active = false;
+        let mut locked = insp.clone();
+        locked.locked_until = Some(now() + Duration::minutes(1));
+        let cases: Vec<(&str, &Person, SignerRole, Result<(), Refusal>)> = vec![
+            (
+                "performer signs own step",
+                &tech,
+                SignerRole::Technician,
+                Ok(()),
+            ),
+            (
+                "someone else signs a technician checkpoint",
+                &insp,
+                SignerRole::Technician,
+                Err(Refusal::NotPerformer {
+                    performer: "T1".into(),
+                }),
+            ),
+            ("inspector inspects", &insp, SignerRole::Inspector, Ok(())),
+            (
+                "nobody inspects own work",
+                &tech,
+                SignerRole::Inspector,
+                Err(Refusal::OwnWork),
+            ),
+            (
+                "inspector role needed",
+                &sup,
+                SignerRole::Inspector,
+                Err(Refusal::RoleMissing {
+                    role: Role::Inspector,
+                }),
+            ),
+            (
+                "another technician-inspector",
+                &tech_insp,
+                SignerRole::Inspector,
+                Ok(()),
+            ),
+            (
+                "deactivated cannot sign",
+                &gone,
+                SignerRole::Inspector,
+                Err(Refusal::Inactive),
+            ),
+            (
+                "locked cannot sign",
+                &locked,
+                SignerRole::Inspector,
+                Err(Refusal::Locked {
+                    until: now() + Duration::minutes(1),
+                }),
+            ),
+        ];
+        for (name, who, role, want) in cases {
+            assert_eq!(may_sign(who, role, "T1", now()), want, "{name}");
+        }
+        assert_eq!(may_review(&sup, "T1", &[], now()), Ok(()));
+        assert_eq!(may_review(&sup, "S1", &[], now()), Err(Refusal::OwnWork));
+        assert_eq!(
+            may_review(&sup, "T1", &["S1".into()], now()),
+            Err(Refusal::OwnWork)
+        );
+        assert_eq!(
+            may_review(&insp, "T1", &[], now()),
+            Err(Refusal::RoleMissing {
+                role: Role::Supervisor
+            })
+        );
+    }
+
+    #[test]
+    fn lockout_after_five_wrong_pins() {
+        let p = policy();
+        assert_eq!(lockout_after(&p, 4, now()), None);
+        assert_eq!(
+            lockout_after(&p, 5, now()),
+            Some(now() + Duration::minutes(15))
+        );
+        assert_eq!(p.certification_expiry(day(2024, 2, 29)), day(2026, 2, 28));
+    }
+}
