@@ -414,3 +414,221 @@ impl Job {
             })
     }
 }
+
+/// What still keeps a step from completing; empty when it may complete.
+/// `checkpoints` is how many the step has; `lot_materials` the materials whose
+/// lot must be captured at this step.
+pub fn step_blockers(
+    job: &Job,
+    step: u32,
+    checkpoints: usize,
+    lot_materials: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(state) = job.steps.get(step as usize) else {
+        return vec![format!("step {} does not exist", step + 1)];
+    };
+    let unsigned = (0..checkpoints as u32)
+        .filter(|i| !state.signatures.contains_key(i))
+        .count();
+    if unsigned > 0 {
+        out.push(format!("{unsigned} checkpoint(s) not signed"));
+    }
+    if state.signatures.values().any(|s| s.result.is_failure()) {
+        out.push("a checkpoint failed: redo the step or abort".to_string());
+    }
+    for m in lot_materials {
+        if !job.lots_for_step(step).any(|l| &l.material == m) {
+            out.push(format!("lot of {m} not scanned"));
+        }
+    }
+    let open = job.open_excursions(step).count();
+    if open > 0 {
+        out.push(format!("{open} temperature alarm(s) not acknowledged"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::types::ProductClass;
+    use chrono::TimeZone;
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            prev_hash: String::new(),
+            time: Utc
+                .with_ymd_and_hms(2026, 11, 23, 10, 0, seq as u32)
+                .unwrap(),
+            actor: "T1".into(),
+            event,
+        }
+    }
+
+    fn started() -> Event {
+        Event::JobStarted {
+            job: "J1".into(),
+            board_serial: "SN1".into(),
+            assembly_part: "PN".into(),
+            assembly_rev: "A".into(),
+            refdes: vec!["U7".into()],
+            defect_ref: "NCR-1".into(),
+            class: ProductClass::Class3,
+            alloy: "SAC305".into(),
+            instruction_id: "WI".into(),
+            instruction_rev: "A".into(),
+            instruction_hash: "h".into(),
+            step_count: 2,
+            approval_ref: None,
+            bench: "B1".into(),
+            performer: "T1".into(),
+        }
+    }
+
+    fn signed(cp: u32, result: CheckResult) -> Event {
+        Event::CheckpointSigned {
+            job: "J1".into(),
+            step: 0,
+            checkpoint: cp,
+            signer: "T1".into(),
+            signer_name: "T".into(),
+            meaning: Meaning::Performed,
+            result,
+            measurement: None,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn blockers_table() {
+        let flux = vec!["flux".to_string()];
+        let lot = Event::LotRecorded {
+            job: "J1".into(),
+            step: 0,
+            material: "flux".into(),
+            lot: "L1".into(),
+            expiry: None,
+            gtin: None,
+            raw_scan: "L1".into(),
+        };
+        let exc = Event::Excursion {
+            job: "J1".into(),
+            step: 0,
+            id: 1,
+            channel: "tip".into(),
+            window_min_c: 300.0,
+            window_max_c: 350.0,
+            peak_c: 360.0,
+            started: Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
+            ended: None,
+        };
+        let ack = Event::ExcursionAcknowledged {
+            job: "J1".into(),
+            step: 0,
+            id: 1,
+            comment: "tip cleaned".into(),
+        };
+        let cases: Vec<(&str, Vec<Event>, usize)> = vec![
+            ("nothing done", vec![], 2),
+            ("signed, no lot", vec![signed(0, CheckResult::Confirmed)], 1),
+            (
+                "signed and lot",
+                vec![signed(0, CheckResult::Confirmed), lot.clone()],
+                0,
+            ),
+            (
+                "failed checkpoint",
+                vec![signed(0, CheckResult::Fail), lot.clone()],
+                1,
+            ),
+            (
+                "open alarm",
+                vec![signed(0, CheckResult::Pass), lot.clone(), exc.clone()],
+                1,
+            ),
+            (
+                "acknowledged alarm",
+                vec![signed(0, CheckResult::Pass), lot, exc, ack],
+                0,
+            ),
+        ];
+        for (name, events, n) in cases {
+            let mut recs = vec![rec(0, started())];
+            recs.extend(
+                events
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, e)| rec(i as u64 + 1, e)),
+            );
+            let job = Job::fold(&recs).unwrap();
+            assert_eq!(
+                step_blockers(&job, 0, 1, &flux).len(),
+                n,
+                "{name}: {:?}",
+                step_blockers(&job, 0, 1, &flux)
+            );
+        }
+    }
+
+    #[test]
+    fn fold_follows_the_life_of_a_job() {
+        let recs: Vec<Record> = vec![
+            started(),
+            Event::StepStarted {
+                job: "J1".into(),
+                step: 0,
+            },
+            signed(0, CheckResult::Fail),
+            Event::StepRedone {
+                job: "J1".into(),
+                step: 0,
+                reason: "bridge".into(),
+            },
+            Event::JobSuspended {
+                job: "J1".into(),
+                reason: "shift end".into(),
+            },
+            Event::JobResumed { job: "J1".into() },
+            Event::JobSubmitted {
+                job: "OTHER".into(),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| rec(i as u64, e))
+        .collect();
+        let job = Job::fold(&recs).unwrap();
+        assert_eq!(job.status, JobStatus::InProgress);
+        assert_eq!(job.steps[0].attempts, 2);
+        assert!(job.steps[0].signatures.is_empty());
+        assert_eq!(job.history.len(), 1);
+        assert_eq!(job.current_step(), Some(0));
+        assert_eq!(job.last_event_seq, 5);
+        // A held job suspended and resumed is still held.
+        let mut held = recs[..3].to_vec();
+        held.push(rec(
+            3,
+            Event::JobSuspended {
+                job: "J1".into(),
+                reason: "x".into(),
+            },
+        ));
+        held.push(rec(4, Event::JobResumed { job: "J1".into() }));
+        assert_eq!(Job::fold(&held).unwrap().status, JobStatus::Held);
+        // A step out of range is ignored, not a panic.
+        let mut odd = recs[..1].to_vec();
+        odd.push(rec(
+            1,
+            Event::StepCompleted {
+                job: "J1".into(),
+                step: 99,
+                temperature: vec![],
+                sample_count: 0,
+                samples_digest: String::new(),
+            },
+        ));
+        assert!(Job::fold(&odd).is_some());
+    }
+}

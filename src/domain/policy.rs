@@ -50,7 +50,7 @@ pub struct InstructionFacts {
 }
 
 /// An earlier job on the same board, for rework-cycle limits.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PriorJob {
     pub refdes: Vec<String>,
     pub procedures: Vec<String>,

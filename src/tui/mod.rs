@@ -1,1 +1,10 @@
-//! tui
+//! The bench terminal application: Elm-style. Input becomes an `Action`,
+//! `update` changes the `State` and asks for `Effect`s, `view` draws the state.
+
+pub mod action;
+pub mod effect;
+pub mod input;
+pub mod scan;
+pub mod state;
+pub mod thermal;
+pub mod update;

@@ -1,0 +1,89 @@
+//! A single-line text field: enough editing for gloved hands and scanners.
+
+use crate::domain::gs1::GS;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TextField {
+    pub label: &'static str,
+    pub value: String,
+    /// PINs are shown as dots and never leave the field except into a verify call.
+    pub masked: bool,
+    pub max_len: usize,
+}
+
+impl TextField {
+    pub fn new(label: &'static str) -> Self {
+        TextField {
+            label,
+            value: String::new(),
+            masked: false,
+            max_len: 120,
+        }
+    }
+
+    pub fn masked(label: &'static str) -> Self {
+        TextField {
+            masked: true,
+            max_len: 32,
+            ..TextField::new(label)
+        }
+    }
+
+    pub fn with(mut self, value: &str) -> Self {
+        self.value = value.to_string();
+        self
+    }
+
+    pub fn push(&mut self, c: char) {
+        // The group separator is kept: it ends variable-length GS1 fields.
+        if (!c.is_control() || c == GS) && self.value.chars().count() < self.max_len {
+            self.value.push(c);
+        }
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        for c in s.chars() {
+            self.push(c);
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.value.pop();
+    }
+
+    pub fn clear(&mut self) {
+        self.value.clear();
+    }
+
+    pub fn trimmed(&self) -> &str {
+        self.value.trim()
+    }
+
+    /// What the screen shows: dots for a PIN, a visible mark for a GS separator.
+    pub fn display(&self) -> String {
+        if self.masked {
+            "•".repeat(self.value.chars().count())
+        } else {
+            self.value.replace(GS, "␝")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editing_and_masking() {
+        let mut f = TextField::masked("PIN");
+        f.push_str("12\n34");
+        assert_eq!(f.value, "1234");
+        assert_eq!(f.display(), "••••");
+        f.backspace();
+        assert_eq!(f.value, "123");
+        let mut lot = TextField::new("Lot");
+        lot.push_str("0109506000134352");
+        lot.push(GS);
+        assert!(lot.display().ends_with('␝'));
+    }
+}

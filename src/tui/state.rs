@@ -1,0 +1,335 @@
+//! The whole state of the screen. Only `update` changes it; `view` only reads it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::job::{Job, JobStatus};
+use crate::domain::person::Person;
+use crate::domain::policy::PriorJob;
+use crate::instruction::{Instruction, Library, ResolvedWindow};
+
+use super::input::TextField;
+
+/// A demo badge shown on the log-in screen in demo mode only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoBadge {
+    pub badge: String,
+    pub pin: String,
+    pub who: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JobLine {
+    pub id: String,
+    pub serial: String,
+    pub instruction: String,
+    pub status: JobStatus,
+    pub step: String,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReviewLine {
+    pub id: String,
+    pub serial: String,
+    pub instruction: String,
+    pub performer: String,
+    pub submitted: DateTime<Utc>,
+    pub excursions: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashKind {
+    Info,
+    Saved,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Live station readings, whatever screen is showing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StationView {
+    pub connected: bool,
+    pub status: String,
+    pub bad_frames: u64,
+    /// Latest reading per channel.
+    pub latest: BTreeMap<String, (DateTime<Utc>, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoginForm {
+    pub badge: TextField,
+    pub pin: TextField,
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl Default for LoginForm {
+    fn default() -> Self {
+        LoginForm {
+            badge: TextField::new("Badge"),
+            pin: TextField::masked("PIN"),
+            focus: 0,
+            error: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HomeState {
+    pub jobs: Vec<JobLine>,
+    pub reviews: usize,
+    pub selected: usize,
+    pub loaded: bool,
+}
+
+pub const START_FIELDS: usize = 6;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartForm {
+    /// Serial, part number, part revision, reference designators, defect/NCR, approval.
+    pub fields: [TextField; START_FIELDS],
+    pub class: usize,
+    pub alloy: usize,
+    /// 0..START_FIELDS text fields, then class, alloy, the instruction list.
+    pub focus: usize,
+    pub selected: usize,
+    /// Earlier jobs on the board, for rework-cycle limits; loaded when the serial is set.
+    pub prior: Option<(String, Vec<PriorJob>)>,
+    pub error: Option<String>,
+}
+
+impl Default for StartForm {
+    fn default() -> Self {
+        StartForm {
+            fields: [
+                TextField::new("Board serial"),
+                TextField::new("Assembly P/N"),
+                TextField::new("Assembly rev"),
+                TextField::new("Ref. designators"),
+                TextField::new("Defect / NCR"),
+                TextField::new("Approval / ECO"),
+            ],
+            class: 2,
+            alloy: 0,
+            focus: 0,
+            selected: 0,
+            prior: None,
+            error: None,
+        }
+    }
+}
+
+impl StartForm {
+    pub const CLASS: usize = START_FIELDS;
+    pub const ALLOY: usize = START_FIELDS + 1;
+    pub const LIST: usize = START_FIELDS + 2;
+    pub const APPROVAL: usize = 5;
+
+    pub fn refdes(&self) -> Vec<String> {
+        self.fields[3]
+            .value
+            .split([',', ' ', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_uppercase)
+            .collect()
+    }
+}
+
+/// The live trace of the current step: seconds since the step's first sample, °C.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    pub channel: String,
+    pub start: Option<DateTime<Utc>>,
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alarm {
+    pub id: u32,
+    pub channel: String,
+    pub window: (f64, f64),
+    pub peak: f64,
+    pub started: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunnerState {
+    pub job: Job,
+    pub instruction: Arc<Instruction>,
+    /// The step the screen shows (the job's current step while it runs).
+    pub step: u32,
+    pub window: Option<ResolvedWindow>,
+    pub selected: usize,
+    pub trace: Trace,
+    /// Samples received but not yet handed to the store.
+    pub pending: Vec<(String, DateTime<Utc>, f64)>,
+    pub thermal: super::thermal::StepTemperature,
+    /// The excursion in progress or awaiting acknowledgement.
+    pub alarm: Option<Alarm>,
+    pub saving: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SummaryState {
+    pub job: Job,
+    pub instruction: Arc<Instruction>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReviewState {
+    pub queue: Vec<ReviewLine>,
+    pub selected: usize,
+    pub filter: TextField,
+    pub filtering: bool,
+    pub open: Option<(Job, Option<Arc<Instruction>>)>,
+    pub scroll: u16,
+}
+
+#[derive(Clone, Debug)]
+pub enum Screen {
+    Login(LoginForm),
+    Home(HomeState),
+    Start(Box<StartForm>),
+    Runner(Box<RunnerState>),
+    Summary(Box<SummaryState>),
+    Review(Box<ReviewState>),
+}
+
+/// What a comment or PIN dialog is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Purpose {
+    AckExcursion { id: u32 },
+    Suspend,
+    Redo,
+    Abort,
+    FailComment,
+    Approve,
+    Reject,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignStage {
+    Choice,
+    Value,
+    Comment,
+    Badge,
+    Pin,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignDialog {
+    pub step: u32,
+    pub checkpoint: u32,
+    pub stage: SignStage,
+    /// Pass (true) or fail (false) for pass/fail checkpoints.
+    pub pass: bool,
+    pub value: TextField,
+    pub comment: TextField,
+    pub badge: TextField,
+    pub pin: TextField,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modal {
+    Sign(Box<SignDialog>),
+    /// A required comment (and for review decisions, the reviewer's PIN).
+    Comment {
+        purpose: Purpose,
+        title: String,
+        comment: TextField,
+        pin: Option<TextField>,
+        on_pin: bool,
+        error: Option<String>,
+    },
+    /// Typing a lot by hand when the label will not scan.
+    Lot {
+        field: TextField,
+        error: Option<String>,
+    },
+    /// A checkpoint failed: redo the step or abort the job.
+    Held,
+}
+
+pub struct State {
+    pub now: DateTime<Utc>,
+    pub bench: String,
+    pub demo: Option<Vec<DemoBadge>>,
+    pub library: Arc<Library>,
+    pub user: Option<Person>,
+    pub last_input: DateTime<Utc>,
+    pub screen: Screen,
+    pub modal: Option<Modal>,
+    pub flash: Option<Flash>,
+    pub station: StationView,
+    pub help: bool,
+    pub no_color: bool,
+    pub quit: bool,
+    /// Effects in flight; the screen shows "saving…" while any append is pending.
+    pub in_flight: usize,
+}
+
+impl State {
+    pub fn new(library: Arc<Library>, bench: &str, now: DateTime<Utc>) -> State {
+        State {
+            now,
+            bench: bench.to_string(),
+            demo: None,
+            library,
+            user: None,
+            last_input: now,
+            screen: Screen::Login(LoginForm::default()),
+            modal: None,
+            flash: None,
+            station: StationView {
+                status: "waiting for the station".into(),
+                ..StationView::default()
+            },
+            help: false,
+            no_color: false,
+            quit: false,
+            in_flight: 0,
+        }
+    }
+
+    pub fn flash(&mut self, kind: FlashKind, text: impl Into<String>) {
+        self.flash = Some(Flash {
+            kind,
+            text: text.into(),
+            at: self.now,
+        });
+    }
+
+    pub fn badge(&self) -> Option<&str> {
+        self.user.as_ref().map(|p| p.badge.as_str())
+    }
+
+    /// True when a text field has the keyboard, so letters are text, not commands.
+    pub fn editing(&self) -> bool {
+        if self
+            .modal
+            .as_ref()
+            .is_some_and(|m| !matches!(m, Modal::Held))
+        {
+            return true;
+        }
+        match &self.screen {
+            Screen::Login(_) => true,
+            Screen::Start(f) => f.focus < START_FIELDS,
+            Screen::Review(r) => r.filtering,
+            _ => false,
+        }
+    }
+}
