@@ -254,7 +254,14 @@ mod tests {
     fn scans_table() {
         let today = d(TODAY.0, TODAY.1, TODAY.2);
         // (raw, lot, gtin, expiry, serial)
-        let ok: &[(&str, &str, Option<&str>, Option<NaiveDate>, Option<&str>)] = &[
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<NaiveDate>,
+            Option<&'a str>,
+        );
+        let ok: &[Case] = &[
             ("LOT-4471", "LOT-4471", None, None, None),
             ("  A12345 \r", "A12345", None, None, None),
             // A plain lot that merely starts with 01 stays plain.

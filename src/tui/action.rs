@@ -35,7 +35,7 @@ pub enum Action {
     Tick(DateTime<Utc>),
     Resize,
     Station(StationUpdate),
-    Done(Outcome),
+    Done(Box<Outcome>),
 }
 
 /// What the station reader tells the screen, already in °C.

@@ -8,3 +8,4 @@ pub mod scan;
 pub mod state;
 pub mod thermal;
 pub mod update;
+pub mod view;

@@ -33,7 +33,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Station(u) => station(state, u),
         Action::Done(outcome) => {
             state.in_flight = state.in_flight.saturating_sub(1);
-            done(state, outcome)
+            done(state, *outcome)
         }
         Action::Resize => Vec::new(),
         Action::Quit => {

@@ -1,0 +1,156 @@
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::centered;
+use super::login::field_line;
+use super::theme::Theme;
+use crate::instruction::schema::{CheckpointKind, Signer};
+use crate::tui::state::{Modal, Screen, SignStage, State};
+
+pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let (title, lines) = match modal {
+        Modal::Held => (
+            " Checkpoint failed ".to_string(),
+            vec![
+                Line::from(Span::styled(
+                    "The job is held until you decide:",
+                    theme.bad(),
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled(" r ", theme.key()),
+                    Span::raw(" redo this step"),
+                ]),
+                Line::from(vec![
+                    Span::styled(" x ", theme.key()),
+                    Span::raw(" abort the job"),
+                ]),
+            ],
+        ),
+        Modal::Lot { field, error } => {
+            let mut l = vec![
+                Line::raw("Scan the label, or type the lot (and ' YYYY-MM-DD' for an expiry)."),
+                Line::raw(""),
+                field_line(field, true, theme, 30),
+            ];
+            if let Some(e) = error {
+                l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            (" Material lot ".to_string(), l)
+        }
+        Modal::Comment {
+            title,
+            comment,
+            pin,
+            on_pin,
+            error,
+            ..
+        } => {
+            let mut l = vec![
+                Line::raw(title.clone()),
+                Line::raw(""),
+                field_line(comment, !on_pin, theme, 40),
+            ];
+            if let Some(p) = pin {
+                l.push(field_line(p, *on_pin, theme, 12));
+            }
+            if let Some(e) = error {
+                l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            (" Comment ".to_string(), l)
+        }
+        Modal::Sign(d) => {
+            let Screen::Runner(r) = &state.screen else {
+                return;
+            };
+            let Some(cp) = r
+                .instruction
+                .spec
+                .steps
+                .get(d.step as usize)
+                .and_then(|s| s.checkpoints.get(d.checkpoint as usize))
+            else {
+                return;
+            };
+            let mut l = vec![
+                Line::from(Span::styled(cp.text.clone(), theme.bold())),
+                Line::from(Span::styled(
+                    format!("Acceptance: {}", cp.acceptance),
+                    theme.dim(),
+                )),
+                Line::raw(""),
+            ];
+            match cp.kind.get_ref() {
+                CheckpointKind::PassFail => {
+                    let (p, f) = if d.pass {
+                        (theme.selected(), theme.dim())
+                    } else {
+                        (theme.dim(), theme.alarm())
+                    };
+                    l.push(Line::from(vec![
+                        Span::raw("Result: "),
+                        Span::styled(" P pass ", p),
+                        Span::raw("  "),
+                        Span::styled(" F fail ", f),
+                    ]));
+                }
+                CheckpointKind::Measurement => {
+                    l.push(Line::raw(format!(
+                        "Limits: {} to {} {}",
+                        cp.min
+                            .as_ref()
+                            .map_or("–".into(), |m| m.get_ref().to_string()),
+                        cp.max.map_or("–".into(), |m| m.to_string()),
+                        cp.unit.clone().unwrap_or_default()
+                    )));
+                    l.push(field_line(&d.value, d.stage == SignStage::Value, theme, 12));
+                    if d.stage != SignStage::Value && !d.pass {
+                        l.push(Line::from(Span::styled(
+                            "OUT OF LIMITS: this is a failure",
+                            theme.alarm(),
+                        )));
+                    }
+                }
+                CheckpointKind::Confirm => {}
+            }
+            if d.stage == SignStage::Comment || !d.comment.value.is_empty() {
+                l.push(field_line(
+                    &d.comment,
+                    d.stage == SignStage::Comment,
+                    theme,
+                    40,
+                ));
+            }
+            if cp.signer == Signer::Inspector {
+                l.push(field_line(&d.badge, d.stage == SignStage::Badge, theme, 12));
+            }
+            if d.stage == SignStage::Pin {
+                l.push(field_line(&d.pin, true, theme, 12));
+                let meaning = if cp.signer == Signer::Inspector {
+                    "inspected"
+                } else {
+                    "performed"
+                };
+                l.push(Line::from(Span::styled(
+                    format!("Signing means: {meaning}. Your name and the time are recorded."),
+                    theme.dim(),
+                )));
+            }
+            if let Some(e) = &d.error {
+                l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            (format!(" Sign checkpoint {} ", d.checkpoint + 1), l)
+        }
+    };
+    let height = (lines.len() as u16 + 4).min(area.height);
+    let popup = centered(area, 72, height);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title)),
+        popup,
+    );
+}

@@ -1,0 +1,328 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Wrap};
+
+use super::bigdigits;
+use super::theme::Theme;
+use crate::domain::types::CheckResult;
+use crate::instruction::schema::{CheckpointKind, Signer};
+use crate::tui::state::{RunnerState, State};
+use crate::tui::update::lot_materials;
+
+pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let open_alarms: Vec<_> = r.job.open_excursions(r.step).collect();
+    let banner_rows = if r.alarm.is_some() || !open_alarms.is_empty() {
+        1
+    } else {
+        0
+    };
+    let [progress, banner, main] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_rows),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+
+    let n = r.job.steps.len();
+    let bar: String = (0..n)
+        .map(|i| {
+            if r.job.steps[i].completed.is_some() {
+                '▰'
+            } else if i as u32 == r.step {
+                '▶'
+            } else {
+                '▱'
+            }
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!(" {} ", r.job.board_serial), theme.bold()),
+            Span::raw(format!(
+                "{} rev {} · {} · ",
+                r.instruction.id(),
+                r.instruction.revision(),
+                r.job.refdes.join(",")
+            )),
+            Span::styled(format!("Step {}/{} ", r.step + 1, n), theme.bold()),
+            Span::styled(bar, theme.accent()),
+        ])),
+        progress,
+    );
+
+    if let Some(a) = &r.alarm {
+        let side = if a.peak > a.window.1 {
+            "ABOVE"
+        } else {
+            "BELOW"
+        };
+        frame.render_widget(
+            Paragraph::new(format!(
+                " ⚠ TEMPERATURE ALARM: {} {:.1} °C {side} window {:.0}–{:.0} °C ",
+                a.channel, a.peak, a.window.0, a.window.1
+            ))
+            .style(theme.alarm()),
+            banner,
+        );
+    } else if let Some(e) = open_alarms.first() {
+        frame.render_widget(
+            Paragraph::new(format!(
+                " ⚠ Alarm {}: {} peaked {:.1} °C outside {:.0}–{:.0} °C — press a to acknowledge ",
+                e.id, e.channel, e.peak_c, e.window_min_c, e.window_max_c
+            ))
+            .style(theme.alarm()),
+            banner,
+        );
+    }
+
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(main);
+    draw_step(r, state.now, theme, frame, left);
+    draw_temperature(state, r, theme, frame, right);
+}
+
+fn draw_step(
+    r: &RunnerState,
+    now: chrono::DateTime<chrono::Utc>,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let Some(step) = r.instruction.spec.steps.get(r.step as usize) else {
+        return;
+    };
+    let mut lines = vec![Line::raw(step.text.clone()), Line::raw("")];
+    if !r.instruction.spec.equipment.is_empty() && r.step == 0 {
+        lines.push(Line::from(vec![
+            Span::styled("Equipment: ", theme.dim()),
+            Span::raw(r.instruction.spec.equipment.join("; ")),
+        ]));
+    }
+    if let Some(m) = step.max_minutes {
+        let elapsed = r.job.steps[r.step as usize]
+            .started
+            .map_or(0, |s| (now - s).num_seconds().max(0));
+        let over = elapsed as f64 > m * 60.0;
+        lines.push(Line::from(vec![
+            Span::styled("Time: ", theme.dim()),
+            Span::styled(
+                format!("{}:{:02} of {m} min", elapsed / 60, elapsed % 60),
+                if over { theme.bad() } else { theme.bold() },
+            ),
+        ]));
+    }
+    let needs_lot = lot_materials(&r.instruction, r.step);
+    for m in &step.materials {
+        let id = m.get_ref();
+        let name = r
+            .instruction
+            .spec
+            .materials
+            .iter()
+            .find(|d| d.id.get_ref() == id)
+            .map_or(id.as_str(), |d| d.name.as_str());
+        let lot = r
+            .job
+            .lots_for_step(r.step)
+            .filter(|l| &l.material == id)
+            .last();
+        let status = match (lot, needs_lot.contains(id)) {
+            (Some(l), _) => Span::styled(
+                format!(
+                    "✔ lot {}{}",
+                    l.lot,
+                    l.expiry.map(|e| format!(" exp {e}")).unwrap_or_default()
+                ),
+                theme.ok(),
+            ),
+            (None, true) => Span::styled("✖ scan lot", theme.warn()),
+            (None, false) => Span::styled("(no lot)", theme.dim()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled("Material: ", theme.dim()),
+            Span::raw(format!("{name} ")),
+            status,
+        ]));
+    }
+    lines.push(Line::raw(""));
+    let signed = &r.job.steps[r.step as usize].signatures;
+    for (i, cp) in step.checkpoints.iter().enumerate() {
+        let sig = signed.get(&(i as u32));
+        let mark = match sig.map(|s| s.result) {
+            Some(CheckResult::Fail) => Span::styled("[✖] ", theme.bad()),
+            Some(_) => Span::styled("[✔] ", theme.ok()),
+            None => Span::raw("[ ] "),
+        };
+        let who = match cp.signer {
+            Signer::Technician => "",
+            Signer::Inspector => " (inspector)",
+        };
+        let limits = match cp.kind.get_ref() {
+            CheckpointKind::Measurement => format!(
+                " [{}–{} {}]",
+                cp.min
+                    .as_ref()
+                    .map_or("".into(), |m| m.get_ref().to_string()),
+                cp.max.map_or("".into(), |m| m.to_string()),
+                cp.unit.clone().unwrap_or_default()
+            ),
+            _ => String::new(),
+        };
+        let text = format!("{}{limits}{who}", cp.text);
+        let style = if i == r.selected {
+            theme.selected()
+        } else {
+            theme.bold()
+        };
+        lines.push(Line::from(vec![mark, Span::styled(text, style)]));
+        if let Some(s) = sig {
+            let value = s
+                .measurement
+                .as_ref()
+                .map(|m| format!("{} {} · ", m.value, m.unit))
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "    {value}{:?} — {}, {}, {}",
+                    s.result,
+                    s.signer_name,
+                    s.meaning,
+                    s.time.format("%Y-%m-%d %H:%M UTC")
+                ),
+                theme.dim(),
+            )));
+        } else {
+            lines.push(Line::from(Span::styled(
+                format!("    {}", cp.acceptance),
+                theme.dim(),
+            )));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(format!(" Step {} ", r.step + 1))),
+        area,
+    );
+}
+
+fn draw_temperature(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(match &r.window {
+        Some(w) => format!(" {} · window {:.0}–{:.0} °C ", w.channel, w.min_c, w.max_c),
+        None => " Temperature (no window for this step) ".into(),
+    });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [digits, status, chart] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+
+    let channel = r.window.as_ref().map(|w| w.channel.as_str());
+    let current = channel
+        .and_then(|c| state.station.latest.get(c))
+        .or_else(|| state.station.latest.values().next());
+    match current {
+        Some((_, v)) => {
+            let inside = r
+                .window
+                .as_ref()
+                .is_none_or(|w| *v >= w.min_c && *v <= w.max_c);
+            let style = if inside { theme.ok() } else { theme.alarm() };
+            let rows = bigdigits::render(&format!("{v:.1}"));
+            let lines: Vec<Line> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let unit = if i == 0 { " °C" } else { "" };
+                    Line::from(vec![Span::styled(row.clone(), style), Span::raw(unit)])
+                })
+                .collect();
+            frame.render_widget(Paragraph::new(lines), digits);
+        }
+        None => frame.render_widget(Paragraph::new("no reading yet").style(theme.dim()), digits),
+    }
+    let conn = if state.station.connected {
+        Span::styled(format!("● {}", state.station.status), theme.ok())
+    } else {
+        Span::styled(format!("○ {}", state.station.status), theme.bad())
+    };
+    let others: String = state
+        .station
+        .latest
+        .iter()
+        .filter(|(c, _)| Some(c.as_str()) != channel)
+        .map(|(c, (_, v))| format!(" {c} {v:.0}"))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![conn, Span::styled(others, theme.dim())])),
+        status,
+    );
+    draw_chart(r, theme, frame, chart);
+}
+
+fn draw_chart(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if area.height < 4 || r.trace.points.is_empty() {
+        return;
+    }
+    let t_max = r.trace.points.last().map_or(1.0, |p| p.0).max(10.0);
+    let (mut lo, mut hi) = r
+        .trace
+        .points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+    let band = r.window.as_ref().map(|w| (w.min_c, w.max_c));
+    if let Some((a, b)) = band {
+        if a.is_finite() {
+            lo = lo.min(a);
+        }
+        if b.is_finite() {
+            hi = hi.max(b);
+        }
+    }
+    let pad = ((hi - lo) * 0.1).max(2.0);
+    let (lo, hi) = ((lo - pad).floor(), (hi + pad).ceil());
+    let band_lines: Vec<Vec<(f64, f64)>> = band
+        .into_iter()
+        .flat_map(|(a, b)| [a, b])
+        .filter(|v| v.is_finite())
+        .map(|v| vec![(0.0, v), (t_max, v)])
+        .collect();
+    let mut datasets: Vec<Dataset> = band_lines
+        .iter()
+        .map(|line| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.warn())
+                .data(line)
+        })
+        .collect();
+    datasets.push(
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.accent())
+            .data(&r.trace.points),
+    );
+    let chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, t_max])
+                .labels([Line::raw("0"), Line::raw(format!("{:.0}s", t_max))])
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([lo, hi])
+                .labels([Line::raw(format!("{lo:.0}")), Line::raw(format!("{hi:.0}"))])
+                .style(theme.dim()),
+        );
+    frame.render_widget(chart, area);
+}

@@ -1,0 +1,168 @@
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::theme::Theme;
+use crate::domain::job::{Job, JobStatus};
+use crate::tui::state::{State, SummaryState};
+
+/// The record of a job as text lines: steps, signatures with name, meaning and
+/// time, lots, measurements, temperatures and excursions. Shared with review.
+pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", job.id), theme.bold()),
+        Span::raw(format!(
+            "board {} · {} rev {} · {} · {} · {} · by {}",
+            job.board_serial,
+            job.assembly_part,
+            job.assembly_rev,
+            job.refdes.join(","),
+            job.class,
+            job.alloy,
+            job.performer
+        )),
+    ])];
+    lines.push(Line::raw(format!(
+        "Instruction {} rev {} · defect {}{}",
+        job.instruction_id,
+        job.instruction_rev,
+        job.defect_ref,
+        job.approval_ref
+            .as_ref()
+            .map(|a| format!(" · approval {a}"))
+            .unwrap_or_default()
+    )));
+    for (i, s) in job.steps.iter().enumerate() {
+        let text = step_texts.get(i).map(String::as_str).unwrap_or("");
+        let short: String = text.chars().take(60).collect();
+        let done = s
+            .completed
+            .map(|t| format!("done {}", t.format("%H:%M")))
+            .unwrap_or_else(|| "open".into());
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>2}. ", i + 1), theme.bold()),
+            Span::raw(format!("{short} ")),
+            Span::styled(format!("[{done}]"), theme.dim()),
+        ]));
+        for t in &s.temperature {
+            let window = match (t.window_min_c, t.window_max_c) {
+                (Some(a), Some(b)) => format!(" window {a:.0}–{b:.0}"),
+                _ => String::new(),
+            };
+            lines.push(Line::raw(format!(
+                "      {} {} samples, min {:.1} max {:.1} mean {:.1} °C, {:.0} s above liquidus{window}{}",
+                t.channel,
+                t.count,
+                t.min_c,
+                t.max_c,
+                t.mean_c,
+                t.above_liquidus_s,
+                if t.excursions > 0 { format!(", {} excursion(s)", t.excursions) } else { String::new() }
+            )));
+        }
+        for sig in s.signatures.values() {
+            let value = sig
+                .measurement
+                .as_ref()
+                .map(|m| format!(" {} {}", m.value, m.unit))
+                .unwrap_or_default();
+            let comment = sig
+                .comment
+                .as_ref()
+                .map(|c| format!(" “{c}”"))
+                .unwrap_or_default();
+            lines.push(Line::raw(format!(
+                "      ✍ cp {} {:?}{value} — {} ({}), {}, {}{comment}",
+                sig.checkpoint + 1,
+                sig.result,
+                sig.signer_name,
+                sig.signer,
+                sig.meaning,
+                sig.time.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        for l in job.lots.iter().filter(|l| l.step as usize == i) {
+            lines.push(Line::raw(format!(
+                "      ▣ {} lot {}{}",
+                l.material,
+                l.lot,
+                l.expiry.map(|e| format!(" exp {e}")).unwrap_or_default()
+            )));
+        }
+        for e in job.excursions.iter().filter(|e| e.step as usize == i) {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "      ⚠ excursion {}: {} peak {:.1} °C outside {:.0}–{:.0} — {}",
+                    e.id,
+                    e.channel,
+                    e.peak_c,
+                    e.window_min_c,
+                    e.window_max_c,
+                    e.acknowledgement.as_deref().unwrap_or("NOT acknowledged")
+                ),
+                theme.warn(),
+            )));
+        }
+    }
+    for r in &job.reviews {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Review: {:?} — {} ({}), {}: {}",
+                r.decision,
+                r.reviewer_name,
+                r.reviewer,
+                r.time.format("%Y-%m-%d %H:%M UTC"),
+                r.comment
+            ),
+            if r.decision == crate::domain::types::Decision::Approved {
+                theme.ok()
+            } else {
+                theme.bad()
+            },
+        )));
+    }
+    lines
+}
+
+pub fn draw(_state: &State, s: &SummaryState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let texts: Vec<String> = s
+        .instruction
+        .spec
+        .steps
+        .iter()
+        .map(|st| st.text.clone())
+        .collect();
+    let mut lines = record_lines(&s.job, &texts, theme);
+    lines.push(Line::raw(""));
+    let peak = s
+        .job
+        .peak_c()
+        .map(|p| format!("{p:.1} °C"))
+        .unwrap_or_else(|| "–".into());
+    lines.push(Line::from(Span::styled(
+        format!(
+            "{} steps · {} signatures · {} lots · peak {peak} · {} excursion(s)",
+            s.job.steps.len(),
+            s.job.history.len(),
+            s.job.lots.len(),
+            s.job.excursions.len()
+        ),
+        theme.bold(),
+    )));
+    let prompt = match s.job.status {
+        JobStatus::Rejected => {
+            "Rejected by review: press the number of a step to redo it, then submit again."
+        }
+        JobStatus::Submitted => "Submitted: waiting for review.",
+        JobStatus::Approved => "Approved.",
+        _ => "All steps are done. Press Enter to submit the job for review.",
+    };
+    lines.push(Line::from(Span::styled(prompt, theme.accent())));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Job summary ")),
+        area,
+    );
+}
