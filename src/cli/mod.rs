@@ -1,1 +1,3 @@
-//! cli
+//! Command-line handlers; `main` wires them into clap.
+
+pub mod store;
