@@ -24,16 +24,26 @@ struct Cli {
 enum Command {
     /// Load and validate an instructions folder; list its work instructions.
     Check(cli::check::CheckArgs),
+    /// Walk the whole hash chain and the temperature samples; exit 1 on the first fault.
+    Verify(cli::store::VerifyArgs),
+    /// Write every event and sample to a JSON Lines file, with their hashes.
+    Backup(cli::store::BackupArgs),
+    /// Replay a backup into a new, empty store and verify it.
+    Restore(cli::store::RestoreArgs),
+    /// Rebuild every index from the events alone.
+    Reindex(cli::store::ReindexArgs),
 }
 
 fn main() -> ExitCode {
     let args = Cli::parse();
     let result = match args.command {
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
+        Some(Command::Verify(a)) => cli::store::run_verify(a),
+        Some(Command::Backup(a)) => cli::store::run_backup(a),
+        Some(Command::Restore(a)) => cli::store::run_restore(a),
+        Some(Command::Reindex(a)) => cli::store::run_reindex(a),
         None => {
-            let dir = args
-                .instructions
-                .unwrap_or_else(|| PathBuf::from("instructions"));
+            let dir = args.instructions.unwrap_or_else(|| PathBuf::from("instructions"));
             cli::check::run(&cli::check::CheckArgs { dir }, &mut io::stdout().lock())
         }
     };

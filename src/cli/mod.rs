@@ -2,3 +2,4 @@
 //! Handlers return the process exit code; only `main` exits.
 
 pub mod check;
+pub mod store;

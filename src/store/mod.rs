@@ -1,1 +1,475 @@
-//! store
+//! The event store: one sled database, a hash chain of events, derived indexes and
+//! the temperature samples.
+//!
+//! "Saved" means on disk: `append` writes the event, the chain head and every index
+//! entry in one sled transaction, then flushes (fsync), and only then returns.
+
+mod backup;
+mod chain;
+mod error;
+mod index;
+mod keys;
+mod query;
+mod samples;
+mod verify;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{TransactionError, Transactional};
+use tracing::{debug, info, warn};
+
+use crate::domain::event::{Event, Record};
+use crate::domain::job::Job;
+
+pub use backup::{BackupCounts, RestoreCounts};
+pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
+pub use error::{Result, StoreError, VerifyFailure};
+pub use query::{EventIter, StoredEventIter};
+pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
+pub use verify::VerifyReport;
+
+use index::{CHAIN_TREES, T, TREE_NAMES, Write};
+
+/// Version of the on-disk layout, kept in `meta/format`.
+const FORMAT: &[u8] = b"traveler-store-1";
+const META_HEAD: &[u8] = b"chain_head";
+const META_FORMAT: &[u8] = b"format";
+/// Present while `reindex` runs; found at open, it means the indexes are half built.
+const META_REINDEXING: &[u8] = b"reindexing";
+
+/// Working copies of jobs recently appended to, so that finding a job's new status
+/// does not re-read its whole history on every append.
+const JOB_CACHE_MAX: usize = 512;
+
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// sled page cache in bytes. Its own default (1 GiB) is far too much for a bench PC.
+    pub cache_capacity: u64,
+    /// Favour write throughput over disk space (sled `Mode::HighThroughput`).
+    pub high_throughput: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            cache_capacity: 16 * 1024 * 1024,
+            high_throughput: false,
+        }
+    }
+}
+
+/// The store's folder when the user names none: the platform's data folder.
+pub fn default_store_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "traveler")
+        .map(|d| d.data_dir().join("store"))
+        .ok_or(StoreError::NoDataDir)
+}
+
+/// A handle on the store; clones share one database and one append lock.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    append: Mutex<AppendState>,
+}
+
+struct AppendState {
+    head: ChainHead,
+    jobs: HashMap<String, Job>,
+}
+
+/// One record to be chained: new, or replayed from a backup with its own bytes.
+pub(crate) enum Pending {
+    New {
+        time: DateTime<Utc>,
+        actor: String,
+        event: Event,
+    },
+    Replayed {
+        record: Box<Record>,
+        canonical: Vec<u8>,
+    },
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `path`.
+    pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mode = if options.high_throughput {
+            sled::Mode::HighThroughput
+        } else {
+            sled::Mode::LowSpace
+        };
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_capacity)
+            .mode(mode)
+            .open()
+            .map_err(|e| open_error(&path, e))?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| open_error(&path, e))?;
+
+        let meta = &trees[T::Meta as usize];
+        match meta.get(META_FORMAT)? {
+            None if trees[T::Events as usize].is_empty() => {
+                meta.insert(META_FORMAT, FORMAT)?;
+                db.flush()?;
+            }
+            Some(f) if f.as_ref() == FORMAT => {}
+            other => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    detail: format!(
+                        "unknown store format {:?}",
+                        other.map(|f| String::from_utf8_lossy(&f).into_owned())
+                    ),
+                });
+            }
+        }
+
+        let head = read_head(&trees, &path)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                trees,
+                append: Mutex::new(AppendState {
+                    head,
+                    jobs: HashMap::new(),
+                }),
+            }),
+        };
+        if store.tree(T::Meta).contains_key(META_REINDEXING)? {
+            warn!(path = %store.path().display(), "an interrupted reindex is finished now");
+            store.reindex()?;
+        }
+        info!(path = %store.path().display(), head = head.seq, "store opened");
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub(crate) fn tree(&self, t: T) -> &sled::Tree {
+        &self.inner.trees[t as usize]
+    }
+
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.inner.db
+    }
+
+    /// The last record's seq and hash as last committed.
+    pub fn chain_head(&self) -> ChainHead {
+        self.lock().head
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// Appends one event now; returns once it is on disk.
+    pub fn append(&self, actor: &str, event: Event) -> Result<Record> {
+        self.append_at(Utc::now(), actor, event)
+    }
+
+    /// Appends one event with the given time (replays and tests).
+    pub fn append_at(&self, time: DateTime<Utc>, actor: &str, event: Event) -> Result<Record> {
+        let mut recs = self.commit(vec![Pending::New {
+            time,
+            actor: actor.to_string(),
+            event,
+        }])?;
+        recs.pop()
+            .ok_or_else(|| StoreError::Io(io::Error::other("append produced no record")))
+    }
+
+    /// Appends several events of one actor in one transaction and one flush: all of
+    /// them are saved, or none.
+    pub fn append_batch(&self, actor: &str, events: Vec<Event>) -> Result<Vec<Record>> {
+        let time = Utc::now();
+        self.append_batch_at(
+            events
+                .into_iter()
+                .map(|event| (time, actor.to_string(), event))
+                .collect(),
+        )
+    }
+
+    /// Like `append_batch`, each event with its own time and actor.
+    pub fn append_batch_at(
+        &self,
+        items: Vec<(DateTime<Utc>, String, Event)>,
+    ) -> Result<Vec<Record>> {
+        self.commit(
+            items
+                .into_iter()
+                .map(|(time, actor, event)| Pending::New { time, actor, event })
+                .collect(),
+        )
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AppendState> {
+        match self.inner.append.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                // A panic mid-append may have left the cached head behind what sled
+                // committed; trust the disk, never the cache.
+                let mut g = poisoned.into_inner();
+                if let Ok(head) = read_head(&self.inner.trees, &self.inner.path) {
+                    g.head = head;
+                }
+                g.jobs.clear();
+                self.inner.append.clear_poison();
+                g
+            }
+        }
+    }
+
+    /// Chains `items` after the head, writes them with every index entry in one
+    /// transaction, flushes, and only then reports them saved.
+    pub(crate) fn commit(&self, items: Vec<Pending>) -> Result<Vec<Record>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut state = self.lock();
+        let mut head = state.head;
+        let mut working: HashMap<String, Option<Job>> = HashMap::new();
+        let mut writes: Vec<Write> = Vec::with_capacity(items.len() * 6 + 1);
+        let mut records = Vec::with_capacity(items.len());
+
+        for item in items {
+            let seq = head.seq + 1;
+            let (record, canonical) = match item {
+                Pending::New { time, actor, event } => {
+                    let record = Record {
+                        seq,
+                        prev_hash: hex::encode(head.hash),
+                        time,
+                        actor,
+                        event,
+                    };
+                    let bytes = canonical_bytes(&record)?;
+                    (record, bytes)
+                }
+                Pending::Replayed { record, canonical } => {
+                    if record.seq != seq || record.prev_hash != hex::encode(head.hash) {
+                        return Err(StoreError::Damaged {
+                            seq: record.seq,
+                            what: format!(
+                                "does not follow the chain head {head} (expected seq {seq})"
+                            ),
+                        });
+                    }
+                    (*record, canonical)
+                }
+            };
+            let hash = chain_hash(seq, &head.hash, &canonical);
+            index::static_writes(&record, &mut writes);
+            if let Some(job_id) = record.event.job() {
+                if !working.contains_key(job_id) {
+                    let current = match state.jobs.get(job_id) {
+                        Some(j) => Some(j.clone()),
+                        None => self.job(job_id)?,
+                    };
+                    working.insert(job_id.to_string(), current);
+                }
+                if let Some(job) = working.get_mut(job_id) {
+                    let (before, after) = index::advance(job, &record);
+                    index::status_writes(job_id, before, after, &mut writes);
+                }
+            }
+            writes.push(Write::put(T::Events, keys::seq_key(seq).to_vec(), canonical));
+            head = ChainHead { seq, hash };
+            records.push(record);
+        }
+        writes.push(Write::put(
+            T::Meta,
+            META_HEAD.to_vec(),
+            head.to_bytes().to_vec(),
+        ));
+
+        self.apply_chain_writes(&writes)?;
+        // Committed in sled's memory from here on, whatever the flush says: the head
+        // must follow, or the next append would reuse a seq.
+        state.head = head;
+        if state.jobs.len() + working.len() > JOB_CACHE_MAX {
+            state.jobs.clear();
+        }
+        for (id, job) in working {
+            match job {
+                Some(j) => state.jobs.insert(id, j),
+                None => state.jobs.remove(&id),
+            };
+        }
+        self.inner.db.flush()?;
+        debug!(head = head.seq, n = records.len(), "appended");
+        Ok(records)
+    }
+
+    fn apply_chain_writes(&self, writes: &[Write]) -> Result<()> {
+        let trees: Vec<&sled::Tree> = CHAIN_TREES.iter().map(|&t| self.tree(t)).collect();
+        let slot = |t: T| CHAIN_TREES.iter().position(|&c| c == t);
+        let result: std::result::Result<(), TransactionError<()>> =
+            trees.as_slice().transaction(|tx| {
+                for w in writes {
+                    // Every tree a write names is in CHAIN_TREES by construction.
+                    let Some(i) = slot(w.tree) else { continue };
+                    match &w.value {
+                        Some(v) => tx[i].insert(w.key.as_slice(), v.as_slice())?,
+                        None => tx[i].remove(w.key.as_slice())?,
+                    };
+                }
+                Ok(())
+            });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+            Err(TransactionError::Abort(())) => Err(StoreError::Io(io::Error::other(
+                "append transaction aborted",
+            ))),
+        }
+    }
+
+    /// Drops every index entry and rebuilds them from the events alone.
+    pub fn reindex(&self) -> Result<u64> {
+        let mut state = self.lock();
+        state.jobs.clear();
+        let meta = self.tree(T::Meta);
+        meta.insert(META_REINDEXING, b"1".as_slice())?;
+        self.inner.db.flush()?;
+        for t in index::INDEX_TREES {
+            self.tree(t).clear()?;
+        }
+
+        // Pass 1: entries that depend on one record.
+        let mut writes = Vec::new();
+        let mut n = 0u64;
+        for item in self.stored_events() {
+            let stored = item?;
+            index::static_writes(&stored.record, &mut writes);
+            n += 1;
+            if writes.len() >= 50_000 {
+                self.apply_unchained(&mut writes)?;
+            }
+        }
+        self.apply_unchained(&mut writes)?;
+
+        // Pass 2: each job's status, folding one job at a time to keep memory flat.
+        let mut job_ids = Vec::new();
+        let mut last: Option<String> = None;
+        for item in self.tree(T::JobEvents).iter().keys() {
+            let key = item?;
+            let (job, _) = keys::take_str(&key).ok_or_else(|| StoreError::Corrupt {
+                path: self.path().to_path_buf(),
+                detail: "an unreadable job_events key".into(),
+            })?;
+            if last.as_deref() != Some(job) {
+                last = Some(job.to_string());
+                job_ids.push(job.to_string());
+            }
+            if job_ids.len() >= 10_000 {
+                self.write_statuses(&mut job_ids, &mut writes)?;
+            }
+        }
+        self.write_statuses(&mut job_ids, &mut writes)?;
+
+        meta.remove(META_REINDEXING)?;
+        self.inner.db.flush()?;
+        info!(events = n, "reindexed");
+        Ok(n)
+    }
+
+    fn write_statuses(&self, ids: &mut Vec<String>, writes: &mut Vec<Write>) -> Result<()> {
+        for id in ids.drain(..) {
+            let status = self.job(&id)?.map(|j| j.status);
+            index::status_writes(&id, None, status, writes);
+        }
+        self.apply_unchained(writes)
+    }
+
+    /// Applies index writes tree by tree; only for rebuilding, where a crash is
+    /// covered by the reindex marker instead of a transaction.
+    fn apply_unchained(&self, writes: &mut Vec<Write>) -> Result<()> {
+        let mut batches: HashMap<usize, sled::Batch> = HashMap::new();
+        for w in writes.drain(..) {
+            let b = batches.entry(w.tree as usize).or_default();
+            match w.value {
+                Some(v) => b.insert(w.key, v),
+                None => b.remove(w.key),
+            }
+        }
+        for (t, batch) in batches {
+            self.inner.trees[t].apply_batch(batch)?;
+        }
+        Ok(())
+    }
+}
+
+fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
+    let stored = match trees[T::Meta as usize].get(META_HEAD)? {
+        None => ChainHead::EMPTY,
+        Some(b) => ChainHead::from_bytes(&b).ok_or_else(|| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "the chain head is unreadable".into(),
+        })?,
+    };
+    let last = match trees[T::Events as usize].last()? {
+        None => 0,
+        Some((k, _)) => keys::seq_of(&k).ok_or_else(|| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "the last event key is unreadable".into(),
+        })?,
+    };
+    if last != stored.seq {
+        // The head is written in the same transaction as each event, so this is
+        // damage, and appending on top would fork the chain.
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!(
+                "the chain head says seq {} but the last event is seq {last}",
+                stored.seq
+            ),
+        });
+    }
+    Ok(stored)
+}
+
+fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    let path = path.to_path_buf();
+    match e {
+        sled::Error::Io(io) if is_lock_error(&io) => StoreError::InUse { path },
+        sled::Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound
+            ) =>
+        {
+            StoreError::Io(io::Error::new(
+                io.kind(),
+                format!("cannot open the store at {}: {io}", path.display()),
+            ))
+        }
+        other => StoreError::Corrupt {
+            path,
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn is_lock_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}

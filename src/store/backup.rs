@@ -1,0 +1,310 @@
+//! Backup and restore as JSON Lines, streamed both ways.
+//!
+//! ```text
+//! {"traveler_backup":1}
+//! {"seq":1,"hash":"<hex>","record":<canonical record bytes, verbatim>}
+//! ...
+//! {"sample":{"job":"J1","step":0,"channel":"tc1","time":"...","celsius":231.5}}
+//! ...
+//! {"end":{"events":N,"samples":M,"head_seq":N,"head_hash":"<hex>"}}
+//! ```
+//!
+//! `record` embeds the canonical bytes as a raw JSON value, byte for byte as stored, so
+//! a receiver recomputes each hash from the exact text between `"record":` and the
+//! closing brace of the line: SHA-256(seq u64 BE ‖ prev_hash raw ‖ those bytes).
+//! The `end` line makes a truncated backup detectable.
+
+use std::fs;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use tracing::info;
+
+use crate::domain::event::Record;
+
+use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
+use super::error::{Result, StoreError};
+use super::index::T;
+use super::keys::seq_key;
+use super::samples::{decode_tail, sample_key, split_key, step_prefix};
+use super::verify::VerifyReport;
+use super::{OpenOptions, Pending, Store, StoredSample};
+
+const REPLAY_BATCH: usize = 1000;
+const SAMPLE_BATCH: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackupCounts {
+    pub events: u64,
+    pub samples: u64,
+    pub head: ChainHead,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestoreCounts {
+    pub events: u64,
+    pub samples: u64,
+    /// The verification run on the restored store.
+    pub verified: VerifyReport,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SampleLine {
+    job: String,
+    step: u32,
+    channel: String,
+    time: DateTime<Utc>,
+    celsius: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EndLine {
+    events: u64,
+    samples: u64,
+    head_seq: u64,
+    head_hash: String,
+}
+
+#[derive(Serialize)]
+struct Header {
+    traveler_backup: u32,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    traveler_backup: Option<u32>,
+    seq: Option<u64>,
+    hash: Option<String>,
+    #[serde(borrow)]
+    record: Option<&'a RawValue>,
+    sample: Option<SampleLine>,
+    end: Option<EndLine>,
+}
+
+impl Store {
+    /// Streams every event up to the current head, then every sample, to `w`.
+    pub fn backup(&self, w: impl Write) -> Result<BackupCounts> {
+        let mut w = BufWriter::new(w);
+        let head = self.chain_head();
+        serde_json::to_writer(&mut w, &Header { traveler_backup: 1 })?;
+        w.write_all(b"\n")?;
+
+        let mut events = 0u64;
+        for item in self.tree(T::Events).range(..=seq_key(head.seq)) {
+            let (k, v) = item?;
+            let seq = super::keys::seq_of(&k).ok_or_else(|| StoreError::Damaged {
+                seq: events + 1,
+                what: "an event key is not a sequence number".into(),
+            })?;
+            let stored = super::chain::StoredRecord::decode(seq, &v)?;
+            write!(w, "{{\"seq\":{seq},\"hash\":\"{}\",\"record\":", stored.hash_hex())?;
+            w.write_all(&v)?;
+            w.write_all(b"}\n")?;
+            events += 1;
+        }
+
+        let mut samples = 0u64;
+        for item in self.tree(T::Samples).iter() {
+            let (k, v) = item?;
+            let decoded = split_key(&k)
+                .and_then(|(job, step, tail)| Some((job, step, decode_tail(tail, &v)?)));
+            let Some((job, step, s)) = decoded else {
+                return Err(StoreError::DamagedSample {
+                    what: "an undecodable sample; run `traveler verify`".into(),
+                });
+            };
+            let line = SampleLine {
+                job: job.to_string(),
+                step,
+                channel: s.channel,
+                time: s.time,
+                celsius: s.celsius,
+            };
+            w.write_all(b"{\"sample\":")?;
+            serde_json::to_writer(&mut w, &line)?;
+            w.write_all(b"}\n")?;
+            samples += 1;
+        }
+
+        let end = EndLine {
+            events,
+            samples,
+            head_seq: head.seq,
+            head_hash: head.hash_hex(),
+        };
+        w.write_all(b"{\"end\":")?;
+        serde_json::to_writer(&mut w, &end)?;
+        w.write_all(b"}\n")?;
+        w.flush()?;
+        info!(events, samples, "backup written");
+        Ok(BackupCounts {
+            events,
+            samples,
+            head,
+        })
+    }
+
+    /// Writes a backup to `file` atomically: FILE.tmp, fsync, rename, fsync the folder.
+    pub fn backup_to_file(&self, file: &Path) -> Result<BackupCounts> {
+        let mut tmp_name = file.as_os_str().to_owned();
+        tmp_name.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp_name);
+        let f = fs::File::create(&tmp)?;
+        let counts = self.backup(&f)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, file)?;
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        fs::File::open(dir)?.sync_all()?;
+        Ok(counts)
+    }
+
+    /// Replays a backup into a new store in `dir` (which must be empty or absent),
+    /// checking every hash as it goes, then verifies the result.
+    pub fn restore(
+        backup: impl BufRead,
+        dir: &Path,
+        options: OpenOptions,
+    ) -> Result<(Store, RestoreCounts)> {
+        if dir.exists() && fs::read_dir(dir)?.next().is_some() {
+            return Err(StoreError::NotEmpty {
+                path: dir.to_path_buf(),
+            });
+        }
+        fs::create_dir_all(dir)?;
+        let store = Store::open(dir, options)?;
+        let counts = store.replay(backup)?;
+        Ok((store, counts))
+    }
+
+    fn replay(&self, backup: impl BufRead) -> Result<RestoreCounts> {
+        let mut prev = GENESIS;
+        let mut expected = 1u64;
+        let mut pending: Vec<Pending> = Vec::with_capacity(REPLAY_BATCH);
+        let mut samples = sled::Batch::default();
+        let mut in_batch = 0usize;
+        let mut sample_count = 0u64;
+        let mut end: Option<EndLine> = None;
+        let mut seen_header = false;
+        let mut n = 0u64;
+
+        for line in backup.lines() {
+            n += 1;
+            let line = line?;
+            let bad = |what: String| StoreError::Backup { line: n, what };
+            if line.trim().is_empty() {
+                continue;
+            }
+            if end.is_some() {
+                return Err(bad("text after the end line".into()));
+            }
+            let parsed: Line<'_> =
+                serde_json::from_str(&line).map_err(|e| bad(format!("not a backup line ({e})")))?;
+            if !seen_header {
+                if parsed.traveler_backup != Some(1) {
+                    return Err(bad("not a traveler backup (no header line)".into()));
+                }
+                seen_header = true;
+                continue;
+            }
+            if let (Some(seq), Some(hash), Some(raw)) = (parsed.seq, &parsed.hash, parsed.record) {
+                if sample_count > 0 {
+                    return Err(bad("an event after the samples".into()));
+                }
+                if seq != expected {
+                    return Err(bad(format!("seq {seq} where {expected} was expected")));
+                }
+                let canonical = raw.get().as_bytes();
+                let computed = chain_hash(seq, &prev, canonical);
+                if parse_hash(hash) != Some(computed) {
+                    return Err(bad(format!("seq {seq}: the record does not match its hash")));
+                }
+                let record: Record = serde_json::from_slice(canonical)
+                    .map_err(|e| bad(format!("seq {seq}: undecodable record ({e})")))?;
+                if record.seq != seq {
+                    return Err(bad(format!("seq {seq}: the record says seq {}", record.seq)));
+                }
+                pending.push(Pending::Replayed {
+                    record: Box::new(record),
+                    canonical: canonical.to_vec(),
+                });
+                if pending.len() >= REPLAY_BATCH {
+                    self.commit(std::mem::take(&mut pending))?;
+                }
+                prev = computed;
+                expected += 1;
+            } else if let Some(s) = parsed.sample {
+                if !pending.is_empty() {
+                    self.commit(std::mem::take(&mut pending))?;
+                }
+                if !s.celsius.is_finite() {
+                    return Err(bad("a sample that is not a temperature".into()));
+                }
+                let sample = StoredSample {
+                    channel: s.channel,
+                    time: s.time,
+                    celsius: s.celsius,
+                };
+                let prefix = step_prefix(&s.job, s.step);
+                batch_sample(&mut samples, &prefix, &sample);
+                in_batch += 1;
+                sample_count += 1;
+                if in_batch >= SAMPLE_BATCH {
+                    self.tree(T::Samples)
+                        .apply_batch(std::mem::take(&mut samples))?;
+                    in_batch = 0;
+                }
+            } else if let Some(e) = parsed.end {
+                end = Some(e);
+            } else {
+                return Err(bad("neither an event, a sample nor the end".into()));
+            }
+        }
+        self.commit(std::mem::take(&mut pending))?;
+        self.tree(T::Samples).apply_batch(samples)?;
+        self.db().flush()?;
+
+        let Some(end) = end else {
+            return Err(StoreError::Backup {
+                line: n,
+                what: "the backup ends without its end line: it is truncated".into(),
+            });
+        };
+        let head = self.chain_head();
+        if end.events != expected - 1
+            || end.samples != sample_count
+            || end.head_seq != head.seq
+            || end.head_hash != head.hash_hex()
+        {
+            return Err(StoreError::Backup {
+                line: n,
+                what: format!(
+                    "the end line promises {} events, {} samples, head {} {} but the file \
+                     held {} events, {sample_count} samples, head {head}",
+                    end.events,
+                    end.samples,
+                    end.head_seq,
+                    end.head_hash,
+                    expected - 1
+                ),
+            });
+        }
+        let verified = self.verify()?;
+        info!(events = verified.events, samples = sample_count, "restored");
+        Ok(RestoreCounts {
+            events: expected - 1,
+            samples: sample_count,
+            verified,
+        })
+    }
+}
+
+fn batch_sample(batch: &mut sled::Batch, prefix: &[u8], s: &StoredSample) {
+    batch.insert(sample_key(prefix, s), &s.celsius.to_bits().to_be_bytes());
+}

@@ -1,0 +1,115 @@
+//! The hash chain: what is hashed and how a record is encoded.
+//!
+//! canonical bytes = `serde_json::to_vec(&Record)` (struct field order, no maps), stored
+//! verbatim and never re-encoded, so the hash stays reproducible from the stored bytes.
+//! hash(n) = SHA-256(seq as u64 BE ‖ prev_hash as raw 32 bytes ‖ canonical bytes),
+//! where prev_hash is hash(n-1), or 32 zero bytes for seq 1.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::event::Record;
+
+use super::error::{Result, StoreError};
+
+/// `prev_hash` of the first record.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// The last record of the chain: its seq and hash (seq 0 and zeros when empty).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: [u8; 32],
+}
+
+impl ChainHead {
+    pub const EMPTY: ChainHead = ChainHead {
+        seq: 0,
+        hash: GENESIS,
+    };
+
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+
+    pub(crate) fn to_bytes(self) -> [u8; 40] {
+        let mut b = [0u8; 40];
+        b[..8].copy_from_slice(&self.seq.to_be_bytes());
+        b[8..].copy_from_slice(&self.hash);
+        b
+    }
+
+    pub(crate) fn from_bytes(b: &[u8]) -> Option<ChainHead> {
+        let seq = u64::from_be_bytes(b.get(..8)?.try_into().ok()?);
+        let hash: [u8; 32] = b.get(8..40)?.try_into().ok()?;
+        (b.len() == 40).then_some(ChainHead { seq, hash })
+    }
+}
+
+impl fmt::Display for ChainHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.seq, self.hash_hex())
+    }
+}
+
+pub fn chain_hash(seq: u64, prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(seq.to_be_bytes());
+    h.update(prev_hash);
+    h.update(canonical);
+    h.finalize().into()
+}
+
+pub fn canonical_bytes(record: &Record) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(record)?)
+}
+
+pub(crate) fn decode_record(seq: u64, bytes: &[u8]) -> Result<Record> {
+    let rec: Record = serde_json::from_slice(bytes).map_err(|e| StoreError::Damaged {
+        seq,
+        what: format!("undecodable ({e})"),
+    })?;
+    if rec.seq != seq {
+        return Err(StoreError::Damaged {
+            seq,
+            what: format!("stored under seq {seq} but says seq {}", rec.seq),
+        });
+    }
+    Ok(rec)
+}
+
+pub(crate) fn parse_hash(hex_str: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_str, &mut out).ok()?;
+    Some(out)
+}
+
+/// A record as stored, with the bytes and hash a receiver needs to check it.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    pub record: Record,
+    /// The canonical bytes exactly as stored and hashed.
+    pub canonical: Vec<u8>,
+    /// hash(seq) as defined above.
+    pub hash: [u8; 32],
+}
+
+impl StoredRecord {
+    pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredRecord> {
+        let record = decode_record(seq, bytes)?;
+        let prev = parse_hash(&record.prev_hash).ok_or_else(|| StoreError::Damaged {
+            seq,
+            what: "prev_hash is not 64 hex digits".into(),
+        })?;
+        Ok(StoredRecord {
+            hash: chain_hash(seq, &prev, bytes),
+            record,
+            canonical: bytes.to_vec(),
+        })
+    }
+
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+}

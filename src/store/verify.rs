@@ -1,0 +1,228 @@
+//! `verify`: recompute the chain from the stored bytes and every completed step's
+//! sample digest, and name the first thing that does not match.
+
+use std::collections::HashMap;
+
+use crate::domain::event::Event;
+
+use super::chain::{ChainHead, GENESIS, chain_hash, decode_record, parse_hash};
+use super::error::{Result, StoreError, VerifyFailure};
+use super::index::T;
+use super::keys::{seq_key, seq_of};
+use super::samples::{DigestBuilder, decode_tail, split_key};
+use super::{META_HEAD, Store};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub samples: u64,
+    /// Samples of steps with no StepCompleted yet (running or abandoned steps): stored
+    /// but not yet covered by the chain.
+    pub unsealed_samples: u64,
+    pub head: ChainHead,
+}
+
+struct Sealed {
+    seq: u64,
+    count: u64,
+    digest: [u8; 32],
+}
+
+fn fail(seq: Option<u64>, problem: impl Into<String>) -> StoreError {
+    StoreError::Verify(VerifyFailure {
+        seq,
+        problem: problem.into(),
+    })
+}
+
+impl Store {
+    /// Walks the whole chain and the samples. `Err(StoreError::Verify(..))` carries the
+    /// first bad seq and what is wrong; other errors mean the store could not be read.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let head = match self.tree(T::Meta).get(META_HEAD)? {
+            None => ChainHead::EMPTY,
+            Some(b) => ChainHead::from_bytes(&b)
+                .ok_or_else(|| fail(None, "the stored chain head is unreadable"))?,
+        };
+        let (events, sealed) = self.verify_chain(head)?;
+        let (samples, unsealed_samples) = self.verify_samples(sealed)?;
+        Ok(VerifyReport {
+            events,
+            samples,
+            unsealed_samples,
+            head,
+        })
+    }
+
+    fn verify_chain(&self, head: ChainHead) -> Result<(u64, HashMap<(String, u32), Sealed>)> {
+        let mut sealed: HashMap<(String, u32), Sealed> = HashMap::new();
+        let mut expected = 1u64;
+        let mut prev = GENESIS;
+        // Seq whose prev_hash did not match its predecessor: either that predecessor's
+        // bytes or this record was altered. The next link tells which: if it holds, this
+        // record is intact and the predecessor is the one that changed.
+        let mut broken: Option<u64> = None;
+
+        // Records appended while we walk lie beyond the head we read: not ours to judge.
+        for kv in self.tree(T::Events).range(..=seq_key(head.seq)) {
+            let (k, v) = kv?;
+            let seq = seq_of(&k)
+                .ok_or_else(|| fail(Some(expected), "an event key is not a sequence number"))?;
+            if seq != expected {
+                return Err(fail(
+                    Some(expected),
+                    format!("gap in seq: {expected} is missing, the next stored is {seq}"),
+                ));
+            }
+            let rec = decode_record(seq, &v).map_err(|e| match e {
+                StoreError::Damaged { what, .. } => fail(Some(seq), what),
+                other => other,
+            })?;
+            let recorded_prev = parse_hash(&rec.prev_hash)
+                .ok_or_else(|| fail(Some(seq), "prev_hash is not 64 hex digits"))?;
+            if let Some(b) = broken {
+                return Err(blame(b, recorded_prev == prev));
+            }
+            if recorded_prev != prev {
+                broken = Some(seq);
+            }
+            prev = chain_hash(seq, &recorded_prev, &v);
+
+            if let Event::StepCompleted {
+                job,
+                step,
+                sample_count,
+                samples_digest,
+                ..
+            } = &rec.event
+            {
+                let digest = parse_hash(samples_digest)
+                    .ok_or_else(|| fail(Some(seq), "samples_digest is not 64 hex digits"))?;
+                // A redone step completes again; its last completion covers all samples.
+                sealed.insert(
+                    (job.clone(), *step),
+                    Sealed {
+                        seq,
+                        count: *sample_count,
+                        digest,
+                    },
+                );
+            }
+            expected += 1;
+        }
+        let last = expected - 1;
+        if let Some(b) = broken {
+            return Err(blame(b, head.hash == prev));
+        }
+        if last != head.seq {
+            return Err(fail(
+                Some(last + 1),
+                format!(
+                    "head mismatch: the chain head says seq {} but the chain ends at {last}",
+                    head.seq
+                ),
+            ));
+        }
+        if prev != head.hash {
+            return Err(fail(
+                Some(head.seq),
+                "head mismatch: the last record does not hash to the stored chain head \
+                 (the record or the head was altered)",
+            ));
+        }
+        Ok((last, sealed))
+    }
+
+    fn verify_samples(&self, mut sealed: HashMap<(String, u32), Sealed>) -> Result<(u64, u64)> {
+        let mut total = 0u64;
+        let mut unsealed = 0u64;
+        let mut worst: Option<(u64, String)> = None;
+        let mut note = |seq: u64, what: String| {
+            if worst.as_ref().is_none_or(|(s, _)| seq < *s) {
+                worst = Some((seq, what));
+            }
+        };
+
+        let mut group: Option<((String, u32), DigestBuilder)> = None;
+        let mut close = |g: Option<((String, u32), DigestBuilder)>, unsealed: &mut u64| {
+            let Some(((job, step), d)) = g else { return };
+            let got = d.finish();
+            match sealed.remove(&(job.clone(), step)) {
+                None => *unsealed += got.count,
+                Some(s) => {
+                    if got.sha256 != hex::encode(s.digest) || got.count != s.count {
+                        note(
+                            s.seq,
+                            format!(
+                                "sample digest mismatch for job {job} step {step} \
+                                 ({} samples stored, {} sealed)",
+                                got.count, s.count
+                            ),
+                        );
+                    }
+                }
+            }
+        };
+
+        for kv in self.tree(T::Samples).iter() {
+            let (k, v) = kv?;
+            total += 1;
+            let Some((job, step, tail)) = split_key(&k) else {
+                return Err(fail(None, "a sample key is unreadable"));
+            };
+            if decode_tail(tail, &v).is_none() {
+                let seq = sealed.get(&(job.to_string(), step)).map(|s| s.seq);
+                return Err(fail(
+                    seq,
+                    format!("undecodable sample for job {job} step {step}"),
+                ));
+            }
+            let same = matches!(&group, Some(((j, s), _)) if j == job && *s == step);
+            if !same {
+                close(group.take(), &mut unsealed);
+                group = Some(((job.to_string(), step), DigestBuilder::default()));
+            }
+            if let Some((_, d)) = group.as_mut() {
+                d.add(tail, &v);
+            }
+        }
+        close(group.take(), &mut unsealed);
+
+        // Completed steps whose samples are gone entirely.
+        let empty = DigestBuilder::default().finish().sha256;
+        let leftovers: Vec<_> = sealed.into_iter().collect();
+        for ((job, step), s) in leftovers {
+            if s.count != 0 || hex::encode(s.digest) != empty {
+                note(
+                    s.seq,
+                    format!(
+                        "sample digest mismatch for job {job} step {step} \
+                         (0 samples stored, {} sealed)",
+                        s.count
+                    ),
+                );
+            }
+        }
+        match worst {
+            Some((seq, what)) => Err(fail(Some(seq), what)),
+            None => Ok((total, unsealed)),
+        }
+    }
+}
+
+fn blame(broken: u64, next_link_holds: bool) -> StoreError {
+    if next_link_holds && broken > 1 {
+        fail(
+            Some(broken - 1),
+            format!(
+                "hash mismatch: the record no longer hashes to the prev_hash seq {broken} \
+                 chained to (it was altered)"
+            ),
+        )
+    } else {
+        fail(
+            Some(broken),
+            "hash mismatch: prev_hash does not match the previous record",
+        )
+    }
+}
