@@ -5,9 +5,11 @@
 //! only the binary and `tui` know there is a terminal.
 
 pub mod cli;
+pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod instruction;
+pub mod people;
 pub mod station;
 pub mod store;
 pub mod tui;

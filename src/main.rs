@@ -43,7 +43,9 @@ fn main() -> ExitCode {
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
         None => {
-            let dir = args.instructions.unwrap_or_else(|| PathBuf::from("instructions"));
+            let dir = args
+                .instructions
+                .unwrap_or_else(|| PathBuf::from("instructions"));
             cli::check::run(&cli::check::CheckArgs { dir }, &mut io::stdout().lock())
         }
     };

@@ -292,7 +292,11 @@ impl Store {
                     index::status_writes(job_id, before, after, &mut writes);
                 }
             }
-            writes.push(Write::put(T::Events, keys::seq_key(seq).to_vec(), canonical));
+            writes.push(Write::put(
+                T::Events,
+                keys::seq_key(seq).to_vec(),
+                canonical,
+            ));
             head = ChainHead { seq, hash };
             records.push(record);
         }

@@ -3,7 +3,10 @@
 
 pub mod action;
 pub mod effect;
+pub mod exec;
 pub mod input;
+pub mod keymap;
+pub mod runtime;
 pub mod scan;
 pub mod state;
 pub mod thermal;

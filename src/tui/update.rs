@@ -32,7 +32,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Tick(now) => tick(state, now),
         Action::Station(u) => station(state, u),
         Action::Done(outcome) => {
-            state.in_flight = state.in_flight.saturating_sub(1);
+            if matches!(
+                *outcome,
+                Outcome::LoggedIn(_)
+                    | Outcome::JobOpened(_)
+                    | Outcome::Job(_)
+                    | Outcome::Refused(_)
+                    | Outcome::Reviewed(_)
+            ) {
+                state.in_flight = state.in_flight.saturating_sub(1);
+            }
             done(state, *outcome)
         }
         Action::Resize => Vec::new(),
@@ -273,7 +282,19 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Outcome::JobOpened(Ok(job)) => open_job(state, job),
+        Outcome::JobOpened(Ok(job)) => {
+            if let Screen::Review(r) = &mut state.screen {
+                let instruction = state
+                    .library
+                    .instruction(&job.instruction_id)
+                    .cloned()
+                    .map(Arc::new);
+                r.open = Some((job, instruction));
+                r.scroll = 0;
+                return Vec::new();
+            }
+            open_job(state, job)
+        }
         Outcome::JobOpened(Err(e)) | Outcome::Error(e) => {
             state.flash(FlashKind::Error, e);
             Vec::new()
@@ -425,7 +446,27 @@ fn job_saved(state: &mut State, job: Job) -> Vec<Effect> {
         Screen::Runner(r) if r.job.id == job.id => {
             r.saving = false;
             let was_step = r.step;
+            let new_signature = job.history.len() > r.job.history.len();
             r.job = job;
+            if matches!(
+                state.modal,
+                Some(Modal::Sign(_) | Modal::Lot { .. } | Modal::Comment { .. })
+            ) {
+                state.modal = None;
+            }
+            if new_signature && let Some(sig) = r.job.history.last() {
+                let text = format!(
+                    "Signed {:?}: {}, {}, {} — saved",
+                    sig.result,
+                    sig.signer_name,
+                    sig.meaning,
+                    sig.time.format("%H:%M:%S UTC")
+                );
+                state.flash(FlashKind::Saved, text);
+            }
+            let Screen::Runner(r) = &mut state.screen else {
+                return Vec::new();
+            };
             match r.job.status {
                 JobStatus::Held => {
                     state.modal = Some(Modal::Held);
@@ -561,7 +602,6 @@ fn login_input(state: &mut State, input: Action) -> Vec<Effect> {
             } else {
                 f.error = None;
                 let pin = std::mem::take(&mut f.pin.value);
-                state.in_flight += 1;
                 return vec![Effect::Login {
                     badge: f.badge.trimmed().to_string(),
                     pin,
@@ -593,7 +633,6 @@ fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
         Action::Down => h.selected = (h.selected + 1).min(h.jobs.len().saturating_sub(1)),
         Action::Enter => {
             if let Some(j) = h.jobs.get(h.selected) {
-                state.in_flight += 1;
                 return vec![Effect::OpenJob { job: j.id.clone() }];
             }
         }
@@ -741,8 +780,15 @@ fn start_job(state: &mut State) -> Vec<Effect> {
         error = Some(format!("Fill in: {}", missing.join(", ")));
     } else if f.prior.is_none() {
         error = Some("Still reading the board's history; try again in a moment".to_string());
-    } else if let Some(r) = refusals(state, f, instruction).first() {
-        error = Some(format!("{} cannot be run: {r}", instruction.id()));
+    } else if let reasons = refusals(state, f, instruction)
+        && !reasons.is_empty()
+    {
+        let text: Vec<String> = reasons.iter().map(|r| r.to_string()).collect();
+        error = Some(format!(
+            "{} cannot be run: {}",
+            instruction.id(),
+            text.join("; ")
+        ));
     } else if let Some(policy) = &state.library.policy
         && let Err(e) = policy::check_approval(
             policy,
@@ -789,7 +835,6 @@ fn start_job(state: &mut State) -> Vec<Effect> {
         bench: state.bench.clone(),
         performer: person.badge.clone(),
     };
-    state.in_flight += 1;
     vec![Effect::Append {
         actor: person.badge.clone(),
         job: job.clone(),
@@ -901,7 +946,6 @@ fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 .map(|w| (w.channel.as_str(), w.min_c, w.max_c));
             let temperature = r.thermal.summary(window);
             let _ = today;
-            state.in_flight += 1;
             return vec![Effect::CompleteStep {
                 actor: r.job.performer.clone(),
                 job: r.job.id.clone(),
@@ -1009,7 +1053,6 @@ fn capture_lot(
         return Vec::new();
     };
     state.modal = None;
-    state.in_flight += 1;
     vec![Effect::Append {
         actor: r.job.performer.clone(),
         job: r.job.id.clone(),
@@ -1032,7 +1075,6 @@ fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
     match input {
         Action::Enter | Action::Command('s') => match s.job.status {
             JobStatus::InProgress | JobStatus::Rejected => {
-                state.in_flight += 1;
                 return vec![Effect::Append {
                     actor: s.job.performer.clone(),
                     job: s.job.id.clone(),
@@ -1047,7 +1089,6 @@ fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
             // Reopen a step the reviewer rejected.
             let step = c as u32 - '1' as u32;
             if (step as usize) < s.job.steps.len() {
-                state.in_flight += 1;
                 return vec![Effect::Append {
                     actor: s.job.performer.clone(),
                     job: s.job.id.clone(),
@@ -1121,7 +1162,6 @@ fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         Action::Command('/') | Action::Command('f') => r.filtering = true,
         Action::Enter => {
             if let Some(id) = visible.get(r.selected) {
-                state.in_flight += 1;
                 return vec![Effect::OpenJob { job: id.clone() }];
             }
         }
@@ -1302,7 +1342,6 @@ fn comment_done(
             let Some((job, _)) = &r.open else {
                 return Vec::new();
             };
-            state.in_flight += 1;
             vec![Effect::Review {
                 badge,
                 pin: pin.unwrap_or_default(),
@@ -1344,7 +1383,6 @@ fn comment_done(
             };
             state.modal = None;
             let mut fx = flush_samples(state);
-            state.in_flight += 1;
             fx.push(Effect::Append {
                 actor: badge,
                 job,
@@ -1471,7 +1509,6 @@ fn sign_input(state: &mut State, mut d: SignDialog, input: Action) -> Vec<Effect
                 };
                 let pin = std::mem::take(&mut d.pin.value);
                 state.modal = Some(Modal::Sign(Box::new(d)));
-                state.in_flight += 1;
                 return vec![Effect::Sign {
                     badge: signer,
                     pin,

@@ -86,11 +86,20 @@ pub fn samples(n: usize, start: DateTime<Utc>) -> Vec<StoredSample> {
 /// A finished job of two steps: lots, signatures, samples, submission and review.
 pub fn full_job(store: &Store, job: &str, serial: &str, lot_id: &str, day: DateTime<Utc>) {
     let t = day;
-    store.append_at(t, "T1", started(job, serial, "T1", 2)).unwrap();
+    store
+        .append_at(t, "T1", started(job, serial, "T1", 2))
+        .unwrap();
     for step in 0..2u32 {
         let st = t + Duration::minutes(10 * (step as i64 + 1));
         store
-            .append_at(st, "T1", Event::StepStarted { job: job.into(), step })
+            .append_at(
+                st,
+                "T1",
+                Event::StepStarted {
+                    job: job.into(),
+                    step,
+                },
+            )
             .unwrap();
         store.append_at(st, "T1", lot(job, step, lot_id)).unwrap();
         store.append_samples(job, step, &samples(20, st)).unwrap();

@@ -1,0 +1,4 @@
+//! People: PIN hashing and the checks every signature and log-in goes through.
+
+pub mod auth;
+pub mod pin;

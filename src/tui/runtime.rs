@@ -1,0 +1,185 @@
+//! The event loop: one `select!` over the terminal, the station, the answers of the
+//! effect worker and a tick. I/O runs on a worker thread, in order, so the screen
+//! never waits on a disk or a port.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use super::action::{Action, Outcome, StationUpdate};
+use super::effect::Effect;
+use super::exec::Executor;
+use super::keymap::{char_action, key_to_action};
+use super::scan::{Assembled, BURST_GAP, ScanAssembler};
+use super::state::State;
+use super::update::update;
+use super::view;
+use crate::instruction::ResolvedWindow;
+
+pub struct Channels {
+    /// Readings and status from the station reader.
+    pub station: mpsc::Receiver<StationUpdate>,
+    /// Where the runner tells the (simulated) station the current window.
+    pub target: watch::Sender<Option<ResolvedWindow>>,
+}
+
+/// Effects whose answer `update` counts as pending work ("saving…").
+fn counted(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Login { .. }
+            | Effect::OpenJob { .. }
+            | Effect::Append { .. }
+            | Effect::Sign { .. }
+            | Effect::CompleteStep { .. }
+            | Effect::Review { .. }
+    )
+}
+
+/// Runs the terminal application until the user quits.
+pub async fn run(mut state: State, exec: Executor, mut channels: Channels) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut state, exec, &mut channels).await;
+    ratatui::restore();
+    result
+}
+
+/// Effects go to one worker thread in order; answers come back on a channel.
+fn spawn_worker(
+    exec: Executor,
+) -> (
+    std::sync::mpsc::Sender<Effect>,
+    mpsc::UnboundedReceiver<Outcome>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<Effect>();
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("traveler-io".into())
+        .spawn(move || {
+            for effect in rx {
+                if let Some(o) = exec.run(effect)
+                    && out_tx.send(o).is_err()
+                {
+                    break;
+                }
+            }
+        })
+        .expect("spawning the I/O worker thread");
+    (tx, out_rx)
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    exec: Executor,
+    channels: &mut Channels,
+) -> anyhow::Result<()> {
+    let (work, mut answers) = spawn_worker(exec);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut assembler = ScanAssembler::default();
+    let mut dirty = true;
+
+    loop {
+        if dirty {
+            terminal.draw(|f| view::draw(state, f))?;
+            dirty = false;
+        }
+        let burst_wait = if assembler.pending() {
+            BURST_GAP
+        } else {
+            Duration::from_secs(3600)
+        };
+        let mut actions = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    let now = Instant::now();
+                    let editing = state.editing();
+                    let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                    let assembled = match key.code {
+                        KeyCode::Char(c) if !editing && plain => assembler.char(c, now),
+                        KeyCode::Enter if !editing => assembler.enter(now),
+                        _ => {
+                            let mut out: Vec<Assembled> = assembler.flush_as_keys();
+                            actions.extend(out.drain(..).map(|a| assembled_action(editing, a)));
+                            actions.extend(key_to_action(editing, key));
+                            Vec::new()
+                        }
+                    };
+                    actions.extend(assembled.into_iter().map(|a| assembled_action(editing, a)));
+                }
+                Some(Ok(TermEvent::Resize(..))) => actions.push(Action::Resize),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(outcome) = answers.recv() => actions.push(Action::Done(Box::new(outcome))),
+            Some(update) = channels.station.recv() => actions.push(Action::Station(update)),
+            _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
+            _ = tokio::time::sleep(burst_wait) => {
+                let editing = state.editing();
+                actions.extend(assembler.tick(Instant::now()).into_iter().map(|a| assembled_action(editing, a)));
+            }
+        }
+        for action in actions {
+            let effects = update(state, action);
+            dirty = true;
+            for effect in effects {
+                match effect {
+                    Effect::Bell => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(b"\x07");
+                        let _ = out.flush();
+                    }
+                    Effect::StationTarget(w) => {
+                        let _ = channels.target.send(w);
+                    }
+                    other => {
+                        if counted(&other) {
+                            state.in_flight += 1;
+                        }
+                        if work.send(other).is_err() {
+                            anyhow::bail!("the I/O worker stopped");
+                        }
+                    }
+                }
+            }
+        }
+        if state.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn assembled_action(editing: bool, a: Assembled) -> Action {
+    match a {
+        Assembled::Char(c) => char_action(editing, c),
+        Assembled::Scan(s) => Action::Scan(s),
+        Assembled::Enter => Action::Enter,
+    }
+}
+
+/// Headless: runs the effects an update asked for, synchronously, feeding every
+/// answer back. Tests drive whole jobs through this.
+pub fn settle(state: &mut State, exec: &Executor, effects: Vec<Effect>) {
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
+        if counted(&effect) {
+            state.in_flight += 1;
+        }
+        if let Some(outcome) = exec.run(effect) {
+            queue.extend(update(state, Action::Done(Box::new(outcome))));
+        }
+    }
+}
+
+/// Headless: one action and everything it leads to.
+pub fn dispatch(state: &mut State, exec: &Executor, action: Action) {
+    let effects = update(state, action);
+    settle(state, exec, effects);
+}

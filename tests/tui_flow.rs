@@ -1,0 +1,428 @@
+//! Headless flows: the real `update`, the real effect executor, a real sled store
+//! on disk and the shipped instructions. Actions in, events in the store out.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+
+use traveler::domain::event::Event;
+use traveler::domain::job::JobStatus;
+use traveler::domain::types::{CheckResult, Meaning};
+use traveler::instruction::schema::{CheckpointKind, Signer};
+use traveler::instruction::{Library, load_dir};
+use traveler::store::{OpenOptions, Store};
+use traveler::tui::action::{Action, StationUpdate};
+use traveler::tui::exec::Executor;
+use traveler::tui::runtime::dispatch;
+use traveler::tui::state::{Modal, Screen, State};
+
+struct Bench {
+    state: State,
+    exec: Executor,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn library() -> Arc<Library> {
+    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
+    assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
+    Arc::new(loaded.library)
+}
+
+fn bench() -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
+    let library = library();
+    traveler::demo::seed(
+        &store,
+        library.policy.as_ref().unwrap(),
+        Utc::now().date_naive(),
+    )
+    .unwrap();
+    let exec = Executor {
+        store: store.clone(),
+        library: library.clone(),
+        bench: "B1".into(),
+    };
+    Bench {
+        state: State::new(library, "B1", Utc::now()),
+        exec,
+        store,
+        _dir: dir,
+    }
+}
+
+impl Bench {
+    fn act(&mut self, a: Action) {
+        dispatch(&mut self.state, &self.exec, a);
+    }
+    fn typ(&mut self, text: &str) {
+        for c in text.chars() {
+            self.act(Action::Char(c));
+        }
+    }
+    fn login(&mut self, badge: &str, pin: &str) {
+        self.act(Action::Scan(badge.into()));
+        self.typ(pin);
+        self.act(Action::Enter);
+    }
+    fn events(&self) -> Vec<Event> {
+        self.store.events().map(|r| r.unwrap().event).collect()
+    }
+    fn runner(&self) -> &traveler::tui::state::RunnerState {
+        match &self.state.screen {
+            Screen::Runner(r) => r,
+            _ => panic!("not on the runner; flash: {:?}", self.state.flash),
+        }
+    }
+    fn flash(&self) -> String {
+        self.state
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+
+    /// Fills the new-job form and picks `instruction`.
+    fn start_job(&mut self, serial: &str, instruction: &str, class: char, approval: &str) {
+        self.act(Action::Command('n'));
+        for value in [serial, "PCA-1001", "C", "U7", "NCR-77"] {
+            self.typ(value);
+            self.act(Action::Enter);
+        }
+        self.typ(approval);
+        self.act(Action::Enter);
+        self.act(Action::Command(class));
+        self.act(Action::Enter); // class -> alloy
+        self.act(Action::Right); // SAC305 is second in alloys.toml? pick by id below
+        let want = self
+            .state
+            .library
+            .alloys
+            .iter()
+            .position(|a| a.id.get_ref() == "SAC305")
+            .unwrap();
+        if let Screen::Start(f) = &mut self.state.screen {
+            f.alloy = want;
+        }
+        self.act(Action::Enter); // alloy -> list
+        let idx = self
+            .state
+            .library
+            .instructions
+            .iter()
+            .position(|i| i.id() == instruction)
+            .unwrap_or_else(|| panic!("no {instruction}"));
+        for _ in 0..idx {
+            self.act(Action::Down);
+        }
+        self.act(Action::Enter);
+    }
+
+    fn feed(&mut self, channel: &str, celsius: f64, seconds: i64) {
+        let t = Utc::now() + Duration::seconds(seconds);
+        self.act(Action::Station(StationUpdate::Sample {
+            channel: channel.into(),
+            time: t,
+            celsius,
+        }));
+    }
+
+    /// Does whatever the current step asks: samples inside the window, lots,
+    /// signatures (inspector I300 where needed), then completes it.
+    fn complete_step(&mut self, tech_pin: &str) {
+        let r = self.runner();
+        let step = r.step;
+        let spec = r.instruction.spec.steps[step as usize].clone();
+        if let Some(w) = r.window.clone() {
+            let mid = match (w.min_c.is_finite(), w.max_c.is_finite()) {
+                (true, true) => (w.min_c + w.max_c) / 2.0,
+                (true, false) => w.min_c + 5.0,
+                (false, true) => w.max_c - 5.0,
+                _ => 25.0,
+            };
+            for i in 0..5 {
+                self.feed(&w.channel, mid, i);
+            }
+        }
+        let needs = traveler::tui::update::lot_materials(&self.runner().instruction, step);
+        for (i, _) in needs.iter().enumerate() {
+            // A GS1 label: GTIN, expiry in a year, lot.
+            let expiry = (Utc::now() + Duration::days(365)).format("%y%m%d");
+            self.act(Action::Scan(format!(
+                "(01)09506000134352(17){expiry}(10)LOT-{step}-{i}"
+            )));
+        }
+        for (i, cp) in spec.checkpoints.iter().enumerate() {
+            if let Screen::Runner(r) = &mut self.state.screen {
+                r.selected = i;
+            }
+            self.act(Action::Enter);
+            match cp.kind.get_ref() {
+                CheckpointKind::PassFail => self.act(Action::Enter),
+                CheckpointKind::Measurement => {
+                    let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
+                    self.typ(&v.to_string());
+                    self.act(Action::Enter);
+                }
+                CheckpointKind::Confirm => {}
+            }
+            if cp.signer == Signer::Inspector {
+                self.act(Action::Scan("I300".into()));
+                self.typ("3333");
+            } else {
+                self.typ(tech_pin);
+            }
+            self.act(Action::Enter);
+            assert!(
+                self.state.modal.is_none(),
+                "step {step} cp {i}: {:?} {}",
+                self.state.modal,
+                self.flash()
+            );
+        }
+        self.act(Action::Command('n'));
+    }
+}
+
+#[test]
+fn a_whole_bga_job_lands_in_the_store() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    assert!(matches!(b.state.screen, Screen::Home(_)), "{:?}", b.flash());
+    b.start_job("SN-0001", "WI-BGA-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    assert!(steps >= 6);
+    for n in 0..steps {
+        b.complete_step("1111");
+        if n + 1 < steps {
+            assert_eq!(b.runner().step as usize, n + 1, "{}", b.flash());
+        }
+    }
+    assert!(
+        matches!(b.state.screen, Screen::Summary(_)),
+        "{}",
+        b.flash()
+    );
+    b.act(Action::Enter);
+    assert!(matches!(b.state.screen, Screen::Home(_)));
+    assert!(b.flash().contains("submitted"), "{}", b.flash());
+
+    let events = b.events();
+    let count = |k: &str| events.iter().filter(|e| e.kind() == k).count();
+    assert_eq!(count("job_started"), 1);
+    assert_eq!(count("step_completed"), steps);
+    assert_eq!(count("job_submitted"), 1);
+    assert!(count("lot_recorded") >= 1);
+    let inspected = events
+        .iter()
+        .filter(|e| matches!(e, Event::CheckpointSigned { meaning: Meaning::Inspected, signer, signer_name, .. } if signer == "I300" && signer_name == "Chen Wei"))
+        .count();
+    assert!(inspected >= 1);
+    // Every completed step carries the digest of samples that are really stored.
+    let job_id = events
+        .iter()
+        .find_map(|e| match e {
+            Event::JobStarted { job, .. } => Some(job.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let job = b.store.job(&job_id).unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Submitted);
+    let with_samples = job.steps.iter().filter(|s| s.sample_count > 0).count();
+    assert!(with_samples >= 1);
+    b.store.verify().unwrap();
+}
+
+#[test]
+fn bga_is_greyed_for_a_technician_without_module_8() {
+    let mut b = bench();
+    b.login("T200", "2222");
+    b.start_job("SN-0002", "WI-BGA-001", '3', "");
+    assert!(matches!(b.state.screen, Screen::Start(_)));
+    let Screen::Start(f) = &b.state.screen else {
+        unreachable!()
+    };
+    let err = f.error.clone().unwrap_or_default();
+    assert!(err.contains("module 8"), "{err}");
+    assert!(err.contains("skill level Expert"), "{err}");
+    assert!(!b.events().iter().any(|e| e.kind() == "job_started"));
+}
+
+#[test]
+fn wrong_pins_are_recorded_and_lock_the_badge() {
+    let mut b = bench();
+    for _ in 0..5 {
+        b.login("T100", "0000");
+    }
+    let Screen::Login(f) = &b.state.screen else {
+        panic!()
+    };
+    assert!(
+        f.error.as_deref().unwrap_or("").contains("locked"),
+        "{:?}",
+        f.error
+    );
+    b.login("T100", "1111");
+    assert!(
+        matches!(b.state.screen, Screen::Login(_)),
+        "a locked badge must not log in"
+    );
+    let events = b.events();
+    assert_eq!(
+        events.iter().filter(|e| e.kind() == "pin_rejected").count(),
+        5
+    );
+    assert_eq!(
+        events.iter().filter(|e| e.kind() == "badge_locked").count(),
+        1
+    );
+}
+
+#[test]
+fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0003", "WI-TH-001", '3', "");
+    // Find a step with a window.
+    let mut guard = 0;
+    while b.runner().window.is_none() {
+        b.complete_step("1111");
+        guard += 1;
+        assert!(guard < 10);
+    }
+    let w = b.runner().window.clone().unwrap();
+    b.feed(&w.channel, w.min_c + 1.0, 0);
+    b.feed(&w.channel, w.max_c + 20.0, 1);
+    assert!(b.runner().alarm.is_some());
+    b.feed(&w.channel, w.max_c + 30.0, 2);
+    b.feed(&w.channel, w.min_c + 1.0, 3);
+    assert!(b.runner().alarm.is_none());
+    assert_eq!(b.runner().job.open_excursions(b.runner().step).count(), 1);
+    let exc = b.runner().job.excursions[0].clone();
+    assert_eq!(exc.peak_c, w.max_c + 30.0);
+    assert!(exc.ended.is_some());
+
+    // Completing is refused until the alarm is acknowledged.
+    b.complete_step("1111");
+    assert!(b.flash().contains("alarm"), "{}", b.flash());
+    b.act(Action::Command('a'));
+    b.typ("tip touched the barrel; re-tinned");
+    b.act(Action::Enter);
+    assert_eq!(b.runner().job.open_excursions(b.runner().step).count(), 0);
+    b.act(Action::Command('n'));
+    let events = b.events();
+    assert!(events.iter().any(|e| matches!(e, Event::ExcursionAcknowledged { comment, .. } if comment.contains("re-tinned"))));
+
+    // A failed pass/fail checkpoint holds the job until redo or abort.
+    let step = b.runner().step as usize;
+    let cps = b.runner().instruction.spec.steps[step].checkpoints.clone();
+    if let Some(i) = cps.iter().position(|c| {
+        *c.kind.get_ref() == CheckpointKind::PassFail && c.signer == Signer::Technician
+    }) {
+        if let Screen::Runner(r) = &mut b.state.screen {
+            r.selected = i;
+        }
+        b.act(Action::Enter);
+        b.act(Action::Command('f'));
+        b.act(Action::Enter);
+        b.typ("solder bridge");
+        b.act(Action::Enter);
+        b.typ("1111");
+        b.act(Action::Enter);
+        assert_eq!(b.state.modal, Some(Modal::Held));
+        assert_eq!(b.runner().job.status, JobStatus::Held);
+        b.act(Action::Command('r'));
+        b.typ("reflow with fresh flux");
+        b.act(Action::Enter);
+        assert_eq!(b.runner().job.status, JobStatus::InProgress);
+        assert!(b.runner().job.steps[step].signatures.is_empty());
+        assert!(b.events().iter().any(|e| matches!(e, Event::CheckpointSigned { result: CheckResult::Fail, comment: Some(c), .. } if c == "solder bridge")));
+    }
+}
+
+#[test]
+fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0004", "WI-BGA-001", '3', "");
+    // Walk to the first inspector checkpoint.
+    loop {
+        let r = b.runner();
+        let step = &r.instruction.spec.steps[r.step as usize];
+        if let Some(i) = step
+            .checkpoints
+            .iter()
+            .position(|c| c.signer == Signer::Inspector)
+        {
+            if let Screen::Runner(r) = &mut b.state.screen {
+                r.selected = i;
+            }
+            break;
+        }
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter);
+    let kind = {
+        let r = b.runner();
+        *r.instruction.spec.steps[r.step as usize].checkpoints[r.selected]
+            .kind
+            .get_ref()
+    };
+    match kind {
+        CheckpointKind::PassFail => b.act(Action::Enter),
+        CheckpointKind::Measurement => {
+            let r = b.runner();
+            let cp = &r.instruction.spec.steps[r.step as usize].checkpoints[r.selected];
+            let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
+            b.typ(&v.to_string());
+            b.act(Action::Enter);
+        }
+        CheckpointKind::Confirm => {}
+    }
+    // Own badge is refused at once.
+    b.act(Action::Scan("T100".into()));
+    b.typ("1111");
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    assert!(
+        d.error.as_deref().unwrap_or("").contains("own work")
+            || d.error.as_deref().unwrap_or("").contains("may not sign"),
+        "{:?}",
+        d.error
+    );
+    // Someone else's badge with the wrong PIN: refused and recorded against that badge.
+    b.act(Action::Esc);
+    b.act(Action::Enter);
+    match kind {
+        CheckpointKind::PassFail => b.act(Action::Enter),
+        CheckpointKind::Measurement => {
+            let r = b.runner();
+            let cp = &r.instruction.spec.steps[r.step as usize].checkpoints[r.selected];
+            let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
+            b.typ(&v.to_string());
+            b.act(Action::Enter);
+        }
+        CheckpointKind::Confirm => {}
+    }
+    b.act(Action::Scan("I300".into()));
+    b.typ("9999");
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert!(
+        d.error.as_deref().unwrap_or("").contains("wrong PIN"),
+        "{:?}",
+        d.error
+    );
+    assert!(b.events().iter().any(|e| matches!(e, Event::PinRejected { badge, purpose } if badge == "I300" && purpose == "signature")));
+    assert!(
+        !b.events()
+            .iter()
+            .any(|e| matches!(e, Event::CheckpointSigned { signer, .. } if signer == "I300"))
+    );
+}
