@@ -287,7 +287,7 @@ impl Executor {
                 excursions: job.excursions.len(),
             });
         }
-        out.sort_by(|a, b| a.submitted.cmp(&b.submitted));
+        out.sort_by_key(|l| l.submitted);
         Ok(out)
     }
 
