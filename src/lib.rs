@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod instruction;
+pub mod logging;
 pub mod people;
 pub mod station;
 pub mod store;
