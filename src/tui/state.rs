@@ -187,7 +187,7 @@ pub struct SummaryState {
     pub instruction: Arc<Instruction>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReviewState {
     pub queue: Vec<ReviewLine>,
     pub selected: usize,
@@ -195,6 +195,19 @@ pub struct ReviewState {
     pub filtering: bool,
     pub open: Option<(Job, Option<Arc<Instruction>>)>,
     pub scroll: u16,
+}
+
+impl Default for ReviewState {
+    fn default() -> Self {
+        ReviewState {
+            queue: Vec::new(),
+            selected: 0,
+            filter: TextField::new("Filter (/)"),
+            filtering: false,
+            open: None,
+            scroll: 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -80,14 +80,10 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             (false, false) => theme.dim(),
         };
         lines.push(Line::from(Span::styled(text, style)));
-        if let Some(first) = why.first() {
-            let more = if why.len() > 1 {
-                format!(" (+{} more)", why.len() - 1)
-            } else {
-                String::new()
-            };
+        if !why.is_empty() {
+            let reasons: Vec<String> = why.iter().map(|r| r.to_string()).collect();
             lines.push(Line::from(Span::styled(
-                format!("      ✖ {first}{more}"),
+                format!("      ✖ {}", reasons.join("; ")),
                 theme.dim(),
             )));
         }

@@ -1,0 +1,107 @@
+//! `traveler` without a sub-command: the bench application, on a configuration
+//! file or, when there is none, on the built-in demo defaults.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::instruction::load_dir;
+use crate::store::{OpenOptions, Store, StoreError};
+use crate::tui::exec::Executor;
+use crate::tui::runtime::{self, Channels};
+use crate::tui::state::{FlashKind, State};
+
+#[derive(clap::Args, Debug, Default)]
+pub struct AppArgs {
+    /// The configuration file (default: config.toml in the user's config folder;
+    /// without one, traveler runs on its demo defaults).
+    #[arg(long, value_name = "FILE", env = "TRAVELER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Run the demo even if a configuration file exists.
+    #[arg(long)]
+    pub demo: bool,
+    /// The store folder (overrides the configuration).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// The bench id recorded with every job (overrides the configuration).
+    #[arg(long, value_name = "ID")]
+    pub bench: Option<String>,
+    /// A station file with a [station] table (overrides the configuration).
+    #[arg(long, value_name = "FILE")]
+    pub station: Option<PathBuf>,
+}
+
+pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> {
+    let settings = match Settings::resolve(&args, instructions) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("traveler: {e:#}");
+            return Ok(2);
+        }
+    };
+    let _log = crate::logging::to_file(&settings.log_dir);
+    tracing::info!(demo = settings.demo, store = %settings.store.display(), "starting");
+
+    let loaded = load_dir(&settings.instructions);
+    if loaded.library.policy.is_none() || loaded.library.instructions.is_empty() {
+        eprintln!(
+            "traveler: the instructions folder {} cannot be used:",
+            settings.instructions.display()
+        );
+        for d in &loaded.diagnostics {
+            eprintln!("{d}");
+        }
+        return Ok(1);
+    }
+    let problems = loaded.diagnostics.len();
+    let library = Arc::new(loaded.library);
+
+    let store = match Store::open(&settings.store, OpenOptions::default()) {
+        Ok(s) => s,
+        Err(e @ StoreError::InUse { .. }) => {
+            eprintln!("traveler: {e}");
+            return Ok(2);
+        }
+        Err(e) => {
+            eprintln!("traveler: {e}");
+            return Ok(1);
+        }
+    };
+    let mut state = State::new(library.clone(), &settings.bench, Utc::now());
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if settings.demo {
+        let policy = library.policy.as_ref().context("policy")?;
+        crate::demo::seed(&store, policy, Utc::now().date_naive()).map_err(anyhow::Error::msg)?;
+        state.demo = Some(crate::demo::badges());
+    }
+    if problems > 0 {
+        state.flash(
+            FlashKind::Error,
+            format!("{problems} problem(s) in the instructions folder: run `traveler check`"),
+        );
+    }
+    let exec = Executor {
+        store,
+        library,
+        bench: settings.bench.clone(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (target, target_rx) = watch::channel(None);
+        let station = crate::cli::station_link::start(&settings.station, target_rx);
+        runtime::run(state, exec, Channels { station, target }).await
+    })?;
+    Ok(0)
+}
+
+/// Is `path` an existing instructions folder?
+pub fn looks_like_instructions(path: &Path) -> bool {
+    path.join("policy.toml").is_file()
+}

@@ -1,0 +1,109 @@
+//! The application's configuration file, and the settings a run ends up with
+//! after command-line overrides and the demo defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::app::AppArgs;
+use crate::instruction::diagnostic::Source;
+use crate::station::config::StationConfig;
+
+/// `config.toml`:
+/// ```toml
+/// bench = "BENCH-01"
+/// store = "/var/lib/traveler/store"
+/// instructions = "/etc/traveler/instructions"
+/// log_dir = "/var/log/traveler"
+/// [station]
+/// port = "/dev/ttyUSB0"
+/// ...
+/// ```
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    pub bench: Option<String>,
+    pub store: Option<PathBuf>,
+    pub instructions: Option<PathBuf>,
+    pub log_dir: Option<PathBuf>,
+    pub station: Option<StationConfig>,
+}
+
+impl AppConfig {
+    pub fn load(path: &Path) -> anyhow::Result<AppConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let d = Source { path, text: &text }.parse_error(&e);
+            anyhow::anyhow!("{d}")
+        })
+    }
+}
+
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "traveler")
+}
+
+/// Where the configuration file is looked for when none is named.
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub demo: bool,
+    pub bench: String,
+    pub store: PathBuf,
+    pub instructions: PathBuf,
+    pub log_dir: PathBuf,
+    pub station: StationConfig,
+}
+
+impl Settings {
+    /// Named file > default file > demo. A named file that is missing is an error;
+    /// a missing default file means the demo.
+    pub fn resolve(args: &AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<Settings> {
+        let (config, demo) = match (&args.config, args.demo) {
+            (_, true) => (AppConfig::default(), true),
+            (Some(path), false) => (AppConfig::load(path)?, false),
+            (None, false) => match default_config_path().filter(|p| p.is_file()) {
+                Some(path) => (AppConfig::load(&path)?, false),
+                None => (AppConfig::default(), true),
+            },
+        };
+        let data = project_dirs()
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".traveler"));
+        let store = args.store.clone().or(config.store).unwrap_or_else(|| {
+            if demo {
+                data.join("demo-store")
+            } else {
+                data.join("store")
+            }
+        });
+        let station = match &args.station {
+            Some(file) => StationConfig::load(file).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => match config.station {
+                Some(s) => s,
+                None if demo => StationConfig::demo_simulated(),
+                None => anyhow::bail!(
+                    "the configuration has no [station] table: name the bench's station (see README, Configuration)"
+                ),
+            },
+        };
+        Ok(Settings {
+            demo,
+            bench: args
+                .bench
+                .clone()
+                .or(config.bench)
+                .unwrap_or_else(|| if demo { "DEMO-1".into() } else { "BENCH-1".into() }),
+            store,
+            instructions: instructions
+                .or(config.instructions)
+                .unwrap_or_else(|| PathBuf::from("instructions")),
+            log_dir: config.log_dir.unwrap_or_else(|| data.join("logs")),
+            station,
+        })
+    }
+}

@@ -1,0 +1,406 @@
+//! Every screen rendered into a `TestBackend` and compared with its snapshot.
+//! States are built from synthetic records at fixed times so the pictures are stable.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use traveler::domain::event::{Event, Record};
+use traveler::domain::job::{Job, JobStatus};
+use traveler::domain::person::Person;
+use traveler::domain::types::{
+    CertLevel, Certification, CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel,
+};
+use traveler::instruction::{Library, load_dir};
+use traveler::tui::action::{Action, StationUpdate};
+use traveler::tui::input::TextField;
+use traveler::tui::state::{
+    HomeState, JobLine, Modal, ReviewLine, ReviewState, Screen, SignDialog, SignStage, StartForm,
+    State, SummaryState,
+};
+use traveler::tui::update::update;
+use traveler::tui::view::draw;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+fn library() -> Arc<Library> {
+    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
+    Arc::new(loaded.library)
+}
+
+fn person(badge: &str, name: &str, skill: SkillLevel, roles: &[Role], modules: &[u8]) -> Person {
+    Person {
+        badge: badge.into(),
+        name: name.into(),
+        roles: roles.to_vec(),
+        skill,
+        pin_hash: String::new(),
+        certifications: vec![Certification {
+            level: CertLevel::CIS,
+            modules: modules.to_vec(),
+            certificate: "C-1".into(),
+            issued: t0().date_naive() - Duration::days(100),
+            expires: t0().date_naive() + Duration::days(600),
+        }],
+        active: true,
+        locked_until: None,
+        failed_pins: 0,
+    }
+}
+
+fn ana() -> Person {
+    person(
+        "T100",
+        "Ana Lima",
+        SkillLevel::Expert,
+        &[Role::Technician],
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    )
+}
+
+fn state(user: Option<Person>) -> State {
+    let mut s = State::new(library(), "BENCH-7", t0());
+    s.user = user;
+    s.station.connected = true;
+    s.station.status = "connected /dev/ttyUSB0".into();
+    s
+}
+
+fn render(s: &State, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(s, f)).unwrap();
+    format!("{}", term.backend())
+}
+
+fn rec(seq: u64, secs: i64, event: Event) -> Record {
+    Record {
+        seq,
+        prev_hash: String::new(),
+        time: t0() + Duration::seconds(secs),
+        actor: "T100".into(),
+        event,
+    }
+}
+
+/// A BGA job with every step before the first heated one done and signed, or
+/// (submitted) all of them.
+fn bga_job(status_submitted: bool) -> Job {
+    let lib = library();
+    let wi = lib.instruction("WI-BGA-001").unwrap();
+    let mut recs = vec![
+        rec(
+            0,
+            0,
+            Event::JobStarted {
+                job: "BENCH-7-20261123-100000".into(),
+                board_serial: "SN-4471".into(),
+                assembly_part: "PCA-1001".into(),
+                assembly_rev: "C".into(),
+                refdes: vec!["U7".into()],
+                defect_ref: "NCR-77".into(),
+                class: ProductClass::Class3,
+                alloy: "SAC305".into(),
+                instruction_id: wi.id().into(),
+                instruction_rev: wi.revision().into(),
+                instruction_hash: wi.hash.clone(),
+                step_count: wi.spec.steps.len() as u32,
+                approval_ref: None,
+                bench: "BENCH-7".into(),
+                performer: "T100".into(),
+            },
+        ),
+        rec(
+            1,
+            1,
+            Event::StepStarted {
+                job: "BENCH-7-20261123-100000".into(),
+                step: 0,
+            },
+        ),
+    ];
+    let mut seq = 2;
+    let first_heated = wi
+        .spec
+        .steps
+        .iter()
+        .position(|s| s.temperature.is_some())
+        .unwrap();
+    let steps = if status_submitted {
+        wi.spec.steps.len()
+    } else {
+        first_heated
+    };
+    for step in 0..steps as u32 {
+        for (i, cp) in wi.spec.steps[step as usize].checkpoints.iter().enumerate() {
+            let inspector = cp.signer == traveler::instruction::schema::Signer::Inspector;
+            recs.push(rec(
+                seq,
+                60 * (step as i64 + 1),
+                Event::CheckpointSigned {
+                    job: "BENCH-7-20261123-100000".into(),
+                    step,
+                    checkpoint: i as u32,
+                    signer: if inspector {
+                        "I300".into()
+                    } else {
+                        "T100".into()
+                    },
+                    signer_name: if inspector {
+                        "Chen Wei".into()
+                    } else {
+                        "Ana Lima".into()
+                    },
+                    meaning: if inspector {
+                        Meaning::Inspected
+                    } else {
+                        Meaning::Performed
+                    },
+                    result: CheckResult::Pass,
+                    measurement: None,
+                    comment: None,
+                },
+            ));
+            seq += 1;
+        }
+        recs.push(rec(
+            seq,
+            60 * (step as i64 + 1) + 30,
+            Event::StepCompleted {
+                job: "BENCH-7-20261123-100000".into(),
+                step,
+                temperature: vec![],
+                sample_count: 0,
+                samples_digest: "00".into(),
+            },
+        ));
+        seq += 1;
+    }
+    if status_submitted {
+        recs.push(rec(
+            seq,
+            3600,
+            Event::JobSubmitted {
+                job: "BENCH-7-20261123-100000".into(),
+            },
+        ));
+    } else {
+        recs.push(rec(
+            seq,
+            120,
+            Event::StepStarted {
+                job: "BENCH-7-20261123-100000".into(),
+                step: first_heated as u32,
+            },
+        ));
+    }
+    Job::fold(&recs).unwrap()
+}
+
+fn runner_state() -> State {
+    let mut s = state(Some(ana()));
+    let job = bga_job(false);
+    s.screen = Screen::Home(HomeState::default());
+    update(
+        &mut s,
+        Action::Done(Box::new(traveler::tui::action::Outcome::JobOpened(Ok(job)))),
+    );
+    // A preheat ramp with one excursion above the window.
+    let w = match &s.screen {
+        Screen::Runner(r) => r
+            .window
+            .clone()
+            .expect("the first heated step has a window"),
+        _ => panic!("runner expected"),
+    };
+    for i in 0..40 {
+        let v = w.min_c - 30.0 + i as f64 * 2.0;
+        let v = if i >= 36 {
+            w.max_c + 4.0 + (i - 36) as f64
+        } else {
+            v.min(w.max_c - 2.0)
+        };
+        update(
+            &mut s,
+            Action::Station(StationUpdate::Sample {
+                channel: w.channel.clone(),
+                time: t0() + Duration::seconds(200 + i),
+                celsius: v,
+            }),
+        );
+    }
+    s
+}
+
+macro_rules! snap {
+    ($name:expr, $text:expr) => {
+        insta::assert_snapshot!($name, $text);
+    };
+}
+
+#[test]
+fn login_screen_in_demo_mode() {
+    let mut s = state(None);
+    s.demo = Some(traveler::demo::badges());
+    snap!("login_demo_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn login_screen_with_an_error() {
+    let mut s = state(None);
+    if let Screen::Login(f) = &mut s.screen {
+        f.badge.value = "T100".into();
+        f.focus = 1;
+        f.error = Some("wrong PIN (2 of 5 before the badge locks)".into());
+    }
+    snap!("login_error_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn home_screen_lists_open_jobs() {
+    let mut s = state(Some(person(
+        "S400",
+        "Dana Roth",
+        SkillLevel::Expert,
+        &[Role::Supervisor],
+        &[1],
+    )));
+    s.screen = Screen::Home(HomeState {
+        jobs: vec![
+            JobLine {
+                id: "BENCH-7-20261123-100000".into(),
+                serial: "SN-4471".into(),
+                instruction: "WI-BGA-001".into(),
+                status: JobStatus::InProgress,
+                step: "1/10".into(),
+                note: String::new(),
+            },
+            JobLine {
+                id: "BENCH-7-20261122-151500".into(),
+                serial: "SN-4402".into(),
+                instruction: "WI-TH-001".into(),
+                status: JobStatus::Rejected,
+                step: "7/7".into(),
+                note: "rejected: fillet on J3 pin 2".into(),
+            },
+        ],
+        reviews: 3,
+        selected: 0,
+        loaded: true,
+    });
+    snap!("home_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn start_screen_greys_what_the_person_may_not_run() {
+    let mut s = state(Some(person(
+        "T200",
+        "Ben Okafor",
+        SkillLevel::Advanced,
+        &[Role::Technician],
+        &[1, 2, 3, 4, 5, 6, 7, 9, 10],
+    )));
+    let mut f = StartForm::default();
+    for (i, v) in ["SN-4471", "PCA-1001", "C", "U7", "NCR-77", ""]
+        .iter()
+        .enumerate()
+    {
+        f.fields[i].value = v.to_string();
+    }
+    f.prior = Some(("SN-4471".into(), vec![]));
+    f.focus = StartForm::LIST;
+    s.screen = Screen::Start(Box::new(f));
+    snap!("start_greyed_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn runner_with_live_temperature_and_alarm() {
+    let s = runner_state();
+    snap!("runner_80x24", render(&s, 80, 24));
+    snap!("runner_120x40", render(&s, 120, 40));
+}
+
+#[test]
+fn sign_dialog_for_an_inspector_checkpoint() {
+    let mut s = runner_state();
+    s.modal = Some(Modal::Sign(Box::new(SignDialog {
+        step: 1,
+        checkpoint: 0,
+        stage: SignStage::Pin,
+        pass: true,
+        value: TextField::new("Measured value"),
+        comment: TextField::new("Comment"),
+        badge: TextField::new("Inspector badge").with("I300"),
+        pin: TextField::masked("PIN").with("33"),
+        error: Some("wrong PIN (1 of 5 before the badge locks)".into()),
+    })));
+    snap!("sign_dialog_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn held_job_asks_for_a_decision() {
+    let mut s = runner_state();
+    s.modal = Some(Modal::Held);
+    snap!("held_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn summary_before_submit() {
+    let mut s = state(Some(ana()));
+    let lib = library();
+    let mut job = bga_job(true);
+    job.status = JobStatus::InProgress;
+    s.screen = Screen::Summary(Box::new(SummaryState {
+        job,
+        instruction: Arc::new(lib.instruction("WI-BGA-001").unwrap().clone()),
+    }));
+    snap!("summary_120x40", render(&s, 120, 40));
+}
+
+#[test]
+fn review_queue_and_record() {
+    let mut s = state(Some(person(
+        "S400",
+        "Dana Roth",
+        SkillLevel::Expert,
+        &[Role::Supervisor],
+        &[1],
+    )));
+    let mut r = ReviewState::default();
+    r.queue = vec![ReviewLine {
+        id: "BENCH-7-20261123-100000".into(),
+        serial: "SN-4471".into(),
+        instruction: "WI-BGA-001".into(),
+        performer: "T100".into(),
+        submitted: t0() + Duration::hours(1),
+        excursions: 1,
+    }];
+    s.screen = Screen::Review(Box::new(r.clone()));
+    snap!("review_queue_80x24", render(&s, 80, 24));
+    let lib = library();
+    let mut job = bga_job(true);
+    job.reviews.push(traveler::domain::job::Review {
+        decision: Decision::Rejected,
+        reviewer: "S400".into(),
+        reviewer_name: "Dana Roth".into(),
+        comment: "X-ray image missing".into(),
+        time: t0() + Duration::hours(2),
+    });
+    r.open = Some((
+        job,
+        Some(Arc::new(lib.instruction("WI-BGA-001").unwrap().clone())),
+    ));
+    s.screen = Screen::Review(Box::new(r));
+    snap!("review_record_120x40", render(&s, 120, 40));
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = runner_state();
+    s.help = true;
+    snap!("help_80x24", render(&s, 80, 24));
+}
