@@ -10,6 +10,7 @@ pub mod domain;
 pub mod export;
 pub mod instruction;
 pub mod logging;
+pub mod memory;
 pub mod people;
 pub mod station;
 pub mod store;
