@@ -184,7 +184,11 @@ fn status_index_follows_the_job_across_reopen() {
 fn a_second_opener_is_told_the_store_is_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let _first = open(dir.path());
-    let err = Store::open(dir.path(), OpenOptions::default()).err().expect("must refuse");
+    let quick = OpenOptions {
+        lock_wait: std::time::Duration::ZERO,
+        ..OpenOptions::default()
+    };
+    let err = Store::open(dir.path(), quick).err().expect("must refuse");
     assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("is in use by another traveler (close it first)"), "{msg}");

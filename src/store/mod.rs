@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sled::transaction::{TransactionError, Transactional};
@@ -51,6 +52,9 @@ pub struct OpenOptions {
     pub cache_capacity: u64,
     /// Favour write throughput over disk space (sled `Mode::HighThroughput`).
     pub high_throughput: bool,
+    /// How long to keep trying while the store is locked. sled releases its file lock
+    /// a moment after the last handle drops, so a close-then-reopen must not fail.
+    pub lock_wait: Duration,
 }
 
 impl Default for OpenOptions {
@@ -58,6 +62,7 @@ impl Default for OpenOptions {
         OpenOptions {
             cache_capacity: 16 * 1024 * 1024,
             high_throughput: false,
+            lock_wait: Duration::from_secs(1),
         }
     }
 }
@@ -85,6 +90,18 @@ struct Inner {
 struct AppendState {
     head: ChainHead,
     jobs: HashMap<String, Job>,
+    /// Seq last written to the high-water file.
+    high_water: u64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let head = match self.append.get_mut() {
+            Ok(s) => s.head,
+            Err(p) => p.into_inner().head,
+        };
+        write_high_water(&self.path, head);
+    }
 }
 
 /// One record to be chained: new, or replayed from a backup with its own bytes.
@@ -109,12 +126,19 @@ impl Store {
         } else {
             sled::Mode::LowSpace
         };
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_capacity)
-            .mode(mode)
-            .open()
-            .map_err(|e| open_error(&path, e))?;
+            .mode(mode);
+        let deadline = Instant::now() + options.lock_wait;
+        let db = loop {
+            match config.open().map_err(|e| open_error(&path, e)) {
+                Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
@@ -140,6 +164,7 @@ impl Store {
         }
 
         let head = read_head(&trees, &path)?;
+        check_high_water(&path, head)?;
         let store = Store {
             inner: Arc::new(Inner {
                 path,
@@ -148,6 +173,7 @@ impl Store {
                 append: Mutex::new(AppendState {
                     head,
                     jobs: HashMap::new(),
+                    high_water: head.seq,
                 }),
             }),
         };
@@ -316,6 +342,10 @@ impl Store {
             };
         }
         self.inner.db.flush()?;
+        if state.high_water == 0 || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY {
+            write_high_water(&self.inner.path, head);
+            state.high_water = head.seq;
+        }
         debug!(head = head.seq, n = records.len(), "appended");
         Ok(records)
     }
@@ -446,6 +476,55 @@ fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
         });
     }
     Ok(stored)
+}
+
+/// A file beside sled's own that remembers a chain head the store once reached. sled
+/// can "recover" a damaged log to an earlier state, even an empty one, and open without
+/// complaint; this file turns that silent loss into an error. It is written on the
+/// first append, every `HIGH_WATER_EVERY` seqs and on close, never ahead of the disk.
+const HIGH_WATER_FILE: &str = "traveler-head";
+const HIGH_WATER_EVERY: u64 = 1000;
+
+fn write_high_water(dir: &Path, head: ChainHead) {
+    if head.seq == 0 {
+        return;
+    }
+    let tmp = dir.join(format!("{HIGH_WATER_FILE}.tmp"));
+    let result = (|| -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        io::Write::write_all(&mut f, format!("{head}\n").as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join(HIGH_WATER_FILE))
+    })();
+    if let Err(e) = result {
+        warn!(dir = %dir.display(), "cannot write the high-water mark: {e}");
+    }
+}
+
+fn check_high_water(path: &Path, head: ChainHead) -> Result<()> {
+    let Some(ChainHead { seq, .. }) = read_high_water(path) else {
+        return Ok(());
+    };
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if seq > head.seq {
+        return Err(corrupt(format!(
+            "records were lost: the store once reached seq {seq} but now ends at seq {}",
+            head.seq
+        )));
+    }
+    Ok(())
+}
+
+/// The chain head the high-water file remembers, if any (verify checks it still holds).
+pub(crate) fn read_high_water(path: &Path) -> Option<ChainHead> {
+    let text = std::fs::read_to_string(path.join(HIGH_WATER_FILE)).ok()?;
+    let mut parts = text.split_whitespace();
+    let seq = parts.next()?.parse::<u64>().ok()?;
+    let hash = chain::parse_hash(parts.next()?)?;
+    Some(ChainHead { seq, hash })
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {

@@ -45,6 +45,16 @@ impl Store {
                 .ok_or_else(|| fail(None, "the stored chain head is unreadable"))?,
         };
         let (events, sealed) = self.verify_chain(head)?;
+        if let Some(mark) = super::read_high_water(self.path()) {
+            let held = self.stored_record(mark.seq).ok().flatten().map(|r| r.hash);
+            if held != Some(mark.hash) {
+                return Err(fail(
+                    Some(mark.seq),
+                    "the record differs from the one the store held there before \
+                     (hash recorded in the traveler-head file)",
+                ));
+            }
+        }
         let (samples, unsealed_samples) = self.verify_samples(sealed)?;
         Ok(VerifyReport {
             events,
