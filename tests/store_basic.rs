@@ -2,81 +2,12 @@
 
 mod store_support;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use store_support::*;
-use traveler::domain::event::{Event, SYSTEM_ACTOR};
+use traveler::domain::event::Event;
 use traveler::domain::job::JobStatus;
-use traveler::domain::types::{CheckResult, Role, SkillLevel};
+use traveler::domain::types::CheckResult;
 use traveler::store::{GENESIS, OpenOptions, Store, StoreError, chain_hash};
-
-/// Everything the queries answer, to compare two stores or one store over time.
-pub fn answers(store: &Store) -> String {
-    let mut out = String::new();
-    let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
-    for s in ["SN-1", "SN-2", "SN-3", "nope"] {
-        out += &format!("serial {s}: {:?}\n", store.jobs_by_serial(s).unwrap());
-    }
-    for l in ["LOT-A", "LOT-B", "nope"] {
-        out += &format!("lot {l}: {:?}\n", store.jobs_by_lot(l).unwrap());
-    }
-    for p in ["T1", "I9", "S5", "T2", "nope"] {
-        out += &format!("person {p}: {:?}\n", store.jobs_by_person(p).unwrap());
-    }
-    for st in [
-        JobStatus::InProgress,
-        JobStatus::Held,
-        JobStatus::Approved,
-        JobStatus::Suspended,
-        JobStatus::Submitted,
-    ] {
-        out += &format!("status {st:?}: {:?}\n", store.jobs_by_status(st).unwrap());
-    }
-    out += &format!("days: {:?}\n", store.jobs_between(day(10), day(11)).unwrap());
-    out += &format!("day 12: {:?}\n", store.jobs_between(day(12), day(12)).unwrap());
-    for j in ["J1", "J2", "J3", "J4"] {
-        out += &format!("job {j}: {:?}\n", store.job(j).unwrap());
-        out += &format!("status {j}: {:?}\n", store.job_status(j).unwrap());
-    }
-    let people: Vec<u64> = store.people_events().map(|r| r.unwrap().seq).collect();
-    out += &format!("people: {people:?}\n");
-    out
-}
-
-/// Four jobs over three days: approved, held, suspended, approved again on one board.
-pub fn populate(store: &Store) {
-    let t = t0();
-    store
-        .append_at(
-            t - Duration::days(1),
-            SYSTEM_ACTOR,
-            Event::PersonEnrolled {
-                badge: "T1".into(),
-                name: "Tom".into(),
-                roles: vec![Role::Technician],
-                skill: SkillLevel::Advanced,
-                pin_hash: "$argon2id$x".into(),
-            },
-        )
-        .unwrap();
-    full_job(store, "J1", "SN-1", "LOT-A", t);
-    store
-        .append_at(t, "T1", Event::LoggedIn { badge: "T1".into(), bench: "b".into() })
-        .unwrap();
-    store.append_at(t + Duration::days(1), "T2", started("J2", "SN-2", "T2", 3)).unwrap();
-    store.append_at(t + Duration::days(1), "T2", lot("J2", 0, "LOT-B")).unwrap();
-    store
-        .append_at(t + Duration::days(1), "T2", signed("J2", 0, 0, "T2", CheckResult::Fail))
-        .unwrap();
-    store.append_at(t + Duration::days(2), "T1", started("J3", "SN-3", "T1", 1)).unwrap();
-    store
-        .append_at(
-            t + Duration::days(2),
-            "S5",
-            Event::JobSuspended { job: "J3".into(), reason: "shift end".into() },
-        )
-        .unwrap();
-    full_job(store, "J4", "SN-1", "LOT-B", t + Duration::days(2));
-}
 
 #[test]
 fn appends_chain_and_survive_reopen() {
@@ -86,7 +17,13 @@ fn appends_chain_and_survive_reopen() {
     let a = store.append("T1", started("J1", "SN-1", "T1", 1)).unwrap();
     let b = store.append("T1", lot("J1", 0, "L")).unwrap();
     let c = store
-        .append_batch("T1", vec![signed("J1", 0, 0, "T1", CheckResult::Pass), lot("J1", 0, "M")])
+        .append_batch(
+            "T1",
+            vec![
+                signed("J1", 0, 0, "T1", CheckResult::Pass),
+                lot("J1", 0, "M"),
+            ],
+        )
         .unwrap();
     assert_eq!((a.seq, b.seq, c[0].seq, c[1].seq), (1, 2, 3, 4));
     assert_eq!(a.prev_hash, hex::encode(GENESIS));
@@ -107,11 +44,16 @@ fn appends_chain_and_survive_reopen() {
     let store = open(dir.path());
     assert_eq!(store.chain_head().seq, 4);
     assert_eq!(store.chain_head().hash, prev);
-    let d = store.append("T1", Event::JobSubmitted { job: "J1".into() }).unwrap();
+    let d = store
+        .append("T1", Event::JobSubmitted { job: "J1".into() })
+        .unwrap();
     assert_eq!(d.seq, 5);
     assert_eq!(store.events().count(), 5);
     assert_eq!(store.events_from(4).count(), 2);
-    assert_eq!(store.job("J1").unwrap().unwrap().status, JobStatus::Submitted);
+    assert_eq!(
+        store.job("J1").unwrap().unwrap().status,
+        JobStatus::Submitted
+    );
     store.verify().unwrap();
 }
 
@@ -125,10 +67,18 @@ fn queries_answer_and_reindex_changes_nothing() {
     assert_eq!(store.jobs_by_lot("LOT-B").unwrap(), ["J2", "J4"]);
     assert_eq!(store.jobs_by_person("I9").unwrap(), ["J1", "J4"]);
     assert_eq!(store.jobs_by_person("S5").unwrap(), ["J1", "J3", "J4"]);
-    assert_eq!(store.jobs_by_status(JobStatus::Approved).unwrap(), ["J1", "J4"]);
+    assert_eq!(
+        store.jobs_by_status(JobStatus::Approved).unwrap(),
+        ["J1", "J4"]
+    );
     assert_eq!(store.jobs_by_status(JobStatus::Held).unwrap(), ["J2"]);
     assert_eq!(store.jobs_by_status(JobStatus::Suspended).unwrap(), ["J3"]);
-    assert!(store.jobs_by_status(JobStatus::InProgress).unwrap().is_empty());
+    assert!(
+        store
+            .jobs_by_status(JobStatus::InProgress)
+            .unwrap()
+            .is_empty()
+    );
     let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
     assert_eq!(store.jobs_between(day(10), day(11)).unwrap(), ["J1", "J2"]);
     assert_eq!(store.jobs_between(day(12), day(12)).unwrap(), ["J3", "J4"]);
@@ -165,18 +115,37 @@ fn status_index_follows_the_job_across_reopen() {
     {
         let store = open(dir.path());
         store.append("T1", started("J1", "SN", "T1", 1)).unwrap();
-        store.append("T1", signed("J1", 0, 0, "T1", CheckResult::Fail)).unwrap();
+        store
+            .append("T1", signed("J1", 0, 0, "T1", CheckResult::Fail))
+            .unwrap();
     }
     // A fresh process has no cached job: the status must come from the stored events.
     let store = open(dir.path());
     assert_eq!(store.jobs_by_status(JobStatus::Held).unwrap(), ["J1"]);
     store
-        .append("T1", Event::StepRedone { job: "J1".into(), step: 0, reason: "r".into() })
+        .append(
+            "T1",
+            Event::StepRedone {
+                job: "J1".into(),
+                step: 0,
+                reason: "r".into(),
+            },
+        )
         .unwrap();
     assert!(store.jobs_by_status(JobStatus::Held).unwrap().is_empty());
     assert_eq!(store.jobs_by_status(JobStatus::InProgress).unwrap(), ["J1"]);
-    store.append("S", Event::JobSuspended { job: "J1".into(), reason: "x".into() }).unwrap();
-    store.append("S", Event::JobResumed { job: "J1".into() }).unwrap();
+    store
+        .append(
+            "S",
+            Event::JobSuspended {
+                job: "J1".into(),
+                reason: "x".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append("S", Event::JobResumed { job: "J1".into() })
+        .unwrap();
     assert_eq!(store.job_status("J1").unwrap(), Some(JobStatus::InProgress));
 }
 
@@ -191,11 +160,16 @@ fn a_second_opener_is_told_the_store_is_in_use() {
     let err = Store::open(dir.path(), quick).err().expect("must refuse");
     assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("is in use by another traveler (close it first)"), "{msg}");
+    assert!(
+        msg.contains("is in use by another traveler (close it first)"),
+        "{msg}"
+    );
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
 
     let args = traveler::cli::store::VerifyArgs {
-        store: traveler::cli::store::StoreDir { store: Some(dir.path().to_path_buf()) },
+        store: traveler::cli::store::StoreDir {
+            store: Some(dir.path().to_path_buf()),
+        },
     };
     assert_eq!(traveler::cli::store::run_verify(args).unwrap(), 2);
 }

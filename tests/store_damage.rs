@@ -9,10 +9,14 @@ use traveler::store::{OpenOptions, Store, StoreError, VerifyFailure};
 /// A store of `n` sign-offs after a job start, one completed step with samples.
 fn build(dir: &std::path::Path, n: u32) {
     let store = open(dir);
-    store.append_at(t0(), "T1", started("J1", "SN-1", "T1", 2)).unwrap();
+    store
+        .append_at(t0(), "T1", started("J1", "SN-1", "T1", 2))
+        .unwrap();
     store.append_samples("J1", 0, &samples(50, t0())).unwrap();
     let d = store.samples_digest("J1", 0).unwrap();
-    store.append_at(t0(), "T1", completed("J1", 0, d.count, &d.sha256)).unwrap();
+    store
+        .append_at(t0(), "T1", completed("J1", 0, d.count, &d.sha256))
+        .unwrap();
     for i in 0..n {
         store
             .append_at(t0(), "T1", signed("J1", 1, i, "T1", CheckResult::Pass))
@@ -44,7 +48,10 @@ fn flip_in_event(dir: &std::path::Path, seq: u64, needle: &[u8], mask: u8) {
     tamper(dir, "events", |t| {
         let key = seq.to_be_bytes();
         let mut v = t.get(key).unwrap().unwrap().to_vec();
-        let at = v.windows(needle.len()).position(|w| w == needle).expect("needle") ;
+        let at = v
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("needle");
         v[at] ^= mask;
         t.insert(key, v).unwrap();
     });
@@ -89,7 +96,11 @@ fn an_altered_prev_hash_is_blamed_on_its_own_record() {
     tamper(dir.path(), "events", |t| {
         let key = 4u64.to_be_bytes();
         let mut v = t.get(key).unwrap().unwrap().to_vec();
-        let at = v.windows(13).position(|w| w == b"\"prev_hash\":\"").unwrap() + 13;
+        let at = v
+            .windows(13)
+            .position(|w| w == b"\"prev_hash\":\"")
+            .unwrap()
+            + 13;
         v[at] = if v[at] == b'0' { b'1' } else { b'0' };
         t.insert(key, v).unwrap();
     });
@@ -137,7 +148,11 @@ fn a_flipped_byte_in_a_sample_is_caught() {
     });
     let f = verify_failure(dir.path());
     assert_eq!(f.seq, Some(2), "{f}");
-    assert!(f.problem.contains("sample digest mismatch for job J1 step 0"), "{f}");
+    assert!(
+        f.problem
+            .contains("sample digest mismatch for job J1 step 0"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -189,7 +204,10 @@ fn a_store_sled_cannot_read_gets_a_message_naming_the_restore() {
     match result {
         Ok(Err(e)) => {
             let msg = e.to_string();
-            assert!(msg.contains("traveler restore BACKUP --store NEWDIR"), "{msg}");
+            assert!(
+                msg.contains("traveler restore BACKUP --store NEWDIR"),
+                "{msg}"
+            );
             assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
         }
         Ok(Ok(store)) => panic!(

@@ -79,7 +79,10 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     };
     match store.verify() {
         Ok(r) => {
-            println!("OK: {} events, {} samples, head {}", r.events, r.samples, r.head);
+            println!(
+                "OK: {} events, {} samples, head {}",
+                r.events, r.samples, r.head
+            );
             if r.unsealed_samples > 0 {
                 println!(
                     "({} samples belong to steps not completed yet)",
@@ -146,10 +149,7 @@ pub fn run_reindex(args: ReindexArgs) -> anyhow::Result<i32> {
     let t = Instant::now();
     match store.reindex() {
         Ok(n) => {
-            println!(
-                "reindexed {n} events in {:.1} s",
-                t.elapsed().as_secs_f64()
-            );
+            println!("reindexed {n} events in {:.1} s", t.elapsed().as_secs_f64());
             Ok(0)
         }
         Err(e) => Ok(report(&e)),

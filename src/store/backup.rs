@@ -100,7 +100,11 @@ impl Store {
                 what: "an event key is not a sequence number".into(),
             })?;
             let stored = super::chain::StoredRecord::decode(seq, &v)?;
-            write!(w, "{{\"seq\":{seq},\"hash\":\"{}\",\"record\":", stored.hash_hex())?;
+            write!(
+                w,
+                "{{\"seq\":{seq},\"hash\":\"{}\",\"record\":",
+                stored.hash_hex()
+            )?;
             w.write_all(&v)?;
             w.write_all(b"}\n")?;
             events += 1;
@@ -223,12 +227,17 @@ impl Store {
                 let canonical = raw.get().as_bytes();
                 let computed = chain_hash(seq, &prev, canonical);
                 if parse_hash(hash) != Some(computed) {
-                    return Err(bad(format!("seq {seq}: the record does not match its hash")));
+                    return Err(bad(format!(
+                        "seq {seq}: the record does not match its hash"
+                    )));
                 }
                 let record: Record = serde_json::from_slice(canonical)
                     .map_err(|e| bad(format!("seq {seq}: undecodable record ({e})")))?;
                 if record.seq != seq {
-                    return Err(bad(format!("seq {seq}: the record says seq {}", record.seq)));
+                    return Err(bad(format!(
+                        "seq {seq}: the record says seq {}",
+                        record.seq
+                    )));
                 }
                 pending.push(Pending::Replayed {
                     record: Box::new(record),

@@ -318,7 +318,11 @@ impl Store {
                     index::status_writes(job_id, before, after, &mut writes);
                 }
             }
-            writes.push(Write::put(T::Events, keys::seq_key(seq).to_vec(), canonical));
+            writes.push(Write::put(
+                T::Events,
+                keys::seq_key(seq).to_vec(),
+                canonical,
+            ));
             head = ChainHead { seq, hash };
             records.push(record);
         }
@@ -342,7 +346,9 @@ impl Store {
             };
         }
         self.inner.db.flush()?;
-        if state.high_water == 0 || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY {
+        if state.high_water == 0
+            || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY
+        {
             write_high_water(&self.inner.path, head);
             state.high_water = head.seq;
         }

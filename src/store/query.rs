@@ -6,11 +6,11 @@ use chrono::NaiveDate;
 use crate::domain::event::Record;
 use crate::domain::job::{Job, JobStatus};
 
+use super::Store;
 use super::chain::{StoredRecord, decode_record};
 use super::error::{Result, StoreError};
 use super::index::{T, day_index_key};
 use super::keys::{self, seq_key, seq_of, str_key};
-use super::Store;
 
 /// All records in seq order, read lazily.
 pub struct EventIter {

@@ -58,9 +58,7 @@ pub(crate) fn decode_tail(tail: &[u8], value: &[u8]) -> Option<StoredSample> {
     let time: [u8; 8] = tail.get(..8)?.try_into().ok()?;
     let (channel, rest) = keys::take_str(&tail[8..])?;
     let bits: [u8; 8] = value.try_into().ok()?;
-    let time = Utc
-        .timestamp_millis_opt(keys::i64_of(time))
-        .single()?;
+    let time = Utc.timestamp_millis_opt(keys::i64_of(time)).single()?;
     rest.is_empty().then(|| StoredSample {
         channel: channel.to_string(),
         time,
