@@ -6,7 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::types::{Certification, CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel};
+use super::types::{
+    Certification, CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel,
+};
 
 /// Who caused an event: a badge id, or `system` for the program itself.
 pub const SYSTEM_ACTOR: &str = "system";

@@ -409,8 +409,6 @@ impl Job {
         self.steps
             .iter()
             .flat_map(|s| s.temperature.iter().map(|c| c.peak_c))
-            .fold(None, |acc: Option<f64>, v| {
-                Some(acc.map_or(v, |a| a.max(v)))
-            })
+            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))
     }
 }
