@@ -307,8 +307,10 @@ impl Store {
             index::static_writes(&record, &mut writes);
             if let Some(job_id) = record.event.job() {
                 if !working.contains_key(job_id) {
-                    let current = match state.jobs.get(job_id) {
-                        Some(j) => Some(j.clone()),
+                    // Taken out, not cloned: if this commit fails the job is simply
+                    // folded from disk again next time.
+                    let current = match state.jobs.remove(job_id) {
+                        Some(j) => Some(j),
                         None => self.job(job_id)?,
                     };
                     working.insert(job_id.to_string(), current);
