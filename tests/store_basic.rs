@@ -65,6 +65,19 @@ fn queries_answer_and_reindex_changes_nothing() {
 
     assert_eq!(store.jobs_by_serial("SN-1").unwrap(), ["J1", "J4"]);
     assert_eq!(store.jobs_by_lot("LOT-B").unwrap(), ["J2", "J4"]);
+    let used: Vec<(String, String)> = store
+        .where_used("LOT-B")
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.job, u.board_serial))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            ("J2".to_string(), "SN-2".to_string()),
+            ("J4".into(), "SN-1".into())
+        ]
+    );
     assert_eq!(store.jobs_by_person("I9").unwrap(), ["J1", "J4"]);
     assert_eq!(store.jobs_by_person("S5").unwrap(), ["J1", "J3", "J4"]);
     assert_eq!(

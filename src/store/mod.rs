@@ -29,7 +29,7 @@ use crate::domain::job::Job;
 pub use backup::{BackupCounts, RestoreCounts};
 pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
 pub use error::{Result, StoreError, VerifyFailure};
-pub use query::{EventIter, StoredEventIter};
+pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
 pub use verify::VerifyReport;
 
@@ -318,6 +318,9 @@ impl Store {
                 if let Some(job) = working.get_mut(job_id) {
                     let (before, after) = index::advance(job, &record);
                     index::status_writes(job_id, before, after, &mut writes);
+                    if let Some(j) = job.as_ref() {
+                        index::lot_write(j, &record, &mut writes);
+                    }
                 }
             }
             writes.push(Write::put(
@@ -406,7 +409,7 @@ impl Store {
         }
         self.apply_unchained(&mut writes)?;
 
-        // Pass 2: each job's status, folding one job at a time to keep memory flat.
+        // Pass 2: each job's status and lots, folding one job at a time to keep memory flat.
         let mut job_ids = Vec::new();
         let mut last: Option<String> = None;
         for item in self.tree(T::JobEvents).iter().keys() {
@@ -433,8 +436,11 @@ impl Store {
 
     fn write_statuses(&self, ids: &mut Vec<String>, writes: &mut Vec<Write>) -> Result<()> {
         for id in ids.drain(..) {
-            let status = self.job(&id)?.map(|j| j.status);
-            index::status_writes(&id, None, status, writes);
+            let job = self.job(&id)?;
+            index::status_writes(&id, None, job.as_ref().map(|j| j.status), writes);
+            if let Some(j) = &job {
+                index::lot_writes_of(j, writes);
+            }
         }
         self.apply_unchained(writes)
     }

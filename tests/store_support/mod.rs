@@ -142,7 +142,7 @@ pub fn answers(store: &Store) -> String {
         out += &format!("serial {s}: {:?}\n", store.jobs_by_serial(s).unwrap());
     }
     for l in ["LOT-A", "LOT-B", "nope"] {
-        out += &format!("lot {l}: {:?}\n", store.jobs_by_lot(l).unwrap());
+        out += &format!("lot {l}: {:?}\n", store.where_used(l).unwrap());
     }
     for p in ["T1", "I9", "S5", "T2", "nope"] {
         out += &format!("person {p}: {:?}\n", store.jobs_by_person(p).unwrap());
