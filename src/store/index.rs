@@ -120,15 +120,12 @@ pub(crate) fn static_writes(rec: &Record, out: &mut Vec<Write>) {
     if rec.actor != SYSTEM_ACTOR && !rec.actor.is_empty() {
         out.push(Write::mark(T::ByPerson, pair_key(&rec.actor, job)));
     }
-    match &rec.event {
-        Event::JobStarted { board_serial, .. } => {
-            out.push(Write::mark(T::BySerial, pair_key(board_serial, job)));
-            out.push(Write::mark(
-                T::ByDay,
-                day_index_key(rec.time.date_naive(), job),
-            ));
-        }
-        _ => {}
+    if let Event::JobStarted { board_serial, .. } = &rec.event {
+        out.push(Write::mark(T::BySerial, pair_key(board_serial, job)));
+        out.push(Write::mark(
+            T::ByDay,
+            day_index_key(rec.time.date_naive(), job),
+        ));
     }
 }
 

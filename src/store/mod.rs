@@ -109,7 +109,7 @@ pub(crate) enum Pending {
     New {
         time: DateTime<Utc>,
         actor: String,
-        event: Event,
+        event: Box<Event>,
     },
     Replayed {
         record: Box<Record>,
@@ -217,7 +217,7 @@ impl Store {
         let mut recs = self.commit(vec![Pending::New {
             time,
             actor: actor.to_string(),
-            event,
+            event: Box::new(event),
         }])?;
         recs.pop()
             .ok_or_else(|| StoreError::Io(io::Error::other("append produced no record")))
@@ -243,7 +243,11 @@ impl Store {
         self.commit(
             items
                 .into_iter()
-                .map(|(time, actor, event)| Pending::New { time, actor, event })
+                .map(|(time, actor, event)| Pending::New {
+                    time,
+                    actor,
+                    event: Box::new(event),
+                })
                 .collect(),
         )
     }
@@ -286,7 +290,7 @@ impl Store {
                         prev_hash: hex::encode(head.hash),
                         time,
                         actor,
-                        event,
+                        event: *event,
                     };
                     let bytes = canonical_bytes(&record)?;
                     (record, bytes)

@@ -22,6 +22,9 @@ pub struct VerifyReport {
     pub head: ChainHead,
 }
 
+/// The last completion of each (job, step), by which its samples are judged.
+type SealedSteps = HashMap<(String, u32), Sealed>;
+
 struct Sealed {
     seq: u64,
     count: u64,
@@ -64,8 +67,8 @@ impl Store {
         })
     }
 
-    fn verify_chain(&self, head: ChainHead) -> Result<(u64, HashMap<(String, u32), Sealed>)> {
-        let mut sealed: HashMap<(String, u32), Sealed> = HashMap::new();
+    fn verify_chain(&self, head: ChainHead) -> Result<(u64, SealedSteps)> {
+        let mut sealed = SealedSteps::new();
         let mut expected = 1u64;
         let mut prev = GENESIS;
         // Seq whose prev_hash did not match its predecessor: either that predecessor's
@@ -143,7 +146,7 @@ impl Store {
         Ok((last, sealed))
     }
 
-    fn verify_samples(&self, mut sealed: HashMap<(String, u32), Sealed>) -> Result<(u64, u64)> {
+    fn verify_samples(&self, mut sealed: SealedSteps) -> Result<(u64, u64)> {
         let mut total = 0u64;
         let mut unsealed = 0u64;
         let mut worst: Option<(u64, String)> = None;
