@@ -19,7 +19,8 @@ pub(crate) enum T {
     PersonEvents,
     /// (serial, job) -> ().
     BySerial,
-    /// (lot, job) -> ().
+    /// (lot, job) -> board serial, so where-used names boards without folding jobs.
+    /// Needs the job's start, so it is written with the status, not per record.
     ByLot,
     /// (badge, job) -> (): performer, signers, reviewer and actors.
     ByPerson,
@@ -119,18 +120,12 @@ pub(crate) fn static_writes(rec: &Record, out: &mut Vec<Write>) {
     if rec.actor != SYSTEM_ACTOR && !rec.actor.is_empty() {
         out.push(Write::mark(T::ByPerson, pair_key(&rec.actor, job)));
     }
-    match &rec.event {
-        Event::JobStarted { board_serial, .. } => {
-            out.push(Write::mark(T::BySerial, pair_key(board_serial, job)));
-            out.push(Write::mark(
-                T::ByDay,
-                day_index_key(rec.time.date_naive(), job),
-            ));
-        }
-        Event::LotRecorded { lot, .. } => {
-            out.push(Write::mark(T::ByLot, pair_key(lot, job)));
-        }
-        _ => {}
+    if let Event::JobStarted { board_serial, .. } = &rec.event {
+        out.push(Write::mark(T::BySerial, pair_key(board_serial, job)));
+        out.push(Write::mark(
+            T::ByDay,
+            day_index_key(rec.time.date_naive(), job),
+        ));
     }
 }
 
@@ -180,4 +175,26 @@ pub(crate) fn advance(
         None => *job = Job::fold(std::iter::once(rec)),
     }
     (before, job.as_ref().map(|j| j.status))
+}
+
+/// The where-used entry of a lot record, once its job is known.
+pub(crate) fn lot_write(job: &Job, rec: &Record, out: &mut Vec<Write>) {
+    if let Event::LotRecorded { lot, .. } = &rec.event {
+        out.push(Write::put(
+            T::ByLot,
+            pair_key(lot, &job.id),
+            job.board_serial.as_bytes().to_vec(),
+        ));
+    }
+}
+
+/// Every where-used entry of a folded job (for rebuilding).
+pub(crate) fn lot_writes_of(job: &Job, out: &mut Vec<Write>) {
+    for l in &job.lots {
+        out.push(Write::put(
+            T::ByLot,
+            pair_key(&l.lot, &job.id),
+            job.board_serial.as_bytes().to_vec(),
+        ));
+    }
 }

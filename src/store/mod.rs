@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sled::transaction::{TransactionError, Transactional};
@@ -28,7 +29,7 @@ use crate::domain::job::Job;
 pub use backup::{BackupCounts, RestoreCounts};
 pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
 pub use error::{Result, StoreError, VerifyFailure};
-pub use query::{EventIter, StoredEventIter};
+pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
 pub use verify::VerifyReport;
 
@@ -51,6 +52,9 @@ pub struct OpenOptions {
     pub cache_capacity: u64,
     /// Favour write throughput over disk space (sled `Mode::HighThroughput`).
     pub high_throughput: bool,
+    /// How long to keep trying while the store is locked. sled releases its file lock
+    /// a moment after the last handle drops, so a close-then-reopen must not fail.
+    pub lock_wait: Duration,
 }
 
 impl Default for OpenOptions {
@@ -58,6 +62,7 @@ impl Default for OpenOptions {
         OpenOptions {
             cache_capacity: 16 * 1024 * 1024,
             high_throughput: false,
+            lock_wait: Duration::from_secs(1),
         }
     }
 }
@@ -85,6 +90,18 @@ struct Inner {
 struct AppendState {
     head: ChainHead,
     jobs: HashMap<String, Job>,
+    /// Seq last written to the high-water file.
+    high_water: u64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let head = match self.append.get_mut() {
+            Ok(s) => s.head,
+            Err(p) => p.into_inner().head,
+        };
+        write_high_water(&self.path, head);
+    }
 }
 
 /// One record to be chained: new, or replayed from a backup with its own bytes.
@@ -92,7 +109,7 @@ pub(crate) enum Pending {
     New {
         time: DateTime<Utc>,
         actor: String,
-        event: Event,
+        event: Box<Event>,
     },
     Replayed {
         record: Box<Record>,
@@ -109,12 +126,19 @@ impl Store {
         } else {
             sled::Mode::LowSpace
         };
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_capacity)
-            .mode(mode)
-            .open()
-            .map_err(|e| open_error(&path, e))?;
+            .mode(mode);
+        let deadline = Instant::now() + options.lock_wait;
+        let db = loop {
+            match config.open().map_err(|e| open_error(&path, e)) {
+                Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
@@ -140,6 +164,7 @@ impl Store {
         }
 
         let head = read_head(&trees, &path)?;
+        check_high_water(&path, head)?;
         let store = Store {
             inner: Arc::new(Inner {
                 path,
@@ -148,6 +173,7 @@ impl Store {
                 append: Mutex::new(AppendState {
                     head,
                     jobs: HashMap::new(),
+                    high_water: head.seq,
                 }),
             }),
         };
@@ -191,7 +217,7 @@ impl Store {
         let mut recs = self.commit(vec![Pending::New {
             time,
             actor: actor.to_string(),
-            event,
+            event: Box::new(event),
         }])?;
         recs.pop()
             .ok_or_else(|| StoreError::Io(io::Error::other("append produced no record")))
@@ -217,7 +243,11 @@ impl Store {
         self.commit(
             items
                 .into_iter()
-                .map(|(time, actor, event)| Pending::New { time, actor, event })
+                .map(|(time, actor, event)| Pending::New {
+                    time,
+                    actor,
+                    event: Box::new(event),
+                })
                 .collect(),
         )
     }
@@ -260,7 +290,7 @@ impl Store {
                         prev_hash: hex::encode(head.hash),
                         time,
                         actor,
-                        event,
+                        event: *event,
                     };
                     let bytes = canonical_bytes(&record)?;
                     (record, bytes)
@@ -281,8 +311,10 @@ impl Store {
             index::static_writes(&record, &mut writes);
             if let Some(job_id) = record.event.job() {
                 if !working.contains_key(job_id) {
-                    let current = match state.jobs.get(job_id) {
-                        Some(j) => Some(j.clone()),
+                    // Taken out, not cloned: if this commit fails the job is simply
+                    // folded from disk again next time.
+                    let current = match state.jobs.remove(job_id) {
+                        Some(j) => Some(j),
                         None => self.job(job_id)?,
                     };
                     working.insert(job_id.to_string(), current);
@@ -290,6 +322,9 @@ impl Store {
                 if let Some(job) = working.get_mut(job_id) {
                     let (before, after) = index::advance(job, &record);
                     index::status_writes(job_id, before, after, &mut writes);
+                    if let Some(j) = job.as_ref() {
+                        index::lot_write(j, &record, &mut writes);
+                    }
                 }
             }
             writes.push(Write::put(
@@ -320,6 +355,12 @@ impl Store {
             };
         }
         self.inner.db.flush()?;
+        if state.high_water == 0
+            || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY
+        {
+            write_high_water(&self.inner.path, head);
+            state.high_water = head.seq;
+        }
         debug!(head = head.seq, n = records.len(), "appended");
         Ok(records)
     }
@@ -372,7 +413,7 @@ impl Store {
         }
         self.apply_unchained(&mut writes)?;
 
-        // Pass 2: each job's status, folding one job at a time to keep memory flat.
+        // Pass 2: each job's status and lots, folding one job at a time to keep memory flat.
         let mut job_ids = Vec::new();
         let mut last: Option<String> = None;
         for item in self.tree(T::JobEvents).iter().keys() {
@@ -399,8 +440,11 @@ impl Store {
 
     fn write_statuses(&self, ids: &mut Vec<String>, writes: &mut Vec<Write>) -> Result<()> {
         for id in ids.drain(..) {
-            let status = self.job(&id)?.map(|j| j.status);
-            index::status_writes(&id, None, status, writes);
+            let job = self.job(&id)?;
+            index::status_writes(&id, None, job.as_ref().map(|j| j.status), writes);
+            if let Some(j) = &job {
+                index::lot_writes_of(j, writes);
+            }
         }
         self.apply_unchained(writes)
     }
@@ -450,6 +494,55 @@ fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
         });
     }
     Ok(stored)
+}
+
+/// A file beside sled's own that remembers a chain head the store once reached. sled
+/// can "recover" a damaged log to an earlier state, even an empty one, and open without
+/// complaint; this file turns that silent loss into an error. It is written on the
+/// first append, every `HIGH_WATER_EVERY` seqs and on close, never ahead of the disk.
+const HIGH_WATER_FILE: &str = "traveler-head";
+const HIGH_WATER_EVERY: u64 = 1000;
+
+fn write_high_water(dir: &Path, head: ChainHead) {
+    if head.seq == 0 {
+        return;
+    }
+    let tmp = dir.join(format!("{HIGH_WATER_FILE}.tmp"));
+    let result = (|| -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        io::Write::write_all(&mut f, format!("{head}\n").as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join(HIGH_WATER_FILE))
+    })();
+    if let Err(e) = result {
+        warn!(dir = %dir.display(), "cannot write the high-water mark: {e}");
+    }
+}
+
+fn check_high_water(path: &Path, head: ChainHead) -> Result<()> {
+    let Some(ChainHead { seq, .. }) = read_high_water(path) else {
+        return Ok(());
+    };
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if seq > head.seq {
+        return Err(corrupt(format!(
+            "records were lost: the store once reached seq {seq} but now ends at seq {}",
+            head.seq
+        )));
+    }
+    Ok(())
+}
+
+/// The chain head the high-water file remembers, if any (verify checks it still holds).
+pub(crate) fn read_high_water(path: &Path) -> Option<ChainHead> {
+    let text = std::fs::read_to_string(path.join(HIGH_WATER_FILE)).ok()?;
+    let mut parts = text.split_whitespace();
+    let seq = parts.next()?.parse::<u64>().ok()?;
+    let hash = chain::parse_hash(parts.next()?)?;
+    Some(ChainHead { seq, hash })
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {

@@ -12,6 +12,13 @@ use super::error::{Result, StoreError};
 use super::index::{T, day_index_key};
 use super::keys::{self, seq_key, seq_of, str_key};
 
+/// One use of a material lot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotUse {
+    pub job: String,
+    pub board_serial: String,
+}
+
 /// All records in seq order, read lazily.
 pub struct EventIter {
     inner: sled::Iter,
@@ -178,6 +185,28 @@ impl Store {
     /// Jobs that recorded a material lot (where-used), by job id.
     pub fn jobs_by_lot(&self, lot: &str) -> Result<Vec<String>> {
         self.second_components(T::ByLot, &str_key(lot))
+    }
+
+    /// Where-used: every job that recorded `lot`, with the board it was on.
+    pub fn where_used(&self, lot: &str) -> Result<Vec<LotUse>> {
+        let prefix = str_key(lot);
+        self.tree(T::ByLot)
+            .scan_prefix(&prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let job = k
+                    .get(prefix.len()..)
+                    .and_then(keys::take_str)
+                    .map(|(s, _)| s.to_string());
+                match (job, std::str::from_utf8(&v)) {
+                    (Some(job), Ok(serial)) => Ok(LotUse {
+                        job,
+                        board_serial: serial.to_string(),
+                    }),
+                    _ => Err(index_damage("idx_lot")),
+                }
+            })
+            .collect()
     }
 
     /// Jobs a badge took part in: performed, signed, reviewed or acted on.

@@ -22,6 +22,9 @@ pub struct VerifyReport {
     pub head: ChainHead,
 }
 
+/// The last completion of each (job, step), by which its samples are judged.
+type SealedSteps = HashMap<(String, u32), Sealed>;
+
 struct Sealed {
     seq: u64,
     count: u64,
@@ -45,6 +48,16 @@ impl Store {
                 .ok_or_else(|| fail(None, "the stored chain head is unreadable"))?,
         };
         let (events, sealed) = self.verify_chain(head)?;
+        if let Some(mark) = super::read_high_water(self.path()) {
+            let held = self.stored_record(mark.seq).ok().flatten().map(|r| r.hash);
+            if held != Some(mark.hash) {
+                return Err(fail(
+                    Some(mark.seq),
+                    "the record differs from the one the store held there before \
+                     (hash recorded in the traveler-head file)",
+                ));
+            }
+        }
         let (samples, unsealed_samples) = self.verify_samples(sealed)?;
         Ok(VerifyReport {
             events,
@@ -54,8 +67,8 @@ impl Store {
         })
     }
 
-    fn verify_chain(&self, head: ChainHead) -> Result<(u64, HashMap<(String, u32), Sealed>)> {
-        let mut sealed: HashMap<(String, u32), Sealed> = HashMap::new();
+    fn verify_chain(&self, head: ChainHead) -> Result<(u64, SealedSteps)> {
+        let mut sealed = SealedSteps::new();
         let mut expected = 1u64;
         let mut prev = GENESIS;
         // Seq whose prev_hash did not match its predecessor: either that predecessor's
@@ -133,7 +146,7 @@ impl Store {
         Ok((last, sealed))
     }
 
-    fn verify_samples(&self, mut sealed: HashMap<(String, u32), Sealed>) -> Result<(u64, u64)> {
+    fn verify_samples(&self, mut sealed: SealedSteps) -> Result<(u64, u64)> {
         let mut total = 0u64;
         let mut unsealed = 0u64;
         let mut worst: Option<(u64, String)> = None;

@@ -1,9 +1,10 @@
 //! Shared by the store tests: real stores in temporary folders and a small job script.
 #![allow(dead_code)]
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use traveler::domain::event::{Event, Measurement};
-use traveler::domain::types::{CheckResult, Decision, Meaning, ProductClass};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use traveler::domain::event::{Event, Measurement, SYSTEM_ACTOR};
+use traveler::domain::job::JobStatus;
+use traveler::domain::types::{CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel};
 use traveler::store::{OpenOptions, Store, StoredSample};
 
 pub fn open(dir: &std::path::Path) -> Store {
@@ -131,4 +132,99 @@ pub fn full_job(store: &Store, job: &str, serial: &str, lot_id: &str, day: DateT
             },
         )
         .unwrap();
+}
+
+/// Everything the queries answer, to compare two stores or one store over time.
+pub fn answers(store: &Store) -> String {
+    let mut out = String::new();
+    let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
+    for s in ["SN-1", "SN-2", "SN-3", "nope"] {
+        out += &format!("serial {s}: {:?}\n", store.jobs_by_serial(s).unwrap());
+    }
+    for l in ["LOT-A", "LOT-B", "nope"] {
+        out += &format!("lot {l}: {:?}\n", store.where_used(l).unwrap());
+    }
+    for p in ["T1", "I9", "S5", "T2", "nope"] {
+        out += &format!("person {p}: {:?}\n", store.jobs_by_person(p).unwrap());
+    }
+    for st in [
+        JobStatus::InProgress,
+        JobStatus::Held,
+        JobStatus::Approved,
+        JobStatus::Suspended,
+        JobStatus::Submitted,
+    ] {
+        out += &format!("status {st:?}: {:?}\n", store.jobs_by_status(st).unwrap());
+    }
+    out += &format!(
+        "days: {:?}\n",
+        store.jobs_between(day(10), day(11)).unwrap()
+    );
+    out += &format!(
+        "day 12: {:?}\n",
+        store.jobs_between(day(12), day(12)).unwrap()
+    );
+    for j in ["J1", "J2", "J3", "J4"] {
+        out += &format!("job {j}: {:?}\n", store.job(j).unwrap());
+        out += &format!("status {j}: {:?}\n", store.job_status(j).unwrap());
+    }
+    let people: Vec<u64> = store.people_events().map(|r| r.unwrap().seq).collect();
+    out += &format!("people: {people:?}\n");
+    out
+}
+
+/// Four jobs over three days: approved, held, suspended, approved again on one board.
+pub fn populate(store: &Store) {
+    let t = t0();
+    store
+        .append_at(
+            t - Duration::days(1),
+            SYSTEM_ACTOR,
+            Event::PersonEnrolled {
+                badge: "T1".into(),
+                name: "Tom".into(),
+                roles: vec![Role::Technician],
+                skill: SkillLevel::Advanced,
+                pin_hash: "$argon2id$x".into(),
+            },
+        )
+        .unwrap();
+    full_job(store, "J1", "SN-1", "LOT-A", t);
+    store
+        .append_at(
+            t,
+            "T1",
+            Event::LoggedIn {
+                badge: "T1".into(),
+                bench: "b".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append_at(t + Duration::days(1), "T2", started("J2", "SN-2", "T2", 3))
+        .unwrap();
+    store
+        .append_at(t + Duration::days(1), "T2", lot("J2", 0, "LOT-B"))
+        .unwrap();
+    store
+        .append_at(
+            t + Duration::days(1),
+            "T2",
+            signed("J2", 0, 0, "T2", CheckResult::Fail),
+        )
+        .unwrap();
+    store
+        .append_at(t + Duration::days(2), "T1", started("J3", "SN-3", "T1", 1))
+        .unwrap();
+    store
+        .append_at(
+            t + Duration::days(2),
+            "S5",
+            Event::JobSuspended {
+                job: "J3".into(),
+                reason: "shift end".into(),
+            },
+        )
+        .unwrap();
+    full_job(store, "J4", "SN-1", "LOT-B", t + Duration::days(2));
 }

@@ -1,0 +1,219 @@
+//! Damage on disk must be found, named by seq, and never panic.
+
+mod store_support;
+
+use store_support::*;
+use traveler::domain::types::CheckResult;
+use traveler::store::{OpenOptions, Store, StoreError, VerifyFailure};
+
+/// A store of `n` sign-offs after a job start, one completed step with samples.
+fn build(dir: &std::path::Path, n: u32) {
+    let store = open(dir);
+    store
+        .append_at(t0(), "T1", started("J1", "SN-1", "T1", 2))
+        .unwrap();
+    store.append_samples("J1", 0, &samples(50, t0())).unwrap();
+    let d = store.samples_digest("J1", 0).unwrap();
+    store
+        .append_at(t0(), "T1", completed("J1", 0, d.count, &d.sha256))
+        .unwrap();
+    for i in 0..n {
+        store
+            .append_at(t0(), "T1", signed("J1", 1, i, "T1", CheckResult::Pass))
+            .unwrap();
+    }
+}
+
+/// Edits one tree behind the store's back, the way a disk fault or a tamperer would.
+fn tamper(dir: &std::path::Path, tree: &str, edit: impl FnOnce(&sled::Tree)) {
+    // sled lets go of its file lock a moment after the last handle drops.
+    let mut tries = 0;
+    let db = loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(e) if tries < 100 => {
+                tries += 1;
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let t = db.open_tree(tree).unwrap();
+    edit(&t);
+    db.flush().unwrap();
+}
+
+fn flip_in_event(dir: &std::path::Path, seq: u64, needle: &[u8], mask: u8) {
+    tamper(dir, "events", |t| {
+        let key = seq.to_be_bytes();
+        let mut v = t.get(key).unwrap().unwrap().to_vec();
+        let at = v
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("needle");
+        v[at] ^= mask;
+        t.insert(key, v).unwrap();
+    });
+}
+
+fn verify_failure(dir: &std::path::Path) -> VerifyFailure {
+    let store = Store::open(dir, OpenOptions::default()).unwrap();
+    match store.verify() {
+        Err(StoreError::Verify(f)) => f,
+        other => panic!("expected a verify failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_a_middle_event_is_caught_at_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 8);
+    // "Name of T1" -> "name of T1": still valid JSON, only the hash can tell.
+    flip_in_event(dir.path(), 5, b"Name of", 0x20);
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(5), "{f}");
+    assert!(f.problem.contains("hash mismatch"), "{f}");
+    // Reading the record still works: it decodes, it is the chain that refuses it.
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    assert!(store.record(5).unwrap().is_some());
+}
+
+#[test]
+fn a_flipped_byte_in_the_last_event_is_caught_by_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 3);
+    flip_in_event(dir.path(), 5, b"Name of", 0x20);
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(5), "{f}");
+    assert!(f.problem.contains("head mismatch"), "{f}");
+}
+
+#[test]
+fn an_altered_prev_hash_is_blamed_on_its_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 6);
+    tamper(dir.path(), "events", |t| {
+        let key = 4u64.to_be_bytes();
+        let mut v = t.get(key).unwrap().unwrap().to_vec();
+        let at = v
+            .windows(13)
+            .position(|w| w == b"\"prev_hash\":\"")
+            .unwrap()
+            + 13;
+        v[at] = if v[at] == b'0' { b'1' } else { b'0' };
+        t.insert(key, v).unwrap();
+    });
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(4), "{f}");
+}
+
+#[test]
+fn an_undecodable_event_is_named_and_queries_error_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 4);
+    flip_in_event(dir.path(), 3, b"{", 0xff);
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(3), "{f}");
+    assert!(f.problem.contains("undecodable"), "{f}");
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    match store.job("J1") {
+        Err(StoreError::Damaged { seq: 3, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(store.events().any(|r| r.is_err()));
+}
+
+#[test]
+fn a_missing_event_is_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 4);
+    tamper(dir.path(), "events", |t| {
+        t.remove(3u64.to_be_bytes()).unwrap();
+    });
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(3), "{f}");
+    assert!(f.problem.contains("gap"), "{f}");
+}
+
+#[test]
+fn a_flipped_byte_in_a_sample_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    tamper(dir.path(), "samples", |t| {
+        let (k, v) = t.iter().nth(17).unwrap().unwrap();
+        let mut v = v.to_vec();
+        v[7] ^= 0x01;
+        t.insert(k, v).unwrap();
+    });
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(2), "{f}");
+    assert!(
+        f.problem
+            .contains("sample digest mismatch for job J1 step 0"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_deleted_or_added_sample_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    tamper(dir.path(), "samples", |t| {
+        let (k, _) = t.iter().next().unwrap().unwrap();
+        t.remove(k).unwrap();
+    });
+    assert_eq!(verify_failure(dir.path()).seq, Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    {
+        let store = open(dir.path());
+        let late = samples(1, t0() + chrono::Duration::hours(1));
+        store.append_samples("J1", 0, &late).unwrap();
+        // Samples of a step not completed yet are stored but not sealed: not an error.
+        store.append_samples("J1", 1, &late).unwrap();
+    }
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(2), "{f}");
+}
+
+#[test]
+fn unsealed_samples_are_counted_not_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    let store = open(dir.path());
+    store.append_samples("J1", 1, &samples(7, t0())).unwrap();
+    let r = store.verify().unwrap();
+    assert_eq!((r.samples, r.unsealed_samples), (57, 7));
+}
+
+#[test]
+fn a_store_sled_cannot_read_gets_a_message_naming_the_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 20);
+    // Scribble over the data file past its header.
+    let db_file = dir.path().join("db");
+    let mut bytes = std::fs::read(&db_file).unwrap();
+    let len = bytes.len();
+    for b in bytes.iter_mut().take(len).skip(64) {
+        *b = 0xA5;
+    }
+    std::fs::write(&db_file, bytes).unwrap();
+    let result = std::panic::catch_unwind(|| Store::open(dir.path(), OpenOptions::default()));
+    match result {
+        Ok(Err(e)) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("traveler restore BACKUP --store NEWDIR"),
+                "{msg}"
+            );
+            assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+        }
+        Ok(Ok(store)) => panic!(
+            "a damaged store opened as if whole: {:?}",
+            store.verify().map(|r| r.events)
+        ),
+        Err(_) => panic!("opening a damaged store panicked"),
+    }
+}
