@@ -1,1 +1,2 @@
 //! domain
+pub mod thermal;
