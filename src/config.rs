@@ -93,11 +93,13 @@ impl Settings {
         };
         Ok(Settings {
             demo,
-            bench: args
-                .bench
-                .clone()
-                .or(config.bench)
-                .unwrap_or_else(|| if demo { "DEMO-1".into() } else { "BENCH-1".into() }),
+            bench: args.bench.clone().or(config.bench).unwrap_or_else(|| {
+                if demo {
+                    "DEMO-1".into()
+                } else {
+                    "BENCH-1".into()
+                }
+            }),
             store,
             instructions: instructions
                 .or(config.instructions)

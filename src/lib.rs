@@ -5,6 +5,7 @@
 //! only the binary and `tui` know there is a terminal.
 
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;

@@ -12,9 +12,12 @@ use traveler::cli;
 #[derive(Parser, Debug)]
 #[command(name = "traveler", version, about, long_about)]
 struct Cli {
-    /// The instructions folder.
+    /// The instructions folder (default: the configuration's, else ./instructions).
     #[arg(long, global = true, value_name = "DIR")]
     instructions: Option<PathBuf>,
+
+    #[command(flatten)]
+    app: cli::app::AppArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,9 +35,13 @@ enum Command {
     Restore(cli::store::RestoreArgs),
     /// Rebuild every index from the events alone.
     Reindex(cli::store::ReindexArgs),
+    /// Commission a station (probe) or stand in for one on a pseudo-terminal (sim).
+    #[command(subcommand)]
+    Station(cli::station::StationCommand),
 }
 
 fn main() -> ExitCode {
+    traveler::memory::keep_large_allocations_returnable();
     let args = Cli::parse();
     let result = match args.command {
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
@@ -42,12 +49,8 @@ fn main() -> ExitCode {
         Some(Command::Backup(a)) => cli::store::run_backup(a),
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
-        None => {
-            let dir = args
-                .instructions
-                .unwrap_or_else(|| PathBuf::from("instructions"));
-            cli::check::run(&cli::check::CheckArgs { dir }, &mut io::stdout().lock())
-        }
+        Some(Command::Station(c)) => cli::station::run(c),
+        None => cli::app::run(args.app, args.instructions),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

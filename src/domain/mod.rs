@@ -5,4 +5,5 @@ pub mod gs1;
 pub mod job;
 pub mod person;
 pub mod policy;
+pub mod thermal;
 pub mod types;

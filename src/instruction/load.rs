@@ -13,6 +13,7 @@ use super::schema::{
 };
 use super::validate;
 use crate::domain::policy::{InstructionFacts, Policy};
+use crate::domain::thermal::Window;
 
 pub const CATALOG_FILE: &str = "procedures.toml";
 pub const ALLOYS_FILE: &str = "alloys.toml";
@@ -25,14 +26,6 @@ pub struct Instruction {
     /// Hex SHA-256 of the file's bytes: a job records which text it ran.
     pub hash: String,
     pub spec: WorkInstructionFile,
-}
-
-/// A step's temperature window, resolved against the job's alloy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedWindow {
-    pub channel: String,
-    pub min_c: f64,
-    pub max_c: f64,
 }
 
 impl Instruction {
@@ -71,9 +64,9 @@ impl Instruction {
         }
     }
 
-    /// The window of step `index` for a job soldered with `alloy`; `None` when the
+    /// The window of step `index`, resolved against the job's alloy; `None` when the
     /// step has no temperature or the alloy lacks the profile.
-    pub fn step_window(&self, index: usize, alloy: Option<&Alloy>) -> Option<ResolvedWindow> {
+    pub fn step_window(&self, index: usize, alloy: Option<&Alloy>) -> Option<Window> {
         let t = self.spec.steps.get(index)?.temperature.as_ref()?.get_ref();
         let (min_c, max_c) = match (&t.profile, t.min, t.max) {
             (Some(profile), _, _) => {
@@ -85,7 +78,7 @@ impl Instruction {
             (None, None, Some(max)) => (f64::NEG_INFINITY, max),
             (None, None, None) => return None,
         };
-        Some(ResolvedWindow {
+        Some(Window {
             channel: t.channel.clone(),
             min_c,
             max_c,

@@ -6,4 +6,4 @@ pub mod schema;
 pub mod validate;
 
 pub use diagnostic::Diagnostic;
-pub use load::{Instruction, Library, Loaded, ResolvedWindow, load_dir};
+pub use load::{Instruction, Library, Loaded, load_dir};

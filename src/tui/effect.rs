@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::event::{ChannelSummary, Event};
 use crate::domain::policy::SignerRole;
-use crate::instruction::ResolvedWindow;
+use crate::domain::thermal::Window;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -68,6 +68,6 @@ pub enum Effect {
         comment: String,
     },
     /// Point the (simulated) station at the current step's window.
-    StationTarget(Option<ResolvedWindow>),
+    StationTarget(Option<Window>),
     Bell,
 }

@@ -9,6 +9,5 @@ pub mod keymap;
 pub mod runtime;
 pub mod scan;
 pub mod state;
-pub mod thermal;
 pub mod update;
 pub mod view;

@@ -18,13 +18,13 @@ use super::scan::{Assembled, BURST_GAP, ScanAssembler};
 use super::state::State;
 use super::update::update;
 use super::view;
-use crate::instruction::ResolvedWindow;
+use crate::domain::thermal::Window;
 
 pub struct Channels {
     /// Readings and status from the station reader.
     pub station: mpsc::Receiver<StationUpdate>,
     /// Where the runner tells the (simulated) station the current window.
-    pub target: watch::Sender<Option<ResolvedWindow>>,
+    pub target: watch::Sender<Option<Window>>,
 }
 
 /// Effects whose answer `update` counts as pending work ("saving…").

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::domain::job::{Job, JobStatus};
 use crate::domain::person::Person;
 use crate::domain::policy::PriorJob;
-use crate::instruction::{Instruction, Library, ResolvedWindow};
+use crate::domain::thermal::Window;
+use crate::instruction::{Instruction, Library};
 
 use super::input::TextField;
 
@@ -170,12 +171,12 @@ pub struct RunnerState {
     pub instruction: Arc<Instruction>,
     /// The step the screen shows (the job's current step while it runs).
     pub step: u32,
-    pub window: Option<ResolvedWindow>,
+    pub window: Option<Window>,
     pub selected: usize,
     pub trace: Trace,
     /// Samples received but not yet handed to the store.
     pub pending: Vec<(String, DateTime<Utc>, f64)>,
-    pub thermal: super::thermal::StepTemperature,
+    pub thermal: crate::domain::thermal::StepThermal,
     /// The excursion in progress or awaiting acknowledgement.
     pub alarm: Option<Alarm>,
     pub saving: bool,

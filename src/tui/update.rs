@@ -20,7 +20,7 @@ use super::state::{
     Alarm, FlashKind, HomeState, LoginForm, Modal, Purpose, ReviewState, RunnerState, START_FIELDS,
     Screen, SignDialog, SignStage, StartForm, State, SummaryState, Trace,
 };
-use super::thermal::StepTemperature;
+use crate::domain::thermal::{Sample, StepThermal, ThermalSignal};
 
 /// Chart points kept per step: older points are thinned so memory stays flat.
 const TRACE_POINTS: usize = 1200;
@@ -153,7 +153,12 @@ fn station(state: &mut State, update: StationUpdate) -> Vec<Effect> {
             if r.job.status != JobStatus::InProgress || r.saving {
                 return Vec::new();
             }
-            r.thermal.add(&channel, time, celsius);
+            let sample = Sample {
+                channel: channel.clone(),
+                time,
+                celsius,
+            };
+            let signal = r.thermal.push(&sample);
             r.pending.push((channel.clone(), time, celsius));
             let mut fx = Vec::new();
             if r.pending.len() >= SAMPLE_BATCH {
@@ -163,57 +168,54 @@ fn station(state: &mut State, update: StationUpdate) -> Vec<Effect> {
                     samples: std::mem::take(&mut r.pending),
                 });
             }
-            let Some(w) = r.window.clone() else {
-                return fx;
-            };
-            if channel != w.channel {
-                return fx;
+            if r.window.as_ref().is_some_and(|w| w.channel == channel) {
+                push_trace(&mut r.trace, time, celsius);
             }
-            push_trace(&mut r.trace, time, celsius);
-            let outside = celsius < w.min_c || celsius > w.max_c;
             let job = r.job.id.clone();
             let step = r.step;
-            match (&mut r.alarm, outside) {
-                (None, true) => {
+            let actor = r.job.performer.clone();
+            match signal {
+                Some(ThermalSignal::ExcursionStarted {
+                    channel,
+                    time,
+                    celsius,
+                    window,
+                }) => {
                     let id = r.job.excursions.iter().filter(|e| e.step == step).count() as u32 + 1;
                     let alarm = Alarm {
                         id,
-                        channel: channel.clone(),
-                        window: (w.min_c, w.max_c),
+                        channel,
+                        window: (window.min_c, window.max_c),
                         peak: celsius,
                         started: time,
                         ended: None,
                     };
-                    r.thermal.count_excursion(&channel);
-                    fx.push(excursion_effect(state_actor(&r.job), &job, step, &alarm));
+                    fx.push(excursion_effect(actor, &job, step, &alarm));
                     r.alarm = Some(alarm);
                     fx.push(Effect::Bell);
                 }
-                (Some(a), true) => {
-                    let further = if celsius > a.window.1 {
-                        celsius > a.peak
-                    } else {
-                        celsius < a.peak
-                    };
-                    if further {
-                        a.peak = celsius;
+                Some(ThermalSignal::ExcursionEnded(e)) => {
+                    if let Some(mut alarm) = r.alarm.take() {
+                        alarm.peak = e.peak_c;
+                        alarm.ended = e.end;
+                        fx.push(excursion_effect(actor, &job, step, &alarm));
                     }
                 }
-                (Some(a), false) => {
-                    a.ended = Some(time);
-                    let ended = a.clone();
-                    r.alarm = None;
-                    fx.push(excursion_effect(state_actor(&r.job), &job, step, &ended));
+                None => {
+                    // Keep the alarm's peak current while it lasts.
+                    if let Some(a) = &mut r.alarm
+                        && a.channel == channel
+                    {
+                        let beyond = |v: f64| (v - a.window.1).max(a.window.0 - v);
+                        if beyond(celsius) > beyond(a.peak) {
+                            a.peak = celsius;
+                        }
+                    }
                 }
-                (None, false) => {}
             }
             fx
         }
     }
-}
-
-fn state_actor(job: &Job) -> String {
-    job.performer.clone()
 }
 
 fn excursion_effect(actor: String, job: &str, step: u32, a: &Alarm) -> Effect {
@@ -417,7 +419,10 @@ fn runner_for(state: &State, job: Job, instruction: Arc<Instruction>, step: u32)
     let alloy = state.library.alloy(&job.alloy);
     let window = instruction.step_window(step as usize, alloy);
     RunnerState {
-        thermal: StepTemperature::new(alloy.map(|a| a.liquidus_c)),
+        thermal: StepThermal::new(
+            window.iter().cloned().collect(),
+            alloy.map(|a| a.liquidus_c),
+        ),
         trace: Trace {
             channel: window
                 .as_ref()
@@ -843,7 +848,6 @@ fn start_job(state: &mut State) -> Vec<Effect> {
 }
 
 fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
-    let today = state.now.date_naive();
     let Screen::Runner(r) = &mut state.screen else {
         return Vec::new();
     };
@@ -940,12 +944,7 @@ fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
             }
             r.saving = true;
             let next = (step + 1 < r.job.steps.len() as u32).then_some(step + 1);
-            let window = r
-                .window
-                .as_ref()
-                .map(|w| (w.channel.as_str(), w.min_c, w.max_c));
-            let temperature = r.thermal.summary(window);
-            let _ = today;
+            let temperature = r.thermal.summary().for_record();
             return vec![Effect::CompleteStep {
                 actor: r.job.performer.clone(),
                 job: r.job.id.clone(),

@@ -130,13 +130,13 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
         ],
         Screen::Runner(_) => vec![
-            ("↑↓", "checkpoint"),
             ("Enter", "sign"),
-            ("scan/l", "lot"),
-            ("a", "ack alarm"),
-            ("n", "complete step"),
+            ("l", "lot"),
+            ("a", "ack"),
+            ("n", "next step"),
             ("z", "suspend"),
             ("Esc", "jobs"),
+            ("?", "help"),
         ],
         Screen::Summary(_) => vec![
             ("Enter", "submit for review"),
@@ -159,7 +159,7 @@ fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut spans = Vec::new();
     for (key, what) in keys(state) {
         spans.push(Span::styled(format!(" {key} "), theme.key()));
-        spans.push(Span::raw(format!(" {what}  ")));
+        spans.push(Span::raw(format!(" {what} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
