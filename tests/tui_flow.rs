@@ -426,3 +426,156 @@ fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
             .any(|e| matches!(e, Event::CheckpointSigned { signer, .. } if signer == "I300"))
     );
 }
+
+#[test]
+fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0005", "WI-CHIP-001", '3', "");
+    b.complete_step("1111");
+    b.complete_step("1111");
+    let job_id = b.runner().job.id.clone();
+    assert_eq!(b.runner().step, 2);
+
+    // The program dies: a new screen state on the same store, nothing else.
+    let mut fresh = State::new(b.state.library.clone(), "B1", Utc::now());
+    std::mem::swap(&mut b.state, &mut fresh);
+    drop(fresh);
+    b.login("T100", "1111");
+    let Screen::Home(h) = &b.state.screen else {
+        panic!()
+    };
+    assert_eq!(h.jobs.len(), 1);
+    assert_eq!(h.jobs[0].id, job_id);
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step, 2, "resumes at the step it was on");
+
+    // Suspend with a reason, then resume from the list.
+    b.act(Action::Command('z'));
+    b.typ("end of shift");
+    b.act(Action::Enter);
+    assert!(matches!(b.state.screen, Screen::Home(_)), "{}", b.flash());
+    assert_eq!(
+        b.store.job(&job_id).unwrap().unwrap().status,
+        JobStatus::Suspended
+    );
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step, 2);
+    assert_eq!(
+        b.store.job(&job_id).unwrap().unwrap().status,
+        JobStatus::InProgress
+    );
+    let kinds: Vec<&str> = b
+        .events()
+        .iter()
+        .map(|e| e.kind())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert!(kinds.contains(&"job_suspended") && kinds.contains(&"job_resumed"));
+}
+
+#[test]
+fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0006", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter); // submit
+    let job_id = b
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            Event::JobStarted { job, .. } => Some(job.clone()),
+            _ => None,
+        })
+        .unwrap();
+    b.act(Action::Command('l'));
+
+    // The performer may not review; the supervisor rejects with a reason.
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    let Screen::Review(r) = &b.state.screen else {
+        panic!("{}", b.flash())
+    };
+    assert_eq!(r.queue.len(), 1);
+    b.act(Action::Enter);
+    b.act(Action::Command('x'));
+    b.typ("fillet too small on C4");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    assert!(b.flash().contains("rejected"), "{}", b.flash());
+    assert_eq!(
+        b.store.job(&job_id).unwrap().unwrap().status,
+        JobStatus::Rejected
+    );
+    b.act(Action::Esc);
+    b.act(Action::Command('l'));
+
+    // Back to the technician, with the reason on the job list.
+    b.login("T100", "1111");
+    let Screen::Home(h) = &b.state.screen else {
+        panic!()
+    };
+    assert!(
+        h.jobs[0].note.contains("fillet too small"),
+        "{:?}",
+        h.jobs[0]
+    );
+    b.act(Action::Enter);
+    assert!(matches!(b.state.screen, Screen::Summary(_)));
+    let last = char::from_digit(steps as u32, 10).unwrap();
+    b.act(Action::Command(last)); // reopen the last step
+    assert_eq!(b.runner().step as usize, steps - 1);
+    b.complete_step("1111");
+    b.act(Action::Enter); // submit again
+    assert!(b.flash().contains("submitted"), "{}", b.flash());
+    b.act(Action::Command('l'));
+
+    // A technician cannot approve their own job even with the right PIN.
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('a'));
+    b.typ("rework verified");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    assert!(b.flash().contains("approved"), "{}", b.flash());
+    let job = b.store.job(&job_id).unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Approved);
+    assert_eq!(job.reviews.len(), 2);
+    assert_eq!(job.reviews[0].reviewer_name, "Dana Roth");
+}
+
+#[test]
+fn reviewer_who_performed_the_job_is_refused() {
+    let mut b = bench();
+    // Dana is supervisor and inspector; here she performs the job herself.
+    b.login("S400", "4444");
+    b.start_job("SN-0007", "WI-CHIP-001", '2', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("4444");
+    }
+    b.act(Action::Enter); // submit
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('a'));
+    b.typ("looks fine to me");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    let Some(Modal::Comment { error, .. }) = &b.state.modal else {
+        panic!("the approval went through: {}", b.flash())
+    };
+    assert!(
+        error.as_deref().unwrap_or("").contains("own work"),
+        "{error:?}"
+    );
+    assert!(!b.events().iter().any(|e| e.kind() == "job_reviewed"));
+}
