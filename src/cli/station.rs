@@ -192,7 +192,8 @@ async fn probe(cfg: StationConfig) -> anyhow::Result<i32> {
                         }
                     }
                     StationEvent::Status(st) => {
-                        let _ = writeln!(out, "# {}", describe(&st));
+                        let now = chrono::Local::now().format("%H:%M:%S%.3f");
+                        let _ = writeln!(out, "{now} # {}", describe(&st));
                     }
                 }
                 let _ = out.flush();
@@ -227,7 +228,7 @@ pub fn describe(st: &StationStatus) -> String {
     match st {
         StationStatus::Connected { port } => format!("connected {port}"),
         StationStatus::Disconnected { port, reason, retry_in } => {
-            format!("disconnected {port}: {reason}; retrying every {} ms or so", retry_in.as_millis())
+            format!("disconnected {port}: {reason}; retrying in {} ms", retry_in.as_millis())
         }
         StationStatus::Stale { silent_for } => {
             format!("stale: no reading for {:.1} s", silent_for.as_secs_f64())
