@@ -126,7 +126,7 @@ pub enum LineMode {
 /// One reading per line; values found by `regex` (a named capture per
 /// channel) or by `fields` (channel -> 0-based field index after splitting on
 /// `separator`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AsciiLineConfig {
     #[serde(default)]
@@ -144,6 +144,18 @@ pub struct AsciiLineConfig {
 
 fn default_separator() -> String {
     ",".into()
+}
+
+impl Default for AsciiLineConfig {
+    fn default() -> Self {
+        Self {
+            mode: LineMode::Stream,
+            request: None,
+            regex: None,
+            fields: None,
+            separator: default_separator(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use super::Window;
 use super::config::SimulatedConfig;
 
 /// Seconds for a channel to cover ~63 % of the way to its target.
-const TIME_CONSTANT_S: f64 = 4.0;
+const TIME_CONSTANT_S: f64 = 2.5;
 
 #[derive(Clone, Debug)]
 pub struct SimModel {
