@@ -27,6 +27,10 @@ pub enum Effect {
     OpenJob {
         job: String,
     },
+    /// A job with its recorded temperature traces, for review.
+    OpenReview {
+        job: String,
+    },
     /// Append events for a job, fsync, and answer with the job folded again.
     Append {
         actor: String,

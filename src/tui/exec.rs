@@ -15,7 +15,7 @@ use crate::store::{Store, StoredSample};
 
 use super::action::Outcome;
 use super::effect::Effect;
-use super::state::{JobLine, ReviewLine};
+use super::state::{JobLine, ReviewLine, StepTrace};
 
 #[derive(Clone)]
 pub struct Executor {
@@ -58,6 +58,9 @@ impl Executor {
                 Err(e) => Outcome::Error(e),
             }),
             Effect::OpenJob { job } => Some(Outcome::JobOpened(self.job(&job))),
+            Effect::OpenReview { job } => Some(Outcome::ReviewOpened(
+                self.job(&job).and_then(|j| self.traces(&j).map(|t| (j, t))),
+            )),
             Effect::Append { actor, job, events } => Some(Outcome::Job(
                 self.store
                     .append_batch(&actor, events)
@@ -128,6 +131,55 @@ impl Executor {
             Ok(None) => Err(format!("job {id} is not in the store")),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// Each step's trace of its window's channel (or its busiest channel when it
+    /// has no window), thinned to what a chart can show.
+    fn traces(&self, job: &Job) -> Result<Vec<StepTrace>, String> {
+        const MAX_POINTS: usize = 240;
+        let instruction = self.library.instruction(&job.instruction_id);
+        let alloy = self.library.alloy(&job.alloy);
+        let mut out = Vec::new();
+        for (i, state) in job.steps.iter().enumerate() {
+            if state.sample_count == 0 {
+                continue;
+            }
+            let window = instruction.and_then(|ins| ins.step_window(i, alloy));
+            let channel = match &window {
+                Some(w) => w.channel.clone(),
+                None => match state.temperature.iter().max_by_key(|c| c.count) {
+                    Some(c) => c.channel.clone(),
+                    None => continue,
+                },
+            };
+            let mut samples = Vec::new();
+            for s in self.store.samples(&job.id, i as u32) {
+                let s = s.map_err(|e| e.to_string())?;
+                if s.channel == channel {
+                    samples.push((s.time, s.celsius));
+                }
+            }
+            let Some(first) = samples.first().map(|s| s.0) else {
+                continue;
+            };
+            let secs = |t: chrono::DateTime<Utc>| (t - first).num_milliseconds() as f64 / 1000.0;
+            let every = samples.len().div_ceil(MAX_POINTS).max(1);
+            let points = samples.iter().step_by(every).map(|(t, c)| (secs(*t), *c)).collect();
+            let excursions = job
+                .excursions
+                .iter()
+                .filter(|e| e.step as usize == i && e.channel == channel)
+                .map(|e| (secs(e.started), e.ended.map_or(f64::INFINITY, secs)))
+                .collect();
+            out.push(StepTrace {
+                step: i as u32,
+                channel,
+                window: window.map(|w| (w.min_c, w.max_c)),
+                points,
+                excursions,
+            });
+        }
+        Ok(out)
     }
 
     fn login(&self, badge: &str, pin: &str) -> Result<crate::domain::person::Person, String> {

@@ -33,6 +33,7 @@ fn counted(effect: &Effect) -> bool {
         effect,
         Effect::Login { .. }
             | Effect::OpenJob { .. }
+            | Effect::OpenReview { .. }
             | Effect::Append { .. }
             | Effect::Sign { .. }
             | Effect::CompleteStep { .. }

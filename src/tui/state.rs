@@ -188,6 +188,18 @@ pub struct SummaryState {
     pub instruction: Arc<Instruction>,
 }
 
+/// One step's recorded temperature, as the reviewer sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTrace {
+    pub step: u32,
+    pub channel: String,
+    pub window: Option<(f64, f64)>,
+    /// Seconds since the step's first sample, °C; thinned for the screen.
+    pub points: Vec<(f64, f64)>,
+    /// Excursions as (start, end) seconds on the same axis.
+    pub excursions: Vec<(f64, f64)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct ReviewState {
     pub queue: Vec<ReviewLine>,
@@ -195,6 +207,9 @@ pub struct ReviewState {
     pub filter: TextField,
     pub filtering: bool,
     pub open: Option<(Job, Option<Arc<Instruction>>)>,
+    pub traces: Vec<StepTrace>,
+    /// Which step's chart is shown.
+    pub chart_step: usize,
     pub scroll: u16,
 }
 
@@ -206,6 +221,8 @@ impl Default for ReviewState {
             filter: TextField::new("Filter (/)"),
             filtering: false,
             open: None,
+            traces: Vec::new(),
+            chart_step: 0,
             scroll: 0,
         }
     }

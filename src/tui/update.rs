@@ -35,6 +35,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if matches!(
                 *outcome,
                 Outcome::LoggedIn(_)
+                    | Outcome::ReviewOpened(_)
                     | Outcome::JobOpened(_)
                     | Outcome::Job(_)
                     | Outcome::Refused(_)
@@ -324,6 +325,24 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
                 }
                 _ => state.flash(FlashKind::Error, reason),
             }
+            Vec::new()
+        }
+        Outcome::ReviewOpened(Ok((job, traces))) => {
+            if let Screen::Review(r) = &mut state.screen {
+                let instruction = state
+                    .library
+                    .instruction(&job.instruction_id)
+                    .cloned()
+                    .map(Arc::new);
+                r.chart_step = traces.first().map_or(0, |t| t.step as usize);
+                r.open = Some((job, instruction));
+                r.traces = traces;
+                r.scroll = 0;
+            }
+            Vec::new()
+        }
+        Outcome::ReviewOpened(Err(e)) => {
+            state.flash(FlashKind::Error, e);
             Vec::new()
         }
         Outcome::ReviewQueue(queue) => {
@@ -1128,6 +1147,18 @@ fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
     if r.open.is_some() {
         match input {
             Action::Esc => r.open = None,
+            Action::Left | Action::Right => {
+                // Step through the steps that have a recorded trace.
+                let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
+                if let Some(pos) = steps.iter().position(|s| *s == r.chart_step) {
+                    let next = if input == Action::Left {
+                        pos.checked_sub(1).unwrap_or(steps.len() - 1)
+                    } else {
+                        (pos + 1) % steps.len()
+                    };
+                    r.chart_step = steps[next];
+                }
+            }
             Action::Up => r.scroll = r.scroll.saturating_sub(1),
             Action::Down => r.scroll = r.scroll.saturating_add(1),
             Action::Command(c @ ('a' | 'x')) => {
@@ -1161,7 +1192,7 @@ fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         Action::Command('/') | Action::Command('f') => r.filtering = true,
         Action::Enter => {
             if let Some(id) = visible.get(r.selected) {
-                return vec![Effect::OpenJob { job: id.clone() }];
+                return vec![Effect::OpenReview { job: id.clone() }];
             }
         }
         _ => {}

@@ -2,6 +2,7 @@
 //! frame (header, flash line, footer of keys) and the dialogs on top.
 
 mod bigdigits;
+mod chart;
 mod dialogs;
 mod home;
 mod login;

@@ -15,13 +15,41 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
             .as_ref()
             .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
             .unwrap_or_default();
+        let wide = area.width >= 110;
+        let [record, chart] = if wide {
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area)
+        } else {
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+        };
         frame.render_widget(
             Paragraph::new(record_lines(job, &texts, theme))
                 .wrap(Wrap { trim: false })
                 .scroll((r.scroll, 0))
                 .block(Block::bordered().title(format!(" Review {} ", job.id))),
-            area,
+            record,
         );
+        let trace = r.traces.iter().find(|t| t.step as usize == r.chart_step);
+        let title = match trace {
+            Some(t) => {
+                let window = t
+                    .window
+                    .map(|(a, b)| format!(" window {a:.0}–{b:.0} °C"))
+                    .unwrap_or_default();
+                format!(
+                    " Step {} · {}{window} · {} excursion(s) · ←→ step ",
+                    t.step + 1,
+                    t.channel,
+                    t.excursions.len()
+                )
+            }
+            None => " No temperature recorded ".into(),
+        };
+        let block = Block::bordered().title(title);
+        let inner = block.inner(chart);
+        frame.render_widget(block, chart);
+        if let Some(t) = trace {
+            super::chart::draw(&t.points, t.window, &t.excursions, theme, frame, inner);
+        }
         return;
     }
     let [filter, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);

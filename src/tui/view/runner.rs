@@ -1,8 +1,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::bigdigits;
 use super::theme::Theme;
@@ -266,63 +265,12 @@ fn draw_temperature(state: &State, r: &RunnerState, theme: &Theme, frame: &mut F
 }
 
 fn draw_chart(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    if area.height < 4 || r.trace.points.is_empty() {
-        return;
-    }
-    let t_max = r.trace.points.last().map_or(1.0, |p| p.0).max(10.0);
-    let (mut lo, mut hi) = r
-        .trace
-        .points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
     let band = r.window.as_ref().map(|w| (w.min_c, w.max_c));
-    if let Some((a, b)) = band {
-        if a.is_finite() {
-            lo = lo.min(a);
-        }
-        if b.is_finite() {
-            hi = hi.max(b);
-        }
-    }
-    let pad = ((hi - lo) * 0.1).max(2.0);
-    let (lo, hi) = ((lo - pad).floor(), (hi + pad).ceil());
-    let band_lines: Vec<Vec<(f64, f64)>> = band
+    let open: Vec<(f64, f64)> = r
+        .alarm
+        .as_ref()
+        .and_then(|a| r.trace.start.map(|s| ((a.started - s).num_milliseconds() as f64 / 1000.0, f64::INFINITY)))
         .into_iter()
-        .flat_map(|(a, b)| [a, b])
-        .filter(|v| v.is_finite())
-        .map(|v| vec![(0.0, v), (t_max, v)])
         .collect();
-    let mut datasets: Vec<Dataset> = band_lines
-        .iter()
-        .map(|line| {
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.warn())
-                .data(line)
-        })
-        .collect();
-    datasets.push(
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.accent())
-            .data(&r.trace.points),
-    );
-    let chart = Chart::new(datasets)
-        .x_axis(
-            Axis::default()
-                .bounds([0.0, t_max])
-                .labels([Line::raw("0"), Line::raw(format!("{:.0}s", t_max))])
-                .style(theme.dim()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([lo, hi])
-                .labels([Line::raw(format!("{lo:.0}")), Line::raw(format!("{hi:.0}"))])
-                .style(theme.dim()),
-        );
-    frame.render_widget(chart, area);
+    super::chart::draw(&r.trace.points, band, &open, theme, frame, area);
 }
