@@ -200,7 +200,11 @@ mod tests {
             mode: LineMode::Stream,
             request: None,
             regex: None,
-            fields: Some(map.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>()),
+            fields: Some(
+                map.iter()
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
             separator: sep.into(),
         }
     }
@@ -221,8 +225,16 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads best inline
     fn formats_table() {
-        let cases: Vec<(&str, AsciiLineConfig, Vec<&str>, Vec<&[u8]>, Vec<(usize, f64)>, u64)> = vec![
+        let cases: Vec<(
+            &str,
+            AsciiLineConfig,
+            Vec<&str>,
+            Vec<&[u8]>,
+            Vec<(usize, f64)>,
+            u64,
+        )> = vec![
             (
                 "amb,T1..T4 by field",
                 fields(&[("tip", 1), ("board", 4)], ","),
@@ -302,10 +314,17 @@ mod tests {
 
     #[test]
     fn numbers() {
-        for (s, v) in [("1", Some(1.0)), ("-3.5", Some(-3.5)), ("+2.", Some(2.0)), (".5", Some(0.5))] {
+        for (s, v) in [
+            ("1", Some(1.0)),
+            ("-3.5", Some(-3.5)),
+            ("+2.", Some(2.0)),
+            (".5", Some(0.5)),
+        ] {
             assert_eq!(number(s), v, "{s}");
         }
-        for s in ["", "-", ".", "1.2.3", "nan", "inf", "1e3", "0x1", "1,5", "- 1"] {
+        for s in [
+            "", "-", ".", "1.2.3", "nan", "inf", "1e3", "0x1", "1,5", "- 1",
+        ] {
             assert_eq!(number(s), None, "{s}");
         }
     }

@@ -159,7 +159,10 @@ pub fn encode(frame: &Frame) -> [u8; FRAME_LEN] {
     for (p, v) in frame.probes.iter().enumerate() {
         match v {
             Some(v) => {
-                let tenths = (v * 10.0).round().clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16;
+                let tenths = (v * 10.0)
+                    .round()
+                    .clamp(f64::from(i16::MIN), f64::from(i16::MAX))
+                    as i16;
                 f[7 + 2 * p..9 + 2 * p].copy_from_slice(&tenths.to_be_bytes());
             }
             None => {
@@ -208,6 +211,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads best inline
     fn stream_table() {
         let a = encode(&Frame {
             unit: Unit::C,
@@ -224,26 +228,54 @@ mod tests {
                 "one frame, one piece",
                 vec![a.to_vec()],
                 vec![(0, 301.2), (1, 150.0), (3, 60.5)],
-                FrameStats { good: 1, ..Default::default() },
+                FrameStats {
+                    good: 1,
+                    ..Default::default()
+                },
             ),
             (
                 "split byte by byte",
                 a.iter().map(|b| vec![*b]).collect(),
                 vec![(0, 301.2), (1, 150.0), (3, 60.5)],
-                FrameStats { good: 1, ..Default::default() },
+                FrameStats {
+                    good: 1,
+                    ..Default::default()
+                },
             ),
             (
                 "garbage before, between",
-                vec![b"\xff\x41zz".to_vec(), a.to_vec(), b"noise".to_vec(), b.to_vec()],
-                vec![(0, 301.2), (1, 150.0), (3, 60.5), (0, 302.0), (1, 151.0), (2, 40.0), (3, 61.0)],
-                FrameStats { good: 2, garbage: 2, ..Default::default() },
+                vec![
+                    b"\xff\x41zz".to_vec(),
+                    a.to_vec(),
+                    b"noise".to_vec(),
+                    b.to_vec(),
+                ],
+                vec![
+                    (0, 301.2),
+                    (1, 150.0),
+                    (3, 60.5),
+                    (0, 302.0),
+                    (1, 151.0),
+                    (2, 40.0),
+                    (3, 61.0),
+                ],
+                FrameStats {
+                    good: 2,
+                    garbage: 2,
+                    ..Default::default()
+                },
             ),
             (
                 "bad end marker then good frame",
                 vec![truncated, b.to_vec()],
                 vec![(0, 302.0), (1, 151.0), (2, 40.0), (3, 61.0)],
                 // the 0x02 inside the spoiled frame's T4 costs a second resync
-                FrameStats { good: 1, bad_checksum: 2, garbage: 1, ..Default::default() },
+                FrameStats {
+                    good: 1,
+                    bad_checksum: 2,
+                    garbage: 1,
+                    ..Default::default()
+                },
             ),
         ];
         for (name, chunks, expect, stats) in cases {

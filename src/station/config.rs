@@ -413,7 +413,10 @@ impl StationConfig {
     /// Meaning checks that serde cannot express.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.channels.is_empty() {
-            return Err(verr(vec![key("channels")], "at least one channel is needed"));
+            return Err(verr(
+                vec![key("channels")],
+                "at least one channel is needed",
+            ));
         }
         for (i, ch) in self.channels.iter().enumerate() {
             let here = || vec![key("channels"), PathSeg::Index(i), key("name")];
@@ -425,15 +428,24 @@ impl StationConfig {
             if !ok {
                 return Err(verr(
                     here(),
-                    format!("channel name {:?} must be lowercase letters, digits, _ or -", ch.name),
+                    format!(
+                        "channel name {:?} must be lowercase letters, digits, _ or -",
+                        ch.name
+                    ),
                 ));
             }
             if self.channels[..i].iter().any(|c| c.name == ch.name) {
-                return Err(verr(here(), format!("channel {:?} is listed twice", ch.name)));
+                return Err(verr(
+                    here(),
+                    format!("channel {:?} is listed twice", ch.name),
+                ));
             }
         }
         if !matches!(self.data_bits, 5..=8) {
-            return Err(verr(vec![key("data_bits")], "data_bits must be 5, 6, 7 or 8"));
+            return Err(verr(
+                vec![key("data_bits")],
+                "data_bits must be 5, 6, 7 or 8",
+            ));
         }
         if !matches!(self.stop_bits, 1 | 2) {
             return Err(verr(vec![key("stop_bits")], "stop_bits must be 1 or 2"));
@@ -468,16 +480,18 @@ impl StationConfig {
                 return Err(verr(vec![key("port")], "a simulated station has no port"));
             }
             (Some("auto"), None) => {
-                return Err(verr(vec![key("port")], "port = \"auto\" needs usb = \"VID:PID\""));
+                return Err(verr(
+                    vec![key("port")],
+                    "port = \"auto\" needs usb = \"VID:PID\"",
+                ));
             }
-            (Some("auto"), Some(usb)) => {
-                if parse_vid_pid(usb).is_none() {
-                    return Err(verr(
-                        vec![key("usb")],
-                        format!("usb {usb:?} is not VID:PID in hex, e.g. \"0403:6001\""),
-                    ));
-                }
+            (Some("auto"), Some(usb)) if parse_vid_pid(usb).is_none() => {
+                return Err(verr(
+                    vec![key("usb")],
+                    format!("usb {usb:?} is not VID:PID in hex, e.g. \"0403:6001\""),
+                ));
             }
+            (Some("auto"), Some(_)) => {}
             (Some(p), Some(_)) => {
                 return Err(verr(
                     vec![key("usb")],
@@ -494,7 +508,10 @@ impl StationConfig {
             Protocol::AsciiLine(a) => {
                 match (a.mode, a.request.as_deref()) {
                     (LineMode::Poll, None | Some("")) => {
-                        return Err(verr(vec![proto, key("mode")], "mode = \"poll\" needs a request string"));
+                        return Err(verr(
+                            vec![proto, key("mode")],
+                            "mode = \"poll\" needs a request string",
+                        ));
                     }
                     (LineMode::Stream, Some(_)) => {
                         return Err(verr(
@@ -537,7 +554,10 @@ impl StationConfig {
                             ));
                         }
                         if let Some(n) = names.iter().find(|n| !fields.contains_key(**n)) {
-                            return Err(verr(vec![proto, key("fields")], format!("channel {n:?} has no field index")));
+                            return Err(verr(
+                                vec![proto, key("fields")],
+                                format!("channel {n:?} has no field index"),
+                            ));
                         }
                         if let Some((f, _)) = fields.iter().find(|(_, i)| **i > 255) {
                             return Err(verr(
@@ -550,15 +570,26 @@ impl StationConfig {
             }
             Protocol::ModbusRtu(m) => {
                 if !(10..=10_000).contains(&m.timeout_ms) {
-                    return Err(verr(vec![proto, key("timeout_ms")], "timeout_ms must be between 10 and 10000"));
+                    return Err(verr(
+                        vec![proto, key("timeout_ms")],
+                        "timeout_ms must be between 10 and 10000",
+                    ));
                 }
                 for (i, r) in m.registers.iter().enumerate() {
-                    let at = |k: &str| vec![key("protocol"), key("registers"), PathSeg::Index(i), key(k)];
+                    let at = |k: &str| {
+                        vec![key("protocol"), key("registers"), PathSeg::Index(i), key(k)]
+                    };
                     if unknown(&r.channel) {
-                        return Err(verr(at("channel"), format!("{:?} is not a channel", r.channel)));
+                        return Err(verr(
+                            at("channel"),
+                            format!("{:?} is not a channel", r.channel),
+                        ));
                     }
                     if m.registers[..i].iter().any(|o| o.channel == r.channel) {
-                        return Err(verr(at("channel"), format!("channel {:?} has two registers", r.channel)));
+                        return Err(verr(
+                            at("channel"),
+                            format!("channel {:?} has two registers", r.channel),
+                        ));
                     }
                     if !matches!(r.function, 3 | 4) {
                         return Err(verr(
@@ -576,26 +607,44 @@ impl StationConfig {
                         return Err(verr(at("register"), "value runs past the last register"));
                     }
                 }
-                if let Some(n) = names.iter().find(|n| !m.registers.iter().any(|r| r.channel == **n)) {
-                    return Err(verr(vec![proto, key("registers")], format!("channel {n:?} has no register")));
+                if let Some(n) = names
+                    .iter()
+                    .find(|n| !m.registers.iter().any(|r| r.channel == **n))
+                {
+                    return Err(verr(
+                        vec![proto, key("registers")],
+                        format!("channel {n:?} has no register"),
+                    ));
                 }
             }
             Protocol::Center309(c) => match &c.probes {
                 None if names.len() > 4 => {
-                    return Err(verr(vec![key("channels")], "a Center 309 has 4 probes; list at most 4 channels"));
+                    return Err(verr(
+                        vec![key("channels")],
+                        "a Center 309 has 4 probes; list at most 4 channels",
+                    ));
                 }
                 None => {}
                 Some(probes) => {
                     for (name, p) in probes {
                         if unknown(name) {
-                            return Err(verr(vec![proto, key("probes"), key(name)], format!("{name:?} is not a channel")));
+                            return Err(verr(
+                                vec![proto, key("probes"), key(name)],
+                                format!("{name:?} is not a channel"),
+                            ));
                         }
                         if !(1..=4).contains(p) {
-                            return Err(verr(vec![proto, key("probes"), key(name)], "probe must be 1..=4"));
+                            return Err(verr(
+                                vec![proto, key("probes"), key(name)],
+                                "probe must be 1..=4",
+                            ));
                         }
                     }
                     if let Some(n) = names.iter().find(|n| !probes.contains_key(**n)) {
-                        return Err(verr(vec![proto, key("probes")], format!("channel {n:?} has no probe")));
+                        return Err(verr(
+                            vec![proto, key("probes")],
+                            format!("channel {n:?} has no probe"),
+                        ));
                     }
                 }
             },
@@ -607,7 +656,10 @@ impl StationConfig {
                     ("excursion_every_s", s.excursion_every_s),
                 ] {
                     if !v.is_finite() || (k != "ambient_c" && v < 0.0) {
-                        return Err(verr(vec![proto, key(k)], format!("{k} must be a finite number >= 0")));
+                        return Err(verr(
+                            vec![proto, key(k)],
+                            format!("{k} must be a finite number >= 0"),
+                        ));
                     }
                 }
             }
@@ -622,7 +674,10 @@ pub fn parse_vid_pid(s: &str) -> Option<(u16, u16)> {
     if v.is_empty() || p.is_empty() || v.len() > 4 || p.len() > 4 {
         return None;
     }
-    Some((u16::from_str_radix(v, 16).ok()?, u16::from_str_radix(p, 16).ok()?))
+    Some((
+        u16::from_str_radix(v, 16).ok()?,
+        u16::from_str_radix(p, 16).ok()?,
+    ))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -791,8 +846,8 @@ name = "tip"
             ("center", CENTER),
             ("sim", SIM),
         ] {
-            let cfg = StationConfig::from_file_str(text, name)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let cfg =
+                StationConfig::from_file_str(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!cfg.channels.is_empty(), "{name}");
         }
         let m = StationConfig::from_file_str(MODBUS, "m").expect("modbus");
@@ -811,10 +866,16 @@ name = "tip"
     fn demo_is_valid() {
         let d = StationConfig::demo_simulated();
         d.validate().expect("demo valid");
-        assert_eq!(d.channel_names().collect::<Vec<_>>(), ["tip", "preheat", "board"]);
+        assert_eq!(
+            d.channel_names().collect::<Vec<_>>(),
+            ["tip", "preheat", "board"]
+        );
         // and it survives a trip through TOML
         let text = toml::to_string(&StationFile { station: d.clone() }).expect("ser");
-        assert_eq!(StationConfig::from_file_str(&text, "demo").expect("back"), d);
+        assert_eq!(
+            StationConfig::from_file_str(&text, "demo").expect("back"),
+            d
+        );
     }
 
     #[test]
@@ -929,7 +990,13 @@ name = "tip"
                 8,
                 "no port",
             ),
-            ("no station table", "[stashun]\n".to_string(), 1, 2, "unknown field"),
+            (
+                "no station table",
+                "[stashun]\n".to_string(),
+                1,
+                2,
+                "unknown field",
+            ),
             (
                 "unknown key inside protocol",
                 SIM.replace("seed = 7", "seed = 7\nsed = 8"),
@@ -947,8 +1014,7 @@ name = "tip"
         ];
         let mut wrong = vec![];
         for (what, text, line, col, msg) in cases {
-            let err = StationConfig::from_file_str(text, "bench.toml")
-                .expect_err(what);
+            let err = StationConfig::from_file_str(text, "bench.toml").expect_err(what);
             if (err.line, err.col) != (*line, *col) {
                 wrong.push(format!("{what}: {err}"));
                 continue;
@@ -961,7 +1027,10 @@ name = "tip"
             );
             assert_eq!((err.line, err.col), (*line, *col), "{what}: {err}");
             let shown = err.to_string();
-            assert!(shown.starts_with(&format!("bench.toml:{line}:{col}: ")), "{shown}");
+            assert!(
+                shown.starts_with(&format!("bench.toml:{line}:{col}: ")),
+                "{shown}"
+            );
         }
         assert!(wrong.is_empty(), "wrong places:\n{}", wrong.join("\n"));
     }

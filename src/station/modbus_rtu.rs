@@ -8,7 +8,12 @@ use super::config::{RegisterType, WordOrder};
 
 /// Turns the registers read for one channel into a value, or `None` if they
 /// do not hold a plausible number (wrong count, NaN, absurd size).
-pub fn decode_words(words: &[u16], ty: RegisterType, order: WordOrder, divisor: f64) -> Option<f64> {
+pub fn decode_words(
+    words: &[u16],
+    ty: RegisterType,
+    order: WordOrder,
+    divisor: f64,
+) -> Option<f64> {
     let pair = |w: &[u16]| -> Option<u32> {
         let (hi, lo) = match (order, w) {
             (WordOrder::Big, [hi, lo]) => (*hi, *lo),
@@ -55,7 +60,11 @@ pub fn crc16(data: &[u8]) -> u16 {
     for b in data {
         crc ^= u16::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xA001 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xA001
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -158,7 +167,10 @@ mod tests {
             address: 1000,
             count: 1,
         };
-        assert_eq!(req.encode(), vec![0x01, 0x04, 0x03, 0xE8, 0x00, 0x01, 0xB1, 0xBA]);
+        assert_eq!(
+            req.encode(),
+            vec![0x01, 0x04, 0x03, 0xE8, 0x00, 0x01, 0xB1, 0xBA]
+        );
         // The classic "01 03 00 00 00 0A" example ends in C5 CD.
         let f = ReadRequest {
             slave: 1,
@@ -171,6 +183,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads best inline
     fn decode_table() {
         use RegisterType::*;
         use WordOrder::*;
@@ -182,8 +195,22 @@ mod tests {
             ("u16 is unsigned", &[0xFFF6], U16, Big, 100.0, Some(655.26)),
             ("u16 plain", &[1500], U16, Big, 10.0, Some(150.0)),
             ("i32 big", &[0x0000, 0x0BB8], I32, Big, 10.0, Some(300.0)),
-            ("i32 little", &[0x0BB8, 0x0000], I32, Little, 10.0, Some(300.0)),
-            ("i32 negative", &[0xFFFF, 0xFF9C], I32, Big, 1.0, Some(-100.0)),
+            (
+                "i32 little",
+                &[0x0BB8, 0x0000],
+                I32,
+                Little,
+                10.0,
+                Some(300.0),
+            ),
+            (
+                "i32 negative",
+                &[0xFFFF, 0xFF9C],
+                I32,
+                Big,
+                1.0,
+                Some(-100.0),
+            ),
             ("f32 big", &[fh, fl], F32, Big, 1.0, Some(123.25)),
             ("f32 little", &[fl, fh], F32, Little, 1.0, Some(123.25)),
             ("f32 NaN", &[0x7FC0, 0x0000], F32, Big, 1.0, None),
@@ -237,7 +264,13 @@ mod tests {
         let crc = crc16(&other);
         other.extend_from_slice(&crc.to_le_bytes());
         p.push(&other, &mut out);
-        assert_eq!(out[1], Request::Unsupported { slave: 1, function: 6 });
+        assert_eq!(
+            out[1],
+            Request::Unsupported {
+                slave: 1,
+                function: 6
+            }
+        );
     }
 
     #[test]

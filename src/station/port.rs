@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use tokio_serial::{DataBits, FlowControl, Parity as SParity, SerialPort, SerialPortBuilderExt, SerialStream, StopBits};
+use tokio_serial::{
+    DataBits, FlowControl, Parity as SParity, SerialPort, SerialPortBuilderExt, SerialStream,
+    StopBits,
+};
 
 use super::config::{Parity, StationConfig, parse_vid_pid};
 
@@ -35,7 +38,11 @@ pub fn open(cfg: &StationConfig) -> Result<(SerialStream, String), String> {
         Parity::Odd => SParity::Odd,
         Parity::Even => SParity::Even,
     };
-    let stop_bits = if cfg.stop_bits == 2 { StopBits::Two } else { StopBits::One };
+    let stop_bits = if cfg.stop_bits == 2 {
+        StopBits::Two
+    } else {
+        StopBits::One
+    };
     let port = tokio_serial::new(path.to_string_lossy(), cfg.baud)
         .data_bits(data_bits)
         .parity(parity)
@@ -71,7 +78,10 @@ pub fn find_usb_tty(sys_class_tty: &Path, vid: u16, pid: u16) -> Option<PathBuf>
         let mut dir = Some(device.as_path());
         for _ in 0..4 {
             let Some(d) = dir else { break };
-            if let (Some(v), Some(p)) = (read_hex(&d.join("idVendor")), read_hex(&d.join("idProduct"))) {
+            if let (Some(v), Some(p)) = (
+                read_hex(&d.join("idVendor")),
+                read_hex(&d.join("idProduct")),
+            ) {
                 if (v, p) == (vid, pid) {
                     return Some(Path::new("/dev").join(&name));
                 }

@@ -13,9 +13,13 @@ use tokio_serial::SerialStream;
 
 use super::ascii_line::LineParser;
 use super::center309::{self, Center309Parser};
-use super::config::{LineMode, ModbusConfig, Protocol, SimulatedConfig, StationConfig, ValidationError};
+use super::config::{
+    LineMode, ModbusConfig, Protocol, SimulatedConfig, StationConfig, ValidationError,
+};
 use super::simulated::SimModel;
-use super::{FrameStats, Reading, Sample, StationEvent, StationStatus, TargetWindow, modbus_rtu, port};
+use super::{
+    FrameStats, Reading, Sample, StationEvent, StationStatus, TargetWindow, modbus_rtu, port,
+};
 
 /// Room for a few seconds of samples at the fastest rate before the reader
 /// waits for the app (it never drops a sample to keep going).
@@ -82,7 +86,8 @@ impl Wire {
     fn new(cfg: &StationConfig) -> Result<Self, String> {
         Ok(match &cfg.protocol {
             Protocol::AsciiLine(a) => {
-                let request = (a.mode == LineMode::Poll).then(|| a.request.clone().unwrap_or_default().into_bytes());
+                let request = (a.mode == LineMode::Poll)
+                    .then(|| a.request.clone().unwrap_or_default().into_bytes());
                 Wire::Line(LineParser::new(a, &cfg.channels)?, request)
             }
             Protocol::Center309(c) => {
@@ -93,7 +98,9 @@ impl Wire {
                         .enumerate()
                         .filter_map(|(i, ch)| map.get(&ch.name).map(|p| (*p, i)))
                         .collect(),
-                    None => (0..cfg.channels.len().min(4)).map(|i| (i as u8 + 1, i)).collect(),
+                    None => (0..cfg.channels.len().min(4))
+                        .map(|i| (i as u8 + 1, i))
+                        .collect(),
                 };
                 Wire::Center(Center309Parser::new(&probes))
             }
@@ -194,7 +201,9 @@ impl Out {
         self.last_sample = Instant::now();
         let time = Utc::now();
         for r in readings.drain(..) {
-            let Some(name) = self.channels.get(r.channel) else { continue };
+            let Some(name) = self.channels.get(r.channel) else {
+                continue;
+            };
             self.send(StationEvent::Sample(Sample {
                 channel: name.clone(),
                 time,
@@ -206,7 +215,9 @@ impl Out {
     }
 
     async fn bad_frames(&mut self, stats: FrameStats) -> Result<(), Closed> {
-        let due = self.last_bad_report.is_none_or(|t| t.elapsed() >= BAD_FRAME_REPORT_EVERY);
+        let due = self
+            .last_bad_report
+            .is_none_or(|t| t.elapsed() >= BAD_FRAME_REPORT_EVERY);
         if stats.bad() > self.reported_bad && due {
             self.reported_bad = stats.bad();
             self.last_bad_report = Some(Instant::now());
@@ -229,7 +240,12 @@ impl Out {
     }
 }
 
-async fn run(cfg: StationConfig, mut wire: Wire, target: watch::Receiver<Option<TargetWindow>>, mut out: Out) {
+async fn run(
+    cfg: StationConfig,
+    mut wire: Wire,
+    target: watch::Receiver<Option<TargetWindow>>,
+    mut out: Out,
+) {
     if let Wire::Simulated(s) = &wire {
         let s = s.clone();
         let _ = simulated(&cfg, &s, target, &mut out).await;
@@ -242,7 +258,13 @@ async fn run(cfg: StationConfig, mut wire: Wire, target: watch::Receiver<Option<
         let (reason, port) = match port::open(&cfg) {
             Ok((stream, label)) => {
                 tracing::info!(port = %label, "station connected");
-                if out.status(StationStatus::Connected { port: label.clone() }).await.is_err() {
+                if out
+                    .status(StationStatus::Connected {
+                        port: label.clone(),
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 out.connected();
@@ -356,7 +378,9 @@ async fn modbus_session(
             _ = closed.closed() => return Err(Closed),
         }
         for reg in &m.registers {
-            let Some(ch) = cfg.channels.iter().position(|c| c.name == reg.channel) else { continue };
+            let Some(ch) = cfg.channels.iter().position(|c| c.name == reg.channel) else {
+                continue;
+            };
             ctx.set_slave(Slave(reg.slave));
             let words = reg.value_type.words();
             let call = async {
@@ -368,14 +392,21 @@ async fn modbus_session(
             };
             match timeout(answer_within, call).await {
                 Err(_) => stats.no_answer += 1,
-                Ok(Ok(Ok(w))) => match modbus_rtu::decode_words(&w, reg.value_type, reg.word_order, reg.divisor) {
-                    Some(value) => {
-                        stats.good += 1;
-                        let unit = cfg.channels[ch].unit;
-                        readings.push(Reading { channel: ch, value, unit });
+                Ok(Ok(Ok(w))) => {
+                    match modbus_rtu::decode_words(&w, reg.value_type, reg.word_order, reg.divisor)
+                    {
+                        Some(value) => {
+                            stats.good += 1;
+                            let unit = cfg.channels[ch].unit;
+                            readings.push(Reading {
+                                channel: ch,
+                                value,
+                                unit,
+                            });
+                        }
+                        None => stats.garbage += 1,
                     }
-                    None => stats.garbage += 1,
-                },
+                }
                 Ok(Ok(Err(exception))) => {
                     tracing::debug!(channel = %reg.channel, ?exception, "modbus exception");
                     stats.garbage += 1;

@@ -106,7 +106,11 @@ pub async fn run(opts: SimOptions, events: mpsc::UnboundedSender<SimEvent>) -> s
     let mut garbage_rng = StdRng::seed_from_u64(opts.seed ^ 0x5eed);
     loop {
         let (master, slave) = SerialStream::pair().map_err(std::io::Error::other)?;
-        let path = PathBuf::from(slave.name().ok_or_else(|| std::io::Error::other("pty has no name"))?);
+        let path = PathBuf::from(
+            slave
+                .name()
+                .ok_or_else(|| std::io::Error::other("pty has no name"))?,
+        );
         if let Some(link) = &opts.link {
             point_link(link, &path)?;
         }
@@ -121,7 +125,12 @@ pub async fn run(opts: SimOptions, events: mpsc::UnboundedSender<SimEvent>) -> s
         if let Some(link) = &opts.link {
             let _ = std::fs::remove_file(link);
         }
-        if events.send(SimEvent::Unplugged { for_: opts.unplug_for }).is_err() {
+        if events
+            .send(SimEvent::Unplugged {
+                for_: opts.unplug_for,
+            })
+            .is_err()
+        {
             return Ok(());
         }
         sleep(opts.unplug_for).await;
@@ -164,7 +173,9 @@ const GARBAGE: &[u8] = b"#@!~?*&%$^xyzQ\x00\x7f\xff\x1b";
 
 fn garbage(rng: &mut StdRng) -> Vec<u8> {
     let n = rng.gen_range(3..12);
-    (0..n).map(|_| GARBAGE[rng.gen_range(0..GARBAGE.len())]).collect()
+    (0..n)
+        .map(|_| GARBAGE[rng.gen_range(0..GARBAGE.len())])
+        .collect()
 }
 
 async fn serve(
@@ -175,7 +186,9 @@ async fn serve(
     profile: &mut Profile,
     rng: &mut StdRng,
 ) -> std::io::Result<()> {
-    let mut lines = interval(Duration::from_secs_f64(1.0 / opts.rate_hz.clamp(0.1, 100_000.0)));
+    let mut lines = interval(Duration::from_secs_f64(
+        1.0 / opts.rate_hz.clamp(0.1, 100_000.0),
+    ));
     lines.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut unlock = interval(Duration::from_millis(500));
     let mut buf = vec![0u8; 1024];
@@ -192,7 +205,7 @@ async fn serve(
             _ = lines.tick(), if opts.protocol == SimProtocol::AsciiLine => {
                 count += 1;
                 let v = profile.values();
-                if every.is_some_and(|n| count % n == 0) {
+                if every.is_some_and(|n| count.is_multiple_of(n)) {
                     pending.extend(garbage(rng));
                     pending.push(b'\n');
                 }
@@ -227,7 +240,7 @@ async fn serve(
                                 }
                             }
                             let mut reply = Vec::with_capacity(64);
-                            if every.is_some_and(|n| count % n == 0) {
+                            if every.is_some_and(|n| count.is_multiple_of(n)) {
                                 reply.extend(garbage(rng).into_iter().filter(|b| *b != 0x02));
                             }
                             reply.extend(center309::encode(&center309::Frame { unit: Unit::C, probes }));
@@ -239,7 +252,7 @@ async fn serve(
                         for req in found.drain(..) {
                             count += 1;
                             let mut reply = answer(req, &profile.values());
-                            if every.is_some_and(|n| count % n == 0)
+                            if every.is_some_and(|n| count.is_multiple_of(n))
                                 && let Some(last) = reply.last_mut()
                             {
                                 *last ^= 0x5A;
@@ -256,7 +269,9 @@ async fn serve(
 
 fn answer(req: Request, v: &[f64; 4]) -> Vec<u8> {
     let r = match req {
-        Request::Unsupported { slave, function } => return modbus_rtu::exception_response(slave, function, 1),
+        Request::Unsupported { slave, function } => {
+            return modbus_rtu::exception_response(slave, function, 1);
+        }
         Request::Read(r) => r,
     };
     let tenths = |x: f64| modbus_rtu::encode_value(x, RegisterType::I16, WordOrder::Big, 10.0);

@@ -72,7 +72,9 @@ impl SimModel {
         if self.excursion.is_none()
             && let Some(w) = target
             && self.cfg.excursion_every_s > 0.0
-            && self.rng.gen_bool((dt / self.cfg.excursion_every_s).clamp(0.0, 1.0))
+            && self
+                .rng
+                .gen_bool((dt / self.cfg.excursion_every_s).clamp(0.0, 1.0))
         {
             let half = (w.max_c - w.min_c).abs() / 2.0;
             let size = half + self.rng.gen_range(3.0..10.0);
@@ -94,7 +96,8 @@ impl SimModel {
             let step = self.rng.gen_range(-1.0..1.0) * 0.2 * dt.sqrt();
             ch.drift = (ch.drift + step).clamp(-self.cfg.drift_c, self.cfg.drift_c);
             // Sum of uniforms: bell-shaped noise without another dependency.
-            let noise: f64 = (0..4).map(|_| self.rng.gen_range(-1.0..1.0)).sum::<f64>() / 2.0 * self.cfg.noise_c;
+            let noise: f64 =
+                (0..4).map(|_| self.rng.gen_range(-1.0..1.0)).sum::<f64>() / 2.0 * self.cfg.noise_c;
             let exc = match &self.excursion {
                 Some(e) if e.channel == ch.name => e.offset,
                 _ => 0.0,
@@ -151,7 +154,11 @@ mod tests {
         for _ in 0..240 {
             last = m.step(0.25, None);
         }
-        assert!((last[0] - 25.0).abs() < 5.0, "tip back to ambient {}", last[0]);
+        assert!(
+            (last[0] - 25.0).abs() < 5.0,
+            "tip back to ambient {}",
+            last[0]
+        );
     }
 
     #[test]
