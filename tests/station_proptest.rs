@@ -21,7 +21,11 @@ fn chans(names: &[&str]) -> Vec<ChannelConfig> {
 }
 
 /// Feeds `bytes` cut at the given points.
-fn feed(mut push: impl FnMut(&[u8], &mut Vec<Reading>), bytes: &[u8], cuts: &[usize]) -> Vec<Reading> {
+fn feed(
+    mut push: impl FnMut(&[u8], &mut Vec<Reading>),
+    bytes: &[u8],
+    cuts: &[usize],
+) -> Vec<Reading> {
     let mut out = vec![];
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     points.sort();

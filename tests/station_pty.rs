@@ -64,13 +64,20 @@ fn opts(protocol: SimProtocol, link: &std::path::Path) -> SimOptions {
 }
 
 fn config(protocol: &str, port: &std::path::Path) -> StationConfig {
-    let mut cfg = shortcut_config(protocol, Some(&port.to_string_lossy()), 9600).expect("shortcut config");
+    let mut cfg =
+        shortcut_config(protocol, Some(&port.to_string_lossy()), 9600).expect("shortcut config");
     cfg.poll_interval_ms = 50;
     cfg.stale_timeout_ms = 2000;
     cfg
 }
 
-fn start_reader(cfg: StationConfig) -> (mpsc::Receiver<StationEvent>, StationHandle, watch::Sender<Option<Window>>) {
+fn start_reader(
+    cfg: StationConfig,
+) -> (
+    mpsc::Receiver<StationEvent>,
+    StationHandle,
+    watch::Sender<Option<Window>>,
+) {
     let (wtx, wrx) = watch::channel(None);
     let (rx, handle) = traveler::station::spawn(cfg, wrx).expect("valid config");
     (rx, handle, wtx)
@@ -98,7 +105,11 @@ async fn until<T>(
 }
 
 /// Collects samples until every channel in `names` has `n` of them.
-async fn samples_of(rx: &mut mpsc::Receiver<StationEvent>, names: &[&str], n: usize) -> Vec<(String, f64)> {
+async fn samples_of(
+    rx: &mut mpsc::Receiver<StationEvent>,
+    names: &[&str],
+    n: usize,
+) -> Vec<(String, f64)> {
     let mut got: Vec<(String, f64)> = vec![];
     until(rx, "samples of every channel", |ev| {
         if let StationEvent::Sample(s) = ev {
@@ -135,12 +146,22 @@ async fn readings_for(protocol: SimProtocol, name: &str, channels: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ascii_line_readings() {
-    readings_for(SimProtocol::AsciiLine, "ascii-line", &["tip", "preheat", "board"]).await;
+    readings_for(
+        SimProtocol::AsciiLine,
+        "ascii-line",
+        &["tip", "preheat", "board"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modbus_rtu_readings() {
-    readings_for(SimProtocol::ModbusRtu, "modbus-rtu", &["tip", "preheat", "board"]).await;
+    readings_for(
+        SimProtocol::ModbusRtu,
+        "modbus-rtu",
+        &["tip", "preheat", "board"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,9 +174,18 @@ async fn center309_readings_and_absent_probe() {
     let (mut rx, _h, _w) = start_reader(config("center-309", &link));
     let got = samples_of(&mut rx, &["t1", "t2", "t3"], 5).await;
     plausible(&got, 340.0);
-    assert!(got.iter().all(|(c, _)| c != "t4"), "unplugged probe gave a reading");
+    assert!(
+        got.iter().all(|(c, _)| c != "t4"),
+        "unplugged probe gave a reading"
+    );
     // the hottest probe is T1 in the simulator's profile
-    let last = |c: &str| got.iter().rev().find(|(g, _)| g == c).map(|(_, v)| *v).unwrap_or(0.0);
+    let last = |c: &str| {
+        got.iter()
+            .rev()
+            .find(|(g, _)| g == c)
+            .map(|(_, v)| *v)
+            .unwrap_or(0.0)
+    };
     assert!(last("t1") > last("t3"));
 }
 
@@ -171,7 +201,10 @@ async fn disconnect_and_reconnect(protocol: SimProtocol, name: &str) {
         matches!(ev, StationEvent::Status(StationStatus::Connected { .. })).then_some(())
     })
     .await;
-    until(&mut rx, "a sample", |ev| matches!(ev, StationEvent::Sample(_)).then_some(())).await;
+    until(&mut rx, "a sample", |ev| {
+        matches!(ev, StationEvent::Sample(_)).then_some(())
+    })
+    .await;
     assert!(matches!(sim.next().await, SimEvent::Unplugged { .. }));
     let reason = until(&mut rx, "disconnect", |ev| match ev {
         StationEvent::Status(StationStatus::Disconnected { reason, .. }) => Some(reason.clone()),
@@ -188,7 +221,10 @@ async fn disconnect_and_reconnect(protocol: SimProtocol, name: &str) {
         matches!(ev, StationEvent::Status(StationStatus::Connected { .. })).then_some(())
     })
     .await;
-    until(&mut rx, "a sample after reconnect", |ev| matches!(ev, StationEvent::Sample(_)).then_some(())).await;
+    until(&mut rx, "a sample after reconnect", |ev| {
+        matches!(ev, StationEvent::Sample(_)).then_some(())
+    })
+    .await;
     sim.kill().await;
     until(&mut rx, "disconnect when the simulator dies", |ev| {
         matches!(ev, StationEvent::Status(StationStatus::Disconnected { .. })).then_some(())
@@ -237,17 +273,32 @@ async fn garbage_counted(protocol: SimProtocol, name: &str, channels: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ascii_line_garbage() {
-    garbage_counted(SimProtocol::AsciiLine, "ascii-line", &["tip", "preheat", "board"]).await;
+    garbage_counted(
+        SimProtocol::AsciiLine,
+        "ascii-line",
+        &["tip", "preheat", "board"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modbus_rtu_bad_crc() {
-    garbage_counted(SimProtocol::ModbusRtu, "modbus-rtu", &["tip", "preheat", "board"]).await;
+    garbage_counted(
+        SimProtocol::ModbusRtu,
+        "modbus-rtu",
+        &["tip", "preheat", "board"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn center309_garbage() {
-    garbage_counted(SimProtocol::Center309, "center-309", &["t1", "t2", "t3", "t4"]).await;
+    garbage_counted(
+        SimProtocol::Center309,
+        "center-309",
+        &["t1", "t2", "t3", "t4"],
+    )
+    .await;
 }
 
 /// A device that answers every Modbus poll with noise: no sample may come out.
@@ -305,7 +356,10 @@ async fn stale_then_receiving() {
         matches!(ev, StationEvent::Status(StationStatus::Stale { .. })).then_some(())
     })
     .await;
-    master.write_all(b"25.0,301.5,150.0,60.0\n").await.expect("write");
+    master
+        .write_all(b"25.0,301.5,150.0,60.0\n")
+        .await
+        .expect("write");
     until(&mut rx, "receiving", |ev| {
         matches!(ev, StationEvent::Status(StationStatus::Receiving)).then_some(())
     })
@@ -336,7 +390,9 @@ async fn simulated_follows_window() {
     }));
     // The model lags like a real tip; wait until it is in the window.
     until(&mut rx, "tip inside its window", |ev| match ev {
-        StationEvent::Sample(s) if s.channel == "tip" && (100.0..=140.0).contains(&s.celsius) => Some(()),
+        StationEvent::Sample(s) if s.channel == "tip" && (100.0..=140.0).contains(&s.celsius) => {
+            Some(())
+        }
         _ => None,
     })
     .await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::station::config::{
-    AsciiLineConfig, Center309Config, ChannelConfig, ModbusConfig, ModbusRegister, Parity, Protocol,
-    RegisterType, SimulatedConfig, StationConfig, Unit, WordOrder,
+    AsciiLineConfig, Center309Config, ChannelConfig, ModbusConfig, ModbusRegister, Parity,
+    Protocol, RegisterType, SimulatedConfig, StationConfig, Unit, WordOrder,
 };
 use crate::station::sim::{self, SimEvent, SimOptions, SimProtocol};
 use crate::station::{StationEvent, StationStatus};
@@ -68,7 +68,9 @@ pub struct SimArgs {
 
 /// Runs the command on its own runtime; returns the process exit code.
 pub fn run(cmd: StationCommand) -> anyhow::Result<i32> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     match cmd {
         StationCommand::Probe(args) => {
             let cfg = match probe_config(&args) {
@@ -106,7 +108,11 @@ fn channels(names: &[&str]) -> Vec<ChannelConfig> {
 }
 
 /// The layout `traveler station sim` speaks, so `--port X --protocol P` just works.
-pub fn shortcut_config(protocol: &str, port: Option<&str>, baud: u32) -> Result<StationConfig, String> {
+pub fn shortcut_config(
+    protocol: &str,
+    port: Option<&str>,
+    baud: u32,
+) -> Result<StationConfig, String> {
     let mut cfg = StationConfig::demo_simulated();
     cfg.baud = baud;
     cfg.port = port.map(str::to_string);
@@ -115,7 +121,11 @@ pub fn shortcut_config(protocol: &str, port: Option<&str>, baud: u32) -> Result<
         "ascii-line" => {
             // amb,tip,preheat,board
             cfg.protocol = Protocol::AsciiLine(AsciiLineConfig {
-                fields: Some(BTreeMap::from([("tip".into(), 1), ("preheat".into(), 2), ("board".into(), 3)])),
+                fields: Some(BTreeMap::from([
+                    ("tip".into(), 1),
+                    ("preheat".into(), 2),
+                    ("board".into(), 3),
+                ])),
                 ..AsciiLineConfig::default()
             });
             cfg.channels = channels(&["tip", "preheat", "board"]);
@@ -211,7 +221,11 @@ fn print_round(
     time: Option<chrono::DateTime<chrono::Utc>>,
 ) {
     let when = time
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S%.3f").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S%.3f")
+                .to_string()
+        })
         .unwrap_or_default();
     let mut line = when;
     for n in names {
@@ -227,8 +241,15 @@ fn print_round(
 pub fn describe(st: &StationStatus) -> String {
     match st {
         StationStatus::Connected { port } => format!("connected {port}"),
-        StationStatus::Disconnected { port, reason, retry_in } => {
-            format!("disconnected {port}: {reason}; retrying in {} ms", retry_in.as_millis())
+        StationStatus::Disconnected {
+            port,
+            reason,
+            retry_in,
+        } => {
+            format!(
+                "disconnected {port}: {reason}; retrying in {} ms",
+                retry_in.as_millis()
+            )
         }
         StationStatus::Stale { silent_for } => {
             format!("stale: no reading for {:.1} s", silent_for.as_secs_f64())

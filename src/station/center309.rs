@@ -211,6 +211,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads best inline
     fn stream_table() {
         let a = encode(&Frame {
             unit: Unit::C,

@@ -485,14 +485,13 @@ impl StationConfig {
                     "port = \"auto\" needs usb = \"VID:PID\"",
                 ));
             }
-            (Some("auto"), Some(usb)) => {
-                if parse_vid_pid(usb).is_none() {
-                    return Err(verr(
-                        vec![key("usb")],
-                        format!("usb {usb:?} is not VID:PID in hex, e.g. \"0403:6001\""),
-                    ));
-                }
+            (Some("auto"), Some(usb)) if parse_vid_pid(usb).is_none() => {
+                return Err(verr(
+                    vec![key("usb")],
+                    format!("usb {usb:?} is not VID:PID in hex, e.g. \"0403:6001\""),
+                ));
             }
+            (Some("auto"), Some(_)) => {}
             (Some(p), Some(_)) => {
                 return Err(verr(
                     vec![key("usb")],

@@ -183,6 +183,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads best inline
     fn decode_table() {
         use RegisterType::*;
         use WordOrder::*;

@@ -205,7 +205,7 @@ async fn serve(
             _ = lines.tick(), if opts.protocol == SimProtocol::AsciiLine => {
                 count += 1;
                 let v = profile.values();
-                if every.is_some_and(|n| count % n == 0) {
+                if every.is_some_and(|n| count.is_multiple_of(n)) {
                     pending.extend(garbage(rng));
                     pending.push(b'\n');
                 }
@@ -240,7 +240,7 @@ async fn serve(
                                 }
                             }
                             let mut reply = Vec::with_capacity(64);
-                            if every.is_some_and(|n| count % n == 0) {
+                            if every.is_some_and(|n| count.is_multiple_of(n)) {
                                 reply.extend(garbage(rng).into_iter().filter(|b| *b != 0x02));
                             }
                             reply.extend(center309::encode(&center309::Frame { unit: Unit::C, probes }));
@@ -252,7 +252,7 @@ async fn serve(
                         for req in found.drain(..) {
                             count += 1;
                             let mut reply = answer(req, &profile.values());
-                            if every.is_some_and(|n| count % n == 0)
+                            if every.is_some_and(|n| count.is_multiple_of(n))
                                 && let Some(last) = reply.last_mut()
                             {
                                 *last ^= 0x5A;
