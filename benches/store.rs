@@ -10,7 +10,15 @@
 //! transaction and flush, so it takes minutes, not hours; each event still goes
 //! through the same chaining and indexing as a single append. Open, memory and
 //! queries are measured in a fresh child process (this binary re-run) so that the
-//! memory of building does not count.
+//! memory of building does not count. The first open after the build replays the
+//! whole build from sled's log (sled 0.34 snapshots only at open and close), so the
+//! child opens twice and reports both; memory is read after the second open.
+//!
+//! What drives open time and memory: sled 0.34 splits a leaf above 16 entries and keeps
+//! every page's bookkeeping resident, about 35 bytes per key in practice, however small
+//! the cache. With one key per event and one `job_events` key per event the large store
+//! holds about 10 M keys, hence hundreds of MB. Packing several records into one value
+//! is the lever (measured: 4.5 M records 8 per key, 25 MB; 32 per key, 10 MB).
 
 use std::path::Path;
 use std::process::Command;
@@ -303,6 +311,12 @@ fn measure(dir: &Path) {
         .unwrap_or(100_000);
     let rss_before = rss_mb();
     let t = Instant::now();
+    let first = Store::open(dir, OpenOptions::default()).unwrap();
+    let first_open = t.elapsed();
+    drop(first);
+    // Let sled's threads let go of the lock so the reopen times the open, not a wait.
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
     let store = Store::open(dir, OpenOptions::default()).unwrap();
     let open = t.elapsed();
     let rss_open = rss_mb();
@@ -342,7 +356,9 @@ fn measure(dir: &Path) {
 
     println!("large store: {jobs} jobs, head seq {}", head.seq);
     println!(
-        "  open       : {:.1} ms (goal <= 150 ms; page cache warm)",
+        "  open       : first {:.1} ms (replays sled's log if the store was just built), \
+         reopen {:.1} ms (goal <= 150 ms; OS page cache warm)",
+        ms(first_open),
         ms(open)
     );
     println!(

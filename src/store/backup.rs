@@ -277,7 +277,7 @@ impl Store {
         }
         self.commit(std::mem::take(&mut pending))?;
         self.tree(T::Samples).apply_batch(samples)?;
-        self.db().flush()?;
+        self.sync()?;
 
         let Some(end) = end else {
             return Err(StoreError::Backup {

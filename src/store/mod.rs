@@ -83,6 +83,8 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     db: sled::Db,
+    /// sled's own log file, opened again only to fsync it (see `sync`).
+    data_file: std::fs::File,
     trees: Vec<sled::Tree>,
     append: Mutex<AppendState>,
 }
@@ -165,10 +167,12 @@ impl Store {
 
         let head = read_head(&trees, &path)?;
         check_high_water(&path, head)?;
+        let data_file = std::fs::File::open(path.join("db"))?;
         let store = Store {
             inner: Arc::new(Inner {
                 path,
                 db,
+                data_file,
                 trees,
                 append: Mutex::new(AppendState {
                     head,
@@ -191,10 +195,6 @@ impl Store {
 
     pub(crate) fn tree(&self, t: T) -> &sled::Tree {
         &self.inner.trees[t as usize]
-    }
-
-    pub(crate) fn db(&self) -> &sled::Db {
-        &self.inner.db
     }
 
     /// The last record's seq and hash as last committed.
@@ -250,6 +250,17 @@ impl Store {
                 })
                 .collect(),
         )
+    }
+
+    /// Makes everything written so far durable. sled 0.34's `flush` ends in
+    /// `sync_file_range` on Linux, which neither flushes the drive's write cache nor
+    /// commits the file's growing size, so it survives a killed process but not a power
+    /// cut. fsync applies to the file, not the descriptor, so fdatasync on our own
+    /// handle of sled's log finishes the job.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.inner.db.flush()?;
+        self.inner.data_file.sync_data()?;
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, AppendState> {
@@ -354,7 +365,7 @@ impl Store {
                 None => state.jobs.remove(&id),
             };
         }
-        self.inner.db.flush()?;
+        self.sync()?;
         if state.high_water == 0
             || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY
         {
@@ -395,7 +406,7 @@ impl Store {
         state.jobs.clear();
         let meta = self.tree(T::Meta);
         meta.insert(META_REINDEXING, b"1".as_slice())?;
-        self.inner.db.flush()?;
+        self.sync()?;
         for t in index::INDEX_TREES {
             self.tree(t).clear()?;
         }
@@ -433,7 +444,7 @@ impl Store {
         self.write_statuses(&mut job_ids, &mut writes)?;
 
         meta.remove(META_REINDEXING)?;
-        self.inner.db.flush()?;
+        self.sync()?;
         info!(events = n, "reindexed");
         Ok(n)
     }

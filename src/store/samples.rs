@@ -137,7 +137,7 @@ impl Store {
             batch.insert(sample_key(&prefix, s), &s.celsius.to_bits().to_be_bytes());
         }
         self.tree(T::Samples).apply_batch(batch)?;
-        self.db().flush()?;
+        self.sync()?;
         Ok(samples.len())
     }
 
