@@ -164,7 +164,11 @@ impl Executor {
             };
             let secs = |t: chrono::DateTime<Utc>| (t - first).num_milliseconds() as f64 / 1000.0;
             let every = samples.len().div_ceil(MAX_POINTS).max(1);
-            let points = samples.iter().step_by(every).map(|(t, c)| (secs(*t), *c)).collect();
+            let points = samples
+                .iter()
+                .step_by(every)
+                .map(|(t, c)| (secs(*t), *c))
+                .collect();
             let excursions = job
                 .excursions
                 .iter()

@@ -24,7 +24,9 @@ pub fn draw(
     let t_max = points.last().map_or(1.0, |p| p.0).max(10.0);
     let (mut lo, mut hi) = points
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
     if let Some((a, b)) = band {
         if a.is_finite() {
             lo = lo.min(a);

@@ -269,7 +269,14 @@ fn draw_chart(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let open: Vec<(f64, f64)> = r
         .alarm
         .as_ref()
-        .and_then(|a| r.trace.start.map(|s| ((a.started - s).num_milliseconds() as f64 / 1000.0, f64::INFINITY)))
+        .and_then(|a| {
+            r.trace.start.map(|s| {
+                (
+                    (a.started - s).num_milliseconds() as f64 / 1000.0,
+                    f64::INFINITY,
+                )
+            })
+        })
         .into_iter()
         .collect();
     super::chart::draw(&r.trace.points, band, &open, theme, frame, area);
