@@ -370,15 +370,17 @@ fn review_queue_and_record() {
         &[Role::Supervisor],
         &[1],
     )));
-    let mut r = ReviewState::default();
-    r.queue = vec![ReviewLine {
-        id: "BENCH-7-20261123-100000".into(),
-        serial: "SN-4471".into(),
-        instruction: "WI-BGA-001".into(),
-        performer: "T100".into(),
-        submitted: t0() + Duration::hours(1),
-        excursions: 1,
-    }];
+    let mut r = ReviewState {
+        queue: vec![ReviewLine {
+            id: "BENCH-7-20261123-100000".into(),
+            serial: "SN-4471".into(),
+            instruction: "WI-BGA-001".into(),
+            performer: "T100".into(),
+            submitted: t0() + Duration::hours(1),
+            excursions: 1,
+        }],
+        ..ReviewState::default()
+    };
     s.screen = Screen::Review(Box::new(r.clone()));
     snap!("review_queue_80x24", render(&s, 80, 24));
     let lib = library();
