@@ -579,3 +579,77 @@ fn reviewer_who_performed_the_job_is_refused() {
     );
     assert!(!b.events().iter().any(|e| e.kind() == "job_reviewed"));
 }
+
+#[test]
+fn readings_arriving_never_disturb_what_is_being_typed() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0008", "WI-TH-001", '3', "");
+    b.act(Action::Command('l'));
+    for (i, c) in "LOT-77".chars().enumerate() {
+        b.act(Action::Char(c));
+        b.feed("tip", 330.0 + i as f64, i as i64);
+        b.act(Action::Tick(Utc::now()));
+    }
+    let Some(Modal::Lot { field, .. }) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    assert_eq!(field.value, "LOT-77");
+}
+
+#[test]
+fn idle_timeout_returns_to_log_in_and_the_job_stays_open() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0009", "WI-TH-001", '3', "");
+    let idle = b.state.library.policy.as_ref().unwrap().idle_logout_minutes as i64;
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle - 1)));
+    assert!(matches!(b.state.screen, Screen::Runner(_)));
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle + 1)));
+    assert!(matches!(b.state.screen, Screen::Login(_)));
+    assert!(b.state.user.is_none());
+    let events = b.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::LoggedOut { reason, .. } if reason.contains("idle")))
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.kind() == "job_suspended" || e.kind() == "job_aborted")
+    );
+}
+
+#[test]
+fn expired_lots_are_refused_with_the_reason() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0010", "WI-BGA-001", '3', "");
+    // Walk to a step that records a lot.
+    let mut guard = 0;
+    while traveler::tui::update::lot_materials(&b.runner().instruction, b.runner().step).is_empty()
+    {
+        b.complete_step("1111");
+        guard += 1;
+        assert!(guard < 12);
+    }
+    let before = b
+        .events()
+        .iter()
+        .filter(|e| e.kind() == "lot_recorded")
+        .count();
+    b.act(Action::Scan("(01)09506000134352(17)200101(10)OLD-1".into()));
+    assert!(
+        b.flash().contains("REFUSED") && b.flash().contains("expired"),
+        "{}",
+        b.flash()
+    );
+    assert_eq!(
+        b.events()
+            .iter()
+            .filter(|e| e.kind() == "lot_recorded")
+            .count(),
+        before
+    );
+}
