@@ -109,3 +109,69 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("config.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_full_configuration_loads_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "bench = \"B-7\"\nstore = \"/srv/s\"\n\n[station]\nport = \"/dev/ttyUSB0\"\nchannels = [{ name = \"tip\" }]\n\n[station.protocol]\nkind = \"center-309\"\n",
+        );
+        let args = AppArgs {
+            config: Some(path),
+            bench: Some("B-9".into()),
+            ..AppArgs::default()
+        };
+        let s = Settings::resolve(&args, None).unwrap();
+        assert!(!s.demo);
+        assert_eq!(s.bench, "B-9");
+        assert_eq!(s.store, PathBuf::from("/srv/s"));
+        assert_eq!(s.station.port.as_deref(), Some("/dev/ttyUSB0"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "bench = \"B\"\nstroe = \"/x\"\n",
+                ":2:1:",
+                "unknown field `stroe`",
+            ),
+            ("bench = 7\n", ":1:9:", "invalid type"),
+        ];
+        for (text, at, what) in cases {
+            let path = write(dir.path(), text);
+            let args = AppArgs {
+                config: Some(path),
+                ..AppArgs::default()
+            };
+            let e = Settings::resolve(&args, None).unwrap_err().to_string();
+            assert!(e.contains(at) && e.contains(what), "{text:?}: {e}");
+        }
+        // A configuration without a station is refused: a real bench needs one.
+        let path = write(dir.path(), "bench = \"B\"\n");
+        let args = AppArgs {
+            config: Some(path),
+            ..AppArgs::default()
+        };
+        let e = Settings::resolve(&args, None).unwrap_err().to_string();
+        assert!(e.contains("[station]"), "{e}");
+        // A named file that does not exist is an error, not the demo.
+        let args = AppArgs {
+            config: Some(dir.path().join("missing.toml")),
+            ..AppArgs::default()
+        };
+        assert!(Settings::resolve(&args, None).is_err());
+    }
+}
