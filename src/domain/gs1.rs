@@ -50,6 +50,18 @@ fn split_ai(s: &str) -> Option<(&str, Len)> {
 }
 
 /// Parses a scan taken on `today` (needed for the two-digit year of AI 17).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use traveler::domain::gs1::parse_scan;
+///
+/// let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+/// let label = parse_scan("(01)09506000134352(17)271231(10)AB-12", today).unwrap();
+/// assert_eq!(label.lot, "AB-12");
+/// assert_eq!(label.expiry, NaiveDate::from_ymd_opt(2027, 12, 31));
+/// // Anything that is not a GS1 element string is a plain lot code.
+/// assert_eq!(parse_scan("LOT-4471", today).unwrap().lot, "LOT-4471");
+/// ```
 pub fn parse_scan(raw: &str, today: NaiveDate) -> Result<Scan, String> {
     let trimmed = raw.trim_matches(|c: char| c.is_whitespace() && c != GS);
     if trimmed.is_empty() {
