@@ -2,4 +2,5 @@
 //! Handlers return the process exit code; only `main` exits.
 
 pub mod check;
+pub mod export;
 pub mod store;
