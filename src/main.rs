@@ -38,6 +38,12 @@ enum Command {
     /// Commission a station (probe) or stand in for one on a pseudo-terminal (sim).
     #[command(subcommand)]
     Station(cli::station::StationCommand),
+    /// Export the traceability record as JSON, CSV, CFX (IPC-2591) or HTML reports.
+    Export(cli::export::ExportArgs),
+    /// Every job on one board and the rework cycles per reference designator.
+    History(cli::export::HistoryArgs),
+    /// Every board and job that used a material lot (for a recall).
+    WhereUsed(cli::export::WhereUsedArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +55,9 @@ fn main() -> ExitCode {
         Some(Command::Backup(a)) => cli::store::run_backup(a),
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
+        Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
+        Some(Command::History(a)) => cli::export::run_history(a, args.instructions.as_deref()),
+        Some(Command::WhereUsed(a)) => cli::export::run_where_used(a),
         Some(Command::Station(c)) => cli::station::run(c),
         None => cli::app::run(args.app, args.instructions),
     };

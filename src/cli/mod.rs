@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod check;
+pub mod export;
 pub mod station;
 pub mod station_link;
 pub mod store;

@@ -22,6 +22,9 @@ pub struct StoreDir {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreDir,
+    /// Check the hashes in a JSON export instead of the store.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -73,6 +76,9 @@ fn report(e: &StoreError) -> i32 {
 }
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
+    if let Some(file) = &args.export {
+        return super::export::run_verify_export(file);
+    }
     let store = match open_store(&args.store) {
         Ok(s) => s,
         Err(e) => return Ok(report(&e)),

@@ -1,0 +1,184 @@
+//! Traceability queries as plain data, for the command line and the TUI alike.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::event::Event;
+use crate::domain::job::JobStatus;
+use crate::instruction::Library;
+use crate::store::Store;
+
+use super::{Result, job_procedures};
+
+/// Every job on one board, oldest first, and how often each location was reworked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoardHistory {
+    pub serial: String,
+    pub jobs: Vec<HistoryEntry>,
+    /// Per reference designator, in designator order.
+    pub cycles: Vec<LocationCycles>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub job: String,
+    pub instruction_id: String,
+    pub instruction_rev: String,
+    /// `None` when the instruction is no longer in the library.
+    pub instruction_title: Option<String>,
+    pub procedures: Vec<String>,
+    pub refdes: Vec<String>,
+    pub defect_ref: String,
+    pub status: JobStatus,
+    pub performer: String,
+    pub started: DateTime<Utc>,
+    pub submitted: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// Whether the job counts as a rework cycle (an aborted job counts only if it got
+    /// past its first step, as the rework-limit policy counts).
+    pub counts_as_cycle: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LocationCycles {
+    pub refdes: String,
+    pub cycles: u32,
+    /// Jobs that counted, oldest first.
+    pub jobs: Vec<String>,
+}
+
+/// One use of a material lot on a board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LotUse {
+    pub lot: String,
+    pub serial: String,
+    pub job: String,
+    /// 0-based step index, as in the events.
+    pub step: u32,
+    pub material: String,
+    pub expiry: Option<chrono::NaiveDate>,
+    pub time: DateTime<Utc>,
+    pub status: JobStatus,
+}
+
+/// The history of board `serial`: its jobs in start order and the rework cycles per
+/// reference designator (designators compared without regard to case).
+pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<BoardHistory> {
+    let mut jobs = Vec::new();
+    for id in store.jobs_by_serial(serial)? {
+        let Some(job) = store.job(&id)? else {
+            continue;
+        };
+        let instruction = library.instruction(&job.instruction_id);
+        let counts_as_cycle =
+            job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
+        jobs.push(HistoryEntry {
+            procedures: job_procedures(library, instruction),
+            instruction_title: instruction.map(|i| i.spec.title.clone()),
+            job: job.id,
+            instruction_id: job.instruction_id,
+            instruction_rev: job.instruction_rev,
+            refdes: job.refdes,
+            defect_ref: job.defect_ref,
+            status: job.status,
+            performer: job.performer,
+            started: job.started,
+            submitted: job.submitted,
+            finished: job.finished,
+            counts_as_cycle,
+        });
+    }
+    jobs.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.job.cmp(&b.job)));
+
+    let mut by_location: BTreeMap<String, LocationCycles> = BTreeMap::new();
+    for j in &jobs {
+        for r in &j.refdes {
+            let entry = by_location
+                .entry(r.to_ascii_uppercase())
+                .or_insert_with(|| LocationCycles {
+                    refdes: r.clone(),
+                    cycles: 0,
+                    jobs: Vec::new(),
+                });
+            if j.counts_as_cycle && !entry.jobs.contains(&j.job) {
+                entry.cycles += 1;
+                entry.jobs.push(j.job.clone());
+            }
+        }
+    }
+    Ok(BoardHistory {
+        serial: serial.to_string(),
+        jobs,
+        cycles: by_location.into_values().collect(),
+    })
+}
+
+/// Every recorded use of `lot`: which board, job and step, which material, when.
+/// In time order; a recall reads it top to bottom.
+pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
+    let mut out = Vec::new();
+    for id in store.jobs_by_lot(lot)? {
+        let records = store.events_of_job(&id)?;
+        let Some(job) = crate::domain::job::Job::fold(&records) else {
+            continue;
+        };
+        for rec in &records {
+            if let Event::LotRecorded {
+                step,
+                material,
+                lot: l,
+                expiry,
+                ..
+            } = &rec.event
+                && l == lot
+            {
+                out.push(LotUse {
+                    lot: lot.to_string(),
+                    serial: job.board_serial.clone(),
+                    job: job.id.clone(),
+                    step: *step,
+                    material: material.clone(),
+                    expiry: *expiry,
+                    time: rec.time,
+                    status: job.status,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.job.cmp(&b.job)));
+    Ok(out)
+}
+
+/// A job waiting for a supervisor's review.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpenReview {
+    pub job: String,
+    pub serial: String,
+    pub instruction_id: String,
+    pub performer: String,
+    pub submitted: Option<DateTime<Utc>>,
+}
+
+/// Jobs waiting for a supervisor's review, oldest submission first.
+pub fn open_reviews(store: &Store) -> Result<Vec<OpenReview>> {
+    let mut out = Vec::new();
+    for id in store.jobs_by_status(JobStatus::Submitted)? {
+        if let Some(job) = store.job(&id)? {
+            out.push(OpenReview {
+                job: job.id,
+                serial: job.board_serial,
+                instruction_id: job.instruction_id,
+                performer: job.performer,
+                submitted: job.submitted,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.submitted
+            .cmp(&b.submitted)
+            .then_with(|| a.job.cmp(&b.job))
+    });
+    Ok(out)
+}
