@@ -653,3 +653,46 @@ fn expired_lots_are_refused_with_the_reason() {
         before
     );
 }
+
+#[test]
+fn trace_screen_finds_the_board_history_and_where_a_lot_was_used() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0011", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter); // submit
+    let lot = b
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            Event::LotRecorded { lot, .. } => Some(lot.clone()),
+            _ => None,
+        })
+        .expect("the chip instruction records a lot");
+    b.act(Action::Command('t'));
+    b.typ("SN-0011");
+    b.act(Action::Enter);
+    let Screen::Lookup(l) = &b.state.screen else {
+        panic!()
+    };
+    let h = l
+        .result
+        .as_ref()
+        .unwrap()
+        .history
+        .as_ref()
+        .expect("history");
+    assert_eq!(h.jobs.len(), 1);
+    assert_eq!(h.jobs[0].status, JobStatus::Submitted);
+    b.act(Action::Scan(lot.clone()));
+    let Screen::Lookup(l) = &b.state.screen else {
+        panic!()
+    };
+    let r = l.result.as_ref().unwrap();
+    assert!(r.history.is_none());
+    assert!(!r.uses.is_empty());
+    assert!(r.uses.iter().all(|u| u.serial == "SN-0011" && u.lot == lot));
+}

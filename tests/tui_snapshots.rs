@@ -406,3 +406,48 @@ fn help_overlay() {
     s.help = true;
     snap!("help_80x24", render(&s, 80, 24));
 }
+
+#[test]
+fn trace_lookup_screen() {
+    use traveler::export::queries::{BoardHistory, HistoryEntry, LocationCycles};
+    use traveler::tui::state::{LookupResult, LookupState};
+    let mut s = state(Some(ana()));
+    let entry = |job: &str, days: i64, status: JobStatus| HistoryEntry {
+        job: job.into(),
+        instruction_id: "WI-BGA-001".into(),
+        instruction_rev: "A".into(),
+        instruction_title: Some("BGA rework".into()),
+        procedures: vec!["7711 ORG-8.1".into()],
+        refdes: vec!["U7".into()],
+        defect_ref: "NCR-77".into(),
+        status,
+        performer: "T100".into(),
+        started: t0() - Duration::days(days),
+        submitted: None,
+        finished: None,
+        counts_as_cycle: true,
+    };
+    let mut l = LookupState::default();
+    l.query.value = "SN-4471".into();
+    l.result = Some(LookupResult {
+        query: "SN-4471".into(),
+        history: Some(BoardHistory {
+            serial: "SN-4471".into(),
+            jobs: vec![
+                entry("BENCH-7-20261102-090000", 21, JobStatus::Approved),
+                entry("BENCH-7-20261123-100000", 0, JobStatus::Submitted),
+            ],
+            cycles: vec![LocationCycles {
+                refdes: "U7".into(),
+                cycles: 2,
+                jobs: vec![
+                    "BENCH-7-20261102-090000".into(),
+                    "BENCH-7-20261123-100000".into(),
+                ],
+            }],
+        }),
+        uses: Vec::new(),
+    });
+    s.screen = Screen::Lookup(Box::new(l));
+    snap!("trace_80x24", render(&s, 80, 24));
+}

@@ -7,7 +7,7 @@ use crate::domain::job::Job;
 use crate::domain::person::Person;
 use crate::domain::policy::PriorJob;
 
-use super::state::{JobLine, ReviewLine, StepTrace};
+use super::state::{JobLine, LookupResult, ReviewLine, StepTrace};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
@@ -71,6 +71,7 @@ pub enum Outcome {
     /// A signature or decision was refused (wrong PIN, rule); nothing was signed.
     Refused(String),
     ReviewQueue(Vec<ReviewLine>),
+    Lookup(Result<LookupResult, String>),
     ReviewOpened(Result<(Job, Vec<StepTrace>), String>),
     Reviewed(Result<String, String>),
     Error(String),

@@ -64,6 +64,10 @@ pub enum Effect {
         next: Option<u32>,
     },
     LoadReviewQueue,
+    /// Board history and where-used for a serial or lot.
+    Lookup {
+        query: String,
+    },
     Review {
         badge: String,
         pin: String,

@@ -15,7 +15,8 @@ use crate::store::{Store, StoredSample};
 
 use super::action::Outcome;
 use super::effect::Effect;
-use super::state::{JobLine, ReviewLine, StepTrace};
+use super::state::{JobLine, LookupResult, ReviewLine, StepTrace};
+use crate::export::queries::{board_history, where_used};
 
 #[derive(Clone)]
 pub struct Executor {
@@ -110,6 +111,7 @@ impl Executor {
                     .map_err(|e| e.to_string())?;
                 self.job(&job)
             })())),
+            Effect::Lookup { query } => Some(Outcome::Lookup(self.lookup(query.trim()))),
             Effect::LoadReviewQueue => Some(match self.review_queue() {
                 Ok(q) => Outcome::ReviewQueue(q),
                 Err(e) => Outcome::Error(e),
@@ -184,6 +186,17 @@ impl Executor {
             });
         }
         Ok(out)
+    }
+
+    fn lookup(&self, query: &str) -> Result<LookupResult, String> {
+        let history =
+            board_history(&self.store, &self.library, query).map_err(|e| e.to_string())?;
+        let uses = where_used(&self.store, query).map_err(|e| e.to_string())?;
+        Ok(LookupResult {
+            query: query.to_string(),
+            history: (!history.jobs.is_empty()).then_some(history),
+            uses,
+        })
     }
 
     fn login(&self, badge: &str, pin: &str) -> Result<crate::domain::person::Person, String> {

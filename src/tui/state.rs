@@ -228,6 +228,31 @@ impl Default for ReviewState {
     }
 }
 
+/// What a traceability look-up found: the board's history, the lot's uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupResult {
+    pub query: String,
+    pub history: Option<crate::export::queries::BoardHistory>,
+    pub uses: Vec<crate::export::queries::LotUse>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LookupState {
+    pub query: TextField,
+    pub result: Option<LookupResult>,
+    pub scroll: u16,
+}
+
+impl Default for LookupState {
+    fn default() -> Self {
+        LookupState {
+            query: TextField::new("Board serial or lot"),
+            result: None,
+            scroll: 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Screen {
     Login(LoginForm),
@@ -236,6 +261,7 @@ pub enum Screen {
     Runner(Box<RunnerState>),
     Summary(Box<SummaryState>),
     Review(Box<ReviewState>),
+    Lookup(Box<LookupState>),
 }
 
 /// What a comment or PIN dialog is for.
@@ -360,6 +386,7 @@ impl State {
             Screen::Login(_) => true,
             Screen::Start(f) => f.focus < START_FIELDS,
             Screen::Review(r) => r.filtering,
+            Screen::Lookup(_) => true,
             _ => false,
         }
     }

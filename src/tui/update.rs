@@ -345,6 +345,17 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
             state.flash(FlashKind::Error, e);
             Vec::new()
         }
+        Outcome::Lookup(result) => {
+            match (result, &mut state.screen) {
+                (Ok(found), Screen::Lookup(l)) => {
+                    l.result = Some(found);
+                    l.scroll = 0;
+                }
+                (Err(e), _) => state.flash(FlashKind::Error, e),
+                _ => {}
+            }
+            Vec::new()
+        }
         Outcome::ReviewQueue(queue) => {
             if let Screen::Review(r) = &mut state.screen {
                 r.queue = queue;
@@ -581,6 +592,7 @@ fn screen_input(state: &mut State, input: Action) -> Vec<Effect> {
         Screen::Runner(_) => runner_input(state, input),
         Screen::Summary(_) => summary_input(state, input),
         Screen::Review(_) => review_input(state, input),
+        Screen::Lookup(_) => lookup_input(state, input),
     }
 }
 
@@ -661,6 +673,7 @@ fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
             }
         }
         Action::Command('n') => state.screen = Screen::Start(Box::default()),
+        Action::Command('t') => state.screen = Screen::Lookup(Box::default()),
         Action::Command('r') if is_supervisor => {
             state.screen = Screen::Review(Box::default());
             return vec![Effect::LoadReviewQueue];
@@ -1126,6 +1139,32 @@ fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
         }
         Action::Esc | Action::Command('h') => return go_home(state),
         _ => {}
+    }
+    Vec::new()
+}
+
+fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let Screen::Lookup(l) = &mut state.screen else {
+        return Vec::new();
+    };
+    match input {
+        Action::Esc => return go_home(state),
+        Action::Scan(q) => {
+            l.query.value = q.trim().to_string();
+            return vec![Effect::Lookup {
+                query: q.trim().to_string(),
+            }];
+        }
+        Action::Enter if !l.query.trimmed().is_empty() => {
+            return vec![Effect::Lookup {
+                query: l.query.trimmed().to_string(),
+            }];
+        }
+        Action::Up => l.scroll = l.scroll.saturating_sub(1),
+        Action::Down => l.scroll = l.scroll.saturating_add(1),
+        other => {
+            edit(&mut l.query, &other);
+        }
     }
     Vec::new()
 }

@@ -6,6 +6,7 @@ mod chart;
 mod dialogs;
 mod home;
 mod login;
+mod lookup;
 mod review;
 mod runner;
 mod start;
@@ -38,6 +39,7 @@ pub fn draw(state: &State, frame: &mut Frame) {
         Screen::Runner(r) => runner::draw(state, r, &theme, frame, body),
         Screen::Summary(s) => summary::draw(state, s, &theme, frame, body),
         Screen::Review(r) => review::draw(state, r, &theme, frame, body),
+        Screen::Lookup(l) => lookup::draw(l, &theme, frame, body),
     }
     draw_flash(state, &theme, frame, flash);
     draw_footer(state, &theme, frame, footer);
@@ -119,6 +121,7 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
         Screen::Home(_) => vec![
             ("n", "new job"),
             ("Enter", "resume"),
+            ("t", "trace"),
             ("r", "review"),
             ("l", "log out"),
             ("?", "help"),
@@ -153,6 +156,7 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
             ]
         }
         Screen::Review(_) => vec![("Enter", "open"), ("/", "filter"), ("Esc", "jobs")],
+        Screen::Lookup(_) => vec![("scan/Enter", "look up"), ("↑↓", "scroll"), ("Esc", "jobs")],
     }
 }
 

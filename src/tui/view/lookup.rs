@@ -1,0 +1,96 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::login::field_line;
+use super::theme::Theme;
+use crate::tui::state::LookupState;
+
+pub fn draw(l: &LookupState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let [input, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(vec![
+            field_line(&l.query, true, theme, 30),
+            Line::from(Span::styled(
+                "Scan or type a board serial (its history) or a lot (where it was used).",
+                theme.dim(),
+            )),
+        ]),
+        input,
+    );
+    let Some(r) = &l.result else {
+        return;
+    };
+    let mut lines = Vec::new();
+    match &r.history {
+        Some(h) => {
+            lines.push(Line::from(Span::styled(
+                format!("Board {}: {} job(s)", h.serial, h.jobs.len()),
+                theme.bold(),
+            )));
+            for j in &h.jobs {
+                lines.push(Line::raw(format!(
+                    "  {} {} {} {} {} {} {}{}",
+                    j.started.format("%Y-%m-%d"),
+                    j.job,
+                    j.instruction_id,
+                    j.instruction_rev,
+                    j.refdes.join(","),
+                    j.status.as_str(),
+                    j.performer,
+                    if j.counts_as_cycle {
+                        ""
+                    } else {
+                        " (not a cycle)"
+                    }
+                )));
+            }
+            for c in &h.cycles {
+                lines.push(Line::from(Span::styled(
+                    format!("  {}: {} rework cycle(s)", c.refdes, c.cycles),
+                    theme.accent(),
+                )));
+            }
+        }
+        None => lines.push(Line::from(Span::styled(
+            format!("No board with serial {:?}", r.query),
+            theme.dim(),
+        ))),
+    }
+    lines.push(Line::raw(""));
+    if r.uses.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("No job used a lot {:?}", r.query),
+            theme.dim(),
+        )));
+    } else {
+        lines.push(Line::from(Span::styled(
+            format!("Lot {} used on {} board(s):", r.query, {
+                let mut boards: Vec<&str> = r.uses.iter().map(|u| u.serial.as_str()).collect();
+                boards.sort_unstable();
+                boards.dedup();
+                boards.len()
+            }),
+            theme.bold(),
+        )));
+        for u in &r.uses {
+            lines.push(Line::raw(format!(
+                "  {}  board {:<10} {} step {} {}{}  ({})",
+                u.time.format("%Y-%m-%d %H:%M"),
+                u.serial,
+                u.job,
+                u.step + 1,
+                u.material,
+                u.expiry.map(|e| format!(" exp {e}")).unwrap_or_default(),
+                u.status.as_str()
+            )));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((l.scroll, 0))
+            .block(Block::bordered().title(" Traceability ")),
+        body,
+    );
+}
