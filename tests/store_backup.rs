@@ -124,6 +124,7 @@ fn the_commands_report_and_exit_as_documented() {
         store: StoreDir {
             store: Some(target.clone()),
         },
+        export: None,
     });
     assert_eq!(code.unwrap(), 0);
     let code = traveler::cli::store::run_reindex(traveler::cli::store::ReindexArgs {
