@@ -183,6 +183,7 @@ fn a_second_opener_is_told_the_store_is_in_use() {
         store: traveler::cli::store::StoreDir {
             store: Some(dir.path().to_path_buf()),
         },
+        export: None,
     };
     assert_eq!(traveler::cli::store::run_verify(args).unwrap(), 2);
 }
