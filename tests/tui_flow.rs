@@ -696,3 +696,53 @@ fn trace_screen_finds_the_board_history_and_where_a_lot_was_used() {
     assert!(!r.uses.is_empty());
     assert!(r.uses.iter().all(|u| u.serial == "SN-0011" && u.lot == lot));
 }
+
+#[test]
+fn repair_needs_an_approval_and_modification_an_eco_before_starting() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0012", "WI-LL-001", '3', "");
+    let Screen::Start(f) = &b.state.screen else {
+        panic!("started without approval")
+    };
+    assert!(
+        f.error.as_deref().unwrap_or("").contains("approval"),
+        "{:?}",
+        f.error
+    );
+    b.act(Action::Esc);
+    b.start_job("SN-0012", "WI-JW-001", '3', "EA-1234");
+    let Screen::Start(f) = &b.state.screen else {
+        panic!("a modification started without an ECO")
+    };
+    assert!(
+        f.error.as_deref().unwrap_or("").contains("ECO"),
+        "{:?}",
+        f.error
+    );
+    b.act(Action::Esc);
+    b.start_job("SN-0012", "WI-JW-001", '3', "ECO-20417");
+    assert_eq!(b.runner().job.approval_ref.as_deref(), Some("ECO-20417"));
+}
+
+#[test]
+fn third_bga_rework_of_one_location_on_a_class_3_board_is_refused() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    for _ in 0..2 {
+        b.start_job("SN-0013", "WI-BGA-001", '3', "");
+        assert!(matches!(b.state.screen, Screen::Runner(_)), "{}", b.flash());
+        // Same second, same bench: the second job still gets an id of its own.
+        b.act(Action::Esc);
+    }
+    let Screen::Home(h) = &b.state.screen else {
+        panic!()
+    };
+    assert_eq!(h.jobs.len(), 2, "{:?}", h.jobs);
+    b.start_job("SN-0013", "WI-BGA-001", '3', "");
+    let Screen::Start(f) = &b.state.screen else {
+        panic!("a third rework started")
+    };
+    let e = f.error.as_deref().unwrap_or("");
+    assert!(e.contains("U7 already reworked 2 time(s)"), "{e}");
+}

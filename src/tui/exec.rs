@@ -63,10 +63,12 @@ impl Executor {
                 self.job(&job).and_then(|j| self.traces(&j).map(|t| (j, t))),
             )),
             Effect::Append { actor, job, events } => Some(Outcome::Job(
-                self.store
-                    .append_batch(&actor, events)
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| self.job(&job)),
+                self.unique_job_id(&job, events).and_then(|(job, events)| {
+                    self.store
+                        .append_batch(&actor, events)
+                        .map_err(|e| e.to_string())
+                        .and_then(|_| self.job(&job))
+                }),
             )),
             Effect::Sign {
                 badge,
@@ -125,6 +127,38 @@ impl Executor {
             } => Some(self.review(&badge, &pin, &job, approve, comment)),
             Effect::StationTarget(_) | Effect::Bell => None,
         }
+    }
+
+    /// A job id is the bench and the second it started in; a second job started
+    /// in the same second gets a suffix rather than merging into the first.
+    fn unique_job_id(
+        &self,
+        job: &str,
+        mut events: Vec<Event>,
+    ) -> Result<(String, Vec<Event>), String> {
+        if !matches!(events.first(), Some(Event::JobStarted { .. })) {
+            return Ok((job.to_string(), events));
+        }
+        let taken = |id: &str| {
+            self.store
+                .job(id)
+                .map(|j| j.is_some())
+                .map_err(|e| e.to_string())
+        };
+        if !taken(job)? {
+            return Ok((job.to_string(), events));
+        }
+        let id = (2..100)
+            .map(|n| format!("{job}-{n}"))
+            .find(|id| !matches!(taken(id), Ok(true)))
+            .ok_or_else(|| format!("no free job id after {job}"))?;
+        for e in &mut events {
+            match e {
+                Event::JobStarted { job, .. } | Event::StepStarted { job, .. } => *job = id.clone(),
+                _ => {}
+            }
+        }
+        Ok((id, events))
     }
 
     fn job(&self, id: &str) -> Result<Job, String> {
