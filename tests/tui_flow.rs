@@ -746,3 +746,37 @@ fn third_bga_rework_of_one_location_on_a_class_3_board_is_refused() {
     let e = f.error.as_deref().unwrap_or("");
     assert!(e.contains("U7 already reworked 2 time(s)"), "{e}");
 }
+
+#[test]
+fn certification_view_shows_expiries_gaps_and_locked_badges() {
+    let mut b = bench();
+    for _ in 0..5 {
+        b.login("T200", "0000");
+    }
+    b.login("S400", "4444");
+    b.act(Action::Command('c'));
+    let Screen::People(p) = &b.state.screen else {
+        panic!("{}", b.flash())
+    };
+    assert!(p.loaded);
+    let ben = p.people.iter().find(|x| x.badge == "T200").unwrap();
+    assert!(ben.is_locked(Utc::now()), "five wrong PINs lock the badge");
+    let lib = b.state.library.clone();
+    let today = Utc::now().date_naive();
+    let people = p.people.clone();
+    let gaps = traveler::tui::view::people_gaps(&people, &lib, today);
+    assert!(
+        gaps.iter()
+            .any(|(n, i, m)| n == "Ben Okafor" && i == "WI-BGA-001" && m == &vec![8]),
+        "{gaps:?}"
+    );
+    assert!(!gaps.iter().any(|(n, _, _)| n == "Ana Lima"));
+    // Ben's certificate was issued 700 days ago: it expires within 60 days.
+    let soon = traveler::tui::view::people_expiring(&people, today, 60);
+    assert!(
+        soon.iter()
+            .any(|(n, _, _, left)| n == "Ben Okafor" && (0..=60).contains(left)),
+        "{soon:?}"
+    );
+    assert!(!soon.iter().any(|(n, _, _, _)| n == "Ana Lima"));
+}

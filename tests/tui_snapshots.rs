@@ -451,3 +451,39 @@ fn trace_lookup_screen() {
     s.screen = Screen::Lookup(Box::new(l));
     snap!("trace_80x24", render(&s, 80, 24));
 }
+
+#[test]
+fn certification_view() {
+    use traveler::tui::state::PeopleState;
+    let mut s = state(Some(person(
+        "S400",
+        "Dana Roth",
+        SkillLevel::Expert,
+        &[Role::Supervisor],
+        &[1],
+    )));
+    let mut ben = person(
+        "T200",
+        "Ben Okafor",
+        SkillLevel::Advanced,
+        &[Role::Technician],
+        &[1, 2, 3, 4, 5, 6, 7, 9, 10],
+    );
+    ben.certifications[0].expires = t0().date_naive() + Duration::days(21);
+    ben.locked_until = Some(t0() + Duration::minutes(12));
+    let mut chen = person(
+        "I300",
+        "Chen Wei",
+        SkillLevel::Expert,
+        &[Role::Inspector],
+        &[1, 8],
+    );
+    chen.certifications[0].expires = t0().date_naive() + Duration::days(45);
+    chen.failed_pins = 2;
+    s.screen = Screen::People(Box::new(PeopleState {
+        people: vec![ana(), ben, chen],
+        loaded: true,
+        scroll: 0,
+    }));
+    snap!("certifications_80x24", render(&s, 80, 24));
+}

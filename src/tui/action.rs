@@ -71,6 +71,7 @@ pub enum Outcome {
     /// A signature or decision was refused (wrong PIN, rule); nothing was signed.
     Refused(String),
     ReviewQueue(Vec<ReviewLine>),
+    People(Result<Vec<Person>, String>),
     Lookup(Result<LookupResult, String>),
     ReviewOpened(Result<(Job, Vec<StepTrace>), String>),
     Reviewed(Result<String, String>),

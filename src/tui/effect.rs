@@ -64,6 +64,7 @@ pub enum Effect {
         next: Option<u32>,
     },
     LoadReviewQueue,
+    LoadPeople,
     /// Board history and where-used for a serial or lot.
     Lookup {
         query: String,

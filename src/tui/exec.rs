@@ -114,6 +114,9 @@ impl Executor {
                 self.job(&job)
             })())),
             Effect::Lookup { query } => Some(Outcome::Lookup(self.lookup(query.trim()))),
+            Effect::LoadPeople => Some(Outcome::People(
+                crate::people::auth::roster(&self.store).map(|r| r.people.into_values().collect()),
+            )),
             Effect::LoadReviewQueue => Some(match self.review_queue() {
                 Ok(q) => Outcome::ReviewQueue(q),
                 Err(e) => Outcome::Error(e),

@@ -253,6 +253,14 @@ impl Default for LookupState {
     }
 }
 
+/// The roster as a supervisor sees it: certificates, gaps, locked badges.
+#[derive(Clone, Debug, Default)]
+pub struct PeopleState {
+    pub people: Vec<Person>,
+    pub loaded: bool,
+    pub scroll: u16,
+}
+
 #[derive(Clone, Debug)]
 pub enum Screen {
     Login(LoginForm),
@@ -262,6 +270,7 @@ pub enum Screen {
     Summary(Box<SummaryState>),
     Review(Box<ReviewState>),
     Lookup(Box<LookupState>),
+    People(Box<PeopleState>),
 }
 
 /// What a comment or PIN dialog is for.

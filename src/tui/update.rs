@@ -356,6 +356,17 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Outcome::People(result) => {
+            match (result, &mut state.screen) {
+                (Ok(people), Screen::People(p)) => {
+                    p.people = people;
+                    p.loaded = true;
+                }
+                (Err(e), _) => state.flash(FlashKind::Error, e),
+                _ => {}
+            }
+            Vec::new()
+        }
         Outcome::ReviewQueue(queue) => {
             if let Screen::Review(r) = &mut state.screen {
                 r.queue = queue;
@@ -593,6 +604,7 @@ fn screen_input(state: &mut State, input: Action) -> Vec<Effect> {
         Screen::Summary(_) => summary_input(state, input),
         Screen::Review(_) => review_input(state, input),
         Screen::Lookup(_) => lookup_input(state, input),
+        Screen::People(_) => people_input(state, input),
     }
 }
 
@@ -661,6 +673,7 @@ fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
         .user
         .as_ref()
         .is_some_and(|p| p.has_role(Role::Supervisor));
+    let is_admin = state.user.as_ref().is_some_and(|p| p.has_role(Role::Admin));
     let Screen::Home(h) = &mut state.screen else {
         return Vec::new();
     };
@@ -674,6 +687,14 @@ fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
         }
         Action::Command('n') => state.screen = Screen::Start(Box::default()),
         Action::Command('t') => state.screen = Screen::Lookup(Box::default()),
+        Action::Command('c') if is_supervisor || is_admin => {
+            state.screen = Screen::People(Box::default());
+            return vec![Effect::LoadPeople];
+        }
+        Action::Command('c') => state.flash(
+            FlashKind::Error,
+            "The certification view is for supervisors",
+        ),
         Action::Command('r') if is_supervisor => {
             state.screen = Screen::Review(Box::default());
             return vec![Effect::LoadReviewQueue];
@@ -1138,6 +1159,19 @@ fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
             }
         }
         Action::Esc | Action::Command('h') => return go_home(state),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn people_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let Screen::People(p) = &mut state.screen else {
+        return Vec::new();
+    };
+    match input {
+        Action::Esc | Action::Command('h') => return go_home(state),
+        Action::Up => p.scroll = p.scroll.saturating_sub(1),
+        Action::Down => p.scroll = p.scroll.saturating_add(1),
         _ => {}
     }
     Vec::new()

@@ -7,6 +7,8 @@ mod dialogs;
 mod home;
 mod login;
 mod lookup;
+mod people;
+pub use people::{expiring as people_expiring, module_gaps as people_gaps};
 mod review;
 mod runner;
 mod start;
@@ -40,6 +42,7 @@ pub fn draw(state: &State, frame: &mut Frame) {
         Screen::Summary(s) => summary::draw(state, s, &theme, frame, body),
         Screen::Review(r) => review::draw(state, r, &theme, frame, body),
         Screen::Lookup(l) => lookup::draw(l, &theme, frame, body),
+        Screen::People(p) => people::draw(state, p, &theme, frame, body),
     }
     draw_flash(state, &theme, frame, flash);
     draw_footer(state, &theme, frame, footer);
@@ -123,6 +126,7 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
             ("Enter", "resume"),
             ("t", "trace"),
             ("r", "review"),
+            ("c", "certs"),
             ("l", "log out"),
             ("?", "help"),
             ("^Q", "quit"),
@@ -157,6 +161,7 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
         }
         Screen::Review(_) => vec![("Enter", "open"), ("/", "filter"), ("Esc", "jobs")],
         Screen::Lookup(_) => vec![("scan/Enter", "look up"), ("↑↓", "scroll"), ("Esc", "jobs")],
+        Screen::People(_) => vec![("↑↓", "scroll"), ("Esc", "jobs")],
     }
 }
 

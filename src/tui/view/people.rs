@@ -1,0 +1,151 @@
+//! Certifications at a glance for supervisors: who expires within 30 / 60 days,
+//! who lacks a module a released instruction needs, which badges are locked.
+
+use chrono::NaiveDate;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::theme::Theme;
+use crate::domain::person::Person;
+use crate::domain::policy::{Refusal, qualification_refusals};
+use crate::domain::types::Role;
+use crate::instruction::Library;
+use crate::tui::state::{PeopleState, State};
+
+/// (person, certificate, expiry, days left) for certificates expiring within `days`
+/// (already expired ones have negative days), soonest first.
+pub fn expiring(
+    people: &[Person],
+    today: NaiveDate,
+    days: i64,
+) -> Vec<(String, String, NaiveDate, i64)> {
+    let mut out: Vec<_> = people
+        .iter()
+        .filter(|p| p.active)
+        .flat_map(|p| {
+            p.certifications.iter().filter_map(move |c| {
+                let left = (c.expires - today).num_days();
+                (left <= days).then(|| (p.name.clone(), c.certificate.clone(), c.expires, left))
+            })
+        })
+        .collect();
+    out.sort_by_key(|e| e.3);
+    out
+}
+
+/// (person, instruction, modules missing or expired) for every active technician
+/// and every released instruction whose modules they do not hold today.
+pub fn module_gaps(
+    people: &[Person],
+    library: &Library,
+    today: NaiveDate,
+) -> Vec<(String, String, Vec<u8>)> {
+    let now = today
+        .and_hms_opt(12, 0, 0)
+        .map_or_else(chrono::Utc::now, |t| t.and_utc());
+    let mut out = Vec::new();
+    for p in people
+        .iter()
+        .filter(|p| p.active && p.has_role(Role::Technician))
+    {
+        for ins in &library.instructions {
+            let missing: Vec<u8> = qualification_refusals(p, &ins.facts(library), today, now)
+                .into_iter()
+                .filter_map(|r| match r {
+                    Refusal::ModuleMissing { module } | Refusal::ModuleExpired { module, .. } => {
+                        Some(module)
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !missing.is_empty() {
+                out.push((p.name.clone(), ins.id().to_string(), missing));
+            }
+        }
+    }
+    out
+}
+
+pub fn draw(state: &State, p: &PeopleState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let today = state.now.date_naive();
+    let mut lines = Vec::new();
+    if !p.loaded {
+        lines.push(Line::raw("reading the roster…"));
+    }
+    lines.push(Line::from(Span::styled(
+        "Certificates expired or expiring within 60 days",
+        theme.bold(),
+    )));
+    let soon = expiring(&p.people, today, 60);
+    if soon.is_empty() {
+        lines.push(Line::from(Span::styled("  none", theme.dim())));
+    }
+    for (name, cert, expires, left) in soon {
+        let (text, style) = if left < 0 {
+            (format!("EXPIRED {}", expires), theme.bad())
+        } else if left <= 30 {
+            (format!("expires {expires} ({left} days)"), theme.warn())
+        } else {
+            (format!("expires {expires} ({left} days)"), theme.accent())
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {name:<18} {cert:<24} ")),
+            Span::styled(text, style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "Modules missing for released instructions",
+        theme.bold(),
+    )));
+    let gaps = module_gaps(&p.people, &state.library, today);
+    if gaps.is_empty() {
+        lines.push(Line::from(Span::styled("  none", theme.dim())));
+    }
+    for (name, instruction, modules) in gaps {
+        let m: Vec<String> = modules.iter().map(u8::to_string).collect();
+        lines.push(Line::raw(format!(
+            "  {name:<18} {instruction:<12} module {}",
+            m.join(", ")
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "Locked badges and wrong PINs",
+        theme.bold(),
+    )));
+    let mut any = false;
+    for person in &p.people {
+        if person.is_locked(state.now) {
+            any = true;
+            let until = person
+                .locked_until
+                .map(|u| u.format("%H:%M UTC").to_string())
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {:<18} {} LOCKED until {until}",
+                    person.name, person.badge
+                ),
+                theme.bad(),
+            )));
+        } else if person.failed_pins > 0 {
+            any = true;
+            lines.push(Line::raw(format!(
+                "  {:<18} {} {} wrong PIN(s) since the last good one",
+                person.name, person.badge, person.failed_pins
+            )));
+        }
+    }
+    if !any {
+        lines.push(Line::from(Span::styled("  none", theme.dim())));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((p.scroll, 0))
+            .block(Block::bordered().title(" Certifications ")),
+        area,
+    );
+}
