@@ -780,3 +780,67 @@ fn certification_view_shows_expiries_gaps_and_locked_badges() {
     );
     assert!(!soon.iter().any(|(n, _, _, _)| n == "Ana Lima"));
 }
+
+#[test]
+fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0014", "WI-TH-001", '3', "");
+    // Walk to the first technician measurement.
+    let (step, idx, max) = loop {
+        let r = b.runner();
+        let spec = &r.instruction.spec.steps[r.step as usize];
+        if let Some(i) = spec.checkpoints.iter().position(|c| {
+            *c.kind.get_ref() == CheckpointKind::Measurement
+                && c.signer == Signer::Technician
+                && c.max.is_some()
+        }) {
+            break (r.step, i, spec.checkpoints[i].max.unwrap());
+        }
+        b.complete_step("1111");
+    };
+    if let Screen::Runner(r) = &mut b.state.screen {
+        r.selected = idx;
+    }
+    b.act(Action::Enter);
+    b.typ(&(max + 1.0).to_string());
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert!(!d.pass, "out of limits must fail");
+    assert_eq!(d.stage, traveler::tui::state::SignStage::Comment);
+    b.act(Action::Enter); // no comment: refused
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert!(d.error.as_deref().unwrap_or("").contains("comment"));
+    b.typ("lead too long, trimmed");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    assert_eq!(b.state.modal, Some(Modal::Held));
+    let signed = b.events().into_iter().find_map(|e| match e {
+        Event::CheckpointSigned {
+            step: s,
+            checkpoint,
+            result,
+            measurement,
+            comment,
+            ..
+        } if s == step && checkpoint as usize == idx => Some((result, measurement, comment)),
+        _ => None,
+    });
+    let (result, measurement, comment) = signed.unwrap();
+    assert_eq!(result, CheckResult::Fail);
+    assert_eq!(measurement.unwrap().value, max + 1.0);
+    assert_eq!(comment.as_deref(), Some("lead too long, trimmed"));
+    // Abort with a reason ends the job.
+    b.act(Action::Command('x'));
+    b.typ("board scrapped by MRB");
+    b.act(Action::Enter);
+    assert!(matches!(b.state.screen, Screen::Home(_)));
+    assert!(b.events().iter().any(
+        |e| matches!(e, Event::JobAborted { reason, .. } if reason == "board scrapped by MRB")
+    ));
+}
