@@ -49,6 +49,25 @@ pub fn default_config_path() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().join("config.toml"))
 }
 
+/// The store the command-line tools use when `--store` is not given: the
+/// configuration's, or, with no configuration file (a demo set-up), the demo's.
+pub fn default_store() -> anyhow::Result<PathBuf> {
+    if let Some(path) = default_config_path().filter(|p| p.is_file()) {
+        let config = AppConfig::load(&path)?;
+        if let Some(store) = config.store {
+            return Ok(store);
+        }
+        return Ok(data_dir().join("store"));
+    }
+    Ok(data_dir().join("demo-store"))
+}
+
+fn data_dir() -> PathBuf {
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".traveler"))
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub demo: bool,
@@ -71,9 +90,7 @@ impl Settings {
                 None => (AppConfig::default(), true),
             },
         };
-        let data = project_dirs()
-            .map(|d| d.data_dir().to_path_buf())
-            .unwrap_or_else(|| PathBuf::from(".traveler"));
+        let data = data_dir();
         let store = args.store.clone().or(config.store).unwrap_or_else(|| {
             if demo {
                 data.join("demo-store")

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::store::{self, OpenOptions, Store, StoreError};
+use crate::store::{OpenOptions, Store, StoreError};
 
 #[derive(Args, Debug, Clone)]
 pub struct StoreDir {
@@ -58,11 +58,13 @@ pub fn exit_code(e: &StoreError) -> i32 {
     }
 }
 
-/// Opens the store named by `--store`, or the default one.
+/// Opens the store named by `--store` (or TRAVELER_STORE), else the one the bench
+/// application uses: the configuration's, or the demo's when there is none.
 pub fn open_store(dir: &StoreDir) -> Result<Store, StoreError> {
     let path = match &dir.store {
         Some(p) => p.clone(),
-        None => store::default_store_dir()?,
+        None => crate::config::default_store()
+            .map_err(|e| StoreError::Io(std::io::Error::other(format!("{e:#}"))))?,
     };
     Store::open(path, OpenOptions::default())
 }
