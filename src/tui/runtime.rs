@@ -50,27 +50,39 @@ pub async fn run(mut state: State, exec: Executor, mut channels: Channels) -> an
 }
 
 /// Effects go to one worker thread in order; answers come back on a channel.
-fn spawn_worker(
-    exec: Executor,
-) -> (
-    std::sync::mpsc::Sender<Effect>,
-    mpsc::UnboundedReceiver<Outcome>,
-) {
+fn spawn_worker(exec: Executor) -> std::io::Result<Worker> {
     let (tx, rx) = std::sync::mpsc::channel::<Effect>();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("traveler-io".into())
         .spawn(move || {
+            // Every effect is carried out, even after the screen has gone: what
+            // was asked to be saved before quitting is saved.
             for effect in rx {
-                if let Some(o) = exec.run(effect)
-                    && out_tx.send(o).is_err()
-                {
-                    break;
+                if let Some(o) = exec.run(effect) {
+                    let _ = out_tx.send(o);
                 }
             }
-        })
-        .expect("spawning the I/O worker thread");
-    (tx, out_rx)
+        })?;
+    Ok(Worker {
+        work: tx,
+        answers: out_rx,
+        thread,
+    })
+}
+
+struct Worker {
+    work: std::sync::mpsc::Sender<Effect>,
+    answers: mpsc::UnboundedReceiver<Outcome>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Waits until every effect sent so far has been carried out.
+    fn finish(self) {
+        drop(self.work);
+        let _ = self.thread.join();
+    }
 }
 
 async fn event_loop(
@@ -79,7 +91,19 @@ async fn event_loop(
     exec: Executor,
     channels: &mut Channels,
 ) -> anyhow::Result<()> {
-    let (work, mut answers) = spawn_worker(exec);
+    let mut worker = spawn_worker(exec)?;
+    let result = select_loop(terminal, state, channels, &worker.work, &mut worker.answers).await;
+    worker.finish();
+    result
+}
+
+async fn select_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    channels: &mut Channels,
+    work: &std::sync::mpsc::Sender<Effect>,
+    answers: &mut mpsc::UnboundedReceiver<Outcome>,
+) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut assembler = ScanAssembler::default();

@@ -48,7 +48,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Resize => Vec::new(),
         Action::Quit => {
             state.quit = true;
-            Vec::new()
+            // Readings not yet handed to the store go with the last effects.
+            flush_samples(state)
         }
         input => {
             state.last_input = state.now;
