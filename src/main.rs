@@ -44,6 +44,8 @@ enum Command {
     History(cli::export::HistoryArgs),
     /// Every board and job that used a material lot (for a recall).
     WhereUsed(cli::export::WhereUsedArgs),
+    /// The roster: enrol people, PINs, certificates, deactivation, reports.
+    People(cli::people::PeopleArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
         Some(Command::History(a)) => cli::export::run_history(a, args.instructions.as_deref()),
         Some(Command::WhereUsed(a)) => cli::export::run_where_used(a),
+        Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
         None => cli::app::run(args.app, args.instructions),
     };
@@ -67,5 +70,18 @@ fn main() -> ExitCode {
             eprintln!("traveler: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every sub-command's arguments are consistent (clap checks this only when a
+    /// sub-command is used, so check them all here).
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

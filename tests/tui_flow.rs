@@ -764,7 +764,7 @@ fn certification_view_shows_expiries_gaps_and_locked_badges() {
     let lib = b.state.library.clone();
     let today = Utc::now().date_naive();
     let people = p.people.clone();
-    let gaps = traveler::tui::view::people_gaps(&people, &lib, today);
+    let gaps = traveler::people::certs::module_gaps(&people, &lib, today);
     assert!(
         gaps.iter()
             .any(|(n, i, m)| n == "Ben Okafor" && i == "WI-BGA-001" && m == &vec![8]),
@@ -772,7 +772,7 @@ fn certification_view_shows_expiries_gaps_and_locked_badges() {
     );
     assert!(!gaps.iter().any(|(n, _, _)| n == "Ana Lima"));
     // Ben's certificate was issued 700 days ago: it expires within 60 days.
-    let soon = traveler::tui::view::people_expiring(&people, today, 60);
+    let soon = traveler::people::certs::expiring(&people, today, 60);
     assert!(
         soon.iter()
             .any(|(n, _, _, left)| n == "Ben Okafor" && (0..=60).contains(left)),

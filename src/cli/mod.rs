@@ -4,6 +4,7 @@
 pub mod app;
 pub mod check;
 pub mod export;
+pub mod people;
 pub mod station;
 pub mod station_link;
 pub mod store;

@@ -204,3 +204,56 @@ pub enum Decision {
     Approved,
     Rejected,
 }
+
+/// Parsing from the words used in files and on the command line.
+macro_rules! parse_words {
+    ($t:ty, $what:literal, $($word:literal => $v:expr),+ $(,)?) => {
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($word => Ok($v),)+
+                    other => Err(format!(
+                        concat!("{:?} is not a ", $what, " (expected one of: {})"),
+                        other,
+                        [$($word),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+parse_words!(Role, "role",
+    "technician" => Role::Technician,
+    "inspector" => Role::Inspector,
+    "supervisor" => Role::Supervisor,
+    "admin" => Role::Admin,
+);
+parse_words!(SkillLevel, "skill level",
+    "intermediate" => SkillLevel::Intermediate,
+    "advanced" => SkillLevel::Advanced,
+    "expert" => SkillLevel::Expert,
+);
+parse_words!(CertLevel, "certification level",
+    "cis" => CertLevel::CIS,
+    "cse" => CertLevel::CSE,
+    "cit" => CertLevel::CIT,
+);
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn words_parse_case_insensitively_and_refuse_others() {
+        assert_eq!("Expert".parse::<SkillLevel>(), Ok(SkillLevel::Expert));
+        assert_eq!("cse".parse::<CertLevel>(), Ok(CertLevel::CSE));
+        assert_eq!(" inspector".parse::<Role>(), Ok(Role::Inspector));
+        let e = "boss".parse::<Role>().unwrap_err();
+        assert!(
+            e.contains("technician, inspector, supervisor, admin"),
+            "{e}"
+        );
+    }
+}

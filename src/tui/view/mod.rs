@@ -8,7 +8,6 @@ mod home;
 mod login;
 mod lookup;
 mod people;
-pub use people::{expiring as people_expiring, module_gaps as people_gaps};
 mod review;
 mod runner;
 mod start;
