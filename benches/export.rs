@@ -234,6 +234,29 @@ fn main() {
         mib(status_kb("VmRSS:"))
     );
 
+    // Baselines: what reading the chain costs before anything is written.
+    let t = Instant::now();
+    let n = store.events().filter(|r| r.is_ok()).count();
+    println!(
+        "baseline: decode every event in seq order: {n} in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let n = store.stored_events().filter(|r| r.is_ok()).count();
+    println!(
+        "baseline: decode and hash every event:      {n} in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let mut n = 0;
+    for id in store.job_ids() {
+        n += store.events_of_job(&id.expect("id")).expect("events").len();
+    }
+    println!(
+        "baseline: every job's events by job index:  {n} in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out dir");
     let all = Scope::default();
