@@ -27,10 +27,10 @@ impl Scope {
         *self == Scope::default()
     }
 
-    /// The jobs in scope: in start-day order when the scope is everything or a date
-    /// range, otherwise in the order of the first index asked.
+    /// The jobs in scope, in start-day then job-id order.
     ///
-    /// With no criterion the ids stream from the day index and are never collected.
+    /// With no criterion the ids stream from the day index and are never collected;
+    /// otherwise only ids are held, never jobs.
     pub fn job_ids<'a>(
         &self,
         store: &'a Store,
@@ -67,6 +67,18 @@ impl Scope {
         for other in lists {
             let keep: HashSet<String> = other.into_iter().collect();
             ids.retain(|id| keep.contains(id));
+        }
+        if ids.len() > 1 && self.since.is_none() && self.until.is_none() {
+            // The other indexes order by id; a key-only walk of the day index puts
+            // the matches in start order, like every other export.
+            let keep: HashSet<String> = ids.into_iter().collect();
+            ids = Vec::with_capacity(keep.len());
+            for id in store.job_ids() {
+                let id = id?;
+                if keep.contains(&id) {
+                    ids.push(id);
+                }
+            }
         }
         Ok(Box::new(ids.into_iter().map(Ok)))
     }
