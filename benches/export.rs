@@ -205,6 +205,7 @@ fn main() {
         OpenOptions {
             cache_capacity: 64 * 1024 * 1024,
             high_throughput: true,
+            ..OpenOptions::default()
         },
     )
     .expect("open store");
