@@ -44,6 +44,8 @@ enum Command {
     History(cli::export::HistoryArgs),
     /// Every board and job that used a material lot (for a recall).
     WhereUsed(cli::export::WhereUsedArgs),
+    /// The jobs waiting for a supervisor's review, oldest first.
+    Reviews(cli::export::ReviewsArgs),
     /// The roster: enrol people, PINs, certificates, deactivation, reports.
     People(cli::people::PeopleArgs),
 }
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
         Some(Command::History(a)) => cli::export::run_history(a, args.instructions.as_deref()),
         Some(Command::WhereUsed(a)) => cli::export::run_where_used(a),
+        Some(Command::Reviews(a)) => cli::export::run_reviews(a),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
         None => cli::app::run(args.app, args.instructions),

@@ -844,3 +844,33 @@ fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
         |e| matches!(e, Event::JobAborted { reason, .. } if reason == "board scrapped by MRB")
     ));
 }
+
+#[test]
+fn a_submitted_job_is_listed_by_traveler_reviews() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0015", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter);
+    let Bench {
+        state,
+        exec,
+        store,
+        _dir: dir,
+    } = b;
+    drop((state, exec, store));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_traveler"))
+        .args(["reviews", "--store"])
+        .arg(dir.path().join("store"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 job(s) waiting for review") && text.contains("SN-0015"),
+        "{text}"
+    );
+}

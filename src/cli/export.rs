@@ -396,3 +396,47 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
         }
     }
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ReviewsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreDir,
+}
+
+/// `traveler reviews`: the jobs waiting for a supervisor, oldest first.
+pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
+    let store = match open(&args.store) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let open = match queries::open_reviews(&store) {
+        Ok(o) => o,
+        Err(e) => return Ok(fail(&e)),
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &open)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    if open.is_empty() {
+        writeln!(out, "no job is waiting for review")?;
+        return Ok(0);
+    }
+    writeln!(out, "{} job(s) waiting for review:", open.len())?;
+    for r in &open {
+        let when = r
+            .submitted
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {when}  {}  board {}  {}  by {}",
+            r.job, r.serial, r.instruction_id, r.performer
+        )?;
+    }
+    Ok(0)
+}

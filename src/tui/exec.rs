@@ -378,22 +378,17 @@ impl Executor {
 
     fn review_queue(&self) -> Result<Vec<ReviewLine>, String> {
         let mut out = Vec::new();
-        for id in self
-            .store
-            .jobs_by_status(JobStatus::Submitted)
-            .map_err(|e| e.to_string())?
-        {
-            let job = self.job(&id)?;
+        for r in crate::export::queries::open_reviews(&self.store).map_err(|e| e.to_string())? {
+            let job = self.job(&r.job)?;
             out.push(ReviewLine {
-                id: job.id.clone(),
-                serial: job.board_serial.clone(),
-                instruction: job.instruction_id.clone(),
-                performer: job.performer.clone(),
-                submitted: job.submitted.unwrap_or(job.started),
+                id: r.job,
+                serial: r.serial,
+                instruction: r.instruction_id,
+                performer: r.performer,
+                submitted: r.submitted.unwrap_or(job.started),
                 excursions: job.excursions.len(),
             });
         }
-        out.sort_by_key(|l| l.submitted);
         Ok(out)
     }
 
