@@ -222,9 +222,9 @@ impl StepThermal {
                 self.reached.insert(sample.channel.clone());
                 None
             }
-            // Heating up to a window is not leaving it: below the window counts
-            // only once the channel has been inside. Above it always counts.
-            None if c < window.min_c && !self.reached.contains(&sample.channel) => None,
+            // Heating up to a window, or cooling down into one, is not leaving it:
+            // an excursion starts only once the channel has been inside.
+            None if !self.reached.contains(&sample.channel) => None,
             None => {
                 let window = window.clone();
                 self.excursions.push(Excursion {
@@ -553,7 +553,7 @@ mod ramp_tests {
     }
 
     #[test]
-    fn ramping_up_to_the_window_is_not_an_excursion_but_leaving_it_is() {
+    fn reaching_the_window_is_not_an_excursion_but_leaving_it_is() {
         let w = Window {
             channel: "preheat".into(),
             min_c: 150.0,
@@ -564,7 +564,8 @@ mod ramp_tests {
             (&[25.0, 80.0, 140.0], 0),
             (&[25.0, 155.0, 170.0], 0),
             (&[25.0, 155.0, 140.0, 160.0], 1),
-            (&[25.0, 190.0, 160.0], 1),
+            (&[25.0, 160.0, 190.0, 170.0], 1),
+            (&[220.0, 170.0, 160.0], 0),
             (&[160.0, 185.0, 170.0, 145.0], 2),
         ];
         for (temps, n) in cases {
