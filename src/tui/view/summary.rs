@@ -50,6 +50,17 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
                 (Some(a), Some(b)) => format!(" window {a:.0}–{b:.0}"),
                 _ => String::new(),
             };
+            let never_reached = match (t.window_min_c, t.window_max_c) {
+                (Some(a), _) if t.max_c < a => true,
+                (_, Some(b)) if t.min_c > b => true,
+                _ => false,
+            };
+            if never_reached {
+                lines.push(Line::from(Span::styled(
+                    format!("      ⚠ {} never reached its window", t.channel),
+                    theme.warn(),
+                )));
+            }
             lines.push(Line::raw(format!(
                 "      {} {} samples, min {:.1} max {:.1} mean {:.1} °C, {:.0} s above liquidus{window}{}",
                 t.channel,
