@@ -138,21 +138,64 @@ fn a_missing_event_is_a_gap() {
 
 #[test]
 fn a_flipped_byte_in_a_sample_is_caught() {
+    // Every byte of the sample block: header, channel names, times and readings.
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    let len = {
+        let mut len = 0;
+        tamper(dir.path(), "samples", |t| {
+            len = t.iter().next().unwrap().unwrap().1.len();
+        });
+        len
+    };
+    for at in (0..len).step_by(7).chain([len - 1]) {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), 2);
+        tamper(dir.path(), "samples", |t| {
+            let (k, v) = t.iter().next().unwrap().unwrap();
+            let mut v = v.to_vec();
+            v[at] ^= 0x01;
+            t.insert(k, v).unwrap();
+        });
+        let f = verify_failure(dir.path());
+        assert_eq!(f.seq, Some(2), "byte {at}: {f}");
+        assert!(f.problem.contains("job J1 step 0"), "byte {at}: {f}");
+    }
+}
+
+#[test]
+fn a_torn_sample_block_is_named_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), 2);
     tamper(dir.path(), "samples", |t| {
-        let (k, v) = t.iter().nth(17).unwrap().unwrap();
-        let mut v = v.to_vec();
-        v[7] ^= 0x01;
-        t.insert(k, v).unwrap();
+        let (k, v) = t.iter().next().unwrap().unwrap();
+        t.insert(k, &v[..v.len() - 5]).unwrap();
     });
     let f = verify_failure(dir.path());
     assert_eq!(f.seq, Some(2), "{f}");
-    assert!(
-        f.problem
-            .contains("sample digest mismatch for job J1 step 0"),
-        "{f}"
-    );
+    assert!(f.problem.contains("undecodable sample block"), "{f}");
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    assert!(store.samples("J1", 0).any(|s| s.is_err()));
+    assert!(store.samples_digest("J1", 0).is_err());
+}
+
+#[test]
+fn a_store_of_an_older_format_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    tamper(dir.path(), "meta", |t| {
+        t.insert("format", "traveler-store-1").unwrap();
+    });
+    let result = std::panic::catch_unwind(|| Store::open(dir.path(), OpenOptions::default()));
+    match result {
+        Ok(Err(e)) => {
+            let msg = e.to_string();
+            assert!(msg.contains("store format \"traveler-store-1\""), "{msg}");
+            assert!(msg.contains("traveler restore BACKUP"), "{msg}");
+        }
+        Ok(Ok(_)) => panic!("an old-format store opened"),
+        Err(_) => panic!("opening an old-format store panicked"),
+    }
 }
 
 #[test]

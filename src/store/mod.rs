@@ -36,7 +36,7 @@ pub use verify::VerifyReport;
 use index::{CHAIN_TREES, T, TREE_NAMES, Write};
 
 /// Version of the on-disk layout, kept in `meta/format`.
-const FORMAT: &[u8] = b"traveler-store-1";
+const FORMAT: &[u8] = b"traveler-store-2";
 const META_HEAD: &[u8] = b"chain_head";
 const META_FORMAT: &[u8] = b"format";
 /// Present while `reindex` runs; found at open, it means the indexes are half built.
@@ -154,6 +154,16 @@ impl Store {
                 db.flush()?;
             }
             Some(f) if f.as_ref() == FORMAT => {}
+            Some(f) if f.starts_with(b"traveler-store-") => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    detail: format!(
+                        "it was written in store format {:?} and this traveler reads only {:?}",
+                        String::from_utf8_lossy(&f),
+                        String::from_utf8_lossy(FORMAT)
+                    ),
+                });
+            }
             other => {
                 return Err(StoreError::Corrupt {
                     path,
