@@ -28,7 +28,6 @@ use crate::domain::event::Record;
 use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
 use super::error::{Result, StoreError};
 use super::index::T;
-use super::keys::seq_key;
 use super::samples::{block_key, encode_block, step_prefix};
 use super::verify::VerifyReport;
 use super::{OpenOptions, Pending, Store, StoredSample};
@@ -97,12 +96,14 @@ impl Store {
         w.write_all(b"\n")?;
 
         let mut events = 0u64;
-        for item in self.tree(T::Events).range(..=seq_key(head.seq)) {
-            let (k, v) = item?;
-            let seq = super::keys::seq_of(&k).ok_or_else(|| StoreError::Damaged {
-                seq: events + 1,
-                what: "an event key is not a sequence number".into(),
-            })?;
+        for item in self.record_groups_upto(head.seq) {
+            let (seq, v) = item?;
+            if seq != events + 1 {
+                return Err(StoreError::Damaged {
+                    seq: events + 1,
+                    what: "missing; run `traveler verify`".into(),
+                });
+            }
             let stored = super::chain::StoredRecord::decode(seq, &v)?;
             write!(
                 w,

@@ -8,7 +8,6 @@ use crate::domain::event::Event;
 use super::chain::{ChainHead, GENESIS, chain_hash, decode_record, parse_hash};
 use super::error::{Result, StoreError, VerifyFailure};
 use super::index::T;
-use super::keys::{seq_key, seq_of};
 use super::samples::DigestBuilder;
 use super::{META_HEAD, Store};
 
@@ -77,10 +76,11 @@ impl Store {
         let mut broken: Option<u64> = None;
 
         // Records appended while we walk lie beyond the head we read: not ours to judge.
-        for kv in self.tree(T::Events).range(..=seq_key(head.seq)) {
-            let (k, v) = kv?;
-            let seq = seq_of(&k)
-                .ok_or_else(|| fail(Some(expected), "an event key is not a sequence number"))?;
+        for item in self.record_groups_upto(head.seq) {
+            let (seq, v) = item.map_err(|e| match e {
+                StoreError::Damaged { seq, what } => fail(Some(seq.max(expected)), what),
+                other => other,
+            })?;
             if seq != expected {
                 return Err(fail(
                     Some(expected),
@@ -88,7 +88,16 @@ impl Store {
                 ));
             }
             let rec = decode_record(seq, &v).map_err(|e| match e {
-                StoreError::Damaged { what, .. } => fail(Some(seq), what),
+                StoreError::Damaged { what, .. } => {
+                    // A record that names a later seq than its place: earlier ones are gone.
+                    match serde_json::from_slice::<crate::domain::event::Record>(&v) {
+                        Ok(r) if r.seq > seq => fail(
+                            Some(seq),
+                            format!("gap in seq: {seq} is missing, the next stored is {}", r.seq),
+                        ),
+                        _ => fail(Some(seq), what),
+                    }
+                }
                 other => other,
             })?;
             let recorded_prev = parse_hash(&rec.prev_hash)
