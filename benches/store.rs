@@ -369,15 +369,22 @@ fn measure(dir: &Path) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let options = OpenOptions {
+        cache_capacity: std::env::var("TRAVELER_BENCH_CACHE_MB")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(OpenOptions::default().cache_capacity, |mb| mb << 20),
+        ..OpenOptions::default()
+    };
     let rss_before = rss_mb();
     let t = Instant::now();
-    let first = Store::open(dir, OpenOptions::default()).unwrap();
+    let first = Store::open(dir, options.clone()).unwrap();
     let first_open = t.elapsed();
     drop(first);
     // Let sled's threads let go of the lock so the reopen times the open, not a wait.
     std::thread::sleep(Duration::from_secs(2));
     let t = Instant::now();
-    let store = Store::open(dir, OpenOptions::default()).unwrap();
+    let store = Store::open(dir, options).unwrap();
     let open = t.elapsed();
     let rss_open = rss_mb();
     let head = store.chain_head();
