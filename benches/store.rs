@@ -39,8 +39,68 @@ fn main() {
         measure(Path::new(&dir));
         return;
     }
+    if std::env::var("TRAVELER_BENCH_SAMPLES_ONLY").is_ok() {
+        sample_memory();
+        return;
+    }
     append_latency();
+    sample_memory();
     large_store();
+}
+
+/// Resident memory while a step's samples pile up: 400 000 samples (or
+/// `TRAVELER_BENCH_SAMPLES`) on 3 channels in
+/// batches of 50 (what the runner writes at 10 samples/s per channel is about one
+/// batch every 1.7 s). Each batch is one key, so memory should stay flat.
+fn sample_memory() {
+    const BATCH: usize = 50;
+    let total: usize = std::env::var("TRAVELER_BENCH_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 7, 0, 0).unwrap();
+    let channels = ["tc1", "tc2", "tc3"];
+    println!("sample memory: {total} samples in batches of {BATCH}, 3 channels");
+    println!("  RSS at 0 samples: {:.1} MB", rss_mb());
+    let start = Instant::now();
+    let mut lat = Vec::with_capacity(total / BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
+    for i in 0..total {
+        batch.push(traveler::store::StoredSample {
+            channel: channels[i % 3].into(),
+            time: t0 + chrono::Duration::milliseconds(100 * (i / 3) as i64),
+            celsius: 200.0 + (i % 1000) as f64 * 0.05,
+        });
+        if batch.len() == BATCH {
+            let t = Instant::now();
+            store.append_samples("J1", 0, &batch).unwrap();
+            lat.push(t.elapsed());
+            batch.clear();
+        }
+        if (i + 1) % 100_000 == 0 {
+            println!(
+                "  RSS at {} samples: {:.1} MB  ({:.1} s)",
+                i + 1,
+                rss_mb(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let t = Instant::now();
+    let d = store.samples_digest("J1", 0).unwrap();
+    let digest_time = t.elapsed();
+    lat.sort();
+    println!(
+        "  batch append p50 {:.3} ms  p99 {:.3} ms; digest of {} samples {:.0} ms; RSS after digest {:.1} MB; disk {:.1} MB",
+        ms(pct(&lat, 0.5)),
+        ms(pct(&lat, 0.99)),
+        d.count,
+        ms(digest_time),
+        rss_mb(),
+        store.size_on_disk().unwrap_or(0) as f64 / 1e6
+    );
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -309,15 +369,22 @@ fn measure(dir: &Path) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let options = OpenOptions {
+        cache_capacity: std::env::var("TRAVELER_BENCH_CACHE_MB")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(OpenOptions::default().cache_capacity, |mb| mb << 20),
+        ..OpenOptions::default()
+    };
     let rss_before = rss_mb();
     let t = Instant::now();
-    let first = Store::open(dir, OpenOptions::default()).unwrap();
+    let first = Store::open(dir, options.clone()).unwrap();
     let first_open = t.elapsed();
     drop(first);
     // Let sled's threads let go of the lock so the reopen times the open, not a wait.
     std::thread::sleep(Duration::from_secs(2));
     let t = Instant::now();
-    let store = Store::open(dir, OpenOptions::default()).unwrap();
+    let store = Store::open(dir, options).unwrap();
     let open = t.elapsed();
     let rss_open = rss_mb();
     let head = store.chain_head();

@@ -247,3 +247,33 @@ fn samples_come_back_in_time_order_with_a_stable_digest() {
         Err(StoreError::InvalidSample(_))
     ));
 }
+
+#[test]
+fn overlapping_batches_merge_in_time_order_and_the_later_repeat_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let all = samples(30, t0());
+    // Interleaved batches: evens, then odds, then a re-reading of sample 10.
+    let evens: Vec<_> = all.iter().step_by(2).cloned().collect();
+    let odds: Vec<_> = all.iter().skip(1).step_by(2).cloned().collect();
+    store.append_samples("J1", 0, &evens).unwrap();
+    store.append_samples("J1", 0, &odds).unwrap();
+    let mut again = all[10].clone();
+    again.celsius = 999.5;
+    store.append_samples("J1", 0, &[again.clone()]).unwrap();
+    let mut expected = all.clone();
+    expected[10] = again;
+    let back: Vec<_> = store.samples("J1", 0).map(|r| r.unwrap()).collect();
+    assert_eq!(back, expected);
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let other = open(dir2.path());
+    other.append_samples("J1", 0, &expected).unwrap();
+    assert_eq!(
+        store.samples_digest("J1", 0).unwrap(),
+        other.samples_digest("J1", 0).unwrap()
+    );
+    assert_eq!(store.samples_digest("J1", 0).unwrap().count, 30);
+    assert!(store.samples("J1", 1).next().is_none());
+    assert!(store.samples("J", 0).next().is_none());
+}

@@ -44,16 +44,51 @@ fn tamper(dir: &std::path::Path, tree: &str, edit: impl FnOnce(&sled::Tree)) {
     db.flush().unwrap();
 }
 
-fn flip_in_event(dir: &std::path::Path, seq: u64, needle: &[u8], mask: u8) {
+/// Event groups as stored (see src/store/group.rs): key (seq - 1) >> 5 as u64 BE,
+/// value = each record's length u32 BE ‖ canonical bytes.
+const GROUP_SHIFT: u32 = 5;
+
+fn split_group(v: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < v.len() {
+        let len = u32::from_be_bytes(v[at..at + 4].try_into().unwrap()) as usize;
+        out.push(v[at + 4..at + 4 + len].to_vec());
+        at += 4 + len;
+    }
+    out
+}
+
+fn join_group(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for r in records {
+        v.extend_from_slice(&(r.len() as u32).to_be_bytes());
+        v.extend_from_slice(r);
+    }
+    v
+}
+
+/// Edits the group holding `seq`: `edit` gets its records and the index of `seq`'s.
+fn edit_group(dir: &std::path::Path, seq: u64, edit: impl FnOnce(&mut Vec<Vec<u8>>, usize)) {
     tamper(dir, "events", |t| {
-        let key = seq.to_be_bytes();
-        let mut v = t.get(key).unwrap().unwrap().to_vec();
+        let key = ((seq - 1) >> GROUP_SHIFT).to_be_bytes();
+        let mut records = split_group(&t.get(key).unwrap().unwrap());
+        edit(
+            &mut records,
+            ((seq - 1) & ((1 << GROUP_SHIFT) - 1)) as usize,
+        );
+        t.insert(key, join_group(&records)).unwrap();
+    });
+}
+
+fn flip_in_event(dir: &std::path::Path, seq: u64, needle: &[u8], mask: u8) {
+    edit_group(dir, seq, |records, i| {
+        let v = &mut records[i];
         let at = v
             .windows(needle.len())
             .position(|w| w == needle)
             .expect("needle");
         v[at] ^= mask;
-        t.insert(key, v).unwrap();
     });
 }
 
@@ -93,16 +128,14 @@ fn a_flipped_byte_in_the_last_event_is_caught_by_the_head() {
 fn an_altered_prev_hash_is_blamed_on_its_own_record() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), 6);
-    tamper(dir.path(), "events", |t| {
-        let key = 4u64.to_be_bytes();
-        let mut v = t.get(key).unwrap().unwrap().to_vec();
+    edit_group(dir.path(), 4, |records, i| {
+        let v = &mut records[i];
         let at = v
             .windows(13)
             .position(|w| w == b"\"prev_hash\":\"")
             .unwrap()
             + 13;
         v[at] = if v[at] == b'0' { b'1' } else { b'0' };
-        t.insert(key, v).unwrap();
     });
     let f = verify_failure(dir.path());
     assert_eq!(f.seq, Some(4), "{f}");
@@ -127,9 +160,9 @@ fn an_undecodable_event_is_named_and_queries_error_instead_of_panicking() {
 #[test]
 fn a_missing_event_is_a_gap() {
     let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), 4);
-    tamper(dir.path(), "events", |t| {
-        t.remove(3u64.to_be_bytes()).unwrap();
+    build(dir.path(), 40); // seq 3 sits in a full group, not the last one
+    edit_group(dir.path(), 3, |records, i| {
+        records.remove(i);
     });
     let f = verify_failure(dir.path());
     assert_eq!(f.seq, Some(3), "{f}");
@@ -137,22 +170,156 @@ fn a_missing_event_is_a_gap() {
 }
 
 #[test]
+fn a_missing_group_is_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 70); // seqs 1..=72: groups 0, 1 and 2
+    tamper(dir.path(), "events", |t| {
+        t.remove(1u64.to_be_bytes()).unwrap();
+    });
+    let f = verify_failure(dir.path());
+    assert_eq!(f.seq, Some(33), "{f}");
+    assert!(f.problem.contains("gap"), "{f}");
+}
+
+#[test]
+fn a_flipped_byte_anywhere_in_a_group_is_caught_at_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40); // seqs 1..=42: group 0 full, group 1 of 10
+    let group0 = {
+        let mut v = Vec::new();
+        tamper(dir.path(), "events", |t| {
+            v = t.get(0u64.to_be_bytes()).unwrap().unwrap().to_vec();
+        });
+        v
+    };
+    // Which seq each byte of group 0 belongs to (its length prefix included).
+    let mut owner = Vec::new();
+    for (i, r) in split_group(&group0).iter().enumerate() {
+        owner.extend(std::iter::repeat_n(i as u64 + 1, 4 + r.len()));
+    }
+    let base = tempfile::tempdir().unwrap();
+    build(base.path(), 40);
+    for at in (0..group0.len()).step_by(97) {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(base.path(), dir.path());
+        tamper(dir.path(), "events", |t| {
+            let mut v = group0.clone();
+            v[at] ^= 0x01;
+            t.insert(0u64.to_be_bytes(), v).unwrap();
+        });
+        let result = std::panic::catch_unwind(|| {
+            let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+            store.verify()
+        });
+        let f = match result {
+            Ok(Err(StoreError::Verify(f))) => f,
+            Ok(other) => panic!("byte {at}: expected a verify failure, got {other:?}"),
+            Err(_) => panic!("byte {at}: panicked"),
+        };
+        let seq = f.seq.unwrap();
+        // A flipped byte is blamed on its record; a flip that breaks a link may be
+        // blamed on the neighbour whose prev_hash no longer matches.
+        assert!(
+            seq == owner[at] || seq == owner[at] + 1,
+            "byte {at} of seq {}: {f}",
+            owner[at]
+        );
+    }
+}
+
+#[test]
+fn a_torn_group_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 40);
+    tamper(dir.path(), "events", |t| {
+        let v = t.get(0u64.to_be_bytes()).unwrap().unwrap();
+        let cut = v.len() / 2;
+        t.insert(0u64.to_be_bytes(), &v[..cut]).unwrap();
+    });
+    let f = verify_failure(dir.path());
+    assert!(f.problem.contains("torn"), "{f}");
+    let seq = f.seq.unwrap();
+    assert!((1..=32).contains(&seq), "{f}");
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    assert!(matches!(store.record(seq), Err(StoreError::Damaged { .. })));
+    assert!(store.record(1).unwrap().is_some());
+    assert!(store.events().any(|r| r.is_err()));
+    assert!(store.job("J1").is_err());
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
 fn a_flipped_byte_in_a_sample_is_caught() {
+    // Every byte of the sample block: header, channel names, times and readings.
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    let len = {
+        let mut len = 0;
+        tamper(dir.path(), "samples", |t| {
+            len = t.iter().next().unwrap().unwrap().1.len();
+        });
+        len
+    };
+    for at in (0..len).step_by(7).chain([len - 1]) {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), 2);
+        tamper(dir.path(), "samples", |t| {
+            let (k, v) = t.iter().next().unwrap().unwrap();
+            let mut v = v.to_vec();
+            v[at] ^= 0x01;
+            t.insert(k, v).unwrap();
+        });
+        let f = verify_failure(dir.path());
+        assert_eq!(f.seq, Some(2), "byte {at}: {f}");
+        assert!(f.problem.contains("job J1 step 0"), "byte {at}: {f}");
+    }
+}
+
+#[test]
+fn a_torn_sample_block_is_named_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), 2);
     tamper(dir.path(), "samples", |t| {
-        let (k, v) = t.iter().nth(17).unwrap().unwrap();
-        let mut v = v.to_vec();
-        v[7] ^= 0x01;
-        t.insert(k, v).unwrap();
+        let (k, v) = t.iter().next().unwrap().unwrap();
+        t.insert(k, &v[..v.len() - 5]).unwrap();
     });
     let f = verify_failure(dir.path());
     assert_eq!(f.seq, Some(2), "{f}");
-    assert!(
-        f.problem
-            .contains("sample digest mismatch for job J1 step 0"),
-        "{f}"
-    );
+    assert!(f.problem.contains("undecodable sample block"), "{f}");
+    let store = Store::open(dir.path(), OpenOptions::default()).unwrap();
+    assert!(store.samples("J1", 0).any(|s| s.is_err()));
+    assert!(store.samples_digest("J1", 0).is_err());
+}
+
+#[test]
+fn a_store_of_an_older_format_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), 2);
+    tamper(dir.path(), "meta", |t| {
+        t.insert("format", "traveler-store-1").unwrap();
+    });
+    let result = std::panic::catch_unwind(|| Store::open(dir.path(), OpenOptions::default()));
+    match result {
+        Ok(Err(e)) => {
+            let msg = e.to_string();
+            assert!(msg.contains("store format \"traveler-store-1\""), "{msg}");
+            assert!(msg.contains("traveler restore BACKUP"), "{msg}");
+        }
+        Ok(Ok(_)) => panic!("an old-format store opened"),
+        Err(_) => panic!("opening an old-format store panicked"),
+    }
 }
 
 #[test]

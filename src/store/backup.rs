@@ -28,13 +28,16 @@ use crate::domain::event::Record;
 use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
 use super::error::{Result, StoreError};
 use super::index::T;
-use super::keys::seq_key;
-use super::samples::{decode_tail, sample_key, split_key, step_prefix};
+use super::samples::{block_key, encode_block, step_prefix};
 use super::verify::VerifyReport;
 use super::{OpenOptions, Pending, Store, StoredSample};
 
 const REPLAY_BATCH: usize = 1000;
-const SAMPLE_BATCH: usize = 10_000;
+/// Samples per block when restoring (the backup does not keep the original batches;
+/// the digest does not depend on them).
+const RESTORE_BLOCK: usize = 512;
+/// Blocks per sled batch when restoring.
+const BLOCKS_PER_BATCH: usize = 64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackupCounts {
@@ -93,12 +96,14 @@ impl Store {
         w.write_all(b"\n")?;
 
         let mut events = 0u64;
-        for item in self.tree(T::Events).range(..=seq_key(head.seq)) {
-            let (k, v) = item?;
-            let seq = super::keys::seq_of(&k).ok_or_else(|| StoreError::Damaged {
-                seq: events + 1,
-                what: "an event key is not a sequence number".into(),
-            })?;
+        for item in self.record_groups_upto(head.seq) {
+            let (seq, v) = item?;
+            if seq != events + 1 {
+                return Err(StoreError::Damaged {
+                    seq: events + 1,
+                    what: "missing; run `traveler verify`".into(),
+                });
+            }
             let stored = super::chain::StoredRecord::decode(seq, &v)?;
             write!(
                 w,
@@ -111,26 +116,27 @@ impl Store {
         }
 
         let mut samples = 0u64;
-        for item in self.tree(T::Samples).iter() {
-            let (k, v) = item?;
-            let decoded = split_key(&k)
-                .and_then(|(job, step, tail)| Some((job, step, decode_tail(tail, &v)?)));
-            let Some((job, step, s)) = decoded else {
-                return Err(StoreError::DamagedSample {
-                    what: "an undecodable sample; run `traveler verify`".into(),
-                });
-            };
-            let line = SampleLine {
-                job: job.to_string(),
-                step,
-                channel: s.channel,
-                time: s.time,
-                celsius: s.celsius,
-            };
-            w.write_all(b"{\"sample\":")?;
-            serde_json::to_writer(&mut w, &line)?;
-            w.write_all(b"}\n")?;
-            samples += 1;
+        for item in self.sample_steps() {
+            let (job, step) = item?;
+            for s in self.samples(&job, step) {
+                let s = s.map_err(|e| match e {
+                    StoreError::DamagedSample { what } => StoreError::DamagedSample {
+                        what: format!("{what}; run `traveler verify`"),
+                    },
+                    other => other,
+                })?;
+                let line = SampleLine {
+                    job: job.clone(),
+                    step,
+                    channel: s.channel,
+                    time: s.time,
+                    celsius: s.celsius,
+                };
+                w.write_all(b"{\"sample\":")?;
+                serde_json::to_writer(&mut w, &line)?;
+                w.write_all(b"}\n")?;
+                samples += 1;
+            }
         }
 
         let end = EndLine {
@@ -191,8 +197,7 @@ impl Store {
         let mut prev = GENESIS;
         let mut expected = 1u64;
         let mut pending: Vec<Pending> = Vec::with_capacity(REPLAY_BATCH);
-        let mut samples = sled::Batch::default();
-        let mut in_batch = 0usize;
+        let mut blocks = BlockBuffer::default();
         let mut sample_count = 0u64;
         let mut end: Option<EndLine> = None;
         let mut seen_header = false;
@@ -260,15 +265,8 @@ impl Store {
                     time: s.time,
                     celsius: s.celsius,
                 };
-                let prefix = step_prefix(&s.job, s.step);
-                batch_sample(&mut samples, &prefix, &sample);
-                in_batch += 1;
+                blocks.push(self, s.job, s.step, sample)?;
                 sample_count += 1;
-                if in_batch >= SAMPLE_BATCH {
-                    self.tree(T::Samples)
-                        .apply_batch(std::mem::take(&mut samples))?;
-                    in_batch = 0;
-                }
             } else if let Some(e) = parsed.end {
                 end = Some(e);
             } else {
@@ -276,7 +274,7 @@ impl Store {
             }
         }
         self.commit(std::mem::take(&mut pending))?;
-        self.tree(T::Samples).apply_batch(samples)?;
+        blocks.finish(self)?;
         self.sync()?;
 
         let Some(end) = end else {
@@ -314,6 +312,51 @@ impl Store {
     }
 }
 
-fn batch_sample(batch: &mut sled::Batch, prefix: &[u8], s: &StoredSample) {
-    batch.insert(sample_key(prefix, s), &s.celsius.to_bits().to_be_bytes());
+/// Consecutive samples of one step gathered into blocks, written in sled batches.
+#[derive(Default)]
+struct BlockBuffer {
+    step: Option<(String, u32)>,
+    samples: Vec<StoredSample>,
+    batch: sled::Batch,
+    in_batch: usize,
+}
+
+impl BlockBuffer {
+    fn push(&mut self, store: &Store, job: String, step: u32, s: StoredSample) -> Result<()> {
+        let same = matches!(&self.step, Some((j, st)) if *j == job && *st == step);
+        if !same || self.samples.len() >= RESTORE_BLOCK {
+            self.close(store)?;
+            self.step = Some((job, step));
+        }
+        self.samples.push(s);
+        Ok(())
+    }
+
+    fn close(&mut self, store: &Store) -> Result<()> {
+        if let (Some((job, step)), Some((first, value))) = (&self.step, encode_block(&self.samples))
+        {
+            let id = store.inner.db.generate_id()?;
+            self.batch
+                .insert(block_key(&step_prefix(job, *step), first, id), value);
+            self.in_batch += 1;
+        }
+        self.samples.clear();
+        if self.in_batch >= BLOCKS_PER_BATCH {
+            self.flush(store)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, store: &Store) -> Result<()> {
+        store
+            .tree(T::Samples)
+            .apply_batch(std::mem::take(&mut self.batch))?;
+        self.in_batch = 0;
+        Ok(())
+    }
+
+    fn finish(mut self, store: &Store) -> Result<()> {
+        self.close(store)?;
+        self.flush(store)
+    }
 }

@@ -17,6 +17,7 @@ pub(crate) fn str_key(s: &str) -> Vec<u8> {
 }
 
 /// (a, b) as one key: both length-prefixed.
+#[cfg(test)]
 pub(crate) fn pair_key(a: &str, b: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(8 + a.len() + b.len());
     push_str(&mut k, a);

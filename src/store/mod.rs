@@ -3,10 +3,18 @@
 //!
 //! "Saved" means on disk: `append` writes the event, the chain head and every index
 //! entry in one sled transaction, then flushes (fsync), and only then returns.
+//!
+//! Layout (format `traveler-store-2`): sled 0.34 keeps ~35 bytes per key resident
+//! whatever the cache size, so nothing that grows with the store gets a key per item.
+//! Events are stored 32 to a key (`group`), a job's seqs and status under one key, the
+//! indexes as sorted lists in values (`index`), samples one block per batch (`samples`).
+//! Appends read-modify-write these values under the append lock and write them in the
+//! same transaction as the chain head.
 
 mod backup;
 mod chain;
 mod error;
+mod group;
 mod index;
 mod keys;
 mod query;
@@ -33,10 +41,10 @@ pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
 pub use verify::VerifyReport;
 
-use index::{CHAIN_TREES, T, TREE_NAMES, Write};
+use index::{CHAIN_TREES, Overlay, T, TREE_NAMES};
 
 /// Version of the on-disk layout, kept in `meta/format`.
-const FORMAT: &[u8] = b"traveler-store-1";
+const FORMAT: &[u8] = b"traveler-store-2";
 const META_HEAD: &[u8] = b"chain_head";
 const META_FORMAT: &[u8] = b"format";
 /// Present while `reindex` runs; found at open, it means the indexes are half built.
@@ -154,6 +162,16 @@ impl Store {
                 db.flush()?;
             }
             Some(f) if f.as_ref() == FORMAT => {}
+            Some(f) if f.starts_with(b"traveler-store-") => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    detail: format!(
+                        "it was written in store format {:?} and this traveler reads only {:?}",
+                        String::from_utf8_lossy(&f),
+                        String::from_utf8_lossy(FORMAT)
+                    ),
+                });
+            }
             other => {
                 return Err(StoreError::Corrupt {
                     path,
@@ -287,9 +305,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut state = self.lock();
+        let trees = &self.inner.trees;
         let mut head = state.head;
         let mut working: HashMap<String, Option<Job>> = HashMap::new();
-        let mut writes: Vec<Write> = Vec::with_capacity(items.len() * 6 + 1);
+        let mut overlay = Overlay::default();
         let mut records = Vec::with_capacity(items.len());
 
         for item in items {
@@ -319,40 +338,35 @@ impl Store {
                 }
             };
             let hash = chain_hash(seq, &head.hash, &canonical);
-            index::static_writes(&record, &mut writes);
-            if let Some(job_id) = record.event.job() {
-                if !working.contains_key(job_id) {
-                    // Taken out, not cloned: if this commit fails the job is simply
-                    // folded from disk again next time.
-                    let current = match state.jobs.remove(job_id) {
-                        Some(j) => Some(j),
-                        None => self.job(job_id)?,
-                    };
-                    working.insert(job_id.to_string(), current);
-                }
-                if let Some(job) = working.get_mut(job_id) {
-                    let (before, after) = index::advance(job, &record);
-                    index::status_writes(job_id, before, after, &mut writes);
-                    if let Some(j) = job.as_ref() {
-                        index::lot_write(j, &record, &mut writes);
-                    }
+            if let Some(job_id) = record.event.job()
+                && !working.contains_key(job_id)
+            {
+                // Taken out, not cloned: if this commit fails the job is simply folded
+                // from disk again next time. Folded before this commit touches the
+                // job, so the disk holds exactly its earlier records.
+                let current = match state.jobs.remove(job_id) {
+                    Some(j) => Some(j),
+                    None => self.job(job_id)?,
+                };
+                working.insert(job_id.to_string(), current);
+            }
+            index::static_writes(trees, &record, &mut overlay)?;
+            if let Some(job_id) = record.event.job()
+                && let Some(job) = working.get_mut(job_id)
+            {
+                let (before, after) = index::advance(job, &record);
+                index::status_writes(trees, job_id, before, after, &mut overlay)?;
+                if let Some(j) = job.as_ref() {
+                    index::lot_write(trees, j, &record, &mut overlay)?;
                 }
             }
-            writes.push(Write::put(
-                T::Events,
-                keys::seq_key(seq).to_vec(),
-                canonical,
-            ));
+            self.add_to_group(&mut overlay, seq, &canonical)?;
             head = ChainHead { seq, hash };
             records.push(record);
         }
-        writes.push(Write::put(
-            T::Meta,
-            META_HEAD.to_vec(),
-            head.to_bytes().to_vec(),
-        ));
+        overlay.put(T::Meta, META_HEAD.to_vec(), head.to_bytes().to_vec());
 
-        self.apply_chain_writes(&writes)?;
+        self.apply_chain_writes(overlay)?;
         // Committed in sled's memory from here on, whatever the flush says: the head
         // must follow, or the next append would reuse a seq.
         state.head = head;
@@ -376,17 +390,43 @@ impl Store {
         Ok(records)
     }
 
-    fn apply_chain_writes(&self, writes: &[Write]) -> Result<()> {
+    /// Appends a record's bytes to its group (read from disk once per commit).
+    fn add_to_group(&self, overlay: &mut Overlay, seq: u64, canonical: &[u8]) -> Result<()> {
+        let g = group::group_of(seq);
+        let key = group::group_key(g);
+        let value = overlay.value(&self.inner.trees, T::Events, &key)?;
+        let v = value.get_or_insert_with(Vec::new);
+        let (ranges, err) = group::split(g, v);
+        let expected = (seq - group::first_seq(g)) as usize;
+        if err.is_some() || ranges.len() != expected {
+            // Appending here would hide damage under a good record or fork the chain.
+            return Err(StoreError::Corrupt {
+                path: self.path().to_path_buf(),
+                detail: format!(
+                    "the event group of seq {seq} holds {} readable records where {expected} \
+                     were expected; run `traveler verify`",
+                    ranges.len()
+                ),
+            });
+        }
+        group::push_record(v, canonical);
+        overlay.bytes += canonical.len() + 4;
+        overlay.touch(T::Events, &key);
+        Ok(())
+    }
+
+    fn apply_chain_writes(&self, mut overlay: Overlay) -> Result<()> {
+        let writes: Vec<(T, Vec<u8>, Option<Vec<u8>>)> = overlay.drain().collect();
         let trees: Vec<&sled::Tree> = CHAIN_TREES.iter().map(|&t| self.tree(t)).collect();
         let slot = |t: T| CHAIN_TREES.iter().position(|&c| c == t);
         let result: std::result::Result<(), TransactionError<()>> =
             trees.as_slice().transaction(|tx| {
-                for w in writes {
+                for (t, key, value) in &writes {
                     // Every tree a write names is in CHAIN_TREES by construction.
-                    let Some(i) = slot(w.tree) else { continue };
-                    match &w.value {
-                        Some(v) => tx[i].insert(w.key.as_slice(), v.as_slice())?,
-                        None => tx[i].remove(w.key.as_slice())?,
+                    let Some(i) = slot(*t) else { continue };
+                    match value {
+                        Some(v) => tx[i].insert(key.as_slice(), v.as_slice())?,
+                        None => tx[i].remove(key.as_slice())?,
                     };
                 }
                 Ok(())
@@ -404,6 +444,7 @@ impl Store {
     pub fn reindex(&self) -> Result<u64> {
         let mut state = self.lock();
         state.jobs.clear();
+        let trees = &self.inner.trees;
         let meta = self.tree(T::Meta);
         meta.insert(META_REINDEXING, b"1".as_slice())?;
         self.sync()?;
@@ -411,37 +452,33 @@ impl Store {
             self.tree(t).clear()?;
         }
 
-        // Pass 1: entries that depend on one record.
-        let mut writes = Vec::new();
+        // Pass 1: entries that depend on one record, and each job's seq list.
+        let mut overlay = Overlay::default();
         let mut n = 0u64;
         for item in self.stored_events() {
             let stored = item?;
-            index::static_writes(&stored.record, &mut writes);
+            index::static_writes(trees, &stored.record, &mut overlay)?;
             n += 1;
-            if writes.len() >= 50_000 {
-                self.apply_unchained(&mut writes)?;
+            if overlay.bytes >= REINDEX_FLUSH_BYTES {
+                self.apply_unchained(&mut overlay)?;
             }
         }
-        self.apply_unchained(&mut writes)?;
+        self.apply_unchained(&mut overlay)?;
 
         // Pass 2: each job's status and lots, folding one job at a time to keep memory flat.
         let mut job_ids = Vec::new();
-        let mut last: Option<String> = None;
-        for item in self.tree(T::JobEvents).iter().keys() {
+        for item in self.tree(T::Jobs).iter().keys() {
             let key = item?;
             let (job, _) = keys::take_str(&key).ok_or_else(|| StoreError::Corrupt {
                 path: self.path().to_path_buf(),
-                detail: "an unreadable job_events key".into(),
+                detail: "an unreadable jobs key".into(),
             })?;
-            if last.as_deref() != Some(job) {
-                last = Some(job.to_string());
-                job_ids.push(job.to_string());
-            }
+            job_ids.push(job.to_string());
             if job_ids.len() >= 10_000 {
-                self.write_statuses(&mut job_ids, &mut writes)?;
+                self.write_statuses(&mut job_ids, &mut overlay)?;
             }
         }
-        self.write_statuses(&mut job_ids, &mut writes)?;
+        self.write_statuses(&mut job_ids, &mut overlay)?;
 
         meta.remove(META_REINDEXING)?;
         self.sync()?;
@@ -449,26 +486,30 @@ impl Store {
         Ok(n)
     }
 
-    fn write_statuses(&self, ids: &mut Vec<String>, writes: &mut Vec<Write>) -> Result<()> {
+    fn write_statuses(&self, ids: &mut Vec<String>, overlay: &mut Overlay) -> Result<()> {
+        let trees = &self.inner.trees;
         for id in ids.drain(..) {
             let job = self.job(&id)?;
-            index::status_writes(&id, None, job.as_ref().map(|j| j.status), writes);
+            index::status_writes(trees, &id, None, job.as_ref().map(|j| j.status), overlay)?;
             if let Some(j) = &job {
-                index::lot_writes_of(j, writes);
+                index::lot_writes_of(trees, j, overlay)?;
+            }
+            if overlay.bytes >= REINDEX_FLUSH_BYTES {
+                self.apply_unchained(overlay)?;
             }
         }
-        self.apply_unchained(writes)
+        self.apply_unchained(overlay)
     }
 
     /// Applies index writes tree by tree; only for rebuilding, where a crash is
     /// covered by the reindex marker instead of a transaction.
-    fn apply_unchained(&self, writes: &mut Vec<Write>) -> Result<()> {
+    fn apply_unchained(&self, overlay: &mut Overlay) -> Result<()> {
         let mut batches: HashMap<usize, sled::Batch> = HashMap::new();
-        for w in writes.drain(..) {
-            let b = batches.entry(w.tree as usize).or_default();
-            match w.value {
-                Some(v) => b.insert(w.key, v),
-                None => b.remove(w.key),
+        for (t, key, value) in overlay.drain() {
+            let b = batches.entry(t as usize).or_default();
+            match value {
+                Some(v) => b.insert(key, v),
+                None => b.remove(key),
             }
         }
         for (t, batch) in batches {
@@ -478,31 +519,38 @@ impl Store {
     }
 }
 
+/// Bytes of index values a rebuild holds before writing them out.
+const REINDEX_FLUSH_BYTES: usize = 32 * 1024 * 1024;
+
 fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
     let stored = match trees[T::Meta as usize].get(META_HEAD)? {
         None => ChainHead::EMPTY,
-        Some(b) => ChainHead::from_bytes(&b).ok_or_else(|| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "the chain head is unreadable".into(),
-        })?,
+        Some(b) => ChainHead::from_bytes(&b)
+            .ok_or_else(|| corrupt("the chain head is unreadable".into()))?,
     };
     let last = match trees[T::Events as usize].last()? {
         None => 0,
-        Some((k, _)) => keys::seq_of(&k).ok_or_else(|| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "the last event key is unreadable".into(),
-        })?,
+        Some((k, v)) => {
+            let g = group::group_from_key(&k)
+                .ok_or_else(|| corrupt("the last event group key is unreadable".into()))?;
+            let (ranges, err) = group::split(g, &v);
+            if let Some(e) = err {
+                return Err(corrupt(format!("the last event group is damaged: {e}")));
+            }
+            group::first_seq(g) + ranges.len() as u64 - 1
+        }
     };
     if last != stored.seq {
         // The head is written in the same transaction as each event, so this is
         // damage, and appending on top would fork the chain.
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!(
-                "the chain head says seq {} but the last event is seq {last}",
-                stored.seq
-            ),
-        });
+        return Err(corrupt(format!(
+            "the chain head says seq {} but the last event is seq {last}",
+            stored.seq
+        )));
     }
     Ok(stored)
 }

@@ -8,8 +8,7 @@ use crate::domain::event::Event;
 use super::chain::{ChainHead, GENESIS, chain_hash, decode_record, parse_hash};
 use super::error::{Result, StoreError, VerifyFailure};
 use super::index::T;
-use super::keys::{seq_key, seq_of};
-use super::samples::{DigestBuilder, decode_tail, split_key};
+use super::samples::DigestBuilder;
 use super::{META_HEAD, Store};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,10 +76,11 @@ impl Store {
         let mut broken: Option<u64> = None;
 
         // Records appended while we walk lie beyond the head we read: not ours to judge.
-        for kv in self.tree(T::Events).range(..=seq_key(head.seq)) {
-            let (k, v) = kv?;
-            let seq = seq_of(&k)
-                .ok_or_else(|| fail(Some(expected), "an event key is not a sequence number"))?;
+        for item in self.record_groups_upto(head.seq) {
+            let (seq, v) = item.map_err(|e| match e {
+                StoreError::Damaged { seq, what } => fail(Some(seq.max(expected)), what),
+                other => other,
+            })?;
             if seq != expected {
                 return Err(fail(
                     Some(expected),
@@ -88,7 +88,16 @@ impl Store {
                 ));
             }
             let rec = decode_record(seq, &v).map_err(|e| match e {
-                StoreError::Damaged { what, .. } => fail(Some(seq), what),
+                StoreError::Damaged { what, .. } => {
+                    // A record that names a later seq than its place: earlier ones are gone.
+                    match serde_json::from_slice::<crate::domain::event::Record>(&v) {
+                        Ok(r) if r.seq > seq => fail(
+                            Some(seq),
+                            format!("gap in seq: {seq} is missing, the next stored is {}", r.seq),
+                        ),
+                        _ => fail(Some(seq), what),
+                    }
+                }
                 other => other,
             })?;
             let recorded_prev = parse_hash(&rec.prev_hash)
@@ -156,12 +165,27 @@ impl Store {
             }
         };
 
-        let mut group: Option<((String, u32), DigestBuilder)> = None;
-        let mut close = |g: Option<((String, u32), DigestBuilder)>, unsealed: &mut u64| {
-            let Some(((job, step), d)) = g else { return };
+        for item in self.sample_steps() {
+            let (job, step) = item.map_err(|e| match e {
+                StoreError::DamagedSample { what } => fail(None, what),
+                other => other,
+            })?;
+            let key = (job, step);
+            let mut d = DigestBuilder::default();
+            for raw in self.raw_samples(&key.0, step) {
+                match raw {
+                    Ok(raw) => d.add(&raw),
+                    Err(StoreError::DamagedSample { what }) => {
+                        return Err(fail(sealed.get(&key).map(|s| s.seq), what));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             let got = d.finish();
-            match sealed.remove(&(job.clone(), step)) {
-                None => *unsealed += got.count,
+            total += got.count;
+            let (job, step) = &key;
+            match sealed.remove(&key) {
+                None => unsealed += got.count,
                 Some(s) => {
                     if got.sha256 != hex::encode(s.digest) || got.count != s.count {
                         note(
@@ -175,31 +199,7 @@ impl Store {
                     }
                 }
             }
-        };
-
-        for kv in self.tree(T::Samples).iter() {
-            let (k, v) = kv?;
-            total += 1;
-            let Some((job, step, tail)) = split_key(&k) else {
-                return Err(fail(None, "a sample key is unreadable"));
-            };
-            if decode_tail(tail, &v).is_none() {
-                let seq = sealed.get(&(job.to_string(), step)).map(|s| s.seq);
-                return Err(fail(
-                    seq,
-                    format!("undecodable sample for job {job} step {step}"),
-                ));
-            }
-            let same = matches!(&group, Some(((j, s), _)) if j == job && *s == step);
-            if !same {
-                close(group.take(), &mut unsealed);
-                group = Some(((job.to_string(), step), DigestBuilder::default()));
-            }
-            if let Some((_, d)) = group.as_mut() {
-                d.add(tail, &v);
-            }
         }
-        close(group.take(), &mut unsealed);
 
         // Completed steps whose samples are gone entirely.
         let empty = DigestBuilder::default().finish().sha256;
