@@ -109,19 +109,19 @@ pub fn load_job<'l>(
     with_hashes: bool,
 ) -> Result<Option<JobBundle<'l>>> {
     let mut records = Vec::new();
-    for rec in store.events_of_job_iter(id) {
-        let rec = rec?;
-        if rec.seq > upto {
-            break;
-        }
-        if with_hashes {
-            let seq = rec.seq;
-            let stored = store.stored_record(seq)?.ok_or_else(|| ExportError::Job {
-                job: id.to_string(),
-                what: format!("seq {seq} is listed for the job but missing from the events"),
-            })?;
+    if with_hashes {
+        for stored in store.stored_events_of_job(id)? {
+            if stored.record.seq > upto {
+                break;
+            }
             records.push(StoredOrPlain::Stored(stored));
-        } else {
+        }
+    } else {
+        for rec in store.events_of_job_iter(id) {
+            let rec = rec?;
+            if rec.seq > upto {
+                break;
+            }
             records.push(StoredOrPlain::Plain(rec));
         }
     }

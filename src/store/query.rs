@@ -244,6 +244,24 @@ impl Store {
         })
     }
 
+    /// A job's records with their stored bytes and hashes, in seq order. Each event
+    /// group is read once, however many of the job's records it holds.
+    pub fn stored_events_of_job(&self, job: &str) -> Result<Vec<StoredRecord>> {
+        let Some((_, seqs)) = self.job_entry(job)? else {
+            return Ok(Vec::new());
+        };
+        let mut cache = GroupCache::new(self);
+        seqs.into_iter()
+            .map(|seq| match cache.bytes(seq)? {
+                Some(v) => StoredRecord::decode(seq, &v),
+                None => Err(StoreError::Damaged {
+                    seq,
+                    what: "listed for its job but missing from the events".into(),
+                }),
+            })
+            .collect()
+    }
+
     pub fn events_of_job(&self, job: &str) -> Result<Vec<Record>> {
         self.events_of_job_iter(job).collect()
     }
