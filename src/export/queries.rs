@@ -119,12 +119,13 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
 /// In time order; a recall reads it top to bottom.
 pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
     let mut out = Vec::new();
-    for id in store.jobs_by_lot(lot)? {
-        let records = store.events_of_job(&id)?;
-        let Some(job) = crate::domain::job::Job::fold(&records) else {
-            continue;
-        };
-        for rec in &records {
+    // The lot index names job and board; status comes from the job entry and only
+    // the job's lot records are decoded, so no job is folded.
+    for entry in store.where_used(lot)? {
+        let status = store
+            .job_status(&entry.job)?
+            .unwrap_or(JobStatus::InProgress);
+        for rec in store.events_of_job_of_kind(&entry.job, "lot_recorded")? {
             if let Event::LotRecorded {
                 step,
                 material,
@@ -136,13 +137,13 @@ pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
             {
                 out.push(LotUse {
                     lot: lot.to_string(),
-                    serial: job.board_serial.clone(),
-                    job: job.id.clone(),
+                    serial: entry.board_serial.clone(),
+                    job: entry.job.clone(),
                     step: *step,
                     material: material.clone(),
                     expiry: *expiry,
                     time: rec.time,
-                    status: job.status,
+                    status,
                 });
             }
         }

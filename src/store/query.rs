@@ -262,6 +262,35 @@ impl Store {
             .collect()
     }
 
+    /// A job's records of one kind (`Event::kind`, e.g. "lot_recorded"), in seq
+    /// order. Only records whose canonical bytes carry that type tag are decoded,
+    /// so a query for a few records of many jobs stays cheap.
+    pub fn events_of_job_of_kind(&self, job: &str, kind: &str) -> Result<Vec<Record>> {
+        let Some((_, seqs)) = self.job_entry(job)? else {
+            return Ok(Vec::new());
+        };
+        let tag = format!("\"type\":\"{kind}\"");
+        let mut cache = GroupCache::new(self);
+        let mut out = Vec::new();
+        for seq in seqs {
+            let Some(bytes) = cache.bytes(seq)? else {
+                return Err(StoreError::Damaged {
+                    seq,
+                    what: "listed for its job but missing from the events".into(),
+                });
+            };
+            if !bytes.windows(tag.len()).any(|w| w == tag.as_bytes()) {
+                continue;
+            }
+            let rec = decode_record(seq, &bytes)?;
+            // The tag could also occur inside a free-text field: the decoded kind decides.
+            if rec.event.kind() == kind {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn events_of_job(&self, job: &str) -> Result<Vec<Record>> {
         self.events_of_job_iter(job).collect()
     }
