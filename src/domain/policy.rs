@@ -113,7 +113,7 @@ impl fmt::Display for Refusal {
                 write!(f, "needs skill level {required} (you hold {held})")
             }
             Refusal::ModuleMissing { module } => {
-                write!(f, "needs IPC-7711/7721 certification for module {module}")
+                write!(f, "no certificate for module {module}")
             }
             Refusal::ModuleExpired { module, expired } => {
                 write!(f, "certification for module {module} expired on {expired}")

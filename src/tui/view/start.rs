@@ -80,10 +80,9 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             (false, false) => theme.dim(),
         };
         lines.push(Line::from(Span::styled(text, style)));
-        if !why.is_empty() {
-            let reasons: Vec<String> = why.iter().map(|r| r.to_string()).collect();
+        for reason in &why {
             lines.push(Line::from(Span::styled(
-                format!("      ✖ {}", reasons.join("; ")),
+                format!("      ✖ {reason}"),
                 theme.dim(),
             )));
         }
@@ -92,13 +91,7 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
     let rows_before: usize = state.library.instructions
         [..f.selected.min(state.library.instructions.len())]
         .iter()
-        .map(|i| {
-            if refusals(state, f, i).is_empty() {
-                1
-            } else {
-                2
-            }
-        })
+        .map(|i| 1 + refusals(state, f, i).len())
         .sum();
     let visible = list.height.saturating_sub(2) as usize;
     let scroll = rows_before.saturating_sub(visible.saturating_sub(3)) as u16;
