@@ -296,6 +296,13 @@ pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32>
     };
     match execute(args, &store, instructions) {
         Ok(()) => Ok(0),
+        // `traveler people list | head` closes the pipe early: not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(0)
+        }
         Err(e) => {
             eprintln!("traveler: {e:#}");
             Ok(1)
