@@ -2,72 +2,120 @@
 //! badge and PIN; wrong PINs are recorded and lock the badge like anywhere else.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 
 use super::store::{StoreDir, exit_code, open_store};
 use crate::domain::event::Event;
-use crate::domain::person::Person;
-use crate::domain::policy::Policy;
+use crate::domain::person::{Person, Roster};
+use crate::domain::policy::{Policy, Refusal, admin_remains, may_administer};
 use crate::domain::types::{CertLevel, Certification, Role, SkillLevel};
 use crate::instruction::{Library, load_dir};
+use crate::people::admin;
 use crate::people::auth::{authenticate, roster};
-use crate::people::certs::{expiring, module_gaps};
+use crate::people::certs::{expiring_certificates, missing_modules};
 use crate::people::pin::{check_pin_format, hash_pin};
 use crate::people::roster_file;
 use crate::store::Store;
 
+const PIN_HELP: &str = "\
+PINs:
+  Asked on the terminal without echo: the admin's PIN first, then a new PIN
+  twice (init, add, set-pin). Ctrl-C or Esc cancels.
+  With --pin-stdin they are read from standard input, one per line, in the same
+  order without the repetition: the admin's PIN, then the new PIN.
+  PINs are 4 to 12 digits and are stored only as Argon2id hashes.
+
+  Five wrong PINs in a row lock the admin badge for the policy's lockout time,
+  as at the bench. Every change is an event in the store with the admin as actor.
+
+Examples:
+  traveler people init --badge A900 --name \"Quality Admin\"
+  traveler people add T100 --name \"Ana Lima\" --role technician,inspector --skill expert --admin A900
+  traveler people certify T100 --level CIS --modules 1,2,5,8 --certificate CIS-2025-0117 --issued 2025-03-01 --admin A900
+  traveler people list --expiring 60
+  printf '9999\\n4321\\n' | traveler people set-pin T100 --admin A900 --pin-stdin";
+
 #[derive(Args, Debug)]
+#[command(after_long_help = PIN_HELP)]
 pub struct PeopleArgs {
     #[command(subcommand)]
     pub command: PeopleCommand,
     #[command(flatten)]
     pub store: StoreDir,
-    /// Read PINs from standard input, one per line (admin PIN first, then a new
-    /// PIN where one is set), instead of asking on the terminal.
+    /// Read PINs from standard input, one per line (the admin's PIN first, then
+    /// the new PIN where one is set), instead of asking on the terminal.
     #[arg(long, global = true)]
     pub pin_stdin: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum PeopleCommand {
-    /// Enrol the first admin of an empty roster.
+    /// Enrol the first admin of an empty roster (no admin PIN needed, only then).
+    #[command(after_long_help = PIN_HELP)]
     Init {
+        /// The first admin's badge.
         #[arg(long)]
         badge: String,
+        /// The printed name shown with every signature.
         #[arg(long)]
         name: String,
+        /// Roles besides admin, comma-separated: technician, inspector, supervisor.
+        #[arg(long, value_delimiter = ',')]
+        role: Vec<Role>,
+        #[arg(long, default_value = "intermediate")]
+        skill: SkillLevel,
     },
-    /// Enrol a person.
+    /// Enrol a person with a PIN of their own.
+    #[command(after_long_help = PIN_HELP)]
     Add {
         badge: String,
+        /// The printed name shown with every signature.
         #[arg(long)]
         name: String,
         /// Comma-separated: technician, inspector, supervisor, admin.
         #[arg(long, value_delimiter = ',', required = true)]
         role: Vec<Role>,
+        /// intermediate, advanced or expert.
         #[arg(long)]
         skill: SkillLevel,
         #[command(flatten)]
         admin: Admin,
     },
-    /// Set a new PIN for a badge (also unlocks it).
+    /// Change a person's printed name, roles or skill level.
+    Update {
+        badge: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// The new, complete list of roles, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        role: Option<Vec<Role>>,
+        #[arg(long)]
+        skill: Option<SkillLevel>,
+        #[command(flatten)]
+        admin: Admin,
+    },
+    /// Give a badge a new PIN (also lifts a lockout).
+    #[command(after_long_help = PIN_HELP)]
     SetPin {
         badge: String,
         #[command(flatten)]
         admin: Admin,
     },
-    /// Record an IPC-7711/7721 certificate; it expires after the policy's validity.
+    /// Record an IPC-7711/7721 certificate; it expires after policy.toml's
+    /// certification_validity_years. Recording the same number again replaces it.
     Certify {
         badge: String,
+        /// CIS, CSE or CIT.
         #[arg(long)]
         level: CertLevel,
         /// Comma-separated training modules 1–10.
         #[arg(long, value_delimiter = ',', required = true)]
         modules: Vec<u8>,
+        /// The certificate number printed on it.
         #[arg(long)]
         certificate: String,
         /// Issue date, YYYY-MM-DD.
@@ -86,7 +134,7 @@ pub enum PeopleCommand {
         #[command(flatten)]
         admin: Admin,
     },
-    /// Take a badge out of service; its records stay.
+    /// Take a badge out of service: it can no longer log in or sign; its records stay.
     Deactivate {
         badge: String,
         #[arg(long)]
@@ -94,25 +142,51 @@ pub enum PeopleCommand {
         #[command(flatten)]
         admin: Admin,
     },
-    /// The roster with certificates and expiry warnings.
+    /// The roster with certificates and expiry warnings (30 and 60 days).
     List {
-        /// Only certificates expiring within this many days (and expired ones).
-        #[arg(long, value_name = "DAYS")]
+        /// Only the certificates expired or expiring within this many days.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..=3650))]
         expiring: Option<i64>,
     },
     /// Who lacks a module that a released instruction needs.
     Gaps,
-    /// Enrol people and certificates from a roster TOML file (all or nothing).
+    /// Enrol people and certificates from a roster TOML file, all or nothing.
+    /// Imported people get no usable PIN: give each one with `set-pin`.
+    #[command(after_long_help = roster_file_help())]
     Import {
         file: PathBuf,
-        #[command(flatten)]
-        admin: Admin,
+        /// The admin badge that authorises the import.
+        #[arg(long, value_name = "BADGE", required_unless_present = "check")]
+        admin: Option<String>,
+        /// Only check the file and show what would be imported; save nothing.
+        #[arg(long)]
+        check: bool,
     },
+}
+
+const fn roster_file_help() -> &'static str {
+    "\
+Roster file:
+  [[person]]
+  badge = \"T100\"
+  name = \"Ana Lima\"
+  roles = [\"technician\", \"inspector\"]
+  skill = \"expert\"
+
+  [[person.certification]]
+  level = \"CIS\"
+  modules = [1, 2, 3, 5, 8]
+  certificate = \"CIS-2025-0117\"
+  issued = 2025-03-01
+
+Unknown fields are errors (a PIN in a file is not a secret, so there is no
+place for one). Problems are reported as file:line:col and nothing is saved.
+The expiry of each certificate comes from policy.toml."
 }
 
 #[derive(Args, Debug)]
 pub struct Admin {
-    /// The admin badge that authorises the change.
+    /// The admin badge that authorises the change; its PIN is asked for.
     #[arg(long = "admin", id = "admin_badge", value_name = "BADGE")]
     pub badge: String,
 }
@@ -120,33 +194,23 @@ pub struct Admin {
 /// PINs come from the terminal without echo, or from stdin lines in scripts.
 struct Pins {
     from_stdin: bool,
-    lines: Vec<String>,
 }
 
 impl Pins {
-    fn new(from_stdin: bool) -> Self {
-        let lines = if from_stdin {
-            std::io::stdin()
-                .lock()
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Pins { from_stdin, lines }
-    }
-
     fn next(&mut self, prompt: &str) -> anyhow::Result<String> {
         if self.from_stdin {
-            return self
-                .lines
-                .pop()
-                .map(|l| l.trim().to_string())
-                .context("a PIN line is missing on standard input");
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading a PIN from standard input")?;
+            if line.is_empty() {
+                bail!(
+                    "a PIN line is missing on standard input ({})",
+                    prompt.trim()
+                );
+            }
+            return Ok(line.trim().to_string());
         }
         if !std::io::stdin().is_terminal() {
             bail!("no terminal to ask for the PIN on: use --pin-stdin");
@@ -154,46 +218,67 @@ impl Pins {
         read_hidden(prompt)
     }
 
-    fn new_pin(&mut self) -> anyhow::Result<String> {
-        let pin = self.next("New PIN: ")?;
+    fn new_pin(&mut self, whose: &str) -> anyhow::Result<String> {
+        let pin = self.next(&format!("New PIN for {whose}: "))?;
         check_pin_format(&pin).map_err(anyhow::Error::msg)?;
         if !self.from_stdin && self.next("Repeat the new PIN: ")? != pin {
-            bail!("the two PINs differ");
+            bail!("the two PINs differ; nothing changed");
         }
         Ok(pin)
     }
 }
 
-/// Reads a line with the terminal's echo off, so a PIN never shows on screen.
+/// Reads a PIN with the terminal in raw mode, so nothing echoes and Ctrl-C
+/// arrives as a key: the terminal is restored before we give up, where a
+/// SIGINT while echo was off would leave the shell without echo.
 fn read_hidden(prompt: &str) -> anyhow::Result<String> {
+    use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+    use crossterm::terminal;
+
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
-    let fd = libc::STDIN_FILENO;
-    // SAFETY: termios is plain data; tcgetattr fills it for a terminal fd, and the
-    // original settings are restored before returning.
-    let mut term: libc::termios = unsafe { std::mem::zeroed() };
-    let saved = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
-    let original = term;
-    if saved {
-        term.c_lflag &= !libc::ECHO;
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
-    }
-    let mut line = String::new();
-    let read = std::io::stdin().read_line(&mut line);
-    if saved {
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &original) };
-    }
+    terminal::enable_raw_mode().context("cannot switch the terminal off echo")?;
+    let mut pin = String::new();
+    let outcome = loop {
+        let key = match event::read() {
+            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => k,
+            Ok(_) => continue,
+            Err(e) => break Err(anyhow::Error::from(e)),
+        };
+        match key.code {
+            KeyCode::Enter => break Ok(()),
+            KeyCode::Esc => break Err(anyhow::anyhow!("cancelled")),
+            KeyCode::Char('c' | 'd') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                break Err(anyhow::anyhow!("cancelled"));
+            }
+            KeyCode::Backspace => {
+                pin.pop();
+            }
+            KeyCode::Char(c) => pin.push(c),
+            _ => {}
+        }
+    };
+    let restored = terminal::disable_raw_mode();
     eprintln!();
-    read?;
-    Ok(line.trim().to_string())
+    outcome?;
+    restored.context("cannot restore the terminal")?;
+    Ok(pin)
 }
 
-fn library(instructions: Option<&std::path::Path>) -> anyhow::Result<Library> {
-    let dir = instructions.map_or_else(|| PathBuf::from("instructions"), PathBuf::from);
+/// `--instructions`, else the configuration file's folder, else ./instructions.
+fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
+    let dir = match instructions {
+        Some(d) => d.to_path_buf(),
+        None => crate::config::default_config_path()
+            .filter(|p| p.is_file())
+            .and_then(|p| crate::config::AppConfig::load(&p).ok())
+            .and_then(|c| c.instructions)
+            .unwrap_or_else(|| PathBuf::from("instructions")),
+    };
     let loaded = load_dir(&dir);
     if loaded.library.policy.is_none() {
         bail!(
-            "{} has no valid policy.toml: run `traveler check {}`",
+            "{} has no valid policy.toml (certificate validity and PIN lockout come from it): run `traveler check {}`",
             dir.display(),
             dir.display()
         );
@@ -201,23 +286,7 @@ fn library(instructions: Option<&std::path::Path>) -> anyhow::Result<Library> {
     Ok(loaded.library)
 }
 
-/// The admin's PIN checked; the person must hold the admin role.
-fn authorise(
-    store: &Store,
-    policy: &Policy,
-    admin: &str,
-    pins: &mut Pins,
-) -> anyhow::Result<Person> {
-    let pin = pins.next(&format!("PIN for admin {admin}: "))?;
-    let person = authenticate(store, policy, admin, &pin, "admin", Utc::now())
-        .map_err(anyhow::Error::msg)?;
-    if !person.has_role(Role::Admin) {
-        bail!("{} ({admin}) is not an admin", person.name);
-    }
-    Ok(person)
-}
-
-pub fn run(args: PeopleArgs, instructions: Option<&std::path::Path>) -> anyhow::Result<i32> {
+pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
     let store = match open_store(&args.store) {
         Ok(s) => s,
         Err(e) => {
@@ -227,6 +296,13 @@ pub fn run(args: PeopleArgs, instructions: Option<&std::path::Path>) -> anyhow::
     };
     match execute(args, &store, instructions) {
         Ok(()) => Ok(0),
+        // `traveler people list | head` closes the pipe early: not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(0)
+        }
         Err(e) => {
             eprintln!("traveler: {e:#}");
             Ok(1)
@@ -234,45 +310,103 @@ pub fn run(args: PeopleArgs, instructions: Option<&std::path::Path>) -> anyhow::
     }
 }
 
-fn execute(
-    args: PeopleArgs,
-    store: &Store,
-    instructions: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    let lib = library(instructions)?;
-    let policy = lib.policy.clone().context("policy")?;
-    let mut pins = Pins::new(args.pin_stdin);
-    let roster = roster(store).map_err(anyhow::Error::msg)?;
-    let today = Utc::now().date_naive();
-    let exists = |badge: &str| -> anyhow::Result<()> {
-        if roster.get(badge).is_none() {
-            bail!("badge {badge} is not on the roster");
+/// One run: the roster as saved, and who authorised the change.
+struct Session<'a> {
+    store: &'a Store,
+    policy: Policy,
+    roster: Roster,
+    pins: Pins,
+    now: DateTime<Utc>,
+}
+
+impl Session<'_> {
+    fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+
+    fn person(&self, badge: &str) -> anyhow::Result<&Person> {
+        self.roster
+            .get(badge)
+            .with_context(|| format!("badge {badge} is not on the roster"))
+    }
+
+    fn active(&self, badge: &str) -> anyhow::Result<&Person> {
+        let p = self.person(badge)?;
+        if !p.active {
+            bail!("{} ({badge}) is deactivated", p.name);
         }
+        Ok(p)
+    }
+
+    /// The admin's PIN checked through the same path as a signature, so a wrong
+    /// one is recorded and counts towards the lockout.
+    fn authorise(&mut self, admin: &str) -> anyhow::Result<String> {
+        let pin = self.pins.next(&format!("PIN for admin {admin}: "))?;
+        let person = authenticate(self.store, &self.policy, admin, &pin, "admin", self.now)
+            .map_err(anyhow::Error::msg)?;
+        match may_administer(&person, self.now) {
+            Ok(()) => {}
+            Err(Refusal::RoleMissing { .. }) => bail!("{} ({admin}) is not an admin", person.name),
+            Err(refusal) => bail!(
+                "{} ({admin}) may not change the roster: {refusal}",
+                person.name
+            ),
+        }
+        Ok(person.badge)
+    }
+
+    fn save(&self, actor: &str, events: Vec<Event>) -> anyhow::Result<()> {
+        self.store
+            .append_batch(actor, events)
+            .context("saving to the store")?;
         Ok(())
+    }
+}
+
+fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyhow::Result<()> {
+    let lib = library(instructions)?;
+    let mut s = Session {
+        store,
+        policy: lib.policy.clone().context("policy")?,
+        roster: roster(store).map_err(anyhow::Error::msg)?,
+        pins: Pins {
+            from_stdin: args.pin_stdin,
+        },
+        now: Utc::now(),
     };
-    let append = |actor: &str, events: Vec<Event>| -> anyhow::Result<()> {
-        store.append_batch(actor, events).context("saving")?;
-        Ok(())
-    };
+    let msg = anyhow::Error::msg;
     match args.command {
-        PeopleCommand::Init { badge, name } => {
-            if !roster.people.is_empty() {
+        PeopleCommand::Init {
+            badge,
+            name,
+            mut role,
+            skill,
+        } => {
+            if !s.roster.people.is_empty() {
                 bail!(
-                    "the roster is not empty: add people with `traveler people add … --admin BADGE`"
+                    "the roster is not empty: add people with `traveler people add BADGE … --admin BADGE`"
                 );
             }
-            let pin = pins.new_pin()?;
-            append(
+            admin::check_badge(&badge).map_err(msg)?;
+            admin::check_name(&name).map_err(msg)?;
+            role.push(Role::Admin);
+            let roles = admin::normalise_roles(&role).map_err(msg)?;
+            let pin = s.pins.new_pin(&badge)?;
+            s.save(
                 &badge,
                 vec![Event::PersonEnrolled {
                     badge: badge.clone(),
-                    name: name.clone(),
-                    roles: vec![Role::Admin],
-                    skill: SkillLevel::Intermediate,
-                    pin_hash: hash_pin(&pin).map_err(anyhow::Error::msg)?,
+                    name: name.trim().to_string(),
+                    roles,
+                    skill,
+                    pin_hash: hash_pin(&pin).map_err(msg)?,
                 }],
             )?;
-            println!("enrolled {name} ({badge}) as the first admin — saved");
+            println!(
+                "enrolled {} ({badge}) as the first admin in {} — saved",
+                name.trim(),
+                store.path().display()
+            );
         }
         PeopleCommand::Add {
             badge,
@@ -281,32 +415,79 @@ fn execute(
             skill,
             admin,
         } => {
-            if roster.get(&badge).is_some() {
+            admin::check_badge(&badge).map_err(msg)?;
+            admin::check_name(&name).map_err(msg)?;
+            let roles = admin::normalise_roles(&role).map_err(msg)?;
+            if s.roster.get(&badge).is_some() {
                 bail!("badge {badge} is already enrolled");
             }
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            let pin = pins.new_pin()?;
-            append(
-                &who.badge,
+            let actor = s.authorise(&admin.badge)?;
+            let pin = s.pins.new_pin(&badge)?;
+            s.save(
+                &actor,
                 vec![Event::PersonEnrolled {
                     badge: badge.clone(),
-                    name: name.clone(),
-                    roles: role,
+                    name: name.trim().to_string(),
+                    roles,
                     skill,
-                    pin_hash: hash_pin(&pin).map_err(anyhow::Error::msg)?,
+                    pin_hash: hash_pin(&pin).map_err(msg)?,
                 }],
             )?;
-            println!("enrolled {name} ({badge}) — saved");
+            println!("enrolled {} ({badge}) — saved", name.trim());
+        }
+        PeopleCommand::Update {
+            badge,
+            name,
+            role,
+            skill,
+            admin,
+        } => {
+            if name.is_none() && role.is_none() && skill.is_none() {
+                bail!("nothing to change: give --name, --role or --skill");
+            }
+            let p = s.active(&badge)?;
+            let name = match name {
+                Some(n) => {
+                    admin::check_name(&n).map_err(msg)?;
+                    n.trim().to_string()
+                }
+                None => p.name.clone(),
+            };
+            let roles = match role {
+                Some(r) => admin::normalise_roles(&r).map_err(msg)?,
+                None => p.roles.clone(),
+            };
+            let skill = skill.unwrap_or(p.skill);
+            admin_remains(
+                s.roster.people.values(),
+                &badge,
+                roles.contains(&Role::Admin),
+            )
+            .map_err(msg)?;
+            let actor = s.authorise(&admin.badge)?;
+            s.save(
+                &actor,
+                vec![Event::PersonUpdated {
+                    badge: badge.clone(),
+                    name: name.clone(),
+                    roles: roles.clone(),
+                    skill,
+                }],
+            )?;
+            println!(
+                "{badge}: {name}, {}, {skill} — saved",
+                join(roles.iter().map(ToString::to_string), ",")
+            );
         }
         PeopleCommand::SetPin { badge, admin } => {
-            exists(&badge)?;
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            let pin = pins.new_pin()?;
-            append(
-                &who.badge,
+            s.active(&badge)?;
+            let actor = s.authorise(&admin.badge)?;
+            let pin = s.pins.new_pin(&badge)?;
+            s.save(
+                &actor,
                 vec![Event::PinChanged {
                     badge: badge.clone(),
-                    pin_hash: hash_pin(&pin).map_err(anyhow::Error::msg)?,
+                    pin_hash: hash_pin(&pin).map_err(msg)?,
                 }],
             )?;
             println!("new PIN set for {badge} — saved");
@@ -319,14 +500,32 @@ fn execute(
             issued,
             admin,
         } => {
-            exists(&badge)?;
-            if let Some(m) = modules.iter().find(|m| !(1..=10).contains(*m)) {
-                bail!("training module {m} is not 1–10");
+            s.active(&badge)?;
+            let modules = admin::normalise_modules(&modules).map_err(msg)?;
+            let certificate = certificate.trim().to_string();
+            admin::check_certificate_no(&certificate).map_err(msg)?;
+            admin::check_issued(issued, s.today()).map_err(msg)?;
+            if let Some(holder) = s.roster.people.values().find(|p| {
+                p.badge != badge
+                    && p.certifications
+                        .iter()
+                        .any(|c| c.certificate == certificate)
+            }) {
+                bail!(
+                    "certificate {certificate} is already recorded for {} ({})",
+                    holder.name,
+                    holder.badge
+                );
             }
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            let expires = policy.certification_expiry(issued);
-            append(
-                &who.badge,
+            let replaces = s
+                .person(&badge)?
+                .certifications
+                .iter()
+                .any(|c| c.certificate == certificate);
+            let actor = s.authorise(&admin.badge)?;
+            let expires = s.policy.certification_expiry(issued);
+            s.save(
+                &actor,
                 vec![Event::PersonCertified {
                     badge: badge.clone(),
                     certification: Certification {
@@ -339,8 +538,12 @@ fn execute(
                 }],
             )?;
             println!(
-                "{badge}: {level} certificate {certificate} recorded, valid until {expires} — saved"
+                "{badge}: {level} certificate {certificate} {}, valid until {expires} — saved",
+                if replaces { "replaced" } else { "recorded" }
             );
+            if expires <= s.today() {
+                println!("warning: this certificate has already expired");
+            }
         }
         PeopleCommand::Revoke {
             badge,
@@ -348,168 +551,277 @@ fn execute(
             reason,
             admin,
         } => {
-            exists(&badge)?;
-            let has = roster.get(&badge).is_some_and(|p| {
-                p.certifications
-                    .iter()
-                    .any(|c| c.certificate == certificate)
-            });
-            if !has {
+            let p = s.person(&badge)?;
+            if !p
+                .certifications
+                .iter()
+                .any(|c| c.certificate == certificate)
+            {
                 bail!("{badge} holds no certificate {certificate}");
             }
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            append(
-                &who.badge,
+            if reason.trim().is_empty() {
+                bail!("a revocation needs a --reason");
+            }
+            let actor = s.authorise(&admin.badge)?;
+            s.save(
+                &actor,
                 vec![Event::CertificationRevoked {
                     badge: badge.clone(),
-                    certificate,
-                    reason,
+                    certificate: certificate.clone(),
+                    reason: reason.trim().to_string(),
                 }],
             )?;
-            println!("certificate revoked for {badge} — saved");
+            println!("certificate {certificate} of {badge} revoked — saved");
         }
         PeopleCommand::Deactivate {
             badge,
             reason,
             admin,
         } => {
-            exists(&badge)?;
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            append(
-                &who.badge,
+            s.active(&badge)?;
+            if reason.trim().is_empty() {
+                bail!("a deactivation needs a --reason");
+            }
+            admin_remains(s.roster.people.values(), &badge, false).map_err(msg)?;
+            let actor = s.authorise(&admin.badge)?;
+            s.save(
+                &actor,
                 vec![Event::PersonDeactivated {
                     badge: badge.clone(),
-                    reason,
+                    reason: reason.trim().to_string(),
                 }],
             )?;
-            println!("{badge} deactivated — saved");
+            println!("{badge} deactivated — saved; their records stay");
         }
-        PeopleCommand::List { expiring: within } => list(
-            &roster.people.values().cloned().collect::<Vec<_>>(),
-            today,
-            within,
-        ),
+        PeopleCommand::List { expiring } => {
+            let people: Vec<Person> = s.roster.people.values().cloned().collect();
+            let mut out = std::io::stdout().lock();
+            match expiring {
+                Some(days) => write_expiring(&mut out, &people, s.today(), days)?,
+                None => write_list(&mut out, &people, s.today(), s.now)?,
+            }
+        }
         PeopleCommand::Gaps => {
-            let people: Vec<Person> = roster.people.values().cloned().collect();
-            let gaps = module_gaps(&people, &lib, today);
+            let people: Vec<Person> = s.roster.people.values().cloned().collect();
+            let gaps = missing_modules(&people, &lib, s.today());
             if gaps.is_empty() {
                 println!("every active technician holds the modules of every released instruction");
+                return Ok(());
             }
-            for (name, instruction, modules) in gaps {
-                let m: Vec<String> = modules.iter().map(u8::to_string).collect();
-                println!("{name:<20} {instruction:<12} lacks module {}", m.join(", "));
-            }
+            let rows: Vec<Vec<String>> = gaps
+                .into_iter()
+                .map(|g| {
+                    vec![
+                        g.badge,
+                        g.name,
+                        g.instruction,
+                        join(g.modules.iter().map(u8::to_string), ","),
+                    ]
+                })
+                .collect();
+            write_table(
+                &mut std::io::stdout().lock(),
+                &["BADGE", "NAME", "INSTRUCTION", "MISSING MODULES"],
+                &rows,
+            )?;
         }
-        PeopleCommand::Import { file, admin } => {
-            let parsed = match roster_file::load(&file, &roster) {
-                Ok(f) => f,
+        PeopleCommand::Import {
+            file,
+            admin: admin_badge,
+            check,
+        } => {
+            let people = match roster_file::load(&file, &s.roster, s.today()) {
+                Ok(p) => p,
                 Err(problems) => {
-                    for d in problems {
+                    for d in &problems {
                         eprintln!("{d}");
                     }
-                    bail!("nothing imported");
+                    bail!("{} problem(s); nothing imported", problems.len());
                 }
             };
-            let who = authorise(store, &policy, &admin.badge, &mut pins)?;
-            let mut events = Vec::new();
-            for p in &parsed.people {
-                // An unguessable PIN nobody knows: the person signs nothing until set-pin.
-                let secret: String = (0..4)
-                    .map(|_| format!("{:016x}", rand::random::<u64>()))
-                    .collect();
-                events.push(Event::PersonEnrolled {
-                    badge: p.badge.get_ref().clone(),
-                    name: p.name.clone(),
-                    roles: p.roles.clone(),
-                    skill: p.skill,
-                    pin_hash: hash_pin(&secret).map_err(anyhow::Error::msg)?,
-                });
-                for c in &p.certifications {
-                    let issued = c.issued_date().context("issued date")?;
-                    events.push(Event::PersonCertified {
-                        badge: p.badge.get_ref().clone(),
-                        certification: Certification {
-                            level: c.level,
-                            modules: c.modules.get_ref().clone(),
-                            certificate: c.certificate.clone(),
-                            issued,
-                            expires: policy.certification_expiry(issued),
-                        },
-                    });
+            let certs: usize = people.iter().map(|p| p.certificates.len()).sum();
+            if check {
+                for p in &people {
+                    println!(
+                        "{} {} ({}, {}): {} certificate(s)",
+                        p.badge,
+                        p.name,
+                        join(p.roles.iter().map(ToString::to_string), ","),
+                        p.skill,
+                        p.certificates.len()
+                    );
                 }
+                println!(
+                    "{} people, {certs} certificate(s): the file is good; nothing saved",
+                    people.len()
+                );
+                return Ok(());
             }
-            append(&who.badge, events)?;
+            let admin_badge = admin_badge.context("--admin BADGE is needed to import")?;
+            let actor = s.authorise(&admin_badge)?;
+            let events = roster_file::events(&people, &s.policy, roster_file::unknown_pin_hash)
+                .map_err(msg)?;
+            s.save(&actor, events)?;
             println!(
-                "imported {} people — saved; set each one's PIN with `traveler people set-pin BADGE --admin {}`",
-                parsed.people.len(),
-                who.badge
+                "imported {} people and {certs} certificate(s) — saved",
+                people.len()
+            );
+            println!(
+                "they cannot log in or sign until each has a PIN: traveler people set-pin BADGE --admin {actor}"
             );
         }
     }
     Ok(())
 }
 
-fn list(people: &[Person], today: NaiveDate, within: Option<i64>) {
-    if let Some(days) = within {
-        for (name, cert, expires, left) in expiring(people, today, days) {
-            let when = if left < 0 {
-                format!("EXPIRED {expires}")
-            } else {
-                format!("expires {expires} (in {left} days)")
-            };
-            println!("{name:<20} {cert:<24} {when}");
+fn join(items: impl Iterator<Item = String>, sep: &str) -> String {
+    items.collect::<Vec<_>>().join(sep)
+}
+
+fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
         }
-        return;
     }
-    println!(
-        "{:<8} {:<20} {:<24} {:<12} {:<8} certificates",
-        "badge", "name", "roles", "skill", "state"
-    );
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// How urgent an expiry is, in the words `list` prints.
+fn urgency(days_left: i64) -> String {
+    match days_left {
+        d if d < 0 => format!("EXPIRED {} day(s) ago", -d),
+        0 => "EXPIRES TODAY".into(),
+        d if d <= 30 => format!("expires in {d} day(s)!"),
+        d => format!("expires in {d} day(s)"),
+    }
+}
+
+fn write_list(
+    out: &mut dyn Write,
+    people: &[Person],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> std::io::Result<()> {
+    if people.is_empty() {
+        writeln!(
+            out,
+            "nobody is enrolled: start with `traveler people init --badge BADGE --name NAME`"
+        )?;
+        return Ok(());
+    }
+    let flagged = expiring_certificates(people, today, 60);
+    let mut rows = Vec::new();
     for p in people {
-        let roles: Vec<String> = p.roles.iter().map(|r| r.to_string()).collect();
         let state = if !p.active {
             "inactive".to_string()
-        } else if p.is_locked(Utc::now()) {
-            "LOCKED".to_string()
+        } else if let Some(until) = p.locked_until.filter(|u| now < *u) {
+            format!("LOCKED until {}", until.format("%H:%M UTC"))
+        } else if p.failed_pins > 0 {
+            format!("active ({} wrong PIN(s))", p.failed_pins)
         } else {
             "active".to_string()
         };
-        let certs: Vec<String> = p
+        let mut certs: Vec<String> = p
             .certifications
             .iter()
             .map(|c| {
-                let left = (c.expires - today).num_days();
-                let warn = if left < 0 {
-                    " EXPIRED".to_string()
-                } else if left <= 30 {
-                    format!(" expires in {left} days!")
-                } else if left <= 60 {
-                    format!(" expires in {left} days")
-                } else {
-                    String::new()
-                };
-                let m: Vec<String> = c.modules.iter().map(u8::to_string).collect();
+                let warn = flagged
+                    .iter()
+                    .find(|e| e.badge == p.badge && e.certificate == c.certificate)
+                    .map(|e| format!(" — {}", urgency(e.days_left)))
+                    .unwrap_or_default();
                 format!(
                     "{} {} modules {} until {}{warn}",
                     c.level,
                     c.certificate,
-                    m.join(","),
+                    join(c.modules.iter().map(u8::to_string), ","),
                     c.expires
                 )
             })
             .collect();
-        println!(
-            "{:<8} {:<20} {:<24} {:<12} {:<8} {}",
-            p.badge,
-            p.name,
-            roles.join(","),
-            p.skill.to_string(),
-            state,
-            if certs.is_empty() {
-                "none".into()
+        if certs.is_empty() {
+            certs.push("no certificate".into());
+        }
+        // One line per certificate keeps the table readable in 80 columns.
+        for (i, cert) in certs.into_iter().enumerate() {
+            rows.push(if i == 0 {
+                vec![
+                    p.badge.clone(),
+                    p.name.clone(),
+                    join(p.roles.iter().map(ToString::to_string), ","),
+                    p.skill.to_string(),
+                    state.clone(),
+                    cert,
+                ]
             } else {
-                certs.join("; ")
-            }
-        );
+                vec![String::new(); 5].into_iter().chain([cert]).collect()
+            });
+        }
     }
+    write_table(
+        out,
+        &["BADGE", "NAME", "ROLES", "SKILL", "STATE", "CERTIFICATES"],
+        &rows,
+    )?;
+    let expired = flagged.iter().filter(|e| e.days_left < 0).count();
+    let within30 = flagged
+        .iter()
+        .filter(|e| (0..=30).contains(&e.days_left))
+        .count();
+    let within60 = flagged.iter().filter(|e| e.days_left > 30).count();
+    if !flagged.is_empty() {
+        writeln!(
+            out,
+            "\nwarning: {expired} certificate(s) expired, {within30} expiring within 30 days, {within60} within 60 days"
+        )?;
+    }
+    Ok(())
+}
+
+fn write_expiring(
+    out: &mut dyn Write,
+    people: &[Person],
+    today: NaiveDate,
+    days: i64,
+) -> std::io::Result<()> {
+    let soon = expiring_certificates(people, today, days);
+    if soon.is_empty() {
+        writeln!(out, "no certificate expired or expiring within {days} days")?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = soon
+        .into_iter()
+        .map(|e| {
+            vec![
+                e.badge,
+                e.name,
+                format!("{} {}", e.level, e.certificate),
+                join(e.modules.iter().map(u8::to_string), ","),
+                e.expires.to_string(),
+                urgency(e.days_left),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &["BADGE", "NAME", "CERTIFICATE", "MODULES", "EXPIRES", ""],
+        &rows,
+    )
 }

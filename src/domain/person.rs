@@ -60,6 +60,20 @@ impl Roster {
     }
 
     pub fn apply(&mut self, rec: &Record) {
+        // A roster change is saved only after its actor's PIN was checked, so it
+        // proves that PIN like a log-in does: the wrong ones in a row start over.
+        if matches!(
+            rec.event,
+            Event::PersonEnrolled { .. }
+                | Event::PersonUpdated { .. }
+                | Event::PersonCertified { .. }
+                | Event::CertificationRevoked { .. }
+                | Event::PersonDeactivated { .. }
+                | Event::PinChanged { .. }
+        ) && let Some(actor) = self.people.get_mut(&rec.actor)
+        {
+            actor.failed_pins = 0;
+        }
         match &rec.event {
             Event::PersonEnrolled {
                 badge,
@@ -154,5 +168,120 @@ impl Roster {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn rec(seq: u64, actor: &str, event: Event) -> Record {
+        Record {
+            seq,
+            prev_hash: String::new(),
+            time: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+            actor: actor.into(),
+            event,
+        }
+    }
+
+    fn enrol(badge: &str) -> Event {
+        Event::PersonEnrolled {
+            badge: badge.into(),
+            name: badge.into(),
+            roles: vec![Role::Admin],
+            skill: SkillLevel::Intermediate,
+            pin_hash: String::new(),
+        }
+    }
+
+    fn wrong(badge: &str) -> Event {
+        Event::PinRejected {
+            badge: badge.into(),
+            purpose: "admin".into(),
+        }
+    }
+
+    #[test]
+    fn wrong_pins_count_in_a_row_until_a_proven_pin() {
+        let deactivate = Event::PersonDeactivated {
+            badge: "B".into(),
+            reason: "left".into(),
+        };
+        let cases: Vec<(&str, Vec<Record>, u32, u32)> = vec![
+            (
+                "two wrong PINs count",
+                vec![
+                    rec(1, "A", enrol("A")),
+                    rec(2, "A", wrong("A")),
+                    rec(3, "A", wrong("A")),
+                ],
+                2,
+                0,
+            ),
+            (
+                "an admin's saved change proves the admin's PIN",
+                vec![
+                    rec(1, "A", enrol("A")),
+                    rec(2, "A", wrong("A")),
+                    rec(3, "A", enrol("B")),
+                ],
+                0,
+                0,
+            ),
+            (
+                "a change made by someone else proves nothing about the subject",
+                vec![
+                    rec(1, "A", enrol("A")),
+                    rec(2, "A", enrol("B")),
+                    rec(3, "B", wrong("B")),
+                    rec(4, "A", deactivate.clone()),
+                ],
+                0,
+                1,
+            ),
+            (
+                "a wrong PIN recorded under the badge's own name proves nothing",
+                vec![rec(1, "A", enrol("A")), rec(2, "A", wrong("A"))],
+                1,
+                0,
+            ),
+        ];
+        for (name, records, a, b) in cases {
+            let r = Roster::fold(&records);
+            assert_eq!(r.get("A").map(|p| p.failed_pins), Some(a), "{name}: A");
+            assert_eq!(r.get("B").map_or(0, |p| p.failed_pins), b, "{name}: B");
+        }
+    }
+
+    #[test]
+    fn deactivation_and_lock_reach_the_person() {
+        let until = Utc.with_ymd_and_hms(2026, 11, 23, 9, 15, 0).unwrap();
+        let r = Roster::fold(&[
+            rec(1, "A", enrol("A")),
+            rec(2, "A", enrol("B")),
+            rec(
+                3,
+                "B",
+                Event::BadgeLocked {
+                    badge: "B".into(),
+                    until,
+                },
+            ),
+            rec(
+                4,
+                "A",
+                Event::PersonDeactivated {
+                    badge: "A".into(),
+                    reason: "left".into(),
+                },
+            ),
+        ]);
+        let a = r.get("A").unwrap();
+        let b = r.get("B").unwrap();
+        assert!(!a.active);
+        assert!(b.active && b.is_locked(until - chrono::Duration::seconds(1)));
+        assert!(!b.is_locked(until));
     }
 }

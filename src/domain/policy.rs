@@ -383,6 +383,44 @@ pub fn lockout_after(
         .then(|| now + Duration::minutes(i64::from(policy.lockout_minutes)))
 }
 
+/// Changing the roster (enrol, certify, revoke, deactivate, PINs) needs an admin
+/// who is active and not locked, like any other signature.
+pub fn may_administer(person: &Person, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if !person.active {
+        return Err(Refusal::Inactive);
+    }
+    if let Some(until) = person.locked_until.filter(|u| now < *u) {
+        return Err(Refusal::Locked { until });
+    }
+    if !person.has_role(Role::Admin) {
+        return Err(Refusal::RoleMissing { role: Role::Admin });
+    }
+    Ok(())
+}
+
+/// Refuses a change that would leave no active admin: `init` only works on an
+/// empty roster, so the shop could never change its roster again.
+/// `still_admin` says whether `badge` is an active admin after the change.
+pub fn admin_remains<'a>(
+    people: impl IntoIterator<Item = &'a Person>,
+    badge: &str,
+    still_admin: bool,
+) -> Result<(), String> {
+    if still_admin {
+        return Ok(());
+    }
+    let others = people
+        .into_iter()
+        .any(|p| p.badge != badge && p.active && p.has_role(Role::Admin));
+    if others {
+        Ok(())
+    } else {
+        Err(format!(
+            "{badge} is the last active admin: enrol another admin first"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,5 +785,194 @@ mod tests {
             Some(now() + Duration::minutes(15))
         );
         assert_eq!(p.certification_expiry(day(2024, 2, 29)), day(2026, 2, 28));
+    }
+
+    #[test]
+    fn certification_is_valid_from_its_issue_day_until_before_its_expiry() {
+        let c = Certification {
+            level: CertLevel::CIS,
+            modules: vec![8],
+            certificate: "C".into(),
+            issued: day(2025, 1, 10),
+            expires: day(2027, 1, 10),
+        };
+        for (d, valid) in [
+            (day(2025, 1, 9), false),
+            (day(2025, 1, 10), true),
+            (day(2027, 1, 9), true),
+            (day(2027, 1, 10), false),
+        ] {
+            assert_eq!(c.valid_on(d), valid, "{d}");
+        }
+    }
+
+    #[test]
+    fn qualification_is_judged_on_the_day_of_work() {
+        let mut facts = bga();
+        facts.skill = SkillLevel::Advanced;
+        facts.modules = vec![5, 8];
+        // Module 8 issued 2024-11-23: it expires on 2026-11-23, today in `now()`.
+        let expiring = person(
+            "A",
+            SkillLevel::Expert,
+            &[],
+            &[(&[5, 8], day(2024, 11, 23))],
+        );
+        let future = person("B", SkillLevel::Expert, &[], &[(&[5, 8], day(2026, 12, 1))]);
+        let partial = person("C", SkillLevel::Advanced, &[], &[(&[5], day(2026, 1, 1))]);
+        let cases: Vec<(&str, &Person, NaiveDate, Vec<Refusal>)> = vec![
+            (
+                "higher skill than needed, valid the day before expiry",
+                &expiring,
+                day(2026, 11, 22),
+                vec![],
+            ),
+            (
+                "not on the expiry day itself",
+                &expiring,
+                day(2026, 11, 23),
+                vec![
+                    Refusal::ModuleExpired {
+                        module: 5,
+                        expired: day(2026, 11, 23),
+                    },
+                    Refusal::ModuleExpired {
+                        module: 8,
+                        expired: day(2026, 11, 23),
+                    },
+                ],
+            ),
+            (
+                "a certificate issued after the day of work does not count",
+                &future,
+                day(2026, 11, 23),
+                vec![
+                    Refusal::ModuleMissing { module: 5 },
+                    Refusal::ModuleMissing { module: 8 },
+                ],
+            ),
+            (
+                "the same certificate once issued",
+                &future,
+                day(2026, 12, 1),
+                vec![],
+            ),
+            (
+                "every required module, not just one",
+                &partial,
+                day(2026, 11, 23),
+                vec![Refusal::ModuleMissing { module: 8 }],
+            ),
+        ];
+        for (name, p, d, want) in cases {
+            assert_eq!(qualification_refusals(p, &facts, d, now()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn deactivated_or_locked_reviewers_and_signers_are_refused_until_the_lock_ends() {
+        let sup = person(
+            "S1",
+            SkillLevel::Advanced,
+            &[Role::Supervisor, Role::Inspector],
+            &[],
+        );
+        let mut gone = sup.clone();
+        gone.active = false;
+        let mut locked = sup.clone();
+        locked.locked_until = Some(now() + Duration::minutes(1));
+        let mut lock_over = sup.clone();
+        lock_over.locked_until = Some(now());
+        let cases: Vec<(&str, &Person, Result<(), Refusal>)> = vec![
+            ("active supervisor", &sup, Ok(())),
+            ("deactivated", &gone, Err(Refusal::Inactive)),
+            (
+                "locked",
+                &locked,
+                Err(Refusal::Locked {
+                    until: now() + Duration::minutes(1),
+                }),
+            ),
+            ("the lock ended this instant", &lock_over, Ok(())),
+        ];
+        for (name, who, want) in cases {
+            assert_eq!(may_review(who, "T1", &[], now()), want, "review: {name}");
+            assert_eq!(
+                may_sign(who, SignerRole::Inspector, "T1", now()),
+                want,
+                "sign: {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn roster_changes_need_an_active_unlocked_admin() {
+        let admin = person("A1", SkillLevel::Intermediate, &[Role::Admin], &[]);
+        let sup = person("S1", SkillLevel::Expert, &[Role::Supervisor], &[]);
+        let mut gone = admin.clone();
+        gone.active = false;
+        let mut locked = admin.clone();
+        locked.locked_until = Some(now() + Duration::minutes(15));
+        let cases: Vec<(&str, &Person, Result<(), Refusal>)> = vec![
+            ("admin", &admin, Ok(())),
+            (
+                "a supervisor is no admin",
+                &sup,
+                Err(Refusal::RoleMissing { role: Role::Admin }),
+            ),
+            ("deactivated admin", &gone, Err(Refusal::Inactive)),
+            (
+                "locked admin",
+                &locked,
+                Err(Refusal::Locked {
+                    until: now() + Duration::minutes(15),
+                }),
+            ),
+        ];
+        for (name, who, want) in cases {
+            assert_eq!(may_administer(who, now()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_last_active_admin_stays_table() {
+        let a1 = person("A1", SkillLevel::Intermediate, &[Role::Admin], &[]);
+        let a2 = person(
+            "A2",
+            SkillLevel::Intermediate,
+            &[Role::Admin, Role::Supervisor],
+            &[],
+        );
+        let mut a2_gone = a2.clone();
+        a2_gone.active = false;
+        let t1 = person("T1", SkillLevel::Expert, &[Role::Technician], &[]);
+        let cases: Vec<(&str, Vec<&Person>, &str, bool, bool)> = vec![
+            (
+                "one of two admins goes",
+                vec![&a1, &a2, &t1],
+                "A1",
+                false,
+                true,
+            ),
+            ("the only admin goes", vec![&a1, &t1], "A1", false, false),
+            (
+                "the other admin is deactivated",
+                vec![&a1, &a2_gone],
+                "A1",
+                false,
+                false,
+            ),
+            (
+                "the only admin stays admin",
+                vec![&a1, &t1],
+                "A1",
+                true,
+                true,
+            ),
+            ("a technician goes", vec![&a1, &t1], "T1", false, true),
+        ];
+        for (name, people, badge, still, ok) in cases {
+            assert_eq!(admin_remains(people, badge, still).is_ok(), ok, "{name}");
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! People: PIN hashing and the checks every signature and log-in goes through.
+//! People: PIN hashing, the checks every signature and log-in goes through, the
+//! admin's checks on roster changes, roster import and certification reports.
 
+pub mod admin;
 pub mod auth;
 pub mod certs;
 pub mod pin;
