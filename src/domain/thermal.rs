@@ -274,12 +274,14 @@ impl StepThermal {
     }
 }
 
-/// Incremental SHA-256 over samples, so the store can digest a step's samples
-/// batch by batch.
+/// The digest a StepCompleted event seals: SHA-256 over a step's samples in time
+/// order, then by channel (shorter names first, then bytes, as the store's
+/// length-prefixed keys sort), so the chain covers every reading.
 ///
-/// Fixed encoding per sample, all integers big-endian:
-/// `u32 channel byte length`, `channel UTF-8 bytes`,
-/// `i64 time in milliseconds since the Unix epoch`, `u64 IEEE-754 bits of celsius`.
+/// Fixed encoding per sample, all integers big-endian: time in milliseconds since
+/// the Unix epoch as u64 with the sign bit flipped (so byte order is time order),
+/// `u32 channel byte length`, `channel UTF-8 bytes`, `u64 IEEE-754 bits of celsius`.
+/// The store computes the same bytes straight from its sample keys.
 #[derive(Clone, Debug, Default)]
 pub struct SampleDigest {
     hasher: Sha256,
@@ -294,10 +296,10 @@ impl SampleDigest {
         let name = sample.channel.as_bytes();
         // A channel name longer than 4 GiB cannot come out of a config file.
         let len = u32::try_from(name.len()).unwrap_or(u32::MAX);
+        let ms = sample.time.timestamp_millis() as u64 ^ (1 << 63);
+        self.hasher.update(ms.to_be_bytes());
         self.hasher.update(len.to_be_bytes());
         self.hasher.update(name);
-        self.hasher
-            .update(sample.time.timestamp_millis().to_be_bytes());
         self.hasher.update(sample.celsius.to_bits().to_be_bytes());
     }
 
@@ -495,9 +497,9 @@ mod tests {
         // The encoding is documented; recompute it by hand.
         let mut h = Sha256::new();
         for x in [&a, &b] {
+            h.update((x.time.timestamp_millis() as u64 ^ (1 << 63)).to_be_bytes());
             h.update(3u32.to_be_bytes());
             h.update(b"tip");
-            h.update(x.time.timestamp_millis().to_be_bytes());
             h.update(x.celsius.to_bits().to_be_bytes());
         }
         let expect: [u8; 32] = h.finalize().into();

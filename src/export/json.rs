@@ -23,7 +23,6 @@ use chrono::{DateTime, Utc};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::domain::event::Record;
@@ -207,15 +206,15 @@ fn step_points(store: &Store, job: &str, step: u32) -> Result<Vec<SamplePoint>> 
 /// order (the store's key order): time ms (sign bit flipped, u64 BE) ‖ channel
 /// length u32 BE ‖ channel ‖ celsius bits u64 BE, for each sample.
 pub fn samples_digest(points: &[SamplePoint]) -> String {
-    let mut h = Sha256::new();
+    let mut d = crate::domain::thermal::SampleDigest::new();
     for p in points {
-        let ms = p.time.timestamp_millis();
-        h.update(((ms as u64) ^ (1 << 63)).to_be_bytes());
-        h.update((p.channel.len() as u32).to_be_bytes());
-        h.update(p.channel.as_bytes());
-        h.update(p.celsius.to_bits().to_be_bytes());
+        d.update(&crate::domain::thermal::Sample {
+            channel: p.channel.clone(),
+            time: p.time,
+            celsius: p.celsius,
+        });
     }
-    hex::encode(h.finalize())
+    hex::encode(d.finish())
 }
 
 // ---------------------------------------------------------------- verification
