@@ -1,7 +1,7 @@
 //! `traveler` without a sub-command: the bench application, on a configuration
 //! file or, when there is none, on the built-in demo defaults.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -99,9 +99,4 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         runtime::run(state, exec, Channels { station, target }).await
     })?;
     Ok(0)
-}
-
-/// Is `path` an existing instructions folder?
-pub fn looks_like_instructions(path: &Path) -> bool {
-    path.join("policy.toml").is_file()
 }
