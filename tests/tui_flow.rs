@@ -570,12 +570,13 @@ fn reviewer_who_performed_the_job_is_refused() {
     b.act(Action::Enter);
     b.typ("4444");
     b.act(Action::Enter);
-    let Some(Modal::Comment { error, .. }) = &b.state.modal else {
+    let Some(Modal::Comment(d)) = &b.state.modal else {
         panic!("the approval went through: {}", b.flash())
     };
     assert!(
-        error.as_deref().unwrap_or("").contains("own work"),
-        "{error:?}"
+        d.error.as_deref().unwrap_or("").contains("own work"),
+        "{:?}",
+        d.error
     );
     assert!(!b.events().iter().any(|e| e.kind() == "job_reviewed"));
 }

@@ -308,18 +308,43 @@ pub struct SignDialog {
     pub error: Option<String>,
 }
 
+/// A required comment (and for review decisions, the reviewer's PIN).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommentDialog {
+    pub purpose: Purpose,
+    pub title: String,
+    pub comment: TextField,
+    pub pin: Option<TextField>,
+    pub on_pin: bool,
+    pub error: Option<String>,
+}
+
+impl CommentDialog {
+    pub fn open(purpose: Purpose, title: impl Into<String>, label: &'static str) -> Modal {
+        Modal::Comment(Box::new(CommentDialog {
+            purpose,
+            title: title.into(),
+            comment: TextField::new(label),
+            pin: None,
+            on_pin: false,
+            error: None,
+        }))
+    }
+
+    /// A decision that is signed: comment first, then the PIN.
+    pub fn signed(purpose: Purpose, title: impl Into<String>) -> Modal {
+        let mut m = CommentDialog::open(purpose, title, "Comment");
+        if let Modal::Comment(d) = &mut m {
+            d.pin = Some(TextField::masked("PIN"));
+        }
+        m
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Modal {
     Sign(Box<SignDialog>),
-    /// A required comment (and for review decisions, the reviewer's PIN).
-    Comment {
-        purpose: Purpose,
-        title: String,
-        comment: TextField,
-        pin: Option<TextField>,
-        on_pin: bool,
-        error: Option<String>,
-    },
+    Comment(Box<CommentDialog>),
     /// Typing a lot by hand when the label will not scan.
     Lot {
         field: TextField,

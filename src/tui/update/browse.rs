@@ -35,21 +35,13 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
             Action::Down => r.scroll = r.scroll.saturating_add(1),
             Action::Command(c @ ('a' | 'x')) => {
                 let approve = c == 'a';
-                state.modal = Some(Modal::Comment {
-                    purpose: if approve {
-                        Purpose::Approve
-                    } else {
-                        Purpose::Reject
-                    },
-                    title: if approve {
-                        "Approve: comment, then your PIN".into()
-                    } else {
-                        "Reject: the reason goes back to the technician".into()
-                    },
-                    comment: TextField::new("Comment"),
-                    pin: Some(TextField::masked("PIN")),
-                    on_pin: false,
-                    error: None,
+                state.modal = Some(if approve {
+                    CommentDialog::signed(Purpose::Approve, "Approve: comment, then your PIN")
+                } else {
+                    CommentDialog::signed(
+                        Purpose::Reject,
+                        "Reject: the reason goes back to the technician",
+                    )
                 });
             }
             _ => {}

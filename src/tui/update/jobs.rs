@@ -114,7 +114,7 @@ pub(super) fn job_saved(state: &mut State, job: Job) -> Vec<Effect> {
             r.job = job;
             if matches!(
                 state.modal,
-                Some(Modal::Sign(_) | Modal::Lot { .. } | Modal::Comment { .. })
+                Some(Modal::Sign(_) | Modal::Lot { .. } | Modal::Comment(_))
             ) {
                 state.modal = None;
             }

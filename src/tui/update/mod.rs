@@ -17,8 +17,9 @@ use super::action::{Action, Outcome, StationUpdate};
 use super::effect::Effect;
 use super::input::TextField;
 use super::state::{
-    Alarm, FlashKind, HomeState, LoginForm, Modal, Purpose, ReviewState, RunnerState, START_FIELDS,
-    Screen, SignDialog, SignStage, StartForm, State, SummaryState, Trace,
+    Alarm, CommentDialog, FlashKind, HomeState, LoginForm, Modal, Purpose, ReviewState,
+    RunnerState, START_FIELDS, Screen, SignDialog, SignStage, StartForm, State, SummaryState,
+    Trace,
 };
 use crate::domain::thermal::{Sample, StepThermal, ThermalSignal};
 
@@ -213,9 +214,9 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
                     d.pin.clear();
                     d.stage = SignStage::Pin;
                 }
-                Some(Modal::Comment { error, pin, .. }) => {
-                    *error = Some(reason);
-                    if let Some(p) = pin {
+                Some(Modal::Comment(d)) => {
+                    d.error = Some(reason);
+                    if let Some(p) = &mut d.pin {
                         p.clear();
                     }
                 }

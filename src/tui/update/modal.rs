@@ -5,81 +5,48 @@ use super::*;
 pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
     match state.modal.take() {
         Some(Modal::Sign(d)) => sign_input(state, *d, input),
-        Some(Modal::Comment {
-            purpose,
-            title,
-            mut comment,
-            mut pin,
-            mut on_pin,
-            error,
-        }) => {
+        Some(Modal::Comment(mut d)) => {
+            d.error = None;
             match input {
                 Action::Esc => return Vec::new(),
-                Action::Enter | Action::Scan(_) if !on_pin || pin.is_none() => {
+                Action::Enter | Action::Scan(_) if !d.on_pin || d.pin.is_none() => {
                     if let Action::Scan(s) = &input {
-                        comment.push_str(s);
+                        d.comment.push_str(s);
                     }
-                    if comment.trimmed().len() < 3 {
-                        state.modal = Some(Modal::Comment {
-                            purpose,
-                            title,
-                            comment,
-                            pin,
-                            on_pin,
-                            error: Some("A comment of a few words is required".into()),
-                        });
-                        return Vec::new();
-                    }
-                    if pin.is_some() {
-                        on_pin = true;
+                    if d.comment.trimmed().len() < 3 {
+                        d.error = Some("A comment of a few words is required".into());
+                    } else if d.pin.is_some() {
+                        d.on_pin = true;
                     } else {
-                        return comment_done(state, purpose, comment.trimmed().to_string(), None);
+                        let text = d.comment.trimmed().to_string();
+                        return comment_done(state, d.purpose, text, None);
                     }
                 }
                 Action::Enter => {
-                    let p = pin
+                    let pin = d
+                        .pin
                         .as_mut()
                         .map(|p| std::mem::take(&mut p.value))
                         .unwrap_or_default();
-                    if p.is_empty() {
-                        state.modal = Some(Modal::Comment {
-                            purpose,
-                            title,
-                            comment,
-                            pin,
-                            on_pin,
-                            error: Some("Type your PIN to sign".into()),
-                        });
-                        return Vec::new();
+                    if pin.is_empty() {
+                        d.error = Some("Type your PIN to sign".into());
+                    } else {
+                        // The dialog stays open until the signature is accepted.
+                        let (purpose, text) = (d.purpose.clone(), d.comment.trimmed().to_string());
+                        state.modal = Some(Modal::Comment(d));
+                        return comment_done(state, purpose, text, Some(pin));
                     }
-                    let text = comment.trimmed().to_string();
-                    state.modal = Some(Modal::Comment {
-                        purpose: purpose.clone(),
-                        title,
-                        comment,
-                        pin,
-                        on_pin,
-                        error: None,
-                    });
-                    return comment_done(state, purpose, text, Some(p));
                 }
-                Action::Tab | Action::BackTab if pin.is_some() => on_pin = !on_pin,
+                Action::Tab | Action::BackTab if d.pin.is_some() => d.on_pin = !d.on_pin,
                 other => {
-                    let field = match (&mut pin, on_pin) {
+                    let field = match (&mut d.pin, d.on_pin) {
                         (Some(p), true) => p,
-                        _ => &mut comment,
+                        _ => &mut d.comment,
                     };
                     edit(field, &other);
                 }
             }
-            state.modal = Some(Modal::Comment {
-                purpose,
-                title,
-                comment,
-                pin,
-                on_pin,
-                error,
-            });
+            state.modal = Some(Modal::Comment(d));
             Vec::new()
         }
         Some(Modal::Lot { mut field, error }) => match input {
@@ -125,14 +92,7 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
                 _ => None,
             };
             state.modal = Some(match purpose {
-                Some((purpose, title)) => Modal::Comment {
-                    purpose,
-                    title: title.into(),
-                    comment: TextField::new("Reason"),
-                    pin: None,
-                    on_pin: false,
-                    error: None,
-                },
+                Some((purpose, title)) => CommentDialog::open(purpose, title, "Reason"),
                 None => Modal::Held,
             });
             Vec::new()

@@ -69,14 +69,11 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
             });
             match open {
                 Some((id, title)) => {
-                    state.modal = Some(Modal::Comment {
-                        purpose: Purpose::AckExcursion { id },
+                    state.modal = Some(CommentDialog::open(
+                        Purpose::AckExcursion { id },
                         title,
-                        comment: TextField::new("What happened and what you did"),
-                        pin: None,
-                        on_pin: false,
-                        error: None,
-                    });
+                        "What happened and what you did",
+                    ));
                 }
                 None => state.flash(FlashKind::Info, "No temperature alarm to acknowledge"),
             }
@@ -110,14 +107,11 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
             }];
         }
         Action::Command('z') => {
-            state.modal = Some(Modal::Comment {
-                purpose: Purpose::Suspend,
-                title: "Suspend the job: why?".into(),
-                comment: TextField::new("Reason"),
-                pin: None,
-                on_pin: false,
-                error: None,
-            })
+            state.modal = Some(CommentDialog::open(
+                Purpose::Suspend,
+                "Suspend the job: why?",
+                "Reason",
+            ))
         }
         Action::Esc | Action::Command('h') => return go_home(state),
         _ => {}

@@ -40,23 +40,16 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             }
             (" Material lot ".to_string(), l)
         }
-        Modal::Comment {
-            title,
-            comment,
-            pin,
-            on_pin,
-            error,
-            ..
-        } => {
+        Modal::Comment(d) => {
             let mut l = vec![
-                Line::raw(title.clone()),
+                Line::raw(d.title.clone()),
                 Line::raw(""),
-                field_line(comment, !on_pin, theme, 40),
+                field_line(&d.comment, !d.on_pin, theme, 40),
             ];
-            if let Some(p) = pin {
-                l.push(field_line(p, *on_pin, theme, 12));
+            if let Some(p) = &d.pin {
+                l.push(field_line(p, d.on_pin, theme, 12));
             }
-            if let Some(e) = error {
+            if let Some(e) = &d.error {
                 l.push(Line::from(Span::styled(e.clone(), theme.bad())));
             }
             (" Comment ".to_string(), l)
