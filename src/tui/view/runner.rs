@@ -76,10 +76,46 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
         );
     }
 
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(main);
+    // Wide terminals also get the step list; 80 columns keep the progress bar only.
+    let list_width = if main.width >= 110 { 26 } else { 0 };
+    let [steps, left, right] = Layout::horizontal([
+        Constraint::Length(list_width),
+        Constraint::Percentage(56),
+        Constraint::Percentage(44),
+    ])
+    .areas(main);
+    if list_width > 0 {
+        draw_step_list(r, theme, frame, steps);
+    }
     draw_step(r, state.now, theme, frame, left);
     draw_temperature(state, r, theme, frame, right);
+}
+
+fn draw_step_list(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let width = area.width.saturating_sub(7) as usize;
+    let lines: Vec<Line> = r
+        .instruction
+        .spec
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let done = r.job.steps.get(i).is_some_and(|s| s.completed.is_some());
+            let (mark, style) = if done {
+                ("✔", theme.ok())
+            } else if i as u32 == r.step {
+                ("▶", theme.selected())
+            } else {
+                (" ", theme.dim())
+            };
+            let text: String = step.text.chars().take(width).collect();
+            Line::from(Span::styled(format!("{mark}{:>2} {text}", i + 1), style))
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Steps ")),
+        area,
+    );
 }
 
 fn draw_step(
