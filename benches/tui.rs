@@ -75,6 +75,7 @@ fn main() {
         store: store.clone(),
         library: library.clone(),
         bench: "BENCH".into(),
+        export_dir: dir.path().join("exports"),
     };
     for c in "T100".chars() {
         dispatch(&mut state, &exec, Action::Char(c));

@@ -26,6 +26,8 @@ pub struct AppConfig {
     pub store: Option<PathBuf>,
     pub instructions: Option<PathBuf>,
     pub log_dir: Option<PathBuf>,
+    /// Where the review screen writes job reports (default: the data folder's exports/).
+    pub export_dir: Option<PathBuf>,
     pub station: Option<StationConfig>,
 }
 
@@ -75,6 +77,7 @@ pub struct Settings {
     pub store: PathBuf,
     pub instructions: PathBuf,
     pub log_dir: PathBuf,
+    pub export_dir: PathBuf,
     pub station: StationConfig,
 }
 
@@ -122,6 +125,7 @@ impl Settings {
                 .or(config.instructions)
                 .unwrap_or_else(|| PathBuf::from("instructions")),
             log_dir: config.log_dir.unwrap_or_else(|| data.join("logs")),
+            export_dir: config.export_dir.unwrap_or_else(|| data.join("exports")),
             station,
         })
     }

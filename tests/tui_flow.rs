@@ -44,6 +44,7 @@ fn bench() -> Bench {
         store: store.clone(),
         library: library.clone(),
         bench: "B1".into(),
+        export_dir: dir.path().join("exports"),
     };
     Bench {
         state: State::new(library, "B1", Utc::now()),
@@ -874,4 +875,46 @@ fn a_submitted_job_is_listed_by_traveler_reviews() {
         text.contains("1 job(s) waiting for review") && text.contains("SN-0015"),
         "{text}"
     );
+}
+
+#[test]
+fn a_supervisor_exports_a_job_report_from_the_review_screen() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-0016", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter);
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('e'));
+    assert!(b.flash().contains("written to"), "{}", b.flash());
+    let dir = b.exec.export_dir.clone();
+    let job_dir = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let files: Vec<String> = std::fs::read_dir(&job_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with(".json")), "{files:?}");
+    let html: Vec<_> = files
+        .iter()
+        .filter(|f| f.ends_with(".html") && *f != "index.html")
+        .collect();
+    assert_eq!(html.len(), 1, "{files:?}");
+    let report = std::fs::read_to_string(job_dir.join(html[0])).unwrap();
+    assert!(report.contains("SN-0016") && report.contains("Ana Lima"));
+    let json =
+        std::fs::read_to_string(job_dir.join(files.iter().find(|f| f.ends_with(".json")).unwrap()))
+            .unwrap();
+    let report = traveler::export::verify_json_export(json.as_bytes()).unwrap();
+    assert!(report.failure.is_none(), "{:?}", report.failure);
 }

@@ -88,6 +88,7 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         store,
         library,
         bench: settings.bench.clone(),
+        export_dir: settings.export_dir.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

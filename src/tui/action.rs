@@ -72,6 +72,8 @@ pub enum Outcome {
     Refused(String),
     ReviewQueue(Vec<ReviewLine>),
     People(Result<Vec<Person>, String>),
+    /// Where a job's report was written.
+    Exported(Result<String, String>),
     Lookup(Result<LookupResult, String>),
     ReviewOpened(Result<(Job, Vec<StepTrace>), String>),
     Reviewed(Result<String, String>),

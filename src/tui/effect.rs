@@ -65,6 +65,10 @@ pub enum Effect {
     },
     LoadReviewQueue,
     LoadPeople,
+    /// Write one job's HTML report and JSON record to the export folder.
+    ExportJob {
+        job: String,
+    },
     /// Board history and where-used for a serial or lot.
     Lookup {
         query: String,

@@ -23,6 +23,8 @@ pub struct Executor {
     pub store: Store,
     pub library: Arc<Library>,
     pub bench: String,
+    /// Where the review screen writes a job's report and record.
+    pub export_dir: std::path::PathBuf,
 }
 
 impl Executor {
@@ -114,6 +116,7 @@ impl Executor {
                 self.job(&job)
             })())),
             Effect::Lookup { query } => Some(Outcome::Lookup(self.lookup(query.trim()))),
+            Effect::ExportJob { job } => Some(Outcome::Exported(self.export_job(&job))),
             Effect::LoadPeople => Some(Outcome::People(
                 crate::people::auth::roster(&self.store).map(|r| r.people.into_values().collect()),
             )),
@@ -223,6 +226,45 @@ impl Executor {
             });
         }
         Ok(out)
+    }
+
+    /// The job's printable report (HTML) and its complete record with hashes (JSON),
+    /// in a folder of its own.
+    fn export_job(&self, job: &str) -> Result<String, String> {
+        use crate::export::{ExportOptions, Scope, html::write_html, json::write_json};
+        let dir = self.export_dir.join(job);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let scope = Scope {
+            job: Some(job.to_string()),
+            ..Scope::default()
+        };
+        let options = ExportOptions { samples: true };
+        write_html(
+            &self.store,
+            &self.library,
+            &scope,
+            &options,
+            &dir,
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())?;
+        let json = dir.join(format!("{job}.json"));
+        let file = std::fs::File::create(&json)
+            .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        write_json(
+            &self.store,
+            &self.library,
+            &scope,
+            &options,
+            &mut w,
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())?;
+        std::io::Write::flush(&mut w).map_err(|e| e.to_string())?;
+        w.get_ref().sync_all().map_err(|e| e.to_string())?;
+        Ok(dir.display().to_string())
     }
 
     fn lookup(&self, query: &str) -> Result<LookupResult, String> {

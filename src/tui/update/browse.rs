@@ -33,6 +33,13 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
             }
             Action::Up => r.scroll = r.scroll.saturating_sub(1),
             Action::Down => r.scroll = r.scroll.saturating_add(1),
+            Action::Command('e') => {
+                if let Some((job, _)) = &r.open {
+                    return vec![Effect::ExportJob {
+                        job: job.id.clone(),
+                    }];
+                }
+            }
             Action::Command(c @ ('a' | 'x')) => {
                 let approve = c == 'a';
                 state.modal = Some(if approve {

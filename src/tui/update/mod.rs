@@ -253,6 +253,16 @@ fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Outcome::Exported(result) => {
+            match result {
+                Ok(path) => state.flash(
+                    FlashKind::Saved,
+                    format!("Report and record written to {path}"),
+                ),
+                Err(e) => state.flash(FlashKind::Error, format!("Export failed: {e}")),
+            }
+            Vec::new()
+        }
         Outcome::People(result) => {
             match (result, &mut state.screen) {
                 (Ok(people), Screen::People(p)) => {

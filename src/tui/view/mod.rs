@@ -154,6 +154,8 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
             vec![
                 ("a", "approve"),
                 ("x", "reject"),
+                ("e", "export"),
+                ("←→", "step chart"),
                 ("↑↓", "scroll"),
                 ("Esc", "queue"),
             ]
