@@ -15,8 +15,8 @@ use std::ops::Range;
 
 use super::error::{Result, StoreError};
 
-pub(crate) const GROUP_SHIFT: u32 = 5;
-pub(crate) const GROUP_LEN: u64 = 1 << GROUP_SHIFT;
+pub(crate) const GROUP_SHIFT: u32 = 3;
+pub const GROUP_LEN: u64 = 1 << GROUP_SHIFT;
 
 /// The group of `seq` (seq >= 1).
 pub(crate) fn group_of(seq: u64) -> u64 {

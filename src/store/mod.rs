@@ -4,7 +4,7 @@
 //! "Saved" means on disk: `append` writes the event, the chain head and every index
 //! entry in one sled transaction, then flushes (fsync), and only then returns.
 //!
-//! Layout (format `traveler-store-2`): sled 0.34 keeps ~35 bytes per key resident
+//! Layout (format `traveler-store-3`, 8 records per event key): sled 0.34 keeps ~35 bytes per key resident
 //! whatever the cache size, so nothing that grows with the store gets a key per item.
 //! Events are stored 32 to a key (`group`), a job's seqs and status under one key, the
 //! indexes as sorted lists in values (`index`), samples one block per batch (`samples`).
@@ -37,6 +37,8 @@ use crate::domain::job::Job;
 pub use backup::{BackupCounts, RestoreCounts};
 pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
 pub use error::{Result, StoreError, VerifyFailure};
+/// How many consecutive records share one key of the events tree.
+pub use group::GROUP_LEN as EVENTS_PER_KEY;
 pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
 pub use verify::VerifyReport;
@@ -44,7 +46,7 @@ pub use verify::VerifyReport;
 use index::{CHAIN_TREES, Overlay, T, TREE_NAMES};
 
 /// Version of the on-disk layout, kept in `meta/format`.
-const FORMAT: &[u8] = b"traveler-store-2";
+const FORMAT: &[u8] = b"traveler-store-3";
 const META_HEAD: &[u8] = b"chain_head";
 const META_FORMAT: &[u8] = b"format";
 /// Present while `reindex` runs; found at open, it means the indexes are half built.
