@@ -160,6 +160,21 @@ mod tests {
         assert_eq!(s.station.port.as_deref(), Some("/dev/ttyUSB0"));
     }
 
+    /// The example in README.md is a configuration that loads.
+    #[test]
+    fn the_readme_example_loads() {
+        let readme = include_str!("../README.md");
+        let section = &readme[readme.find("## Configuration").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), text);
+        let config = AppConfig::load(&path).unwrap();
+        let station = config.station.expect("a [station] table");
+        station.validate().unwrap();
+        assert_eq!(config.bench.as_deref(), Some("BENCH-01"));
+    }
+
     #[test]
     fn errors_name_file_line_and_column() {
         let dir = tempfile::tempdir().unwrap();

@@ -250,6 +250,21 @@ pub fn unknown_pin_hash() -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// The roster example in README.md imports.
+    #[test]
+    fn the_readme_example_imports() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("A roster file for `people import`").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, text).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let people = load(&path, &Roster::default(), today).unwrap();
+        assert_eq!(people.len(), 1);
+    }
+
     const GOOD: &str = r#"[[person]]
 badge = "T10"
 name = "Iris Ito"
