@@ -130,6 +130,22 @@ impl Bench {
         }));
     }
 
+    /// In an open sign dialog, answers the selected checkpoint's first question:
+    /// pass, or a measurement at its lower limit (the upper when it has none).
+    fn answer_checkpoint(&mut self) {
+        let r = self.runner();
+        let cp = r.instruction.spec.steps[r.step as usize].checkpoints[r.selected].clone();
+        match cp.kind.get_ref() {
+            CheckpointKind::PassFail => self.act(Action::Enter),
+            CheckpointKind::Measurement => {
+                let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
+                self.typ(&v.to_string());
+                self.act(Action::Enter);
+            }
+            CheckpointKind::Confirm => {}
+        }
+    }
+
     /// Does whatever the current step asks: samples inside the window, lots,
     /// signatures (inspector I300 where needed), then completes it.
     fn complete_step(&mut self, tech_pin: &str) {
@@ -160,15 +176,7 @@ impl Bench {
                 r.selected = i;
             }
             self.act(Action::Enter);
-            match cp.kind.get_ref() {
-                CheckpointKind::PassFail => self.act(Action::Enter),
-                CheckpointKind::Measurement => {
-                    let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-                    self.typ(&v.to_string());
-                    self.act(Action::Enter);
-                }
-                CheckpointKind::Confirm => {}
-            }
+            self.answer_checkpoint();
             if cp.signer == Signer::Inspector {
                 self.act(Action::Scan("I300".into()));
                 self.typ("3333");
@@ -365,23 +373,7 @@ fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
         b.complete_step("1111");
     }
     b.act(Action::Enter);
-    let kind = {
-        let r = b.runner();
-        *r.instruction.spec.steps[r.step as usize].checkpoints[r.selected]
-            .kind
-            .get_ref()
-    };
-    match kind {
-        CheckpointKind::PassFail => b.act(Action::Enter),
-        CheckpointKind::Measurement => {
-            let r = b.runner();
-            let cp = &r.instruction.spec.steps[r.step as usize].checkpoints[r.selected];
-            let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-            b.typ(&v.to_string());
-            b.act(Action::Enter);
-        }
-        CheckpointKind::Confirm => {}
-    }
+    b.answer_checkpoint();
     // Own badge is refused at once.
     b.act(Action::Scan("T100".into()));
     b.typ("1111");
@@ -398,17 +390,7 @@ fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
     // Someone else's badge with the wrong PIN: refused and recorded against that badge.
     b.act(Action::Esc);
     b.act(Action::Enter);
-    match kind {
-        CheckpointKind::PassFail => b.act(Action::Enter),
-        CheckpointKind::Measurement => {
-            let r = b.runner();
-            let cp = &r.instruction.spec.steps[r.step as usize].checkpoints[r.selected];
-            let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-            b.typ(&v.to_string());
-            b.act(Action::Enter);
-        }
-        CheckpointKind::Confirm => {}
-    }
+    b.answer_checkpoint();
     b.act(Action::Scan("I300".into()));
     b.typ("9999");
     b.act(Action::Enter);
