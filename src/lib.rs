@@ -13,6 +13,7 @@ pub mod instruction;
 pub mod logging;
 pub mod memory;
 pub mod people;
+pub mod private_fs;
 pub mod station;
 pub mod store;
 pub mod tui;
