@@ -423,6 +423,7 @@ skill = "advanced"
             max_failed_pins: 5,
             lockout_minutes: 15,
             idle_logout_minutes: 10,
+            pin: Default::default(),
         }
     }
 }

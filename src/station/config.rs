@@ -376,20 +376,27 @@ impl StationConfig {
                 message: e.message().trim().to_string(),
             }
         })?;
-        parsed.station.validate().map_err(|v| {
-            let mut path = vec![key("station")];
-            path.extend(v.path.iter().cloned());
-            let (line, col) = span_of(text, &path)
-                .map(|off| line_col(text, off))
-                .unwrap_or((1, 1));
-            ConfigError {
-                file: file.into(),
-                line,
-                col,
-                message: v.to_string(),
-            }
-        })?;
+        parsed
+            .station
+            .validate()
+            .map_err(|v| Self::locate(text, file, &v))?;
         Ok(parsed.station)
+    }
+
+    /// Places a meaning error of the `[station]` table of `text` (a station
+    /// file or the application's config.toml) at its file:line:col.
+    pub fn locate(text: &str, file: &str, v: &ValidationError) -> ConfigError {
+        let mut path = vec![key("station")];
+        path.extend(v.path.iter().cloned());
+        let (line, col) = span_of(text, &path)
+            .map(|off| line_col(text, off))
+            .unwrap_or((1, 1));
+        ConfigError {
+            file: file.into(),
+            line,
+            col,
+            message: v.to_string(),
+        }
     }
 
     pub fn channel_names(&self) -> impl Iterator<Item = &str> {
