@@ -47,8 +47,10 @@ impl DailyFile {
     /// opens today's file, so an unwritable folder is known before the TUI starts.
     pub fn open(dir: &Path) -> io::Result<DailyFile> {
         private_fs::create_dir_all(dir)?;
+        // A folder others can read is tightened when it is ours to change; the
+        // files are owner-only either way.
         if private_fs::foreign_access(dir)?.is_some() {
-            private_fs::restrict(dir)?;
+            let _ = private_fs::restrict(dir);
         }
         let day = Utc::now().date_naive();
         let file = private_fs::open_append(&Self::path(dir, day))?;
