@@ -628,3 +628,66 @@ async fn modbus_noise_keeps_the_port_connected() {
     device.abort();
     drop(slave);
 }
+
+/// `traveler station probe` on a real pty: impossible values are reported as
+/// implausible bad frames and never printed as readings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_binary_reports_impossible_values_as_bad_frames() {
+    use std::io::BufRead;
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = slave.name().expect("name");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_traveler"))
+        .args([
+            "station",
+            "probe",
+            "--protocol",
+            "ascii-line",
+            "--port",
+            &path,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("probe starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = vec![];
+    let found = timeout(WAIT, async {
+        let mut sent = false;
+        while let Some(l) = lines.recv().await {
+            if l.contains("# connected") && !sent {
+                master
+                    .write_all(b"25,-273.16,-500,10000\n")
+                    .await
+                    .expect("write");
+                sent = true;
+            }
+            let done = l.contains("implausible 2");
+            seen.push(l);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(found, Ok(true), "{seen:#?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("-273.2") || l.contains("-500.0")),
+        "{seen:#?}"
+    );
+    drop(slave);
+}
