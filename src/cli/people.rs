@@ -41,7 +41,7 @@ Examples:
   traveler people add T100 --name \"Ana Lima\" --role technician,inspector --skill expert --admin A900
   traveler people certify T100 --level CIS --modules 1,2,5,8 --certificate CIS-2025-0117 --issued 2025-03-01 --admin A900
   traveler people list --expiring 60
-  printf '9999\\n4321\\n' | traveler people set-pin T100 --admin A900 --pin-stdin";
+  printf '9999\\n482913\\n' | traveler people set-pin T100 --admin A900 --pin-stdin";
 
 #[derive(Args, Debug)]
 #[command(after_long_help = PIN_HELP)]
