@@ -147,7 +147,7 @@ pub fn check_new_pin(pin: &str, rules: &PinRules) -> Result<(), PinRejection> {
         return Err(PinRejection::Sequence);
     }
     if (2..=n / 2)
-        .filter(|block| n % block == 0)
+        .filter(|block| n.is_multiple_of(*block))
         .any(|block| digits.chunks(block).all(|c| c == &digits[..block]))
     {
         return Err(PinRejection::RepeatedPattern);
