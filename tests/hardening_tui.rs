@@ -127,3 +127,81 @@ fn overlong_typed_values_are_saved_whole() {
         assert!(!said.is_empty(), "lot neither saved nor refused");
     }
 }
+
+/// `e` on the review screen writes the job's report and record: owner-only,
+/// whatever the umask (they name people and carry their signatures).
+#[test]
+fn the_review_screen_export_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    use traveler::tui::action::Outcome;
+    use traveler::tui::effect::Effect;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
+    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
+    let library = Arc::new(loaded.library);
+    traveler::demo::seed(
+        &store,
+        library.policy.as_ref().unwrap(),
+        Utc::now().date_naive(),
+    )
+    .unwrap();
+    let exports = dir.path().join("exports");
+    let exec = Executor {
+        store: store.clone(),
+        library: library.clone(),
+        bench: "B1".into(),
+        export_dir: exports.clone(),
+    };
+    let mut state = State::new(library.clone(), "B1", Utc::now());
+    dispatch(&mut state, &exec, Action::Scan("T100".into()));
+    for c in "1111".chars() {
+        dispatch(&mut state, &exec, Action::Char(c));
+    }
+    dispatch(&mut state, &exec, Action::Enter);
+    dispatch(&mut state, &exec, Action::Command('n'));
+    for value in ["SN-PERM", "PCA-1001", "C", "U7", "NCR-1", ""] {
+        for c in value.chars() {
+            dispatch(&mut state, &exec, Action::Char(c));
+        }
+        dispatch(&mut state, &exec, Action::Enter);
+    }
+    dispatch(&mut state, &exec, Action::Command('3'));
+    dispatch(&mut state, &exec, Action::Enter);
+    dispatch(&mut state, &exec, Action::Enter);
+    dispatch(&mut state, &exec, Action::Enter);
+    let job = store
+        .events()
+        .find_map(|r| match r.unwrap().event {
+            Event::JobStarted { job, .. } => Some(job),
+            _ => None,
+        })
+        .expect("a job");
+    // SAFETY: this binary's other test creates only its own temporary files.
+    let old = unsafe { libc::umask(0o000) };
+    let outcome = exec.run(Effect::ExportJob { job: job.clone() });
+    unsafe { libc::umask(old) };
+    let Some(Outcome::Exported(Ok(folder))) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let folder = Path::new(&folder);
+    assert_eq!(mode(&exports), 0o700);
+    assert_eq!(mode(folder), 0o700);
+    let files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|x| x == "json"))
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|x| x == "html"))
+    );
+    for f in files.iter().filter(|f| f.is_file()) {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+}
