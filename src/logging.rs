@@ -52,6 +52,14 @@ impl DailyFile {
         if private_fs::foreign_access(dir)?.is_some() {
             let _ = private_fs::restrict(dir);
         }
+        // Logs an older traveler wrote with the default mode are tightened too.
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(FILE_PREFIX)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = private_fs::restrict(&entry.path());
+            }
+        }
         let day = Utc::now().date_naive();
         let file = private_fs::open_append(&Self::path(dir, day))?;
         Ok(DailyFile {
@@ -104,11 +112,15 @@ mod tests {
     }
 
     #[test]
-    fn an_existing_open_log_folder_is_tightened() {
+    fn an_existing_open_log_folder_and_its_old_logs_are_tightened() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = dir.path().join("traveler.log.2026-01-01");
+        std::fs::write(&old, b"old\n").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
         DailyFile::open(dir.path()).unwrap();
         assert_eq!(private_fs::foreign_access(dir.path()).unwrap(), None);
+        assert_eq!(private_fs::foreign_access(&old).unwrap(), None);
     }
 
     #[test]
