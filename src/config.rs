@@ -35,10 +35,19 @@ impl AppConfig {
     pub fn load(path: &Path) -> anyhow::Result<AppConfig> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let config: AppConfig = toml::from_str(&text).map_err(|e| {
             let d = Source { path, text: &text }.parse_error(&e);
             anyhow::anyhow!("{d}")
-        })
+        })?;
+        // The [station] table gets the same checks as a file given with --station,
+        // so a bad one stops the start instead of showing up on the job screen.
+        if let Some(station) = &config.station {
+            station.validate().map_err(|v| {
+                let e = StationConfig::locate(&text, &path.display().to_string(), &v);
+                anyhow::anyhow!("{e}")
+            })?;
+        }
+        Ok(config)
     }
 }
 

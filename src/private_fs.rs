@@ -63,6 +63,18 @@ pub fn foreign_access(path: &Path) -> io::Result<Option<u32>> {
     Ok((mode & 0o077 != 0).then_some(mode))
 }
 
+/// Makes every file directly inside `dir` owner-only: for folders whose files
+/// another module wrote with the default mode (the HTML report of an export).
+pub fn restrict_files_in(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs::set_permissions(entry.path(), fs::Permissions::from_mode(FILE_MODE))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

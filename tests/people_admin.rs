@@ -75,7 +75,7 @@ fn shop() -> (tempfile::TempDir, PathBuf) {
             "--role",
             "supervisor",
         ],
-        "9999\n",
+        "958173\n",
     ));
     (dir, store)
 }
@@ -87,7 +87,7 @@ fn add(store: &Path, badge: &str, roles: &str, pin: &str) -> Output {
             "add", badge, "--name", "Some One", "--role", roles, "--skill", "advanced", "--admin",
             "A1",
         ],
-        &format!("9999\n{pin}\n"),
+        &format!("958173\n{pin}\n"),
     )
 }
 
@@ -128,7 +128,7 @@ fn help_documents_the_pin_order_and_the_roster_file() {
 #[test]
 fn the_life_of_a_badge() {
     let (_dir, store) = shop();
-    ok(add(&store, "T1", "technician", "1234"));
+    ok(add(&store, "T1", "technician", "418263"));
     let issued = (Utc::now().date_naive() - chrono::Duration::days(10)).to_string();
     let certify = |no: &str| {
         people(
@@ -147,14 +147,14 @@ fn the_life_of_a_badge() {
                 "--admin",
                 "A1",
             ],
-            "9999\n",
+            "958173\n",
         )
     };
     ok(certify("CIS-1"));
     ok(people(
         &store,
         &["update", "T1", "--skill", "expert", "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     ));
     refused(
         people(
@@ -169,7 +169,7 @@ fn the_life_of_a_badge() {
                 "--admin",
                 "A1",
             ],
-            "9999\n",
+            "958173\n",
         ),
         "holds no certificate CIS-9",
     );
@@ -185,12 +185,12 @@ fn the_life_of_a_badge() {
             "--admin",
             "A1",
         ],
-        "9999\n",
+        "958173\n",
     ));
     ok(people(
         &store,
         &["deactivate", "T1", "--reason", "left", "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     ));
     refused(certify("CIS-2"), "deactivated");
 
@@ -205,7 +205,7 @@ fn the_life_of_a_badge() {
     );
     // A deactivated badge cannot log in, even with its right PIN.
     let policy = load_dir(&instructions()).library.policy.unwrap();
-    let e = authenticate(&s, &policy, "T1", "1234", "log-in", Utc::now()).unwrap_err();
+    let e = authenticate(&s, &policy, "T1", "418263", "log-in", Utc::now()).unwrap_err();
     assert!(e.contains("deactivated"), "{e}");
     // Every change names the admin as its actor, with the modules deduplicated.
     let recs: Vec<_> = s.events().map(Result::unwrap).collect();
@@ -221,7 +221,7 @@ fn the_last_admin_stays_and_a_deactivated_admin_authorises_nothing() {
         people(
             &store,
             &["deactivate", "A1", "--reason", "retiring", "--admin", "A1"],
-            "9999\n",
+            "958173\n",
         ),
         "last active admin",
     );
@@ -229,25 +229,25 @@ fn the_last_admin_stays_and_a_deactivated_admin_authorises_nothing() {
         people(
             &store,
             &["update", "A1", "--role", "supervisor", "--admin", "A1"],
-            "9999\n",
+            "958173\n",
         ),
         "last active admin",
     );
-    ok(add(&store, "A2", "admin", "2222"));
+    ok(add(&store, "A2", "admin", "528364"));
     ok(people(
         &store,
         &["deactivate", "A1", "--reason", "retired", "--admin", "A2"],
-        "2222\n",
+        "528364\n",
     ));
     let before = events(&store).len();
-    refused(add(&store, "T5", "technician", "5555"), "deactivated");
+    refused(add(&store, "T5", "technician", "558271"), "deactivated");
     assert_eq!(events(&store).len(), before, "nothing saved");
 }
 
 #[test]
 fn a_locked_admin_is_unlocked_by_a_new_pin_from_another_admin() {
     let (_dir, store) = shop();
-    ok(add(&store, "A2", "admin,supervisor", "2222"));
+    ok(add(&store, "A2", "admin,supervisor", "528364"));
     let by_a2 = |pins: &str| {
         people(
             &store,
@@ -267,15 +267,15 @@ fn a_locked_admin_is_unlocked_by_a_new_pin_from_another_admin() {
         )
     };
     for _ in 0..5 {
-        refused(by_a2("0000\n9999\n"), "wrong PIN");
+        refused(by_a2("0000\n958173\n"), "wrong PIN");
     }
-    refused(by_a2("2222\n9999\n"), "locked");
+    refused(by_a2("528364\n958173\n"), "locked");
     ok(people(
         &store,
         &["set-pin", "A2", "--admin", "A1"],
-        "9999\n2468\n",
+        "958173\n246813\n",
     ));
-    ok(by_a2("2468\n9999\n"));
+    ok(by_a2("246813\n958173\n"));
     let evs = events(&store);
     assert_eq!(
         evs.iter()
@@ -294,7 +294,7 @@ fn a_locked_admin_is_unlocked_by_a_new_pin_from_another_admin() {
 fn refusals_before_and_after_the_pin_save_nothing() {
     let (dir, store) = shop();
     let n = events(&store).len();
-    refused(add(&store, "T 1", "technician", "1234"), "contains ' '");
+    refused(add(&store, "T 1", "technician", "418263"), "contains ' '");
     refused(add(&store, "T1", "technician", "12"), "4 to 12 digits");
     refused(
         people(
@@ -311,7 +311,7 @@ fn refusals_before_and_after_the_pin_save_nothing() {
                 "--admin",
                 "A1",
             ],
-            "9999\n",
+            "958173\n",
         ),
         "PIN line is missing",
     );
@@ -319,7 +319,7 @@ fn refusals_before_and_after_the_pin_save_nothing() {
         people(
             &store,
             &["init", "--badge", "A9", "--name", "Again"],
-            "1234\n",
+            "418263\n",
         ),
         "not empty",
     );
@@ -341,27 +341,27 @@ fn refusals_before_and_after_the_pin_save_nothing() {
                 "--admin",
                 "A1",
             ],
-            "9999\n",
+            "958173\n",
         ),
         "after today",
     );
     let roster = dir.path().join("roster.toml");
     std::fs::write(
         &roster,
-        "[[person]]\nbadge = \"T7\"\nname = \"Seven\"\nroles = [\"technician\"]\nskill = \"expert\"\npin = \"1234\"\n",
+        "[[person]]\nbadge = \"T7\"\nname = \"Seven\"\nroles = [\"technician\"]\nskill = \"expert\"\npin = \"418263\"\n",
     )
     .unwrap();
     refused(
         people(
             &store,
             &["import", roster.to_str().unwrap(), "--admin", "A1"],
-            "9999\n",
+            "958173\n",
         ),
         "roster.toml:6:1: unknown field `pin`",
     );
     assert_eq!(events(&store).len(), n, "nothing saved");
     // A wrong admin PIN is the one refusal that is recorded.
-    ok(add(&store, "T1", "technician", "1234"));
+    ok(add(&store, "T1", "technician", "418263"));
     refused(
         people(
             &store,
@@ -377,15 +377,16 @@ fn refusals_before_and_after_the_pin_save_nothing() {
                 "--admin",
                 "A1",
             ],
-            "1111\n1234\n",
+            "118274\n418263\n",
         ),
         "wrong PIN (1 of 5",
     );
     let evs = events(&store);
-    assert_eq!(evs.len(), n + 2, "{evs:#?}");
+    assert_eq!(evs.len(), n + 3, "{evs:#?}");
     assert!(matches!(&evs[n], Event::PersonEnrolled { badge, .. } if badge == "T1"));
+    assert!(matches!(&evs[n + 1], Event::PinPolicyMet { badge, .. } if badge == "T1"));
     assert!(
-        matches!(&evs[n + 1], Event::PinRejected { badge, purpose } if badge == "A1" && purpose == "admin")
+        matches!(&evs[n + 2], Event::PinRejected { badge, purpose } if badge == "A1" && purpose == "admin")
     );
 }
 
@@ -412,7 +413,7 @@ fn import_check_saves_nothing_and_imported_people_need_a_pin() {
     let out = ok(people(
         &store,
         &["import", file.to_str().unwrap(), "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     ));
     assert!(out.contains("set-pin"), "{out}");
     let out = ok(people(&store, &["list", "--expiring", "3650"], ""));
@@ -423,9 +424,9 @@ fn import_check_saves_nothing_and_imported_people_need_a_pin() {
     ok(people(
         &store,
         &["set-pin", "T10", "--admin", "A1"],
-        "9999\n7777\n",
+        "958173\n771593\n",
     ));
     let s = Store::open(&store, OpenOptions::default()).unwrap();
     let policy = load_dir(&instructions()).library.policy.unwrap();
-    assert!(authenticate(&s, &policy, "T10", "7777", "log-in", Utc::now()).is_ok());
+    assert!(authenticate(&s, &policy, "T10", "771593", "log-in", Utc::now()).is_ok());
 }

@@ -54,13 +54,13 @@ fn a_shop_is_set_up_from_nothing() {
     let o = people(
         &store,
         &["init", "--badge", "A1", "--name", "Ada Admin"],
-        "9999\n",
+        "958173\n",
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = people(
         &store,
         &["init", "--badge", "A2", "--name", "Second"],
-        "9999\n",
+        "958173\n",
     );
     assert_eq!(
         o.status.code(),
@@ -83,7 +83,7 @@ fn a_shop_is_set_up_from_nothing() {
             "--admin",
             "A1",
         ],
-        "9999\n4321\n",
+        "958173\n493817\n",
     );
     assert!(o.status.success(), "{}", text(&o));
     let issued = (chrono::Utc::now().date_naive() - chrono::Duration::days(700)).to_string();
@@ -103,7 +103,7 @@ fn a_shop_is_set_up_from_nothing() {
             "--admin",
             "A1",
         ],
-        "9999\n",
+        "958173\n",
     );
     assert!(o.status.success(), "{}", text(&o));
 
@@ -124,7 +124,7 @@ fn a_shop_is_set_up_from_nothing() {
     for e in &evs {
         let json = serde_json::to_string(e).unwrap();
         assert!(
-            !json.contains("4321") && !json.contains("\"9999\""),
+            !json.contains("493817") && !json.contains("\"958173\""),
             "{json}"
         );
     }
@@ -138,7 +138,7 @@ fn wrong_or_non_admin_pins_are_refused_recorded_and_lock() {
         people(
             &store,
             &["init", "--badge", "A1", "--name", "Ada"],
-            "9999\n"
+            "958173\n"
         )
         .status
         .success()
@@ -161,20 +161,20 @@ fn wrong_or_non_admin_pins_are_refused_recorded_and_lock() {
             pins,
         )
     };
-    assert!(add("A1", "T1", "9999\n1111\n").status.success());
+    assert!(add("A1", "T1", "958173\n118274\n").status.success());
     // A technician is no admin, even with the right PIN.
-    let o = add("T1", "T2", "1111\n2222\n");
+    let o = add("T1", "T2", "118274\n528364\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("not an admin"), "{}", text(&o));
     // Wrong admin PINs are recorded against the admin badge and lock it at five.
     for i in 1..=5 {
-        let o = add("A1", "T3", "0000\n3333\n");
+        let o = add("A1", "T3", "0000\n338162\n");
         assert_eq!(o.status.code(), Some(1));
         if i == 5 {
             assert!(text(&o).contains("locked"), "{}", text(&o));
         }
     }
-    let o = add("A1", "T3", "9999\n3333\n");
+    let o = add("A1", "T3", "958173\n338162\n");
     assert!(
         text(&o).contains("locked"),
         "the right PIN does not open a locked badge: {}",
@@ -206,7 +206,7 @@ fn roster_import_is_all_or_nothing_with_locations() {
         people(
             &store,
             &["init", "--badge", "A1", "--name", "Ada"],
-            "9999\n"
+            "958173\n"
         )
         .status
         .success()
@@ -226,7 +226,7 @@ fn roster_import_is_all_or_nothing_with_locations() {
     let o = people(
         &store,
         &["import", bad.to_str().unwrap(), "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("bad.toml:9:"), "{}", text(&o));
@@ -234,7 +234,7 @@ fn roster_import_is_all_or_nothing_with_locations() {
     let o = people(
         &store,
         &["import", good.to_str().unwrap(), "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     );
     assert!(o.status.success(), "{}", text(&o));
     let evs = events(&store);
@@ -250,7 +250,7 @@ fn roster_import_is_all_or_nothing_with_locations() {
     let o = people(
         &store,
         &["import", good.to_str().unwrap(), "--admin", "A1"],
-        "9999\n",
+        "958173\n",
     );
     assert!(
         text(&o).contains("roster.toml:2:") && text(&o).contains("already enrolled"),

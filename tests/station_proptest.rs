@@ -7,17 +7,13 @@ use proptest::prelude::*;
 use traveler::station::ascii_line::{LineParser, number};
 use traveler::station::center309::{self, Center309Parser, Frame};
 use traveler::station::config::{AsciiLineConfig, ChannelConfig, RegisterType, Unit, WordOrder};
-use traveler::station::modbus_rtu::{self, ReadRequest, Request, RequestParser, crc16};
+use traveler::station::modbus_rtu::{
+    self, ReadRequest, Reply, Request, RequestParser, crc16, judge_reply,
+};
 use traveler::station::{PLAUSIBLE_ABS_C, Reading};
 
 fn chans(names: &[&str]) -> Vec<ChannelConfig> {
-    names
-        .iter()
-        .map(|n| ChannelConfig {
-            name: n.to_string(),
-            unit: Unit::C,
-        })
-        .collect()
+    names.iter().map(|n| ChannelConfig::named(n)).collect()
 }
 
 /// Feeds `bytes` cut at the given points.
@@ -165,5 +161,91 @@ proptest! {
         let mut out = vec![];
         p.push(&req.encode(), &mut out);
         prop_assert_eq!(out, vec![Request::Read(req)]);
+    }
+
+    /// Random bytes framed as a CENTER 309 reply (right length, right markers):
+    /// a frame is only taken when every fixed bit is right, and no reading is
+    /// ever outside the type K range or different from what the bytes hold.
+    #[test]
+    fn center309_random_frames_give_only_possible_readings(
+        mut frame in prop::collection::vec(any::<u8>(), 45),
+        zero_fixed in any::<bool>(),
+    ) {
+        frame[0] = 0x02;
+        frame[44] = 0x03;
+        if zero_fixed {
+            // Half the cases pass the fixed-bit checks, so the range check is hit too.
+            frame[2] &= 0x81;
+            for b in &mut frame[39..=43] {
+                *b &= 0x0F;
+            }
+        }
+        let fixed_ok = frame[2] & 0x7E == 0 && frame[39..=43].iter().all(|b| b & 0xF0 == 0);
+        let decoded = center309::decode(&frame);
+        prop_assert_eq!(decoded.is_some(), fixed_ok);
+        let channels = chans(&["t1", "t2", "t3", "t4"]);
+        let ranges = channels.iter().map(|c| c.plausible()).collect();
+        let mut p = Center309Parser::new(&[(1, 0), (2, 1), (3, 2), (4, 3)]).with_ranges(ranges);
+        let mut out = vec![];
+        p.push(&frame, &mut out);
+        for r in &out {
+            prop_assert!((-200.0..=1372.0).contains(&r.celsius()), "{r:?}");
+            let raw = i16::from_be_bytes([frame[7 + 2 * r.channel], frame[8 + 2 * r.channel]]);
+            prop_assert_eq!(r.value, f64::from(raw) / 10.0);
+        }
+        let s = p.stats();
+        if !out.is_empty() {
+            prop_assert_eq!(s.good, 1);
+        } else if fixed_ok {
+            // Nothing came out of a well-formed frame: all probes absent, or refused as implausible.
+            let f = decoded.unwrap();
+            prop_assert!(s.implausible == 1 || f.probes.iter().all(Option::is_none));
+        }
+    }
+
+    /// Random lines: every value that comes out is inside its channel's range.
+    #[test]
+    fn ascii_values_stay_inside_their_ranges(bytes in line_bytes()) {
+        let cfg = AsciiLineConfig {
+            fields: Some(BTreeMap::from([("tip".to_string(), 0), ("board".to_string(), 1)])),
+            ..AsciiLineConfig::default()
+        };
+        let mut channels = chans(&["tip", "board"]);
+        channels[1].plausible_c = Some(traveler::station::config::PlausibleRange { min: 0.0, max: 150.0 });
+        let mut p = LineParser::new(&cfg, &channels).expect("parser");
+        let mut out = vec![];
+        p.push(&bytes, &mut out);
+        for r in &out {
+            prop_assert!(channels[r.channel].plausible().contains(r.celsius()), "{r:?}");
+        }
+    }
+
+    /// Any bytes as a Modbus reply: never a panic, and registers only from a
+    /// reply whose CRC, slave, function and length are right.
+    #[test]
+    fn modbus_reply_judged_from_random_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..40),
+        slave in 1u8..=247,
+        function in prop::sample::select(vec![3u8, 4]),
+        count in 1u16..=2,
+    ) {
+        let req = ReadRequest { slave, function, address: 0, count };
+        if let Reply::Words(w) = judge_reply(&req, &bytes) {
+            let len = 5 + 2 * usize::from(count);
+            prop_assert_eq!(w.len(), usize::from(count));
+            prop_assert_eq!(bytes[0], slave);
+            prop_assert_eq!(bytes[1], function);
+            prop_assert_eq!(crc16(&bytes[..len - 2]).to_le_bytes(), [bytes[len - 2], bytes[len - 1]]);
+        }
+        // A real reply is read back whole, and one spoiled byte is never taken.
+        let words: Vec<u16> = bytes.iter().take(usize::from(count)).map(|b| u16::from(*b) * 3).collect();
+        if words.len() == usize::from(count) {
+            let good = modbus_rtu::read_response(slave, function, &words);
+            prop_assert_eq!(judge_reply(&req, &good), Reply::Words(words.clone()));
+            let mut spoiled = good.clone();
+            let at = usize::from(bytes[0]) % spoiled.len();
+            spoiled[at] ^= 0x01 | bytes.get(1).copied().unwrap_or(0);
+            prop_assert!(!matches!(judge_reply(&req, &spoiled), Reply::Words(_)));
+        }
     }
 }

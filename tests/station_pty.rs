@@ -411,3 +411,283 @@ async fn connects_when_port_appears() {
     let (_sim, _) = Sim::start(opts(SimProtocol::Center309, &link)).await;
     samples_of(&mut rx, &["t1", "t2", "t3", "t4"], 1).await;
 }
+
+/// The first `n` statuses and every sample until `stop` says enough.
+async fn watch_until(
+    rx: &mut mpsc::Receiver<StationEvent>,
+    what: &str,
+    mut stop: impl FnMut(&StationEvent) -> bool,
+) -> Vec<StationEvent> {
+    let mut seen = vec![];
+    until(rx, what, |ev| {
+        seen.push(ev.clone());
+        stop(ev).then_some(())
+    })
+    .await;
+    seen
+}
+
+fn disconnects(seen: &[StationEvent]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|ev| match ev {
+            StationEvent::Status(StationStatus::Disconnected { reason, .. }) => {
+                Some(reason.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Values no type K probe can read (below absolute zero, far above its range)
+/// are bad frames, never samples; the next good line reads as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ascii_line_impossible_values_are_bad_frames_not_readings() {
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = PathBuf::from(slave.name().expect("name"));
+    let (mut rx, _h, _w) = start_reader(config("ascii-line", &path));
+    until(&mut rx, "connected", |ev| {
+        matches!(ev, StationEvent::Status(StationStatus::Connected { .. })).then_some(())
+    })
+    .await;
+    master
+        .write_all(b"25,-273.16,-500,10000\n25,1500.0,150.0,60.0\n")
+        .await
+        .expect("write");
+    let seen = watch_until(
+        &mut rx,
+        "implausible counted",
+        |ev| matches!(ev, StationEvent::Status(StationStatus::BadFrames(s)) if s.implausible >= 3),
+    )
+    .await;
+    master
+        .write_all(b"25.0,301.5,150.0,60.0\n")
+        .await
+        .expect("write");
+    let tip = until(&mut rx, "the good sample", |ev| match ev {
+        StationEvent::Sample(s) if s.channel == "tip" => Some(s.celsius),
+        _ => None,
+    })
+    .await;
+    assert_eq!(tip, 301.5);
+    for ev in &seen {
+        if let StationEvent::Sample(s) = ev {
+            // The second line's preheat and board are fine; its tip (1500 °C) is not.
+            assert!(
+                (s.channel == "preheat" && s.celsius == 150.0)
+                    || (s.channel == "board" && s.celsius == 60.0),
+                "impossible reading came through: {s:?}"
+            );
+        }
+    }
+    drop(slave);
+}
+
+/// A configured range narrower than the probe's: a board thermocouple that
+/// reads 250 °C is off its stand, not a reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_plausible_range_is_applied() {
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = PathBuf::from(slave.name().expect("name"));
+    let mut cfg = config("ascii-line", &path);
+    let board = cfg.channels.iter_mut().find(|c| c.name == "board").unwrap();
+    board.plausible_c = Some(traveler::station::config::PlausibleRange {
+        min: 0.0,
+        max: 200.0,
+    });
+    let (mut rx, _h, _w) = start_reader(cfg);
+    until(&mut rx, "connected", |ev| {
+        matches!(ev, StationEvent::Status(StationStatus::Connected { .. })).then_some(())
+    })
+    .await;
+    master
+        .write_all(b"25,300.0,150.0,250.0\n25,301.0,151.0,61.0\n")
+        .await
+        .expect("write");
+    let boards: Vec<f64> = watch_until(
+        &mut rx,
+        "board sample",
+        |ev| matches!(ev, StationEvent::Sample(s) if s.channel == "board"),
+    )
+    .await
+    .into_iter()
+    .filter_map(|ev| match ev {
+        StationEvent::Sample(s) if s.channel == "board" => Some(s.celsius),
+        _ => None,
+    })
+    .collect();
+    assert_eq!(boards, vec![61.0]);
+    drop(slave);
+}
+
+/// A meter that answers every poll with 45 random bytes between the right
+/// markers: no reading may come out, every frame is counted bad.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn center309_noise_between_markers_gives_no_reading() {
+    use rand::{Rng, SeedableRng};
+    use tokio::io::AsyncReadExt;
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = PathBuf::from(slave.name().expect("name"));
+    let device = tokio::spawn(async move {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut buf = [0u8; 64];
+        loop {
+            match master.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let mut frame: Vec<u8> = (0..45).map(|_| rng.r#gen()).collect();
+                    frame[0] = 0x02;
+                    frame[44] = 0x03;
+                    // No other start marker inside, so each reply is one frame.
+                    for b in &mut frame[1..44] {
+                        if *b == 0x02 {
+                            *b = 0x12;
+                        }
+                    }
+                    if master.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let (mut rx, _h, _w) = start_reader(config("center-309", &path));
+    let stats = until(&mut rx, "bad frames from noise", |ev| match ev {
+        StationEvent::Sample(s) => panic!("false reading from noise: {s:?}"),
+        StationEvent::Status(StationStatus::BadFrames(st)) if st.bad() >= 20 => Some(*st),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stats.good, 0, "{stats:?}");
+    device.abort();
+    drop(slave);
+}
+
+/// Replies with a spoiled CRC are bad-checksum frames, not "no answer", and
+/// the connection stays up; good replies in between still read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modbus_bad_crc_is_a_bad_checksum_and_the_port_stays_connected() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let link = link_in(&dir);
+    let mut o = opts(SimProtocol::ModbusRtu, &link);
+    o.garbage_every = Some(4);
+    let (_sim, _) = Sim::start(o).await;
+    let (mut rx, _h, _w) = start_reader(config("modbus-rtu", &link));
+    let mut stats = None;
+    let seen = watch_until(&mut rx, "several bad CRCs", |ev| match ev {
+        StationEvent::Status(StationStatus::BadFrames(s)) if s.bad_checksum >= 3 => {
+            stats = Some(*s);
+            true
+        }
+        _ => false,
+    })
+    .await;
+    let stats = stats.unwrap();
+    assert_eq!(stats.no_answer, 0, "{stats:?}");
+    assert!(stats.good > 0, "{stats:?}");
+    assert_eq!(disconnects(&seen), Vec::<String>::new());
+    assert!(seen.iter().any(|e| matches!(e, StationEvent::Sample(_))));
+}
+
+/// A device answering noise: bad frames, and still connected (no "Too many
+/// retries" disconnect).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modbus_noise_keeps_the_port_connected() {
+    use rand::{Rng, SeedableRng};
+    use tokio::io::AsyncReadExt;
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = PathBuf::from(slave.name().expect("name"));
+    let device = tokio::spawn(async move {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut buf = [0u8; 256];
+        loop {
+            match master.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let n = rng.gen_range(1..60);
+                    let noise: Vec<u8> = (0..n).map(|_| rng.r#gen()).collect();
+                    if master.write_all(&noise).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut cfg = config("modbus-rtu", &path);
+    if let traveler::station::config::Protocol::ModbusRtu(m) = &mut cfg.protocol {
+        m.timeout_ms = 100;
+    }
+    let (mut rx, _h, _w) = start_reader(cfg);
+    let seen = watch_until(
+        &mut rx,
+        "many bad frames",
+        |ev| matches!(ev, StationEvent::Status(StationStatus::BadFrames(s)) if s.bad() >= 30),
+    )
+    .await;
+    assert_eq!(disconnects(&seen), Vec::<String>::new());
+    assert!(!seen.iter().any(|e| matches!(e, StationEvent::Sample(_))));
+    device.abort();
+    drop(slave);
+}
+
+/// `traveler station probe` on a real pty: impossible values are reported as
+/// implausible bad frames and never printed as readings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_binary_reports_impossible_values_as_bad_frames() {
+    use std::io::BufRead;
+    let (mut master, slave) = SerialStream::pair().expect("pty");
+    let path = slave.name().expect("name");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_traveler"))
+        .args([
+            "station",
+            "probe",
+            "--protocol",
+            "ascii-line",
+            "--port",
+            &path,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("probe starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = vec![];
+    let found = timeout(WAIT, async {
+        let mut sent = false;
+        while let Some(l) = lines.recv().await {
+            if l.contains("# connected") && !sent {
+                master
+                    .write_all(b"25,-273.16,-500,10000\n")
+                    .await
+                    .expect("write");
+                sent = true;
+            }
+            let done = l.contains("implausible 2");
+            seen.push(l);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(found, Ok(true), "{seen:#?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("-273.2") || l.contains("-500.0")),
+        "{seen:#?}"
+    );
+    drop(slave);
+}

@@ -43,7 +43,10 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             return Ok(2);
         }
     };
-    let _log = crate::logging::to_file(&settings.log_dir);
+    // A log folder that cannot be written never stops the bench: say so and go on.
+    let _log = crate::logging::to_file(&settings.log_dir)
+        .inspect_err(|e| eprintln!("traveler: warning: no log file, logging is off: {e}"))
+        .ok();
     tracing::info!(demo = settings.demo, store = %settings.store.display(), "starting");
 
     let loaded = load_dir(&settings.instructions);

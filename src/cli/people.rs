@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use super::store::{StoreDir, exit_code, open_store};
 use crate::domain::event::Event;
 use crate::domain::person::{Person, Roster};
+use crate::domain::pin_rules::{PinRules, check_new_pin};
 use crate::domain::policy::{Policy, Refusal, admin_remains, may_administer};
 use crate::domain::types::{CertLevel, Certification, Role, SkillLevel};
 use crate::instruction::{Library, load_dir};
@@ -27,7 +28,10 @@ PINs:
   twice (init, add, set-pin). Ctrl-C or Esc cancels.
   With --pin-stdin they are read from standard input, one per line, in the same
   order without the repetition: the admin's PIN, then the new PIN.
-  PINs are 4 to 12 digits and are stored only as Argon2id hashes.
+  PINs are digits, at least policy.toml's [pin] min_length (default 6) and at
+  most 12, not trivial (000000, 123456, 654321, 121212); stored only as
+  Argon2id hashes. Older shorter PINs work until their next change; `list`
+  marks them.
 
   Five wrong PINs in a row lock the admin badge for the policy's lockout time,
   as at the bench. Every change is an event in the store with the admin as actor.
@@ -37,7 +41,7 @@ Examples:
   traveler people add T100 --name \"Ana Lima\" --role technician,inspector --skill expert --admin A900
   traveler people certify T100 --level CIS --modules 1,2,5,8 --certificate CIS-2025-0117 --issued 2025-03-01 --admin A900
   traveler people list --expiring 60
-  printf '9999\\n4321\\n' | traveler people set-pin T100 --admin A900 --pin-stdin";
+  printf '9999\\n482913\\n' | traveler people set-pin T100 --admin A900 --pin-stdin";
 
 #[derive(Args, Debug)]
 #[command(after_long_help = PIN_HELP)]
@@ -218,9 +222,10 @@ impl Pins {
         read_hidden(prompt)
     }
 
-    fn new_pin(&mut self, whose: &str) -> anyhow::Result<String> {
+    fn new_pin(&mut self, whose: &str, rules: &PinRules) -> anyhow::Result<String> {
         let pin = self.next(&format!("New PIN for {whose}: "))?;
         check_pin_format(&pin).map_err(anyhow::Error::msg)?;
+        check_new_pin(&pin, rules)?;
         if !self.from_stdin && self.next("Repeat the new PIN: ")? != pin {
             bail!("the two PINs differ; nothing changed");
         }
@@ -355,6 +360,13 @@ impl Session<'_> {
         Ok(person.badge)
     }
 
+    /// `save` for the events that set `badge`'s new PIN, with the record that
+    /// it met the policy's [pin] rules (checked in `Pins::new_pin`).
+    fn save_new_pin(&self, badge: &str, actor: &str, mut events: Vec<Event>) -> anyhow::Result<()> {
+        events.push(self.policy.pin.met_event(badge));
+        self.save(actor, events)
+    }
+
     fn save(&self, actor: &str, events: Vec<Event>) -> anyhow::Result<()> {
         self.store
             .append_batch(actor, events)
@@ -391,8 +403,9 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             admin::check_name(&name).map_err(msg)?;
             role.push(Role::Admin);
             let roles = admin::normalise_roles(&role).map_err(msg)?;
-            let pin = s.pins.new_pin(&badge)?;
-            s.save(
+            let pin = s.pins.new_pin(&badge, &s.policy.pin)?;
+            s.save_new_pin(
+                &badge,
                 &badge,
                 vec![Event::PersonEnrolled {
                     badge: badge.clone(),
@@ -422,8 +435,9 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
                 bail!("badge {badge} is already enrolled");
             }
             let actor = s.authorise(&admin.badge)?;
-            let pin = s.pins.new_pin(&badge)?;
-            s.save(
+            let pin = s.pins.new_pin(&badge, &s.policy.pin)?;
+            s.save_new_pin(
+                &badge,
                 &actor,
                 vec![Event::PersonEnrolled {
                     badge: badge.clone(),
@@ -482,8 +496,9 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
         PeopleCommand::SetPin { badge, admin } => {
             s.active(&badge)?;
             let actor = s.authorise(&admin.badge)?;
-            let pin = s.pins.new_pin(&badge)?;
-            s.save(
+            let pin = s.pins.new_pin(&badge, &s.policy.pin)?;
+            s.save_new_pin(
+                &badge,
                 &actor,
                 vec![Event::PinChanged {
                     badge: badge.clone(),
@@ -598,7 +613,11 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             let mut out = std::io::stdout().lock();
             match expiring {
                 Some(days) => write_expiring(&mut out, &people, s.today(), days)?,
-                None => write_list(&mut out, &people, s.today(), s.now)?,
+                None => {
+                    // PINs set before policy.toml's [pin] rules (or under weaker ones).
+                    let below = |b: &str| !s.roster.pin_meets(b, &s.policy.pin);
+                    write_list(&mut out, &people, s.today(), s.now, &below)?
+                }
             }
         }
         PeopleCommand::Gaps => {
@@ -718,6 +737,7 @@ fn write_list(
     people: &[Person],
     today: NaiveDate,
     now: DateTime<Utc>,
+    pin_below_policy: &dyn Fn(&str) -> bool,
 ) -> std::io::Result<()> {
     if people.is_empty() {
         writeln!(
@@ -737,6 +757,11 @@ fn write_list(
             format!("active ({} wrong PIN(s))", p.failed_pins)
         } else {
             "active".to_string()
+        };
+        let state = if p.active && pin_below_policy(&p.badge) {
+            format!("{state}, PIN below policy")
+        } else {
+            state
         };
         let mut certs: Vec<String> = p
             .certifications

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::station::config::{
     AsciiLineConfig, Center309Config, ChannelConfig, ModbusConfig, ModbusRegister, Parity,
-    Protocol, RegisterType, SimulatedConfig, StationConfig, Unit, WordOrder,
+    Protocol, RegisterType, SimulatedConfig, StationConfig, WordOrder,
 };
 use crate::station::sim::{self, SimEvent, SimOptions, SimProtocol};
 use crate::station::{StationEvent, StationStatus};
@@ -98,13 +98,7 @@ pub fn probe_config(args: &ProbeArgs) -> Result<StationConfig, String> {
 }
 
 fn channels(names: &[&str]) -> Vec<ChannelConfig> {
-    names
-        .iter()
-        .map(|n| ChannelConfig {
-            name: n.to_string(),
-            unit: Unit::C,
-        })
-        .collect()
+    names.iter().map(|n| ChannelConfig::named(n)).collect()
 }
 
 /// The layout `traveler station sim` speaks, so `--port X --protocol P` just works.
@@ -256,8 +250,8 @@ pub fn describe(st: &StationStatus) -> String {
         }
         StationStatus::Receiving => "receiving again".into(),
         StationStatus::BadFrames(s) => format!(
-            "bad frames: garbage {}, partial {}, bad checksum {}, no answer {} (good {})",
-            s.garbage, s.partial, s.bad_checksum, s.no_answer, s.good
+            "bad frames: garbage {}, partial {}, bad checksum {}, no answer {}, implausible {} (good {})",
+            s.garbage, s.partial, s.bad_checksum, s.no_answer, s.implausible, s.good
         ),
     }
 }

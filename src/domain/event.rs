@@ -79,6 +79,14 @@ pub enum Event {
         badge: String,
         pin_hash: String,
     },
+    /// Saved with a new PIN (enrolment or change, in the same batch): the PIN met
+    /// policy.toml's `[pin]` rules as they were then. Only the rules are kept,
+    /// never the PIN or its length. A PIN without one was set before the rules.
+    PinPolicyMet {
+        badge: String,
+        min_length: u8,
+        trivial_refused: bool,
+    },
     LoggedIn {
         badge: String,
         bench: String,
@@ -224,6 +232,7 @@ impl Event {
             | CertificationRevoked { badge, .. }
             | PersonDeactivated { badge, .. }
             | PinChanged { badge, .. }
+            | PinPolicyMet { badge, .. }
             | LoggedIn { badge, .. }
             | LoggedOut { badge, .. }
             | PinRejected { badge, .. }
@@ -245,6 +254,7 @@ impl Event {
             CertificationRevoked { .. } => "certification_revoked",
             PersonDeactivated { .. } => "person_deactivated",
             PinChanged { .. } => "pin_changed",
+            PinPolicyMet { .. } => "pin_policy_met",
             LoggedIn { .. } => "logged_in",
             LoggedOut { .. } => "logged_out",
             PinRejected { .. } => "pin_rejected",

@@ -4,6 +4,7 @@ pub mod event;
 pub mod gs1;
 pub mod job;
 pub mod person;
+pub mod pin_rules;
 pub mod policy;
 pub mod thermal;
 pub mod types;

@@ -1,11 +1,13 @@
 //! The roster is a fold over person events, like everything else.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::event::{Event, Record};
+use super::pin_rules::PinRules;
 use super::types::{Certification, Role, SkillLevel};
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
@@ -44,6 +46,9 @@ impl Person {
 #[derive(Default, Clone, Debug)]
 pub struct Roster {
     pub people: BTreeMap<String, Person>,
+    /// The PIN rules each badge's current PIN met when it was set. A badge
+    /// missing here has a PIN from before the rules (or a demo or imported one).
+    pub pin_rules: BTreeMap<String, PinRules>,
 }
 
 impl Roster {
@@ -57,6 +62,15 @@ impl Roster {
 
     pub fn get(&self, badge: &str) -> Option<&Person> {
         self.people.get(badge)
+    }
+
+    /// True if `badge`'s current PIN was set under rules at least as strict as
+    /// `required`; false for PINs from before the rules, which still work until
+    /// their next change.
+    pub fn pin_meets(&self, badge: &str, required: &PinRules) -> bool {
+        self.pin_rules
+            .get(badge)
+            .is_some_and(|met| met.satisfies(required))
     }
 
     pub fn apply(&mut self, rec: &Record) {
@@ -73,6 +87,26 @@ impl Roster {
         ) && let Some(actor) = self.people.get_mut(&rec.actor)
         {
             actor.failed_pins = 0;
+        }
+        match &rec.event {
+            // A new PIN starts unknown; the PinPolicyMet saved with it says what it met.
+            Event::PersonEnrolled { badge, .. } | Event::PinChanged { badge, .. } => {
+                self.pin_rules.remove(badge);
+            }
+            Event::PinPolicyMet {
+                badge,
+                min_length,
+                trivial_refused,
+            } => {
+                self.pin_rules.insert(
+                    badge.clone(),
+                    PinRules {
+                        min_length: *min_length,
+                        refuse_trivial: *trivial_refused,
+                    },
+                );
+            }
+            _ => {}
         }
         match &rec.event {
             Event::PersonEnrolled {
@@ -171,10 +205,364 @@ impl Roster {
     }
 }
 
+/// The longest badge: badges are scanned or typed and become store keys and
+/// file names in exports.
+pub const MAX_BADGE_CHARS: usize = 32;
+/// The longest printed name shown with a signature.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// Why a badge is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BadgeRejection {
+    Empty,
+    TooLong {
+        chars: usize,
+        max: usize,
+    },
+    /// Only ASCII letters, digits, `-` and `_`: nothing that looks like another
+    /// badge (zero-width spaces, Cyrillic look-alikes, emoji) gets in.
+    Character {
+        at: usize,
+        found: char,
+    },
+    /// `system` and `demo` name the program itself in the record.
+    Reserved,
+}
+
+/// Why a printed name is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NameRejection {
+    Empty,
+    TooLong {
+        chars: usize,
+        max: usize,
+    },
+    /// Control characters (escape sequences, new lines, tabs).
+    Control {
+        at: usize,
+        found: char,
+    },
+    /// Invisible format characters: zero-width spaces and joiners, bidi
+    /// overrides and isolates, soft hyphens, variation selectors, fillers.
+    /// They make two names that print alike differ, or one name print reversed.
+    Invisible {
+        at: usize,
+        found: char,
+    },
+    /// White space other than a plain space (no-break, em, ideographic...).
+    Space {
+        at: usize,
+        found: char,
+    },
+}
+
+/// `U+202E` rather than the character itself: a message must not carry the
+/// override it is warning about to the terminal.
+struct CodePoint(char);
+
+impl fmt::Display for CodePoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_ascii_graphic() || self.0 == ' ' {
+            write!(f, "'{}' (U+{:04X})", self.0, u32::from(self.0))
+        } else {
+            write!(f, "U+{:04X}", u32::from(self.0))
+        }
+    }
+}
+
+impl fmt::Display for BadgeRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadgeRejection::Empty => write!(f, "a badge cannot be empty"),
+            BadgeRejection::TooLong { chars, max } => {
+                write!(f, "the badge is {chars} characters long; at most {max}")
+            }
+            BadgeRejection::Character { at, found } => write!(
+                f,
+                "the badge contains {} at character {at}: use ASCII letters, digits, - or _",
+                CodePoint(*found)
+            ),
+            BadgeRejection::Reserved => write!(f, "the badge is reserved for the program itself"),
+        }
+    }
+}
+
+impl fmt::Display for NameRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameRejection::Empty => write!(f, "the printed name cannot be empty"),
+            NameRejection::TooLong { chars, max } => {
+                write!(
+                    f,
+                    "the printed name is {chars} characters long; at most {max}"
+                )
+            }
+            NameRejection::Control { at, found } => write!(
+                f,
+                "the printed name has the control character {} at character {at}",
+                CodePoint(*found)
+            ),
+            NameRejection::Invisible { at, found } => write!(
+                f,
+                "the printed name has the invisible character {} at character {at} (zero-width or text-direction mark)",
+                CodePoint(*found)
+            ),
+            NameRejection::Space { at, found } => write!(
+                f,
+                "the printed name has the space character {} at character {at}: use plain spaces",
+                CodePoint(*found)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BadgeRejection {}
+impl std::error::Error for NameRejection {}
+
+/// Decides whether `badge` may be enrolled.
+pub fn check_badge(badge: &str) -> Result<(), BadgeRejection> {
+    if badge.is_empty() {
+        return Err(BadgeRejection::Empty);
+    }
+    if let Some((i, c)) = badge
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(BadgeRejection::Character {
+            at: i + 1,
+            found: c,
+        });
+    }
+    if badge.len() > MAX_BADGE_CHARS {
+        return Err(BadgeRejection::TooLong {
+            chars: badge.len(),
+            max: MAX_BADGE_CHARS,
+        });
+    }
+    if badge == super::event::SYSTEM_ACTOR || badge == "demo" {
+        return Err(BadgeRejection::Reserved);
+    }
+    Ok(())
+}
+
+/// Decides whether `name` (as typed; outer spaces are trimmed when saved) may
+/// be a printed name.
+pub fn check_name(name: &str) -> Result<(), NameRejection> {
+    let trimmed = name.trim_matches(' ');
+    if trimmed.is_empty() {
+        return Err(NameRejection::Empty);
+    }
+    for (i, c) in name.chars().enumerate() {
+        let at = i + 1;
+        if c.is_control() {
+            return Err(NameRejection::Control { at, found: c });
+        }
+        if is_invisible(c) {
+            return Err(NameRejection::Invisible { at, found: c });
+        }
+        if c.is_whitespace() && c != ' ' {
+            return Err(NameRejection::Space { at, found: c });
+        }
+    }
+    let chars = trimmed.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(NameRejection::TooLong {
+            chars,
+            max: MAX_NAME_CHARS,
+        });
+    }
+    Ok(())
+}
+
+/// Unicode's format characters (general category Cf) and the other code
+/// points that print as nothing: the standard library has no category table,
+/// so the ranges are listed here (Unicode 15).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn badge_table() {
+        use BadgeRejection::*;
+        let cases: &[(&str, Result<(), BadgeRejection>)] = &[
+            ("T100", Ok(())),
+            ("QA-7_b", Ok(())),
+            ("", Err(Empty)),
+            (
+                "T100\u{200B}",
+                Err(Character {
+                    at: 5,
+                    found: '\u{200B}',
+                }),
+            ),
+            ("T 100", Err(Character { at: 2, found: ' ' })),
+            ("T100\n", Err(Character { at: 5, found: '\n' })),
+            (
+                "T1\u{00F6}0",
+                Err(Character {
+                    at: 3,
+                    found: '\u{00F6}',
+                }),
+            ),
+            // Cyrillic Т (U+0422) looks like a Latin T.
+            (
+                "\u{0422}100",
+                Err(Character {
+                    at: 1,
+                    found: '\u{0422}',
+                }),
+            ),
+            (
+                "\u{1F600}",
+                Err(Character {
+                    at: 1,
+                    found: '\u{1F600}',
+                }),
+            ),
+            ("T.100", Err(Character { at: 2, found: '.' })),
+            ("system", Err(Reserved)),
+            ("demo", Err(Reserved)),
+            (&"X".repeat(32), Ok(())),
+            (&"X".repeat(33), Err(TooLong { chars: 33, max: 32 })),
+        ];
+        for (badge, expect) in cases {
+            assert_eq!(check_badge(badge), *expect, "{badge:?}");
+        }
+    }
+
+    #[test]
+    fn name_table() {
+        use NameRejection::*;
+        let long = "A".repeat(81);
+        let cases: &[(&str, Result<(), NameRejection>)] = &[
+            ("Ana Lima", Ok(())),
+            ("  Ana Lima ", Ok(())),
+            ("Zoë Ødegård-Nuñez", Ok(())),
+            ("王芳", Ok(())),
+            ("", Err(Empty)),
+            ("   ", Err(Empty)),
+            (
+                "Ana\u{1b}[2J",
+                Err(Control {
+                    at: 4,
+                    found: '\u{1b}',
+                }),
+            ),
+            ("Ana\tLima", Err(Control { at: 4, found: '\t' })),
+            (
+                "Ana Lima\u{200B}",
+                Err(Invisible {
+                    at: 9,
+                    found: '\u{200B}',
+                }),
+            ),
+            (
+                "\u{202E}amiL anA",
+                Err(Invisible {
+                    at: 1,
+                    found: '\u{202E}',
+                }),
+            ),
+            (
+                "Ana\u{2066}Lima",
+                Err(Invisible {
+                    at: 4,
+                    found: '\u{2066}',
+                }),
+            ),
+            (
+                "Ana\u{00AD}Lima",
+                Err(Invisible {
+                    at: 4,
+                    found: '\u{00AD}',
+                }),
+            ),
+            (
+                "Ana\u{FEFF}",
+                Err(Invisible {
+                    at: 4,
+                    found: '\u{FEFF}',
+                }),
+            ),
+            (
+                "Ana\u{00A0}Lima",
+                Err(Space {
+                    at: 4,
+                    found: '\u{00A0}',
+                }),
+            ),
+            (&"A".repeat(80), Ok(())),
+            (&long, Err(TooLong { chars: 81, max: 80 })),
+        ];
+        for (name, expect) in cases {
+            assert_eq!(check_name(name), *expect, "{name:?}");
+        }
+        // The message names the code point, never prints the override itself.
+        let msg = check_name("\u{202E}x").unwrap_err().to_string();
+        assert!(msg.contains("U+202E") && !msg.contains('\u{202E}'), "{msg}");
+    }
+
+    #[test]
+    fn pin_rules_follow_the_current_pin() {
+        let rules = PinRules::default();
+        let met = Event::PinPolicyMet {
+            badge: "A".into(),
+            min_length: 6,
+            trivial_refused: true,
+        };
+        let changed = Event::PinChanged {
+            badge: "A".into(),
+            pin_hash: String::new(),
+        };
+        let r = Roster::fold(&[rec(1, "A", enrol("A"))]);
+        assert!(!r.pin_meets("A", &rules), "a PIN from before the rules");
+        let r = Roster::fold(&[rec(1, "A", enrol("A")), rec(2, "A", met.clone())]);
+        assert!(r.pin_meets("A", &rules));
+        let stricter = PinRules {
+            min_length: 8,
+            ..rules
+        };
+        assert!(!r.pin_meets("A", &stricter), "rules raised since");
+        let r = Roster::fold(&[
+            rec(1, "A", enrol("A")),
+            rec(2, "A", met),
+            rec(3, "A", changed),
+        ]);
+        assert!(!r.pin_meets("A", &rules), "changed without the rules");
+    }
 
     fn rec(seq: u64, actor: &str, event: Event) -> Record {
         Record {

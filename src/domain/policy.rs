@@ -19,6 +19,8 @@ pub struct Policy {
     pub max_failed_pins: u32,
     pub lockout_minutes: u32,
     pub idle_logout_minutes: u32,
+    /// What a new PIN must be (`[pin]`; defaults when the table is absent).
+    pub pin: super::pin_rules::PinRules,
 }
 
 #[derive(Clone, Debug)]
@@ -470,6 +472,7 @@ mod tests {
             max_failed_pins: 5,
             lockout_minutes: 15,
             idle_logout_minutes: 10,
+            pin: Default::default(),
         }
     }
 

@@ -19,6 +19,14 @@ pub const CATALOG_FILE: &str = "procedures.toml";
 pub const ALLOYS_FILE: &str = "alloys.toml";
 pub const POLICY_FILE: &str = "policy.toml";
 
+/// The largest file the folder may hold. Real instructions are a few kilobytes;
+/// a file a thousand times that is a mistake (a generated or pasted file), and
+/// reading it whole would cost the bench PC memory it needs for the job.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The most steps one work instruction may have: more is not a procedure a
+/// technician can follow, and every screen walks the steps.
+pub const MAX_STEPS: usize = 500;
+
 /// A validated work instruction and the exact bytes it was read from.
 #[derive(Clone, Debug)]
 pub struct Instruction {
@@ -205,6 +213,10 @@ pub fn load_dir(dir: &Path) -> Loaded {
             path: &path,
             text: &text,
         };
+        if spec.steps.len() > MAX_STEPS {
+            diagnostics.push(too_many_steps(&src, spec.steps.len()));
+            continue;
+        }
         let mut found = validate::instruction(&src, &spec, &library);
         let id = spec.id.get_ref().clone();
         if let Some(first) = seen.get(&id) {
@@ -233,7 +245,44 @@ pub fn load_dir(dir: &Path) -> Loaded {
     }
 }
 
+/// Points at the first step beyond the limit (its `[[step]]` header).
+fn too_many_steps(src: &Source<'_>, steps: usize) -> Diagnostic {
+    let mut offset = 0;
+    let mut at = None;
+    let mut seen = 0;
+    for line in src.text.split_inclusive('\n') {
+        if line.trim_start().starts_with("[[step]]") {
+            seen += 1;
+            if seen == MAX_STEPS + 1 {
+                at = Some(offset..offset + line.len());
+                break;
+            }
+        }
+        offset += line.len();
+    }
+    src.at(
+        at,
+        format!("{steps} steps: a work instruction may have at most {MAX_STEPS}; split it"),
+    )
+}
+
+/// Reads a file of the folder, refusing one over [`MAX_FILE_BYTES`] before
+/// reading it (its size comes from the folder entry, not from reading it).
 fn read(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<(String, PathBuf)> {
+    if let Ok(meta) = fs::metadata(path)
+        && meta.len() > MAX_FILE_BYTES
+    {
+        diagnostics.push(Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "the file is {} bytes; a file in the instructions folder may be at most {MAX_FILE_BYTES} bytes (1 MiB)",
+                meta.len()
+            ),
+        });
+        return None;
+    }
     match fs::read_to_string(path) {
         Ok(text) => Some((text, path.to_path_buf())),
         Err(e) => {

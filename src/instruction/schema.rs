@@ -113,6 +113,9 @@ pub struct PolicyFile {
     pub rework_limits: Vec<ReworkLimit>,
     pub signature: SignatureRules,
     pub session: SessionRules,
+    /// `[pin]`: minimum length and the refusal of trivial PINs (defaults: 6, true).
+    #[serde(default)]
+    pub pin: Option<Spanned<crate::domain::pin_rules::PinRules>>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! Cross-checks the schema alone cannot express. Each finding points at the value
 //! it is about and says what was expected.
 
+use crate::domain::pin_rules::{MAX_PIN_DIGITS, MIN_PIN_DIGITS};
 use std::collections::BTreeSet;
 
 use super::diagnostic::{Diagnostic, Source};
@@ -146,6 +147,18 @@ pub fn policy(
             }
         }
     }
+    let pin = file.pin.as_ref().map(|p| *p.get_ref()).unwrap_or_default();
+    if let Some(p) = &file.pin {
+        let min = usize::from(pin.min_length);
+        if !(MIN_PIN_DIGITS..=MAX_PIN_DIGITS).contains(&min) {
+            out.push(src.at(
+                Some(p.span()),
+                format!(
+                    "min_length = {min}: a PIN is {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits, so min_length must be in that range"
+                ),
+            ));
+        }
+    }
     let policy = Policy {
         certification_validity_years: file.certification_validity_years,
         allowed: file
@@ -167,6 +180,7 @@ pub fn policy(
         max_failed_pins: file.signature.max_failed_pins,
         lockout_minutes: file.signature.lockout_minutes,
         idle_logout_minutes: file.session.idle_logout_minutes,
+        pin,
     };
     (Some(policy), out)
 }

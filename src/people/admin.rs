@@ -7,34 +7,16 @@ use chrono::NaiveDate;
 use crate::domain::types::Role;
 
 /// Badges are scanned or typed at the bench and become store keys and file
-/// names in exports: no spaces, no control characters, nothing empty.
+/// names in exports: ASCII letters, digits, - and _ (the rule is
+/// [`crate::domain::person::check_badge`]).
 pub fn check_badge(badge: &str) -> Result<(), String> {
-    if badge.is_empty() {
-        return Err("a badge cannot be empty".into());
-    }
-    if badge.chars().count() > 32 {
-        return Err(format!("badge {badge:?} is longer than 32 characters"));
-    }
-    if let Some(c) = badge.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "badge {badge:?} contains {c:?}: use letters, digits, - or _"
-        ));
-    }
-    if badge == crate::domain::event::SYSTEM_ACTOR || badge == "demo" {
-        return Err(format!("{badge:?} is reserved for the program itself"));
-    }
-    Ok(())
+    crate::domain::person::check_badge(badge).map_err(|e| e.to_string())
 }
 
-/// The printed name shown with every signature.
+/// The printed name shown with every signature: no control or invisible
+/// characters, at most 80 characters ([`crate::domain::person::check_name`]).
 pub fn check_name(name: &str) -> Result<(), String> {
-    if name.trim().is_empty() {
-        return Err("the printed name cannot be empty".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("the printed name cannot contain control characters".into());
-    }
-    Ok(())
+    crate::domain::person::check_name(name).map_err(|e| e.to_string())
 }
 
 /// At least one role, each once, in a fixed order.

@@ -341,7 +341,22 @@ skill = "advanced"
             (
                 "badge with a space",
                 GOOD.replace("\"S20\"", "\"S 20\""),
-                "r.toml:14:9: badge \"S 20\" contains ' '",
+                "r.toml:14:9: the badge contains ' ' (U+0020) at character 2",
+            ),
+            (
+                "badge with a zero-width space",
+                GOOD.replace("\"S20\"", "\"S20\u{200B}\""),
+                "r.toml:14:9: the badge contains U+200B at character 4",
+            ),
+            (
+                "name with a right-to-left override",
+                GOOD.replace("\"Sam Sato\"", "\"Sam \u{202E}otaS\""),
+                "r.toml:15:8: the printed name has the invisible character U+202E at character 5",
+            ),
+            (
+                "name too long",
+                GOOD.replace("\"Sam Sato\"", &format!("\"{}\"", "S".repeat(81))),
+                "r.toml:15:8: the printed name is 81 characters long; at most 80",
             ),
             (
                 "empty name",
@@ -423,6 +438,7 @@ skill = "advanced"
             max_failed_pins: 5,
             lockout_minutes: 15,
             idle_logout_minutes: 10,
+            pin: Default::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::config::{AsciiLineConfig, ChannelConfig, Unit};
+use super::config::{AsciiLineConfig, ChannelConfig, PlausibleRange, Unit};
 use super::{FrameStats, PLAUSIBLE_ABS_C, Reading};
 
 /// Longer lines are not from a temperature logger; cutting them bounds memory.
@@ -29,6 +29,7 @@ enum Extract {
 pub struct LineParser {
     extract: Extract,
     units: Vec<Unit>,
+    ranges: Vec<PlausibleRange>,
     buf: Vec<u8>,
     /// Inside an overlong line: skip to the next newline.
     skipping: bool,
@@ -70,6 +71,7 @@ impl LineParser {
         Ok(Self {
             extract,
             units: channels.iter().map(|c| c.unit).collect(),
+            ranges: channels.iter().map(ChannelConfig::plausible).collect(),
             buf: Vec::with_capacity(MAX_LINE),
             skipping: false,
             stats: FrameStats::default(),
@@ -155,9 +157,19 @@ impl LineParser {
                 }
             }
         }
-        if out.len() == before {
+        let found = out.len() - before;
+        // A value the channel's probe cannot read (-273.2 °C, 1500 °C on a type
+        // K) is a fault on the line, not a temperature: dropped and counted.
+        let (kept, refused): (Vec<Reading>, Vec<Reading>) = out
+            .split_off(before)
+            .into_iter()
+            .partition(|r| self.ranges[r.channel].contains(r.celsius()));
+        let implausible = refused.len();
+        out.extend(kept);
+        self.stats.implausible += implausible as u64;
+        if found == 0 {
             self.stats.garbage += 1;
-        } else {
+        } else if out.len() > before {
             self.stats.good += 1;
         }
     }
@@ -186,13 +198,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn chans(names: &[&str]) -> Vec<ChannelConfig> {
-        names
-            .iter()
-            .map(|n| ChannelConfig {
-                name: n.to_string(),
-                unit: Unit::C,
-            })
-            .collect()
+        names.iter().map(|n| ChannelConfig::named(n)).collect()
     }
 
     fn fields(map: &[(&str, usize)], sep: &str) -> AsciiLineConfig {

@@ -4,16 +4,25 @@
 //! | byte  | meaning                                                        |
 //! |-------|----------------------------------------------------------------|
 //! | 0     | 0x02 frame start                                               |
-//! | 1     | status; bit 7 set = display in °C, clear = °F                  |
-//! | 2..=6 | status (not used)                                              |
-//! | 7..=14| T1..T4, big-endian signed, tenths of a degree                  |
+//! | 1     | status: bit 0 REC, bits 1-2 mode (0 live, 1 MAX, 2 MIN, 3 MAX-MIN), |
+//! |       | bit 3 T1-T2, bit 4 REL, bit 5 HOLD, bit 6 low battery, bit 7 °C (clear = °F) |
+//! | 2     | status: bit 0 memory full, bit 7 auto power-off; bits 1-6 always 0 |
+//! | 3..=6 | status (not used)                                              |
+//! | 7..=14| T1..T4, big-endian signed, tenths of a degree; 0x7FFF / 0x8000 = OL / -OL |
 //! | 15..=38| REL, MIN, MAX values (not used)                               |
 //! | 39    | bit n = probe n+1 over-limit / open ("OL" on the display)      |
 //! | 40..=42| REL/MAX/MIN over-limit bits (not used)                        |
 //! | 43    | bit n = probe n+1 shown in whole degrees instead of tenths     |
 //! | 44    | 0x03 frame end                                                 |
 //!
-//! The frame has no checksum; the start and end markers are what we check.
+//! (Layout as documented by libsigrok's center-3xx driver and ginstlog's
+//! 45-byte Series 300 reader.) The frame has no checksum, so everything that is
+//! fixed is checked: the markers, the always-clear bits 1-6 of byte 2, and the
+//! high nibble of the per-probe bytes 39-43 (there are only four probes). A
+//! frame that fails is counted as bad (`bad_checksum`); a well-formed frame with
+//! a value outside its channel's plausible range is counted as `implausible`
+//! and gives no reading at all: in a binary frame one impossible value means
+//! the others cannot be trusted either.
 //!
 //! Absent probe rule: a probe is reported absent (no sample, never a zero)
 //! when its bit in byte 39 is set, or when its bit in byte 43 is set.
@@ -22,8 +31,8 @@
 //! treating that bit as "absent" can lose nothing real and can never turn an
 //! open socket into a false reading.
 
-use super::config::Unit;
-use super::{FrameStats, PLAUSIBLE_ABS_C, Reading};
+use super::config::{PlausibleRange, Unit};
+use super::{FrameStats, Reading};
 
 pub const POLL: u8 = b'A';
 pub const FRAME_LEN: usize = 45;
@@ -31,11 +40,20 @@ const STX: u8 = 0x02;
 const ETX: u8 = 0x03;
 const OPEN_BYTE: usize = 39;
 const WHOLE_DEGREES_BYTE: usize = 43;
+/// Bits of byte 2 that a meter never sets.
+const STATUS2_UNUSED: u8 = 0b0111_1110;
+/// Bits of bytes 39-43 beyond the four probes.
+const PROBE_BITS_UNUSED: u8 = 0xF0;
+/// The raw values a meter sends for an open or overloaded probe.
+const OVER_LIMIT: i16 = i16::MAX;
+const UNDER_LIMIT: i16 = i16::MIN;
 
 #[derive(Clone, Debug)]
 pub struct Center309Parser {
     /// (probe 0..4, channel index)
     probes: Vec<(usize, usize)>,
+    /// By channel index; a channel without one takes any value.
+    ranges: Vec<PlausibleRange>,
     buf: Vec<u8>,
     stats: FrameStats,
     /// Some garbage was skipped since the last count (count runs, not bytes).
@@ -58,10 +76,21 @@ impl Center309Parser {
                 .filter(|(p, _)| (1..=4).contains(p))
                 .map(|(p, c)| (usize::from(*p) - 1, *c))
                 .collect(),
+            ranges: Vec::new(),
             buf: Vec::with_capacity(FRAME_LEN * 2),
             stats: FrameStats::default(),
             in_garbage: false,
         }
+    }
+
+    /// The plausible range of each channel (by channel index).
+    pub fn with_ranges(mut self, ranges: Vec<PlausibleRange>) -> Self {
+        self.ranges = ranges;
+        self
+    }
+
+    fn plausible(&self, channel: usize, celsius: f64) -> bool {
+        self.ranges.get(channel).is_none_or(|r| r.contains(celsius))
     }
 
     pub fn stats(&self) -> FrameStats {
@@ -101,16 +130,26 @@ impl Center309Parser {
             match decode(&self.buf[..FRAME_LEN]) {
                 Some(frame) => {
                     self.in_garbage = false;
-                    self.stats.good += 1;
                     self.buf.drain(..FRAME_LEN);
-                    for (probe, ch) in &self.probes {
-                        if let Some(v) = frame.probes[*probe] {
-                            out.push(Reading {
+                    let readings: Vec<Reading> = self
+                        .probes
+                        .iter()
+                        .filter_map(|(probe, ch)| {
+                            frame.probes[*probe].map(|v| Reading {
                                 channel: *ch,
                                 value: v,
                                 unit: frame.unit,
-                            });
-                        }
+                            })
+                        })
+                        .collect();
+                    if readings
+                        .iter()
+                        .all(|r| self.plausible(r.channel, r.celsius()))
+                    {
+                        self.stats.good += 1;
+                        out.extend(readings);
+                    } else {
+                        self.stats.implausible += 1;
                     }
                 }
                 None => {
@@ -130,23 +169,29 @@ impl Center309Parser {
     }
 }
 
-/// Decodes exactly one 45-byte frame; `None` if the markers are wrong.
+/// Decodes exactly one 45-byte frame; `None` if a marker or a fixed bit is
+/// wrong. Plausibility of the values is the parser's business (it knows the
+/// channels).
 pub fn decode(f: &[u8]) -> Option<Frame> {
     if f.len() != FRAME_LEN || f[0] != STX || f[FRAME_LEN - 1] != ETX {
+        return None;
+    }
+    if f[2] & STATUS2_UNUSED != 0
+        || f[OPEN_BYTE..=WHOLE_DEGREES_BYTE]
+            .iter()
+            .any(|b| b & PROBE_BITS_UNUSED != 0)
+    {
         return None;
     }
     let unit = if f[1] & 0x80 != 0 { Unit::C } else { Unit::F };
     let mut probes = [None; 4];
     for (p, slot) in probes.iter_mut().enumerate() {
         let absent = (f[OPEN_BYTE] >> p) & 1 == 1 || (f[WHOLE_DEGREES_BYTE] >> p) & 1 == 1;
-        if absent {
+        let raw = i16::from_be_bytes([f[7 + 2 * p], f[8 + 2 * p]]);
+        if absent || raw == OVER_LIMIT || raw == UNDER_LIMIT {
             continue;
         }
-        let raw = i16::from_be_bytes([f[7 + 2 * p], f[8 + 2 * p]]);
-        let v = f64::from(raw) / 10.0;
-        if unit.to_celsius(v).abs() <= PLAUSIBLE_ABS_C {
-            *slot = Some(v);
-        }
+        *slot = Some(f64::from(raw) / 10.0);
     }
     Some(Frame { unit, probes })
 }
@@ -208,6 +253,46 @@ mod tests {
         assert_eq!(decode(&f).map(|d| d.unit), Some(Unit::F));
         f[39] = 0b0001;
         assert_eq!(decode(&f).map(|d| d.probes[0]), Some(None));
+        f[39] = 0;
+        // Every status bit the meter defines may be set...
+        f[1] = 0xFF;
+        f[2] = 0x81;
+        assert!(decode(&f).is_some());
+        // ...but not the ones it never sets, nor probe bits beyond the fourth.
+        for (byte, bit) in [(2, 0x02), (2, 0x40), (39, 0x10), (40, 0x80), (43, 0x20)] {
+            let mut g = f;
+            g[byte] |= bit;
+            assert_eq!(decode(&g), None, "byte {byte} bit {bit:#x}");
+        }
+        // 0x7FFF and 0x8000 are the meter's OL and -OL, not 3276.7 and -3276.8.
+        f[7..9].copy_from_slice(&i16::MAX.to_be_bytes());
+        f[9..11].copy_from_slice(&i16::MIN.to_be_bytes());
+        assert_eq!(decode(&f).map(|d| d.probes), Some([None, None, None, None]));
+    }
+
+    #[test]
+    fn an_impossible_value_spoils_the_whole_frame() {
+        use crate::station::config::Sensor;
+        let k = Sensor::K.range_c();
+        let mut p = all().with_ranges(vec![k; 4]);
+        let bad = encode(&Frame {
+            unit: Unit::C,
+            probes: [Some(25.0), Some(-1837.8), None, Some(1511.9)],
+        });
+        let good = encode(&Frame {
+            unit: Unit::C,
+            probes: [Some(25.0), Some(26.0), None, None],
+        });
+        let got = run(&mut p, &[&bad, &good]);
+        assert_eq!(got, vec![(0, 25.0), (1, 26.0)]);
+        assert_eq!(
+            p.stats(),
+            FrameStats {
+                good: 1,
+                implausible: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

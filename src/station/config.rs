@@ -83,13 +83,86 @@ impl Unit {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelConfig {
     /// e.g. `tip`, `preheat`, `board`.
     pub name: String,
     #[serde(default)]
     pub unit: Unit,
+    /// The probe on this channel; its measuring range is the default
+    /// plausible range.
+    #[serde(default)]
+    pub sensor: Sensor,
+    /// Readings outside this range (°C) are not temperatures this channel can
+    /// report: they are counted as bad frames and never shown or recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plausible_c: Option<PlausibleRange>,
+}
+
+impl ChannelConfig {
+    /// A channel of `name` with the defaults (°C, type K thermocouple).
+    pub fn named(name: &str) -> Self {
+        ChannelConfig {
+            name: name.into(),
+            ..ChannelConfig::default()
+        }
+    }
+
+    /// The range a reading of this channel must fall in, in °C.
+    pub fn plausible(&self) -> PlausibleRange {
+        self.plausible_c.unwrap_or_else(|| self.sensor.range_c())
+    }
+}
+
+/// The probe type, which bounds what a channel can truly read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensor {
+    /// Type K thermocouple (the usual rework bench probe).
+    #[default]
+    K,
+    J,
+    T,
+    E,
+    N,
+    R,
+    S,
+    B,
+    /// Platinum resistance thermometer, 100 Ω.
+    Pt100,
+}
+
+impl Sensor {
+    /// The measuring range of the probe type (IEC 60584-1 thermocouples,
+    /// IEC 60751 Pt100), in °C: outside it a reading is a fault, not heat.
+    pub fn range_c(self) -> PlausibleRange {
+        let (min, max) = match self {
+            Sensor::K => (-200.0, 1372.0),
+            Sensor::J => (-210.0, 1200.0),
+            Sensor::T => (-200.0, 400.0),
+            Sensor::E => (-200.0, 1000.0),
+            Sensor::N => (-200.0, 1300.0),
+            Sensor::R | Sensor::S => (-50.0, 1768.0),
+            Sensor::B => (0.0, 1820.0),
+            Sensor::Pt100 => (-200.0, 850.0),
+        };
+        PlausibleRange { min, max }
+    }
+}
+
+/// `{ min = -50.0, max = 600.0 }` in °C, both ends included.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlausibleRange {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl PlausibleRange {
+    pub fn contains(&self, celsius: f64) -> bool {
+        celsius.is_finite() && self.min <= celsius && celsius <= self.max
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,10 +415,7 @@ impl StationConfig {
             stale_timeout_ms: default_stale_timeout_ms(),
             channels: ["tip", "preheat", "board"]
                 .into_iter()
-                .map(|n| ChannelConfig {
-                    name: n.into(),
-                    unit: Unit::C,
-                })
+                .map(ChannelConfig::named)
                 .collect(),
         }
     }
@@ -376,20 +446,27 @@ impl StationConfig {
                 message: e.message().trim().to_string(),
             }
         })?;
-        parsed.station.validate().map_err(|v| {
-            let mut path = vec![key("station")];
-            path.extend(v.path.iter().cloned());
-            let (line, col) = span_of(text, &path)
-                .map(|off| line_col(text, off))
-                .unwrap_or((1, 1));
-            ConfigError {
-                file: file.into(),
-                line,
-                col,
-                message: v.to_string(),
-            }
-        })?;
+        parsed
+            .station
+            .validate()
+            .map_err(|v| Self::locate(text, file, &v))?;
         Ok(parsed.station)
+    }
+
+    /// Places a meaning error of the `[station]` table of `text` (a station
+    /// file or the application's config.toml) at its file:line:col.
+    pub fn locate(text: &str, file: &str, v: &ValidationError) -> ConfigError {
+        let mut path = vec![key("station")];
+        path.extend(v.path.iter().cloned());
+        let (line, col) = span_of(text, &path)
+            .map(|off| line_col(text, off))
+            .unwrap_or((1, 1));
+        ConfigError {
+            file: file.into(),
+            line,
+            col,
+            message: v.to_string(),
+        }
     }
 
     pub fn channel_names(&self) -> impl Iterator<Item = &str> {
@@ -438,6 +515,17 @@ impl StationConfig {
                 return Err(verr(
                     here(),
                     format!("channel {:?} is listed twice", ch.name),
+                ));
+            }
+            if let Some(r) = ch.plausible_c
+                && !(r.min.is_finite() && r.max.is_finite() && r.min < r.max)
+            {
+                return Err(verr(
+                    vec![key("channels"), PathSeg::Index(i), key("plausible_c")],
+                    format!(
+                        "plausible_c needs finite min < max (°C), not {} … {}",
+                        r.min, r.max
+                    ),
                 ));
             }
         }
@@ -1005,6 +1093,23 @@ name = "tip"
                 "unknown field `sed`",
             ),
             (
+                "plausible range upside down",
+                CENTER.replace(
+                    "name = \"tip\"",
+                    "name = \"tip\"\nplausible_c = { min = 500.0, max = 20.0 }",
+                ),
+                10,
+                15,
+                "finite min < max",
+            ),
+            (
+                "unknown sensor",
+                CENTER.replace("name = \"tip\"", "name = \"tip\"\nsensor = \"q\""),
+                10,
+                10,
+                "unknown variant",
+            ),
+            (
                 "no channels",
                 "[station]\nchannels = []\n[station.protocol]\nkind = \"simulated\"\n".into(),
                 2,
@@ -1051,6 +1156,35 @@ name = "tip"
         assert_eq!(parse_vid_pid("0403"), None);
         assert_eq!(parse_vid_pid("12345:1"), None);
         assert_eq!(parse_vid_pid(":1"), None);
+    }
+
+    #[test]
+    fn plausible_range_from_the_sensor_or_the_config() {
+        let text = CENTER.replace(
+            "name = \"board\"",
+            "name = \"board\"\nsensor = \"j\"\nplausible_c = { min = 0.0, max = 200.0 }",
+        );
+        let cfg = StationConfig::from_file_str(&text, "c").expect("valid");
+        let board = cfg.channel("board").unwrap();
+        assert_eq!(board.sensor, Sensor::J);
+        assert_eq!(
+            board.plausible(),
+            PlausibleRange {
+                min: 0.0,
+                max: 200.0
+            }
+        );
+        let tip = cfg.channel("tip").unwrap();
+        assert_eq!(
+            tip.plausible(),
+            PlausibleRange {
+                min: -200.0,
+                max: 1372.0
+            }
+        );
+        assert!(tip.plausible().contains(1372.0) && !tip.plausible().contains(1372.1));
+        assert!(!tip.plausible().contains(-273.16) && !tip.plausible().contains(f64::NAN));
+        assert_eq!(Sensor::Pt100.range_c().max, 850.0);
     }
 
     #[test]

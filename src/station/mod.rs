@@ -40,6 +40,8 @@ impl Reading {
 
 /// Anything larger than this is not a temperature a rework bench can show;
 /// refusing it keeps line noise that happens to look numeric out of the record.
+/// Each channel has a narrower range of its own
+/// ([`config::ChannelConfig::plausible`]), checked by every protocol.
 pub const PLAUSIBLE_ABS_C: f64 = 2000.0;
 
 /// Counters of what came off the wire.
@@ -50,16 +52,19 @@ pub struct FrameStats {
     pub garbage: u64,
     /// Frames cut short (overlong line, dropped connection, stalled reply).
     pub partial: u64,
-    /// Frames whose checksum or end marker is wrong.
+    /// Frames whose checksum (Modbus CRC), markers or fixed bits are wrong.
     pub bad_checksum: u64,
-    /// Polls that got no usable answer in time (for Modbus this includes
-    /// replies with a bad CRC: tokio-modbus drops them and keeps waiting).
+    /// Polls that got no answer at all in time.
     pub no_answer: u64,
+    /// Frames (ascii-line: values) outside their channel's plausible range:
+    /// well formed, but not a temperature that probe can read. Never shown or
+    /// recorded.
+    pub implausible: u64,
 }
 
 impl FrameStats {
     pub fn bad(&self) -> u64 {
-        self.garbage + self.partial + self.bad_checksum + self.no_answer
+        self.garbage + self.partial + self.bad_checksum + self.no_answer + self.implausible
     }
 }
 

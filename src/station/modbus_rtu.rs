@@ -1,7 +1,12 @@
 //! `modbus-rtu`: PID controllers in preheaters and stations (Fuji PXG, Delta
-//! DTA, ...). The reader talks to them with the tokio-modbus client; this
-//! module holds the pure parts: register decoding, the CRC, and the small
-//! server-side framing the simulator answers with.
+//! DTA, ...). The reader sends one read request at a time and judges the
+//! reply with [`judge_reply`]: a reply with a bad CRC, from another slave, of
+//! the wrong length or made of noise is a bad frame of its own kind, and the
+//! port stays connected (a general Modbus client treats such bytes as a
+//! transport failure or keeps waiting for a good frame, which reads as "no
+//! answer" or as a lost port). This module holds the pure parts: the reply
+//! check, register decoding, the CRC, and the server-side framing the
+//! simulator answers with.
 
 use super::PLAUSIBLE_ABS_C;
 use super::config::{RegisterType, WordOrder};
@@ -74,6 +79,52 @@ fn with_crc(mut frame: Vec<u8>) -> Vec<u8> {
     let crc = crc16(&frame);
     frame.extend_from_slice(&crc.to_le_bytes());
     frame
+}
+
+/// What the bytes received so far after a read request amount to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Not a whole reply yet: keep reading until the answer time is up.
+    Incomplete,
+    /// The registers asked for.
+    Words(Vec<u16>),
+    /// A well-formed exception answer (its code).
+    Exception(u8),
+    /// The reply's CRC does not match its bytes.
+    BadCrc,
+    /// Not an answer to this request: another slave or function, a wrong byte
+    /// count, noise.
+    Garbage,
+}
+
+/// Judges `buf` (everything received since `req` was sent) as its reply.
+pub fn judge_reply(req: &ReadRequest, buf: &[u8]) -> Reply {
+    let checked = |len: usize, done: &dyn Fn(&[u8]) -> Reply| {
+        if buf.len() < len {
+            return Reply::Incomplete;
+        }
+        let crc = u16::from_le_bytes([buf[len - 2], buf[len - 1]]);
+        if crc16(&buf[..len - 2]) != crc {
+            return Reply::BadCrc;
+        }
+        done(&buf[..len - 2])
+    };
+    match buf {
+        [] | [_] => Reply::Incomplete,
+        [slave, ..] if *slave != req.slave => Reply::Garbage,
+        [_, f, ..] if *f == req.function | 0x80 => checked(5, &|b| Reply::Exception(b[2])),
+        [_, f, ..] if *f != req.function => Reply::Garbage,
+        [_, _] => Reply::Incomplete,
+        [_, _, count, ..] if usize::from(*count) != 2 * usize::from(req.count) => Reply::Garbage,
+        [_, _, count, ..] => checked(5 + usize::from(*count), &|b| {
+            Reply::Words(
+                b[3..]
+                    .chunks_exact(2)
+                    .map(|w| u16::from_be_bytes([w[0], w[1]]))
+                    .collect(),
+            )
+        }),
+    }
 }
 
 /// A request the simulator understands: read registers (function 3 or 4).
@@ -271,6 +322,50 @@ mod tests {
                 function: 6
             }
         );
+    }
+
+    #[test]
+    fn reply_table() {
+        let req = ReadRequest {
+            slave: 2,
+            function: 3,
+            address: 0x4700,
+            count: 1,
+        };
+        let good = read_response(2, 3, &[2853]);
+        let mut bad_crc = good.clone();
+        bad_crc[6] ^= 0x5A;
+        let mut other_slave = good.clone();
+        other_slave[0] = 7;
+        let cases: Vec<(&str, Vec<u8>, Reply)> = vec![
+            ("nothing yet", vec![], Reply::Incomplete),
+            ("one byte", vec![2], Reply::Incomplete),
+            ("half a reply", good[..4].to_vec(), Reply::Incomplete),
+            ("good", good.clone(), Reply::Words(vec![2853])),
+            (
+                "good, then more",
+                [good.clone(), vec![0xFF]].concat(),
+                Reply::Words(vec![2853]),
+            ),
+            ("bad CRC", bad_crc, Reply::BadCrc),
+            ("another slave", other_slave, Reply::Garbage),
+            (
+                "exception",
+                exception_response(2, 3, 2),
+                Reply::Exception(2),
+            ),
+            ("wrong function", read_response(2, 4, &[1]), Reply::Garbage),
+            (
+                "wrong byte count",
+                read_response(2, 3, &[1, 2]),
+                Reply::Garbage,
+            ),
+            ("noise", b"\x02\x03\x02zz\x00\x00".to_vec(), Reply::BadCrc),
+            ("noise off the start", b"#@!~".to_vec(), Reply::Garbage),
+        ];
+        for (name, bytes, expect) in cases {
+            assert_eq!(judge_reply(&req, &bytes), expect, "{name}");
+        }
     }
 
     #[test]

@@ -7,8 +7,6 @@ use chrono::Utc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep, sleep_until, timeout};
-use tokio_modbus::client::{Reader as _, rtu};
-use tokio_modbus::prelude::{Slave, SlaveContext as _};
 use tokio_serial::SerialStream;
 
 use super::ascii_line::LineParser;
@@ -16,6 +14,7 @@ use super::center309::{self, Center309Parser};
 use super::config::{
     LineMode, ModbusConfig, Protocol, SimulatedConfig, StationConfig, ValidationError,
 };
+use super::modbus_rtu::{ReadRequest, Reply, judge_reply};
 use super::simulated::SimModel;
 use super::{
     FrameStats, Reading, Sample, StationEvent, StationStatus, TargetWindow, modbus_rtu, port,
@@ -102,7 +101,8 @@ impl Wire {
                         .map(|i| (i as u8 + 1, i))
                         .collect(),
                 };
-                Wire::Center(Center309Parser::new(&probes))
+                let ranges = cfg.channels.iter().map(|c| c.plausible()).collect();
+                Wire::Center(Center309Parser::new(&probes).with_ranges(ranges))
             }
             Protocol::ModbusRtu(m) => Wire::Modbus(m.clone()),
             Protocol::Simulated(s) => Wire::Simulated(s.clone()),
@@ -354,18 +354,23 @@ async fn byte_session(
     }
 }
 
+/// Modbus RTU master: one read request at a time, its reply judged byte by
+/// byte. A bad CRC, a reply from another slave, a wrong length or plain noise
+/// is a bad frame and the next poll goes on; only the port failing ends the
+/// session (that is a disconnect).
 async fn modbus_session(
     cfg: &StationConfig,
     m: &ModbusConfig,
-    port: SerialStream,
+    mut port: SerialStream,
     out: &mut Out,
 ) -> Result<String, Closed> {
     let answer_within = Duration::from_millis(m.timeout_ms);
     let mut poll = interval(Duration::from_millis(cfg.poll_interval_ms));
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut ctx = rtu::attach_slave(port, Slave(1));
     let mut stats = FrameStats::default();
     let mut readings = Vec::new();
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 256];
     let closed = out.tx.clone();
     loop {
         let stale_at = out.stale_deadline();
@@ -381,48 +386,87 @@ async fn modbus_session(
             let Some(ch) = cfg.channels.iter().position(|c| c.name == reg.channel) else {
                 continue;
             };
-            ctx.set_slave(Slave(reg.slave));
-            let words = reg.value_type.words();
-            let call = async {
-                if reg.function == 3 {
-                    ctx.read_holding_registers(reg.register, words).await
-                } else {
-                    ctx.read_input_registers(reg.register, words).await
+            let req = ReadRequest {
+                slave: reg.slave,
+                function: reg.function,
+                address: reg.register,
+                count: reg.value_type.words(),
+            };
+            // What is left of an earlier reply (late bytes, noise) is not this one's.
+            if let Err(e) = drain(&mut port).await {
+                return Ok(format!("read failed: {e}"));
+            }
+            if let Err(e) = port.write_all(&req.encode()).await {
+                return Ok(format!("write failed: {e}"));
+            }
+            buf.clear();
+            let deadline = Instant::now() + answer_within;
+            let reply = loop {
+                match judge_reply(&req, &buf) {
+                    Reply::Incomplete => {}
+                    done => break done,
+                }
+                tokio::select! {
+                    r = port.read(&mut chunk) => match r {
+                        Ok(0) => return Ok("end of file: the device went away".into()),
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        Err(e) => return Ok(format!("read failed: {e}")),
+                    },
+                    _ = sleep_until(deadline) => break Reply::Incomplete,
+                    _ = closed.closed() => return Err(Closed),
                 }
             };
-            match timeout(answer_within, call).await {
-                Err(_) => stats.no_answer += 1,
-                Ok(Ok(Ok(w))) => {
+            match reply {
+                Reply::Incomplete if buf.is_empty() => stats.no_answer += 1,
+                Reply::Incomplete => stats.partial += 1,
+                Reply::BadCrc => stats.bad_checksum += 1,
+                Reply::Garbage => stats.garbage += 1,
+                Reply::Exception(code) => {
+                    tracing::debug!(channel = %reg.channel, code, "modbus exception");
+                    stats.garbage += 1;
+                }
+                Reply::Words(w) => {
                     match modbus_rtu::decode_words(&w, reg.value_type, reg.word_order, reg.divisor)
                     {
                         Some(value) => {
-                            stats.good += 1;
-                            let unit = cfg.channels[ch].unit;
-                            readings.push(Reading {
+                            let channel = &cfg.channels[ch];
+                            let reading = Reading {
                                 channel: ch,
                                 value,
-                                unit,
-                            });
+                                unit: channel.unit,
+                            };
+                            if channel.plausible().contains(reading.celsius()) {
+                                stats.good += 1;
+                                readings.push(reading);
+                            } else {
+                                stats.implausible += 1;
+                            }
                         }
                         None => stats.garbage += 1,
                     }
-                }
-                Ok(Ok(Err(exception))) => {
-                    tracing::debug!(channel = %reg.channel, ?exception, "modbus exception");
-                    stats.garbage += 1;
-                }
-                Ok(Err(tokio_modbus::Error::Transport(e))) => {
-                    let _ = out.bad_frames(stats).await;
-                    return Ok(format!("read failed: {e}"));
-                }
-                Ok(Err(tokio_modbus::Error::Protocol(e))) => {
-                    tracing::debug!(channel = %reg.channel, %e, "modbus protocol error");
-                    stats.garbage += 1;
                 }
             }
         }
         out.readings(&mut readings).await?;
         out.bad_frames(stats).await?;
+    }
+}
+
+/// Reads and drops whatever is waiting on the port, without waiting for more.
+async fn drain(port: &mut SerialStream) -> std::io::Result<()> {
+    let mut scratch = [0u8; 256];
+    loop {
+        match timeout(Duration::ZERO, port.read(&mut scratch)).await {
+            Err(_) => return Ok(()),
+            Ok(Ok(0)) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the device went away",
+                ));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e),
+        }
     }
 }
 

@@ -233,7 +233,8 @@ impl Executor {
     fn export_job(&self, job: &str) -> Result<String, String> {
         use crate::export::{ExportOptions, Scope, html::write_html, json::write_json};
         let dir = self.export_dir.join(job);
-        std::fs::create_dir_all(&dir)
+        // Owner-only: the record names people and holds their signatures.
+        crate::private_fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let scope = Scope {
             job: Some(job.to_string()),
@@ -249,8 +250,10 @@ impl Executor {
             &mut |_| {},
         )
         .map_err(|e| e.to_string())?;
+        crate::private_fs::restrict_files_in(&dir)
+            .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
         let json = dir.join(format!("{job}.json"));
-        let file = std::fs::File::create(&json)
+        let file = crate::private_fs::create_file(&json)
             .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         let mut w = std::io::BufWriter::new(file);
         write_json(

@@ -8,7 +8,6 @@ pub struct TextField {
     pub value: String,
     /// PINs are shown as dots and never leave the field except into a verify call.
     pub masked: bool,
-    pub max_len: usize,
 }
 
 impl TextField {
@@ -17,14 +16,12 @@ impl TextField {
             label,
             value: String::new(),
             masked: false,
-            max_len: 120,
         }
     }
 
     pub fn masked(label: &'static str) -> Self {
         TextField {
             masked: true,
-            max_len: 32,
             ..TextField::new(label)
         }
     }
@@ -34,9 +31,11 @@ impl TextField {
         self
     }
 
+    /// Takes every character typed or scanned, however many: a value cut short
+    /// here would be saved as if it were what was typed (a GS1 label can be long).
     pub fn push(&mut self, c: char) {
         // The group separator is kept: it ends variable-length GS1 fields.
-        if (!c.is_control() || c == GS) && self.value.chars().count() < self.max_len {
+        if !c.is_control() || c == GS {
             self.value.push(c);
         }
     }
@@ -85,5 +84,18 @@ mod tests {
         lot.push_str("0109506000134352");
         lot.push(GS);
         assert!(lot.display().ends_with('␝'));
+    }
+
+    #[test]
+    fn long_input_is_kept_whole() {
+        let long: String = (0..300)
+            .map(|i| char::from(b'A' + (i % 26) as u8))
+            .collect();
+        let mut lot = TextField::new("Lot");
+        lot.push_str(&long);
+        assert_eq!(lot.value, long);
+        let mut pin = TextField::masked("PIN");
+        pin.push_str(&"7".repeat(40));
+        assert_eq!(pin.value.len(), 40);
     }
 }
