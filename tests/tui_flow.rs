@@ -40,12 +40,10 @@ fn bench() -> Bench {
         Utc::now().date_naive(),
     )
     .unwrap();
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "B1".into(),
-        export_dir: dir.path().join("exports"),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
+        dir.path().join("exports"),
+    );
     Bench {
         state: State::new(library, "B1", Utc::now()),
         exec,
@@ -136,7 +134,11 @@ impl Bench {
         let r = self.runner();
         let cp = r.instruction.spec.steps[r.step as usize].checkpoints[r.selected].clone();
         match cp.kind.get_ref() {
-            CheckpointKind::PassFail => self.act(Action::Enter),
+            CheckpointKind::PassFail => {
+                // Nothing is chosen for the technician: p, then Enter.
+                self.act(Action::Command('p'));
+                self.act(Action::Enter);
+            }
             CheckpointKind::Measurement => {
                 let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
                 self.typ(&v.to_string());
@@ -304,10 +306,10 @@ fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
     let w = b.runner().window.clone().unwrap();
     b.feed(&w.channel, w.min_c + 1.0, 0);
     b.feed(&w.channel, w.max_c + 20.0, 1);
-    assert!(b.runner().alarm.is_some());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
     b.feed(&w.channel, w.max_c + 30.0, 2);
     b.feed(&w.channel, w.min_c + 1.0, 3);
-    assert!(b.runner().alarm.is_none());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_none());
     assert_eq!(b.runner().job.open_excursions(b.runner().step).count(), 1);
     let exc = b.runner().job.excursions[0].clone();
     assert_eq!(exc.peak_c, w.max_c + 30.0);
@@ -443,11 +445,17 @@ fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
         JobStatus::Suspended
     );
     b.act(Action::Enter);
+    // Resuming asks why work goes on; the reason is recorded.
+    b.typ("next shift, same bench");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step, 2);
     assert_eq!(
         b.store.job(&job_id).unwrap().unwrap().status,
         JobStatus::InProgress
     );
+    assert!(b.events().iter().any(
+        |e| matches!(e, Event::JobResumed { reason, .. } if reason == "next shift, same bench")
+    ));
     let kinds: Vec<&str> = b
         .events()
         .iter()
@@ -513,6 +521,8 @@ fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
     assert!(matches!(b.state.screen, Screen::Summary(_)));
     let last = char::from_digit(steps as u32, 10).unwrap();
     b.act(Action::Command(last)); // reopen the last step
+    b.typ("bigger fillet on C4");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step as usize, steps - 1);
     b.complete_step("1111");
     b.act(Action::Enter); // submit again
@@ -792,7 +802,11 @@ fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
     let Some(Modal::Sign(d)) = &b.state.modal else {
         panic!()
     };
-    assert!(!d.pass, "out of limits must fail");
+    assert_eq!(
+        d.verdict,
+        Some(traveler::domain::command::Verdict::Fail),
+        "out of limits must fail"
+    );
     assert_eq!(d.stage, traveler::tui::state::SignStage::Comment);
     b.act(Action::Enter); // no comment: refused
     let Some(Modal::Sign(d)) = &b.state.modal else {
