@@ -31,9 +31,12 @@ fn library() -> Arc<Library> {
 }
 
 fn bench() -> Bench {
+    bench_with(library())
+}
+
+fn bench_with(library: Arc<Library>) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    let library = library();
     traveler::demo::seed(
         &store,
         library.policy.as_ref().unwrap(),
@@ -1366,5 +1369,105 @@ fn a_late_job_opened_answer_does_not_pull_the_person_back() {
     assert!(
         matches!(b.state.screen, Screen::Lookup(_)),
         "the late answer reopened the job"
+    );
+}
+
+/// Defect 6: limits, history, review and exports read earlier jobs' instructions
+/// from today's folder. The job carries its procedures and the store archives the
+/// exact text it ran, once per hash; all of it works with the folder gone.
+#[test]
+fn the_record_alone_serves_limits_history_review_and_exports() {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, folder.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let lib = Arc::new(load_dir(folder.path()).library);
+    let mut b = bench_with(lib);
+    b.login("T100", "1111");
+    for serial in ["SN-D6", "SN-D6"] {
+        b.start_job(serial, "WI-CHIP-001", '3', "");
+        let steps = b.runner().job.steps.len();
+        for _ in 0..steps {
+            b.complete_step("1111");
+        }
+        b.act(Action::Enter); // submit
+        assert!(b.flash().contains("submitted"), "{}", b.flash());
+    }
+    let events = b.events();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind() == "instruction_archived")
+            .count(),
+        1,
+        "archived once per hash"
+    );
+    let wi = b.state.library.instruction("WI-CHIP-001").unwrap().clone();
+    assert!(events.iter().any(
+        |e| matches!(e, Event::JobStarted { procedures, .. } if *procedures == wi.procedure_refs())
+    ));
+
+    // The instruction leaves the folder.
+    std::fs::remove_file(&wi.path).unwrap();
+    let gone = Arc::new(load_dir(folder.path()).library);
+    assert!(gone.instruction("WI-CHIP-001").is_none());
+    let core = traveler::core::Core::new(b.store.clone(), gone.clone(), "B1");
+    // Limits: the earlier jobs still count with their procedures.
+    let prior = core.prior_jobs("SN-D6").unwrap();
+    assert_eq!(prior.len(), 2);
+    assert!(prior.iter().all(|p| p.procedures == wi.procedure_refs()));
+    // Review: the job opens with the text it ran.
+    let job = b.job();
+    let ins = core.instruction_for(&job).unwrap();
+    assert_eq!(ins.hash, job.instruction_hash);
+    assert_eq!(ins.spec.steps.len(), wi.spec.steps.len());
+    // History and exports name the instruction and its steps.
+    let lib = traveler::core::library_with_archive(&b.store, &gone);
+    let h = traveler::export::queries::board_history(&b.store, &lib, "SN-D6").unwrap();
+    assert!(
+        h.jobs
+            .iter()
+            .all(|j| j.instruction_title.as_deref() == Some(wi.spec.title.as_str()))
+    );
+    assert!(h.jobs.iter().all(|j| !j.procedures.is_empty()));
+    let out = tempfile::tempdir().unwrap();
+    let scope = traveler::export::Scope {
+        job: Some(job.id.clone()),
+        ..traveler::export::Scope::default()
+    };
+    traveler::export::html::write_html(
+        &b.store,
+        &lib,
+        &scope,
+        &traveler::export::ExportOptions { samples: false },
+        out.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let first_step: String = wi.spec.steps[0].text.chars().take(30).collect();
+    assert!(
+        html.contains(&first_step),
+        "the report shows the text the job ran"
+    );
+    // And the bench: a supervisor opens it for review with the folder gone.
+    let mut r = bench_with(gone);
+    r.store = b.store.clone();
+    r.exec = traveler::tui::exec::Executor::new(core, out.path().to_path_buf());
+    r.login("S400", "4444");
+    r.act(Action::Command('r'));
+    r.act(Action::Enter);
+    let Screen::Review(rv) = &r.state.screen else {
+        panic!("{}", r.flash())
+    };
+    let (_, ins) = rv.open.as_ref().expect("the job opened");
+    assert!(
+        ins.is_some(),
+        "review shows the instruction text the job ran"
     );
 }
