@@ -117,6 +117,16 @@ fn answered(
     result: Result<Accepted, Rejection>,
 ) -> Vec<Effect> {
     let waiting = modal_waits_for(state, id);
+    // Readings held while this request sealed their attempt.
+    let mut held = Vec::new();
+    if let Some(r) = &mut state.recorder
+        && r.sealing == Some(id)
+    {
+        r.sealing = None;
+        if result.is_ok() {
+            held = std::mem::take(&mut r.pending);
+        }
+    }
     match result {
         Ok(acc) => {
             if waiting {
@@ -125,6 +135,12 @@ fn answered(
             let mut fx = Vec::new();
             if let Some(job) = &acc.job {
                 fx.extend(follow_recording(state, job));
+            }
+            // They came after the completion: the next step's, if it records.
+            if let Some(r) = &mut state.recorder
+                && acc.job.as_ref().is_some_and(|j| j.id == r.job)
+            {
+                r.pending.extend(held);
             }
             if let Some((kind, text)) = saved_text(&acc) {
                 state.flash(kind, text);

@@ -145,6 +145,7 @@ pub(super) fn follow_recording(state: &mut State, job: &Job) -> Vec<Effect> {
             },
             window,
             pending: Vec::new(),
+            sealing: None,
             alarm: None,
             next_alarm: job
                 .excursions
@@ -193,16 +194,7 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 // The deviation was what the completion waited for.
                 r.saving = true;
                 let job = r.job.id.clone();
-                let (_, e) = command(
-                    state,
-                    "complete step",
-                    None,
-                    Command::CompleteStep {
-                        job,
-                        step: was_step,
-                    },
-                );
-                return vec![e];
+                return complete_step(state, job, was_step);
             }
             let done = r
                 .job
