@@ -266,7 +266,9 @@ pub struct Job {
     pub submitted: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     pub abort_reason: Option<String>,
-    /// Everything that happened, in record order.
+    /// Everything that happened, in record order. Derived from the records, which
+    /// exports carry themselves, so it is not serialised with the job.
+    #[serde(skip)]
     pub timeline: Vec<Happening>,
     pub last_event_seq: u64,
 }

@@ -353,6 +353,9 @@ pub(super) fn sign_input(
                     .flatten();
                 let comment = Some(d.comment.trimmed().to_string()).filter(|c| !c.is_empty());
                 let pin = std::mem::take(&mut d.pin.value);
+                // Readings so far are stored first: a recorded figure the core
+                // compares with counts them, as the dialog's did.
+                let mut fx = flush_samples(state);
                 let (id, e) = command(
                     state,
                     "sign",
@@ -368,7 +371,8 @@ pub(super) fn sign_input(
                 );
                 d.waiting = Some(id);
                 state.modal = Some(Modal::Sign(Box::new(d)));
-                return vec![e];
+                fx.push(e);
+                return fx;
             }
         }
         (stage, _, other) => {
