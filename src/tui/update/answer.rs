@@ -148,8 +148,12 @@ fn answered(
             if acc.events().any(|e| matches!(e, Event::LoggedIn { .. })) {
                 return logged_in(state, acc);
             }
-            if here && let Some(job) = acc.job.clone() {
-                fx.extend(job_saved(state, job, &acc));
+            match acc.job.clone() {
+                Some(job) if here => fx.extend(job_saved(state, job, &acc)),
+                // Asked on an earlier screen: the job shown is brought up to date,
+                // but nothing moves.
+                Some(job) => refresh_job(state, job),
+                None => {}
             }
             fx
         }

@@ -160,6 +160,15 @@ pub(super) fn follow_recording(state: &mut State, job: &Job) -> Vec<Effect> {
     fx
 }
 
+/// The job as the store has it now, on whatever screen shows it, without moving on.
+pub(super) fn refresh_job(state: &mut State, job: Job) {
+    match &mut state.screen {
+        Screen::Runner(r) if r.job.id == job.id => r.job = job,
+        Screen::Summary(s) if s.job.id == job.id => s.job = job,
+        _ => {}
+    }
+}
+
 /// A command was saved while its screen was still shown: the job as the store has
 /// it now, and where that leads.
 pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effect> {

@@ -10,6 +10,10 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
         Some(Modal::Sign(d)) => sign_input(state, *d, cmd, input),
         Some(Modal::Comment(mut d)) => {
             if cmd == Some(Cmd::Back) {
+                // Not resuming a suspended job: it stays suspended, back to the list.
+                if d.purpose == Purpose::Resume && d.waiting.is_none() {
+                    return go_home(state);
+                }
                 return Vec::new();
             }
             if d.waiting.is_some() {
