@@ -389,6 +389,7 @@ fn new_pins_follow_the_policy_and_older_short_pins_are_marked_until_changed() {
         .unwrap();
     traveler::people::auth::authenticate(
         &store,
+        &traveler::people::auth::roster(&store).unwrap(),
         &policy,
         "T2",
         "1111",

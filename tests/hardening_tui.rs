@@ -9,7 +9,8 @@ use chrono::Utc;
 use traveler::domain::event::Event;
 use traveler::instruction::load_dir;
 use traveler::store::{OpenOptions, Store};
-use traveler::tui::action::Action;
+use traveler::tui::action::{Action, Reply};
+use traveler::tui::effect::Read;
 use traveler::tui::exec::Executor;
 use traveler::tui::runtime::dispatch;
 use traveler::tui::state::{Modal, Screen, State};
@@ -35,12 +36,10 @@ fn overlong_typed_values_are_saved_whole() {
         Utc::now().date_naive(),
     )
     .unwrap();
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "B1".into(),
-        export_dir: dir.path().join("exports"),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
+        dir.path().join("exports"),
+    );
     let mut state = State::new(library.clone(), "B1", Utc::now());
     let mut act = |state: &mut State, a: Action| dispatch(state, &exec, a);
     let typ = |state: &mut State, act: &mut dyn FnMut(&mut State, Action), text: &str| {
@@ -146,12 +145,10 @@ fn the_review_screen_export_is_owner_only() {
     )
     .unwrap();
     let exports = dir.path().join("exports");
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "B1".into(),
-        export_dir: exports.clone(),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
+        exports.clone(),
+    );
     let mut state = State::new(library.clone(), "B1", Utc::now());
     dispatch(&mut state, &exec, Action::Scan("T100".into()));
     for c in "1111".chars() {
@@ -178,9 +175,16 @@ fn the_review_screen_export_is_owner_only() {
         .expect("a job");
     // SAFETY: this binary's other test creates only its own temporary files.
     let old = unsafe { libc::umask(0o000) };
-    let outcome = exec.run(Effect::ExportJob { job: job.clone() });
+    let outcome = exec.run(Effect::Read {
+        request: traveler::core::RequestId(99),
+        read: Read::ExportJob { job: job.clone() },
+    });
     unsafe { libc::umask(old) };
-    let Some(Outcome::Exported(Ok(folder))) = outcome else {
+    let Some(Reply {
+        outcome: Outcome::Exported(Ok(folder)),
+        ..
+    }) = outcome
+    else {
         panic!("{outcome:?}")
     };
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

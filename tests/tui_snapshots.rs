@@ -112,6 +112,7 @@ fn bga_job(status_submitted: bool) -> Job {
                 approval_ref: None,
                 bench: "BENCH-7".into(),
                 performer: "T100".into(),
+                procedures: vec![],
             },
         ),
         rec(
@@ -163,6 +164,7 @@ fn bga_job(status_submitted: bool) -> Job {
                     result: CheckResult::Pass,
                     measurement: None,
                     comment: None,
+                    recorded: None,
                 },
             ));
             seq += 1;
@@ -176,6 +178,7 @@ fn bga_job(status_submitted: bool) -> Job {
                 temperature: vec![],
                 sample_count: 0,
                 samples_digest: "00".into(),
+                attempt: 0,
             },
         ));
         seq += 1;
@@ -205,9 +208,19 @@ fn runner_state() -> State {
     let mut s = state(Some(ana()));
     let job = bga_job(false);
     s.screen = Screen::Home(HomeState::default());
+    let instruction = std::sync::Arc::new(
+        s.library
+            .instruction(&job.instruction_id)
+            .cloned()
+            .expect("the job's instruction"),
+    );
+    let request = s.ask(traveler::tui::state::Ask::OpenJob);
     update(
         &mut s,
-        Action::Done(Box::new(traveler::tui::action::Outcome::JobOpened(Ok(job)))),
+        Action::Done(Box::new(traveler::tui::action::Reply {
+            request,
+            outcome: traveler::tui::action::Outcome::JobOpened(Ok((job, instruction))),
+        })),
     );
     // A preheat ramp with one excursion above the window.
     let w = match &s.screen {
@@ -233,6 +246,8 @@ fn runner_state() -> State {
             }),
         );
     }
+    // What was asked has been answered: nothing is shown as saving.
+    s.requests.clear();
     s
 }
 
@@ -331,7 +346,9 @@ fn sign_dialog_for_an_inspector_checkpoint() {
         step: 1,
         checkpoint: 0,
         stage: SignStage::Pin,
-        pass: true,
+        verdict: None,
+        recorded: None,
+        waiting: None,
         value: TextField::new("Measured value"),
         comment: TextField::new("Comment"),
         badge: TextField::new("Inspector badge").with("I300"),
@@ -378,6 +395,7 @@ fn review_queue_and_record() {
             performer: "T100".into(),
             submitted: t0() + Duration::hours(1),
             excursions: 1,
+            flags: 2,
         }],
         ..ReviewState::default()
     };

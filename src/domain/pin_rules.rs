@@ -63,7 +63,7 @@ impl PinRules {
 }
 
 /// Why a new PIN is refused; the PIN itself is never part of it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum PinRejection {
     /// Something other than the digits 0–9.
     NotDigits,
@@ -118,6 +118,37 @@ impl fmt::Display for PinRejection {
 }
 
 impl std::error::Error for PinRejection {}
+
+/// A PIN being set: its digits, which the core checks against the rules and never
+/// stores, and the Argon2id hash made of them, which is stored. Made by
+/// `people::pin::new_pin`, which hashes the same digits it keeps.
+#[derive(Clone, PartialEq)]
+pub struct NewPin {
+    digits: String,
+    hash: String,
+}
+
+impl NewPin {
+    /// `hash` must be the hash of `digits` (see `people::pin::new_pin`).
+    pub fn from_parts(digits: String, hash: String) -> NewPin {
+        NewPin { digits, hash }
+    }
+
+    pub fn digits(&self) -> &str {
+        &self.digits
+    }
+
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+impl fmt::Debug for NewPin {
+    // A command may be logged: the digits never are.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPin(..)")
+    }
+}
 
 /// Decides whether `pin` may be set as a new PIN under `rules`.
 pub fn check_new_pin(pin: &str, rules: &PinRules) -> Result<(), PinRejection> {

@@ -17,6 +17,14 @@ pub fn hash_pin(pin: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the PIN: {e}"))
 }
 
+/// A PIN to be set, hashed; the core checks its digits against the PIN rules.
+pub fn new_pin(pin: &str) -> Result<crate::domain::pin_rules::NewPin, String> {
+    Ok(crate::domain::pin_rules::NewPin::from_parts(
+        pin.to_string(),
+        hash_pin(pin)?,
+    ))
+}
+
 /// False for a wrong PIN and for a damaged hash alike: neither signs anything.
 pub fn verify_pin(pin: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| hasher().verify_password(pin.as_bytes(), &h).is_ok())
