@@ -1,7 +1,7 @@
 //! The JSON export and its verification.
 //!
 //! ```text
-//! {"traveler_export":1,"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
+//! {"traveler_export":1,"store":{"store_id":"<uuid>","bench":"..."},"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
 //!  "scope":{...},"samples_included":false,"jobs":[
 //! {"id":"J1","instruction":{...}|null,"procedures":[...],"job":<the job fold>,
 //!  "samples":[{"step":0,"count":n,"points":[{"channel","time","celsius"}...]}...],
@@ -81,7 +81,8 @@ pub fn write_json<W: Write>(
     let mut summary = ExportSummary::default();
     write!(
         w,
-        "{{\"traveler_export\":{EXPORT_VERSION},\"exported_at\":{},\"chain_head\":",
+        "{{\"traveler_export\":{EXPORT_VERSION},\"store\":{},\"exported_at\":{},\"chain_head\":",
+        serde_json::to_string(store.identity())?,
         serde_json::to_string(&super::time_str(&Utc::now()))?
     )?;
     serde_json::to_writer(
@@ -245,6 +246,8 @@ pub struct ExportVerifyReport {
     pub samples: u64,
     /// The chain head the export was taken at.
     pub head: Option<(u64, String)>,
+    /// The store the export was taken from (`None` in exports of store format 3).
+    pub store: Option<crate::store::StoreIdentity>,
     /// `None` when every check held.
     pub failure: Option<ExportVerifyFailure>,
 }
@@ -474,6 +477,7 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "traveler_export" => self.0.version = Some(map.next_value()?),
+                "store" => self.0.report.store = Some(map.next_value()?),
                 "chain_head" => {
                     let h: HeadJson = map.next_value()?;
                     self.0.report.head = Some((h.seq, h.hash));

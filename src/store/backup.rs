@@ -1,7 +1,7 @@
 //! Backup and restore as JSON Lines, streamed both ways.
 //!
 //! ```text
-//! {"traveler_backup":1}
+//! {"traveler_backup":2,"store":{"store_id":"<uuid>","bench":"<bench>"},"format":4}
 //! {"seq":1,"hash":"<hex>","record":<canonical record bytes, verbatim>}
 //! ...
 //! {"sample":{"job":"J1","step":0,"channel":"tc1","time":"...","celsius":231.5}}
@@ -12,7 +12,10 @@
 //! `record` embeds the canonical bytes as a raw JSON value, byte for byte as stored, so
 //! a receiver recomputes each hash from the exact text between `"record":` and the
 //! closing brace of the line: SHA-256(seq u64 BE ‖ prev_hash raw ‖ those bytes).
-//! The `end` line makes a truncated backup detectable.
+//! The `end` line makes a truncated backup detectable, and is the store's high-water
+//! mark at the time of the backup. Backups of version 1 (store format 3 and earlier)
+//! have no `store` and no `format`; they restore as a store that still needs its
+//! identity (see `migrate`).
 
 use std::fs;
 use std::io::{BufRead, BufWriter, Write};
@@ -27,10 +30,11 @@ use crate::domain::event::Record;
 
 use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
 use super::error::{Result, StoreError};
+use super::identity::StoreIdentity;
 use super::index::T;
 use super::samples::{block_key, encode_block, step_prefix};
 use super::verify::VerifyReport;
-use super::{OpenOptions, Pending, Store, StoredSample};
+use super::{FORMAT_VERSION, OpenOptions, Opening, Pending, Store, StoredSample};
 
 const REPLAY_BATCH: usize = 1000;
 /// Samples per block when restoring (the backup does not keep the original batches;
@@ -71,14 +75,29 @@ struct EndLine {
     head_hash: String,
 }
 
+/// The backup format this build writes.
+pub const BACKUP_VERSION: u32 = 2;
+
 #[derive(Serialize)]
-struct Header {
+struct Header<'a> {
     traveler_backup: u32,
+    store: &'a StoreIdentity,
+    format: u32,
+}
+
+/// What a backup's first line says.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct BackupHeader {
+    pub traveler_backup: u32,
+    /// `None` in backups of version 1.
+    #[serde(default)]
+    pub store: Option<StoreIdentity>,
+    #[serde(default)]
+    pub format: Option<u32>,
 }
 
 #[derive(Deserialize)]
 struct Line<'a> {
-    traveler_backup: Option<u32>,
     seq: Option<u64>,
     hash: Option<String>,
     #[serde(borrow)]
@@ -92,7 +111,14 @@ impl Store {
     pub fn backup(&self, w: impl Write) -> Result<BackupCounts> {
         let mut w = BufWriter::new(w);
         let head = self.chain_head();
-        serde_json::to_writer(&mut w, &Header { traveler_backup: 1 })?;
+        serde_json::to_writer(
+            &mut w,
+            &Header {
+                traveler_backup: BACKUP_VERSION,
+                store: self.identity(),
+                format: FORMAT_VERSION,
+            },
+        )?;
         w.write_all(b"\n")?;
 
         let mut events = 0u64;
@@ -178,17 +204,23 @@ impl Store {
     /// Replays a backup into a new store in `dir` (which must be empty or absent),
     /// checking every hash as it goes, then verifies the result.
     pub fn restore(
-        backup: impl BufRead,
+        mut backup: impl BufRead,
         dir: &Path,
         options: OpenOptions,
     ) -> Result<(Store, RestoreCounts)> {
+        if dir.is_file() {
+            return Err(StoreError::NotAStoreFolder {
+                path: dir.to_path_buf(),
+            });
+        }
         if dir.exists() && fs::read_dir(dir)?.next().is_some() {
             return Err(StoreError::NotEmpty {
                 path: dir.to_path_buf(),
             });
         }
-        fs::create_dir_all(dir)?;
-        let store = Store::open(dir, options)?;
+        let header = read_header(&mut backup)?;
+        crate::private_fs::create_dir_all(dir)?;
+        let store = Store::open_as(dir, options, Opening::CreateIfMissing(header.store.clone()))?;
         let counts = store.replay(backup)?;
         Ok((store, counts))
     }
@@ -200,8 +232,8 @@ impl Store {
         let mut blocks = BlockBuffer::default();
         let mut sample_count = 0u64;
         let mut end: Option<EndLine> = None;
-        let mut seen_header = false;
-        let mut n = 0u64;
+        // The header is line 1, read by `read_header`.
+        let mut n = 1u64;
 
         for line in backup.lines() {
             n += 1;
@@ -215,13 +247,6 @@ impl Store {
             }
             let parsed: Line<'_> =
                 serde_json::from_str(&line).map_err(|e| bad(format!("not a backup line ({e})")))?;
-            if !seen_header {
-                if parsed.traveler_backup != Some(1) {
-                    return Err(bad("not a traveler backup (no header line)".into()));
-                }
-                seen_header = true;
-                continue;
-            }
             if let (Some(seq), Some(hash), Some(raw)) = (parsed.seq, &parsed.hash, parsed.record) {
                 if sample_count > 0 {
                     return Err(bad("an event after the samples".into()));
@@ -309,6 +334,24 @@ impl Store {
             samples: sample_count,
             verified,
         })
+    }
+}
+
+/// Reads and checks a backup's first line.
+pub fn read_header(backup: &mut impl BufRead) -> Result<BackupHeader> {
+    let mut first = String::new();
+    backup.read_line(&mut first)?;
+    let bad = |what: String| StoreError::Backup { line: 1, what };
+    let header: BackupHeader = serde_json::from_str(first.trim_end())
+        .map_err(|_| bad("not a traveler backup (no header line)".into()))?;
+    match header.traveler_backup {
+        1 => Ok(header),
+        BACKUP_VERSION if header.store.is_some() => Ok(header),
+        BACKUP_VERSION => Err(bad("the header names no store".into())),
+        v => Err(bad(format!(
+            "backup version {v} was written by a newer traveler; this one reads versions 1 \
+             and {BACKUP_VERSION}"
+        ))),
     }
 }
 

@@ -18,6 +18,54 @@ pub enum StoreError {
     )]
     Corrupt { path: PathBuf, detail: String },
 
+    #[error("no store at {}", path.display())]
+    NoStore { path: PathBuf },
+
+    #[error("{} is not a store folder (it is a file)", path.display())]
+    NotAStoreFolder { path: PathBuf },
+
+    #[error(
+        "the store at {} was written by traveler format {format}: run `traveler migrate --store {}` \
+         to convert it (a backup first is wise: `traveler backup FILE --store {}` with the \
+         traveler that wrote it)",
+        path.display(), path.display(), path.display()
+    )]
+    NeedsMigration { path: PathBuf, format: u32 },
+
+    #[error(
+        "the store at {} was written by a newer traveler (store format {format}; this one \
+         reads format {}): use that traveler or a later one",
+        path.display(), super::FORMAT_VERSION
+    )]
+    NewerFormat { path: PathBuf, format: u32 },
+
+    #[error(
+        "the store folder {} can be read by other accounts (mode {mode:o}); it holds PIN \
+         hashes and records: run `chmod -R go-rwx {}` and try again",
+        path.display(), path.display()
+    )]
+    Exposed { path: PathBuf, mode: u32 },
+
+    #[error(
+        "records were lost from the store at {}: it once reached seq {} (hash {}){}, as {how} \
+         remembers, but now {}. Restore the last backup into a new folder with \
+         `traveler restore BACKUP --store NEWDIR` and point traveler at it",
+        path.display(),
+        reached.seq,
+        reached.hash_hex(),
+        store_id.as_ref().map(|s| format!(" as store {s}")).unwrap_or_default(),
+        lost_range(reached.seq, *now)
+    )]
+    LostRecords {
+        path: PathBuf,
+        store_id: Option<String>,
+        reached: super::ChainHead,
+        /// The last seq still there (0: none).
+        now: u64,
+        /// Which mark remembers the higher seq.
+        how: String,
+    },
+
     #[error("the stored record at seq {seq} is damaged: {what}")]
     Damaged { seq: u64, what: String },
 
@@ -64,6 +112,17 @@ impl fmt::Display for VerifyFailure {
             Some(seq) => write!(f, "at seq {seq}: {}", self.problem),
             None => write!(f, "in the samples: {}", self.problem),
         }
+    }
+}
+
+fn lost_range(reached: u64, now: u64) -> String {
+    match now {
+        0 => format!("it holds no records: seqs 1 to {reached} are missing"),
+        n if n + 1 == reached => format!("it ends at seq {n}: seq {reached} is missing"),
+        n => format!(
+            "it ends at seq {n}: seqs {} to {reached} are missing",
+            n + 1
+        ),
     }
 }
 

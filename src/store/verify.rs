@@ -47,7 +47,7 @@ impl Store {
                 .ok_or_else(|| fail(None, "the stored chain head is unreadable"))?,
         };
         let (events, sealed) = self.verify_chain(head)?;
-        if let Some(mark) = super::read_high_water(self.path()) {
+        if let Some(mark) = super::high_water::read_inside(self.path()) {
             let held = self.stored_record(mark.seq).ok().flatten().map(|r| r.hash);
             if held != Some(mark.hash) {
                 return Err(fail(
