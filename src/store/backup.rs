@@ -26,8 +26,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tracing::info;
 
-use crate::domain::event::Record;
-
 use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
 use super::error::{Result, StoreError};
 use super::identity::StoreIdentity;
@@ -54,6 +52,9 @@ pub struct BackupCounts {
 pub struct RestoreCounts {
     pub events: u64,
     pub samples: u64,
+    /// Records carried verbatim that this build cannot read (a newer traveler wrote
+    /// them): they have no index entries here.
+    pub unreadable: u64,
     /// The verification run on the restored store.
     pub verified: VerifyReport,
 }
@@ -121,24 +122,51 @@ impl Store {
         )?;
         w.write_all(b"\n")?;
 
+        // Bytes, seqs and hashes only: no event is decoded, so a record this build
+        // cannot read is carried like any other. The links are checked on the way: a
+        // backup of a damaged chain would only move the damage elsewhere.
         let mut events = 0u64;
+        let mut prev = GENESIS;
+        let mut line = Vec::with_capacity(1024);
         for item in self.record_groups_upto(head.seq) {
-            let (seq, v) = item?;
+            let (seq, v) = item.map_err(verify_hint)?;
             if seq != events + 1 {
                 return Err(StoreError::Damaged {
                     seq: events + 1,
                     what: "missing; run `traveler verify`".into(),
                 });
             }
-            let stored = super::chain::StoredRecord::decode(seq, &v)?;
-            write!(
-                w,
-                "{{\"seq\":{seq},\"hash\":\"{}\",\"record\":",
-                stored.hash_hex()
-            )?;
-            w.write_all(&v)?;
-            w.write_all(b"}\n")?;
+            let h = super::wire::head(&v).map_err(|what| StoreError::Damaged {
+                seq,
+                what: format!("{what}; run `traveler verify`"),
+            })?;
+            if h.seq != seq || h.prev_hash != prev {
+                return Err(StoreError::Damaged {
+                    seq,
+                    what: "it does not link to the record before it; run `traveler verify`".into(),
+                });
+            }
+            prev = chain_hash(seq, &prev, &v);
+            line.clear();
+            line.extend_from_slice(b"{\"seq\":");
+            line.extend_from_slice(seq.to_string().as_bytes());
+            line.extend_from_slice(b",\"hash\":\"");
+            let at = line.len();
+            line.resize(at + 64, 0);
+            // 32 bytes always fit 64 hex digits.
+            let _ = hex::encode_to_slice(prev, &mut line[at..]);
+            line.extend_from_slice(b"\",\"record\":");
+            line.extend_from_slice(&v);
+            line.extend_from_slice(b"}\n");
+            w.write_all(&line)?;
             events += 1;
+        }
+        if prev != head.hash {
+            return Err(StoreError::Damaged {
+                seq: head.seq,
+                what: "the last record does not hash to the chain head; run `traveler verify`"
+                    .into(),
+            });
         }
 
         let mut samples = 0u64;
@@ -188,7 +216,8 @@ impl Store {
         let mut tmp_name = file.as_os_str().to_owned();
         tmp_name.push(".tmp");
         let tmp = std::path::PathBuf::from(tmp_name);
-        let f = fs::File::create(&tmp)?;
+        // Owner-only: a backup holds the PIN hashes and every record.
+        let f = crate::private_fs::create_file(&tmp)?;
         let counts = self.backup(&f)?;
         f.sync_all()?;
         drop(f);
@@ -221,16 +250,19 @@ impl Store {
         let header = read_header(&mut backup)?;
         crate::private_fs::create_dir_all(dir)?;
         let store = Store::open_as(dir, options, Opening::CreateIfMissing(header.store.clone()))?;
-        let counts = store.replay(backup)?;
+        let counts = store.replay(backup, header.store.is_none())?;
         Ok((store, counts))
     }
 
-    fn replay(&self, backup: impl BufRead) -> Result<RestoreCounts> {
+    /// `needs_identity`: a backup of store format 3 or earlier, whose chain names no
+    /// store; a `StoreMigrated` record after its records names the new one.
+    fn replay(&self, backup: impl BufRead, needs_identity: bool) -> Result<RestoreCounts> {
         let mut prev = GENESIS;
         let mut expected = 1u64;
         let mut pending: Vec<Pending> = Vec::with_capacity(REPLAY_BATCH);
         let mut blocks = BlockBuffer::default();
         let mut sample_count = 0u64;
+        let mut unreadable = 0u64;
         let mut end: Option<EndLine> = None;
         // The header is line 1, read by `read_header`.
         let mut n = 1u64;
@@ -261,16 +293,25 @@ impl Store {
                         "seq {seq}: the record does not match its hash"
                     )));
                 }
-                let record: Record = serde_json::from_slice(canonical)
-                    .map_err(|e| bad(format!("seq {seq}: undecodable record ({e})")))?;
-                if record.seq != seq {
-                    return Err(bad(format!(
-                        "seq {seq}: the record says seq {}",
-                        record.seq
-                    )));
+                let h = super::wire::head(canonical)
+                    .map_err(|e| bad(format!("seq {seq}: not a record ({e})")))?;
+                if h.seq != seq {
+                    return Err(bad(format!("seq {seq}: the record says seq {}", h.seq)));
                 }
+                // Carried verbatim whether or not this build can read it; only what it
+                // reads gets index entries.
+                let record = match super::wire::decode(seq, canonical) {
+                    Ok(d) => Some(Box::new(d.record)),
+                    Err(e @ (StoreError::Newer { .. } | StoreError::Undecodable { .. })) => {
+                        unreadable += 1;
+                        tracing::warn!("restoring seq {seq} without index entries: {e}");
+                        None
+                    }
+                    Err(e) => return Err(bad(format!("seq {seq}: {e}"))),
+                };
                 pending.push(Pending::Replayed {
-                    record: Box::new(record),
+                    head: h,
+                    record,
                     canonical: canonical.to_vec(),
                 });
                 if pending.len() >= REPLAY_BATCH {
@@ -327,13 +368,38 @@ impl Store {
                 ),
             });
         }
+        if needs_identity {
+            let id = self.identity().clone();
+            self.commit(vec![Pending::New {
+                time: Utc::now(),
+                actor: crate::domain::event::SYSTEM_ACTOR.to_string(),
+                event: Box::new(crate::domain::event::Event::StoreMigrated {
+                    store_id: id.store_id,
+                    bench: id.bench,
+                    from_format: super::OLDEST_MIGRATABLE,
+                    to_format: FORMAT_VERSION,
+                    from_schema: 1,
+                }),
+            }])?;
+        }
         let verified = self.verify()?;
         info!(events = verified.events, samples = sample_count, "restored");
         Ok(RestoreCounts {
             events: expected - 1,
             samples: sample_count,
+            unreadable,
             verified,
         })
+    }
+}
+
+fn verify_hint(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Damaged { seq, what } => StoreError::Damaged {
+            seq,
+            what: format!("{what}; run `traveler verify`"),
+        },
+        other => other,
     }
 }
 

@@ -100,18 +100,9 @@ pub fn canonical_bytes(record: &Record, store: Option<&StoreIdentity>) -> Result
     })?)
 }
 
+/// Decodes a stored record of any schema into today's types (see `wire`).
 pub(crate) fn decode_record(seq: u64, bytes: &[u8]) -> Result<Record> {
-    let rec: Record = serde_json::from_slice(bytes).map_err(|e| StoreError::Damaged {
-        seq,
-        what: format!("undecodable ({e})"),
-    })?;
-    if rec.seq != seq {
-        return Err(StoreError::Damaged {
-            seq,
-            what: format!("stored under seq {seq} but says seq {}", rec.seq),
-        });
-    }
-    Ok(rec)
+    Ok(super::wire::decode(seq, bytes)?.record)
 }
 
 pub(crate) fn parse_hash(hex_str: &str) -> Option<[u8; 32]> {
@@ -124,6 +115,8 @@ pub(crate) fn parse_hash(hex_str: &str) -> Option<[u8; 32]> {
 #[derive(Clone, Debug)]
 pub struct StoredRecord {
     pub record: Record,
+    /// The record schema its bytes are written in (1: store formats 1–3).
+    pub schema: u32,
     /// The canonical bytes exactly as stored and hashed.
     pub canonical: Vec<u8>,
     /// hash(seq) as defined above.
@@ -132,7 +125,8 @@ pub struct StoredRecord {
 
 impl StoredRecord {
     pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredRecord> {
-        let record = decode_record(seq, bytes)?;
+        let decoded = super::wire::decode(seq, bytes)?;
+        let (record, schema) = (decoded.record, decoded.schema);
         let prev = parse_hash(&record.prev_hash).ok_or_else(|| StoreError::Damaged {
             seq,
             what: "prev_hash is not 64 hex digits".into(),
@@ -140,6 +134,7 @@ impl StoredRecord {
         Ok(StoredRecord {
             hash: chain_hash(seq, &prev, bytes),
             record,
+            schema,
             canonical: bytes.to_vec(),
         })
     }

@@ -69,6 +69,15 @@ pub enum StoreError {
     #[error("the stored record at seq {seq} is damaged: {what}")]
     Damaged { seq: u64, what: String },
 
+    #[error(
+        "the record at seq {seq} was written by a newer traveler ({what}): read it with that \
+         traveler or a later one; the record itself is intact as far as its hash goes"
+    )]
+    Newer { seq: u64, what: String },
+
+    #[error("the record at seq {seq} cannot be read by this traveler: {what}")]
+    Undecodable { seq: u64, what: String },
+
     #[error("a stored temperature sample is damaged: {what}")]
     DamagedSample { what: String },
 

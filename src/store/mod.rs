@@ -24,6 +24,7 @@ mod migrate;
 mod query;
 mod samples;
 mod verify;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::io;
@@ -39,14 +40,15 @@ use crate::domain::event::{Event, Record};
 use crate::domain::job::Job;
 
 pub use backup::{BACKUP_VERSION, BackupCounts, BackupHeader, RestoreCounts, read_header};
-pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
+pub use chain::{ChainHead, GENESIS, SCHEMA, StoredRecord, canonical_bytes, chain_hash};
 pub use error::{Result, StoreError, VerifyFailure};
 /// How many consecutive records share one key of the events tree.
 pub use group::GROUP_LEN as EVENTS_PER_KEY;
 pub use identity::{StoreIdentity, is_uuid, uuid_v4};
+pub use migrate::{ArchiveReport, MigrateReport, MissingInstruction, OLDEST_MIGRATABLE};
 pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
-pub use verify::VerifyReport;
+pub use verify::{NewerRecords, VerifyReport};
 
 use index::{CHAIN_TREES, Overlay, T, TREE_NAMES};
 
@@ -146,6 +148,18 @@ pub(crate) enum Opening {
     Migrate,
 }
 
+/// Ends the process here when `TRAVELER_FAULT` names this point: how the crash tests
+/// interrupt a migration or an append at the worst moment. Costs one environment
+/// lookup.
+pub(crate) fn fault_point(name: &str) {
+    static FAULT: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let fault = FAULT.get_or_init(|| std::env::var_os("TRAVELER_FAULT"));
+    if fault.as_ref().is_some_and(|v| v == name) {
+        eprintln!("traveler: fault point {name}: aborting");
+        std::process::abort();
+    }
+}
+
 fn format_name(version: u32) -> String {
     format!("{FORMAT_PREFIX}{version}")
 }
@@ -166,8 +180,11 @@ pub(crate) enum Pending {
         actor: String,
         event: Box<Event>,
     },
+    /// Bytes from a backup: `record` is `None` when this build cannot read them (a
+    /// newer traveler wrote them): they are chained verbatim, without index entries.
     Replayed {
-        record: Box<Record>,
+        head: wire::Head,
+        record: Option<Box<Record>>,
         canonical: Vec<u8>,
     },
 }
@@ -408,7 +425,16 @@ impl Store {
     /// Chains `items` after the head, writes them with every index entry in one
     /// transaction, flushes, and only then reports them saved.
     pub(crate) fn commit(&self, items: Vec<Pending>) -> Result<Vec<Record>> {
-        if items.is_empty() {
+        self.commit_with(items, Vec::new())
+    }
+
+    /// `commit` with meta entries written in the same transaction (migration).
+    pub(crate) fn commit_with(
+        &self,
+        items: Vec<Pending>,
+        meta: Vec<(&[u8], Vec<u8>)>,
+    ) -> Result<Vec<Record>> {
+        if items.is_empty() && meta.is_empty() {
             return Ok(Vec::new());
         }
         let mut state = self.lock();
@@ -432,21 +458,30 @@ impl Store {
                     // The first record of a store carries its identity into the chain.
                     let store = (seq == 1).then_some(&self.inner.identity);
                     let bytes = canonical_bytes(&record, store)?;
-                    (record, bytes)
+                    (Some(record), bytes)
                 }
-                Pending::Replayed { record, canonical } => {
-                    if record.seq != seq || record.prev_hash != hex::encode(head.hash) {
+                Pending::Replayed {
+                    head: h,
+                    record,
+                    canonical,
+                } => {
+                    if h.seq != seq || h.prev_hash != head.hash {
                         return Err(StoreError::Damaged {
-                            seq: record.seq,
+                            seq: h.seq,
                             what: format!(
                                 "does not follow the chain head {head} (expected seq {seq})"
                             ),
                         });
                     }
-                    (*record, canonical)
+                    (record.map(|r| *r), canonical)
                 }
             };
             let hash = chain_hash(seq, &head.hash, &canonical);
+            let Some(record) = record else {
+                self.add_to_group(&mut overlay, seq, &canonical)?;
+                head = ChainHead { seq, hash };
+                continue;
+            };
             if let Some(job_id) = record.event.job()
                 && !working.contains_key(job_id)
             {
@@ -474,8 +509,12 @@ impl Store {
             records.push(record);
         }
         overlay.put(T::Meta, META_HEAD.to_vec(), head.to_bytes().to_vec());
+        for (key, value) in meta {
+            overlay.put(T::Meta, key.to_vec(), value);
+        }
 
         self.apply_chain_writes(overlay)?;
+        fault_point("commit:applied");
         // Committed in sled's memory from here on, whatever the flush says: the head
         // must follow, or the next append would reuse a seq.
         state.head = head;
@@ -664,6 +703,17 @@ fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
     Ok(stored)
 }
 
+/// sled's error in words for the person at the bench, without its internals.
+pub fn describe_sled(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => format!("reading its files failed: {io}"),
+        sled::Error::Corruption { .. } => "its data file is damaged".into(),
+        sled::Error::ReportableBug(_) => "the storage engine failed on it".into(),
+        sled::Error::Unsupported(what) => format!("the storage engine refused it: {what}"),
+        sled::Error::CollectionNotFound(_) => "a part of it is missing".into(),
+    }
+}
+
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
     let path = path.to_path_buf();
     match e {
@@ -679,10 +729,21 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
                 format!("cannot open the store at {}: {io}", path.display()),
             ))
         }
-        other => StoreError::Corrupt {
-            path,
-            detail: other.to_string(),
-        },
+        other => {
+            let known = high_water::read_outside(&path)
+                .map(|m| {
+                    format!(
+                        "; it last reached seq {} (hash {})",
+                        m.head.seq,
+                        m.head.hash_hex()
+                    )
+                })
+                .unwrap_or_default();
+            StoreError::Corrupt {
+                detail: format!("{}, nothing could be read{known}", describe_sled(&other)),
+                path,
+            }
+        }
     }
 }
 
