@@ -24,12 +24,7 @@ pub enum StoreError {
     #[error("{} is not a store folder (it is a file)", path.display())]
     NotAStoreFolder { path: PathBuf },
 
-    #[error(
-        "the store at {} was written by traveler format {format}: run `traveler migrate --store {}` \
-         to convert it (a backup first is wise: `traveler backup FILE --store {}` with the \
-         traveler that wrote it)",
-        path.display(), path.display(), path.display()
-    )]
+    #[error("the store at {} was written by traveler format {format}: {}", path.display(), migrate_hint(path, *format))]
     NeedsMigration { path: PathBuf, format: u32 },
 
     #[error(
@@ -121,6 +116,22 @@ impl fmt::Display for VerifyFailure {
             Some(seq) => write!(f, "at seq {seq}: {}", self.problem),
             None => write!(f, "in the samples: {}", self.problem),
         }
+    }
+}
+
+fn migrate_hint(path: &std::path::Path, format: u32) -> String {
+    let p = path.display();
+    if format >= super::OLDEST_MIGRATABLE {
+        format!(
+            "run `traveler migrate --store {p}` to convert it in place (its records are kept \
+             byte for byte)"
+        )
+    } else {
+        format!(
+            "this traveler cannot convert that format in place: back it up with the traveler \
+             that wrote it (`traveler backup FILE --store {p}`) and restore the backup with \
+             this one (`traveler restore FILE --store NEWDIR`)"
+        )
     }
 }
 

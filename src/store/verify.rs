@@ -144,6 +144,7 @@ impl Store {
         // bytes or this record was altered. The next link tells which: if it holds, this
         // record is intact and the predecessor is the one that changed.
         let mut broken: Option<u64> = None;
+        let mut mark_mismatch: Option<usize> = None;
 
         // Records appended while we walk lie beyond the head we read: not ours to judge.
         for item in self.record_groups_upto(head.seq) {
@@ -178,15 +179,9 @@ impl Store {
                 broken = Some(seq);
             }
             prev = chain_hash(seq, &h.prev_hash, &v);
-            for (mark, source) in marks {
+            for (i, (mark, _)) in marks.iter().enumerate() {
                 if mark.seq == seq && mark.hash != prev {
-                    return Err(fail(
-                        Some(seq),
-                        format!(
-                            "the record differs from the one the store held there before \
-                             (hash recorded in {source})"
-                        ),
-                    ));
+                    mark_mismatch.get_or_insert(i);
                 }
             }
             *schemas.entry(h.schema).or_default() += 1;
@@ -217,6 +212,17 @@ impl Store {
         if let Some(b) = broken {
             return Err(blame(b, head.hash == prev));
         }
+        // After the chain's own checks, which name the damage more exactly.
+        let mark_failure = mark_mismatch.map(|i| {
+            let (mark, source) = &marks[i];
+            fail(
+                Some(mark.seq),
+                format!(
+                    "the record differs from the one the store held there before (hash \
+                     recorded in {source})"
+                ),
+            )
+        });
         if last != head.seq {
             return Err(fail(
                 Some(last + 1),
@@ -232,6 +238,9 @@ impl Store {
                 "head mismatch: the last record does not hash to the stored chain head \
                  (the record or the head was altered)",
             ));
+        }
+        if let Some(e) = mark_failure {
+            return Err(e);
         }
         Ok(Walk {
             events: last,

@@ -93,8 +93,8 @@ pub fn head(bytes: &[u8]) -> Result<Head, String> {
         #[serde(borrow)]
         prev_hash: &'a str,
     }
-    let h: HeadIn<'_> =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a record envelope ({e})"))?;
+    let h: HeadIn<'_> = serde_json::from_slice(bytes)
+        .map_err(|e| format!("undecodable: not a record envelope ({e})"))?;
     let prev_hash = parse_hash(h.prev_hash).ok_or("prev_hash is not 64 hex digits")?;
     Ok(Head {
         schema: h.schema.unwrap_or(1),
