@@ -1,16 +1,19 @@
-//! Writes the golden fixture of store format `traveler-store-3` (tests/fixtures/format3/).
+//! Writes the golden fixture of store format `traveler-store-4`, record schema 2
+//! (tests/fixtures/format4/): one store with every event variant of schema 2.
 //!
-//! Only the code of that format can write it, so it was run once, at the last commit
-//! that wrote format 3, with
-//! `cargo test --test store_fixture_format3_gen -- --ignored` and the result committed.
-//! Running it again on a later build would write that build's format: never do that
-//! over the committed fixture.
+//! Run once, by the build that introduced format 4, with
+//! `cargo test --test store_fixture_gen -- --ignored`, and committed. Later builds must
+//! read those bytes as they are (tests/store_fixtures.rs); never regenerate the
+//! committed fixture with a later build. When a later schema comes, copy this file for
+//! it and keep this one as the record of how format 4 was written.
 
 use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use traveler::domain::event::{ChannelSummary, Event, Measurement, SYSTEM_ACTOR};
+use traveler::domain::event::{
+    ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure, SYSTEM_ACTOR,
+};
 use traveler::domain::types::{
     CertLevel, Certification, CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel,
 };
@@ -48,6 +51,7 @@ fn started(job: &str, serial: &str, id: &str, hash: &str, steps: u32, approval: 
         approval_ref: approval.then(|| "ECO-7781".into()),
         bench: "bench-7".into(),
         performer: "T100".into(),
+        procedures: vec!["7711 ORG-8.1".into(), "7711 ORG-8.3".into()],
     }
 }
 
@@ -92,6 +96,7 @@ fn complete(store: &Store, t: DateTime<Utc>, job: &str, step: u32, with_summary:
                 },
                 sample_count: d.count,
                 samples_digest: d.sha256,
+                attempt: 1,
             },
         )
         .unwrap();
@@ -103,12 +108,7 @@ fn sign(job: &str, step: u32, cp: u32, signer: &str, meaning: Meaning, r: CheckR
         step,
         checkpoint: cp,
         signer: signer.into(),
-        signer_name: if signer == "T100" {
-            "Ana Lima"
-        } else {
-            "Chen Wei"
-        }
-        .into(),
+        signer_name: if signer == "T100" { "Ana Lima" } else { "Chen Wei" }.into(),
         meaning,
         result: r,
         measurement: (cp == 0).then(|| Measurement {
@@ -116,6 +116,11 @@ fn sign(job: &str, step: u32, cp: u32, signer: &str, meaning: Meaning, r: CheckR
             unit: "mm".into(),
         }),
         comment: (r == CheckResult::Fail).then(|| "bridge at A3\tand B4; «re-do»".into()),
+        recorded: (cp == 0).then(|| RecordedFigure {
+            metric: "above_liquidus_s".into(),
+            value: 42.5,
+            tolerance: 0.5,
+        }),
     }
 }
 
@@ -398,6 +403,7 @@ fn populate(store: &Store) {
         "T100",
         Event::JobResumed {
             job: "J-TH-1".into(),
+            reason: "next shift".into(),
         },
     );
     store
@@ -439,14 +445,7 @@ fn populate(store: &Store) {
     ev(
         70,
         "T100",
-        started(
-            "J-GONE-1",
-            "SN-0003",
-            "WI-GONE-001",
-            &"0d".repeat(32),
-            1,
-            false,
-        ),
+        started("J-GONE-1", "SN-0003", "WI-GONE-001", &"0d".repeat(32), 1, false),
     );
     ev(
         71,
@@ -490,6 +489,60 @@ fn populate(store: &Store) {
         },
     );
     ev(
+        83,
+        "T100",
+        Event::Deviated {
+            job: "J-BGA-2".into(),
+            step: 0,
+            attempt: 1,
+            kind: DeviationKind::WindowNeverReached,
+            reason: "preheat plate failed; engineering approved ECO-7790".into(),
+            by: "T100".into(),
+            by_name: "Ana Lima".into(),
+        },
+    );
+    ev(
+        84,
+        "T100",
+        Event::LotRefused {
+            job: "J-BGA-2".into(),
+            step: 0,
+            material: "flux".into(),
+            lot: "LOT-OLD".into(),
+            expiry: Some(day(2026, 1, 31)),
+            gtin: None,
+            raw_scan: "(17)260131(10)LOT-OLD".into(),
+            reason: LotRefusal::Expired {
+                on: day(2026, 1, 31),
+            },
+        },
+    );
+    ev(
+        85,
+        SYSTEM_ACTOR,
+        Event::InstructionArchived {
+            job: "J-BGA-2".into(),
+            hash: BGA_HASH.into(),
+            file_name: "WI-BGA-001.toml".into(),
+            text: std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/format3/instructions/WI-BGA-001.toml"),
+            )
+            .unwrap(),
+        },
+    );
+    ev(
+        86,
+        SYSTEM_ACTOR,
+        Event::StoreMigrated {
+            store_id: "7f0c6a52-3b1e-4c8d-9a27-5e4f1d2c3b4a".into(),
+            bench: "bench-7".into(),
+            from_format: 3,
+            to_format: 4,
+            from_schema: 1,
+        },
+    );
+    ev(
         90,
         "T100",
         Event::LoggedOut {
@@ -500,13 +553,18 @@ fn populate(store: &Store) {
 }
 
 #[test]
-#[ignore = "writes the committed format-3 fixture; only the format-3 code may run it"]
-fn write_format3_fixture() {
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format3");
+#[ignore = "writes the committed format-4 fixture; only the format-4 code may run it"]
+fn write_format4_fixture() {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format4");
+    std::fs::create_dir_all(&out).unwrap();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("store");
     {
-        let store = Store::open(&dir, OpenOptions::default()).unwrap();
+        let options = OpenOptions {
+            bench: Some("bench-7".into()),
+            ..OpenOptions::default()
+        };
+        let store = Store::open(&dir, options).unwrap();
         populate(&store);
         store.verify().unwrap();
         store.backup_to_file(&out.join("backup.jsonl")).unwrap();
