@@ -108,7 +108,12 @@ fn sign(job: &str, step: u32, cp: u32, signer: &str, meaning: Meaning, r: CheckR
         step,
         checkpoint: cp,
         signer: signer.into(),
-        signer_name: if signer == "T100" { "Ana Lima" } else { "Chen Wei" }.into(),
+        signer_name: if signer == "T100" {
+            "Ana Lima"
+        } else {
+            "Chen Wei"
+        }
+        .into(),
         meaning,
         result: r,
         measurement: (cp == 0).then(|| Measurement {
@@ -445,7 +450,14 @@ fn populate(store: &Store) {
     ev(
         70,
         "T100",
-        started("J-GONE-1", "SN-0003", "WI-GONE-001", &"0d".repeat(32), 1, false),
+        started(
+            "J-GONE-1",
+            "SN-0003",
+            "WI-GONE-001",
+            &"0d".repeat(32),
+            1,
+            false,
+        ),
     );
     ev(
         71,

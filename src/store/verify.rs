@@ -145,6 +145,7 @@ impl Store {
         // record is intact and the predecessor is the one that changed.
         let mut broken: Option<u64> = None;
         let mut mark_mismatch: Option<usize> = None;
+        let mut seal_problem: Option<StoreError> = None;
 
         // Records appended while we walk lie beyond the head we read: not ours to judge.
         for item in self.record_groups_upto(head.seq) {
@@ -190,8 +191,11 @@ impl Store {
             let known = wire::kinds_of(h.schema);
             match (known, kind) {
                 (Some(kinds), Some(k)) if kinds.contains(&k) => {
-                    if k == "step_completed" {
-                        self.note_seal(seq, &v, &mut sealed)?;
+                    if k == "step_completed"
+                        && let Err(e) = self.note_seal(seq, &v, &mut sealed)
+                    {
+                        // Judged after the links: a damaged record is a hash mismatch first.
+                        seal_problem.get_or_insert(e);
                     }
                 }
                 (known, kind) => {
@@ -239,7 +243,7 @@ impl Store {
                  (the record or the head was altered)",
             ));
         }
-        if let Some(e) = mark_failure {
+        if let Some(e) = mark_failure.or(seal_problem) {
             return Err(e);
         }
         Ok(Walk {
