@@ -240,6 +240,19 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<i32> {
                     c.unreadable
                 );
             }
+            if let Some(m) = &c.behind {
+                println!(
+                    "NOTE: this backup ends at seq {}, but store {} once reached seq {} (in \
+                     {}): records {} to {} are not in it; restore a later backup if there \
+                     is one",
+                    c.events,
+                    m.store_id,
+                    m.head.seq,
+                    m.folder.display(),
+                    c.events + 1,
+                    m.head.seq
+                );
+            }
             Ok(0)
         }
         Err(e @ StoreError::Backup { .. }) => {

@@ -52,6 +52,10 @@ pub struct BackupCounts {
 pub struct RestoreCounts {
     pub events: u64,
     pub samples: u64,
+    /// When this store's high-water mark (kept outside the store folder) remembers a
+    /// later seq than the backup ends at: the records after the backup's end are not
+    /// in it.
+    pub behind: Option<super::high_water::OutsideMark>,
     /// Records carried verbatim that this build cannot read (a newer traveler wrote
     /// them): they have no index entries here.
     pub unreadable: u64,
@@ -248,9 +252,15 @@ impl Store {
             });
         }
         let header = read_header(&mut backup)?;
+        // Known before anything is written: a restore writes the mark anew.
+        let mark = header
+            .store
+            .as_ref()
+            .and_then(|id| super::high_water::find_by_store_id(&id.store_id));
         crate::private_fs::create_dir_all(dir)?;
         let store = Store::open_as(dir, options, Opening::CreateIfMissing(header.store.clone()))?;
-        let counts = store.replay(backup, header.store.is_none())?;
+        let mut counts = store.replay(backup, header.store.is_none())?;
+        counts.behind = mark.filter(|m| m.head.seq > counts.events);
         Ok((store, counts))
     }
 
@@ -388,6 +398,7 @@ impl Store {
             events: expected - 1,
             samples: sample_count,
             unreadable,
+            behind: None,
             verified,
         })
     }

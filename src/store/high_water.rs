@@ -119,7 +119,22 @@ pub(crate) fn read_inside(folder: &Path) -> Option<ChainHead> {
 
 /// The mark kept outside the folder for `folder`, if any.
 pub fn read_outside(folder: &Path) -> Option<OutsideMark> {
-    let file = outside_file(folder)?;
+    parse_outside(outside_file(folder)?)
+}
+
+/// The highest mark of a store, wherever its folder was: what a restore of that
+/// store's backup is held against.
+pub fn find_by_store_id(store_id: &str) -> Option<OutsideMark> {
+    let dir = state_dir()?.join("stores");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| parse_outside(e.path()))
+        .filter(|m| m.store_id == store_id)
+        .max_by_key(|m| m.head.seq)
+}
+
+fn parse_outside(file: PathBuf) -> Option<OutsideMark> {
     let text = std::fs::read_to_string(&file).ok()?;
     let field = |name: &str| {
         text.lines()
