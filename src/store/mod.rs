@@ -168,7 +168,7 @@ pub(crate) enum Durability {
 }
 
 /// The WAL's frames after sled's chain head, as records to commit again.
-fn wal_replay(path: &Path, head: ChainHead, frames: Vec<(u64, Vec<u8>)>) -> Result<Vec<Pending>> {
+fn wal_replay(path: &Path, head: ChainHead, frames: wal::Frames) -> Result<Vec<Pending>> {
     let mut out = Vec::new();
     let mut next = head.seq + 1;
     for (seq, canonical) in frames {

@@ -27,6 +27,9 @@ pub(crate) const FILE: &str = "traveler-wal";
 pub(crate) const CHECKPOINT_BYTES: u64 = 4 << 20;
 const FRAME_HEAD: usize = 4 + 8 + 8;
 
+/// The good frames of a WAL: (seq, canonical bytes).
+pub(crate) type Frames = Vec<(u64, Vec<u8>)>;
+
 pub(crate) struct Wal {
     file: File,
     /// Bytes of good frames; the next frame goes here.
@@ -46,7 +49,7 @@ fn check(seq: u64, canonical: &[u8]) -> [u8; 8] {
 impl Wal {
     /// Opens (creating, owner-only) the WAL of the store in `dir` and reads its good
     /// frames as (seq, canonical bytes); a torn tail is cut off.
-    pub(crate) fn open(dir: &Path) -> io::Result<(Wal, Vec<(u64, Vec<u8>)>)> {
+    pub(crate) fn open(dir: &Path) -> io::Result<(Wal, Frames)> {
         let path = dir.join(FILE);
         let file = std::fs::OpenOptions::new()
             .read(true)
