@@ -2,14 +2,21 @@
 //! the temperature samples.
 //!
 //! "Saved" means on disk: `append` writes the event, the chain head and every index
-//! entry in one sled transaction, then flushes (fsync), and only then returns.
+//! entry in one sled transaction, then the record's bytes to the write-ahead log with
+//! one fdatasync (`wal`), and only then returns.
 //!
-//! Layout (format `traveler-store-3`, 8 records per event key): sled 0.34 keeps ~35 bytes per key resident
+//! Layout (format `traveler-store-4`): sled 0.34 keeps ~35 bytes per key resident
 //! whatever the cache size, so nothing that grows with the store gets a key per item.
-//! Events are stored 32 to a key (`group`), a job's seqs and status under one key, the
+//! Events are stored 8 to a key (`group`), a job's seqs and status under one key, the
 //! indexes as sorted lists in values (`index`), samples one block per batch (`samples`).
 //! Appends read-modify-write these values under the append lock and write them in the
-//! same transaction as the chain head.
+//! same transaction as the chain head. `meta` holds the format, the chain head and the
+//! store's identity (`identity`). Each record is an envelope of some schema (`chain`,
+//! `wire`); verify, backup and restore work on its bytes (`wire::head`). Format 3
+//! differs only in having no identity and schema-1 records: `migrate` converts it.
+//!
+//! Beside sled's files: `traveler-wal` (the write-ahead log) and `traveler-head` (one
+//! copy of the high-water mark, see `high_water`).
 
 mod backup;
 mod chain;
