@@ -8,11 +8,12 @@
 use std::ffi::OsString;
 
 /// Sub-commands that read a store, with their nested sub-commands (if any).
-const STORE_COMMANDS: [&str; 9] = [
+const STORE_COMMANDS: [&str; 10] = [
     "verify",
     "backup",
     "restore",
     "reindex",
+    "migrate",
     "export",
     "history",
     "where-used",

@@ -245,6 +245,17 @@ pub enum Event {
         file_name: String,
         text: String,
     },
+    /// `traveler migrate` converted the store from an older format. Stores of those
+    /// formats recorded no identity; this record puts it in the chain (a new store
+    /// carries it in its first record's envelope instead).
+    StoreMigrated {
+        store_id: String,
+        bench: String,
+        from_format: u32,
+        to_format: u32,
+        /// Record schema of the records before this one.
+        from_schema: u32,
+    },
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -393,6 +404,7 @@ impl Event {
             Deviated { .. } => "deviated",
             LotRefused { .. } => "lot_refused",
             InstructionArchived { .. } => "instruction_archived",
+            StoreMigrated { .. } => "store_migrated",
         }
     }
 }

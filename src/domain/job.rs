@@ -389,15 +389,26 @@ impl Job {
                 temperature,
                 sample_count,
                 samples_digest,
+                attempt,
                 ..
             } => {
                 if let Some(s) = self.step_mut(*step) {
+                    // Written before attempts had samples of their own (attempt 0): every
+                    // attempt's samples are in the step's stream, and the seal covers
+                    // them all, as `sample_stream(step, 0)` says.
+                    if *attempt == 0 {
+                        s.sample_stream = sample_stream(*step, 0);
+                    }
                     s.completed = Some(time);
                     s.temperature = temperature.clone();
                     s.sample_count = *sample_count;
                     s.samples_digest = Some(samples_digest.clone());
                     s.attempts = s.attempts.max(1);
+                    let stream = s.sample_stream;
                     let a = s.current_attempt_mut();
+                    if *attempt == 0 {
+                        a.sample_stream = stream;
+                    }
                     a.completed = Some(time);
                     a.completed_by = Some(actor);
                     a.temperature = temperature.clone();

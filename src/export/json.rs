@@ -1,7 +1,7 @@
 //! The JSON export and its verification.
 //!
 //! ```text
-//! {"traveler_export":1,"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
+//! {"traveler_export":1,"store":{"store_id":"<uuid>","bench":"..."},"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
 //!  "scope":{...},"samples_included":false,"jobs":[
 //! {"id":"J1","instruction":{...}|null,"procedures":[...],"job":<the job fold>,
 //!  "samples":[{"step":0,"count":n,"points":[{"channel","time","celsius"}...]}...],
@@ -13,8 +13,12 @@
 //! One job per line, written as it is read. `record` holds the canonical bytes exactly
 //! as the store hashed them, so a receiver recomputes every hash as
 //! SHA-256(seq u64 BE ‖ prev_hash raw ‖ the text of `record`) — what
-//! [`verify_json_export`] does, together with re-folding each job from its records
-//! and comparing it with the exported `job`, and re-digesting exported samples.
+//! [`verify_json_export`] does, on the bytes (the envelope's seq and prev_hash, never
+//! today's event types), together with the links between a job's consecutive records
+//! and the exported samples against the digests sealed in the chain. Re-folding each
+//! job from its records and comparing it with the exported `job` summary is a
+//! separate check with its own report ([`RefoldReport`]): the summary is not hashed,
+//! and a later traveler may fold the same records into more fields.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -28,7 +32,7 @@ use tracing::info;
 use crate::domain::event::Record;
 use crate::domain::job::Job;
 use crate::instruction::Library;
-use crate::store::{Store, StoredSample, chain_hash};
+use crate::store::{Store, StoreError, StoredSample, chain_hash};
 
 use super::{
     ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope, StoredOrPlain,
@@ -81,7 +85,8 @@ pub fn write_json<W: Write>(
     let mut summary = ExportSummary::default();
     write!(
         w,
-        "{{\"traveler_export\":{EXPORT_VERSION},\"exported_at\":{},\"chain_head\":",
+        "{{\"traveler_export\":{EXPORT_VERSION},\"store\":{},\"exported_at\":{},\"chain_head\":",
+        serde_json::to_string(store.identity())?,
         serde_json::to_string(&super::time_str(&Utc::now()))?
     )?;
     serde_json::to_writer(
@@ -246,8 +251,35 @@ pub struct ExportVerifyReport {
     pub samples: u64,
     /// The chain head the export was taken at.
     pub head: Option<(u64, String)>,
-    /// `None` when every check held.
+    /// The store the export was taken from (`None` in exports of store format 3).
+    pub store: Option<crate::store::StoreIdentity>,
+    /// `None` when every hash, link and sample seal held.
     pub failure: Option<ExportVerifyFailure>,
+    /// The separate check of each exported job summary against a re-fold of its
+    /// records with this build's fold.
+    pub refold: RefoldReport,
+    /// Records whose hashes hold but which this build cannot read (a newer traveler
+    /// wrote them); their jobs are not re-folded.
+    pub newer: u64,
+}
+
+/// Re-folding each job from its records and comparing it with the exported `job`.
+/// Separate from the hashes: the summary is not hashed, and a later traveler may fold
+/// the same records differently; a difference says the summary does not follow from
+/// the records as this build reads them, not that a record was changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefoldReport {
+    /// Jobs whose exported summary equals this build's fold of their records.
+    pub matched: u64,
+    /// Of `matched`: summaries written by an older fold, which lack fields this
+    /// build's fold adds but agree on every field they have.
+    pub older: u64,
+    /// Jobs not re-folded (records this build cannot read).
+    pub skipped: u64,
+    /// Jobs whose summary differs.
+    pub differing: u64,
+    /// The first difference.
+    pub first: Option<ExportVerifyFailure>,
 }
 
 #[derive(Deserialize)]
@@ -292,30 +324,27 @@ impl Checker {
         }
         let id = entry.id.as_str();
         let mut records: Vec<Record> = Vec::with_capacity(entry.events.len());
+        let mut unreadable = false;
         let mut prev: Option<(u64, [u8; 32])> = None;
         for e in &entry.events {
             self.report.events += 1;
             let seq = e.seq;
             let bytes = e.record.get().as_bytes();
-            let record: Record = match serde_json::from_slice(bytes) {
-                Ok(r) => r,
+            // Hashes and links on the bytes: the envelope's seq and prev_hash.
+            let head = match crate::store::wire::head(bytes) {
+                Ok(h) => h,
                 Err(err) => {
                     return self.fail(Some(id), Some(seq), format!("unreadable record ({err})"));
                 }
             };
-            if record.seq != seq {
+            if head.seq != seq {
                 return self.fail(
                     Some(id),
                     Some(seq),
-                    format!("the record says seq {}", record.seq),
+                    format!("the record says seq {}", head.seq),
                 );
             }
-            if record.event.job() != Some(id) {
-                return self.fail(Some(id), Some(seq), "the record belongs to another job");
-            }
-            let Some(prev_hash) = parse_hash(&record.prev_hash) else {
-                return self.fail(Some(id), Some(seq), "prev_hash is not 64 hex digits");
-            };
+            let prev_hash = head.prev_hash;
             let computed = chain_hash(seq, &prev_hash, bytes);
             if parse_hash(&e.hash) != Some(computed) {
                 return self.fail(
@@ -340,22 +369,56 @@ impl Checker {
             if self.last.is_none_or(|(s, _)| seq > s) {
                 self.last = Some((seq, computed));
             }
-            records.push(record);
+            match crate::store::wire::decode(seq, bytes) {
+                Ok(d) => {
+                    if d.record.event.job() != Some(id) {
+                        return self.fail(Some(id), Some(seq), "the record belongs to another job");
+                    }
+                    records.push(d.record);
+                }
+                Err(StoreError::Newer { .. } | StoreError::Undecodable { .. }) => {
+                    self.report.newer += 1;
+                    unreadable = true;
+                }
+                Err(err) => return self.fail(Some(id), Some(seq), err.to_string()),
+            }
+        }
+        if unreadable {
+            self.report.refold.skipped += 1;
+            return;
         }
         let Some(job) = Job::fold(&records) else {
             return self.fail(Some(id), None, "no job-started record among the events");
         };
-        match serde_json::to_value(&job) {
-            Ok(folded) if folded == entry.job => {}
-            Ok(folded) => {
-                let field = first_difference(&folded, &entry.job);
-                return self.fail(
-                    Some(id),
-                    None,
-                    format!("the exported job record differs from its events (at {field})"),
-                );
+        // Fields this traveler's fold has and the exported summary lacks were added to
+        // the fold after the export was written: not a difference. A field the summary
+        // has must hold the value the fold gives it.
+        let differs = match serde_json::to_value(&job) {
+            Ok(folded) if folded == entry.job => None,
+            Ok(folded) => match summary_difference(&entry.job, &folded) {
+                None => {
+                    self.report.refold.older += 1;
+                    None
+                }
+                Some(field) => Some(format!(
+                    "the exported job summary differs from this traveler's fold of its \
+                     records (at {field})"
+                )),
+            },
+            Err(e) => Some(format!("cannot re-encode the job ({e})")),
+        };
+        match differs {
+            None => self.report.refold.matched += 1,
+            Some(problem) => {
+                self.report.refold.differing += 1;
+                if self.report.refold.first.is_none() {
+                    self.report.refold.first = Some(ExportVerifyFailure {
+                        job: Some(id.to_string()),
+                        seq: None,
+                        problem,
+                    });
+                }
             }
-            Err(e) => return self.fail(Some(id), None, format!("cannot re-encode the job ({e})")),
         }
         for s in entry.samples.iter().flatten() {
             self.report.samples += s.points.len() as u64;
@@ -431,35 +494,38 @@ fn parse_hash(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Path of the first place two JSON values differ, for a message a person can act on.
-fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> String {
+/// Where the exported summary `exported` says something the fold `folded` does not:
+/// every field it has must be in the fold with the same value; fields only the fold
+/// has are allowed (a later fold added them). `None` when it holds.
+fn summary_difference(exported: &serde_json::Value, folded: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                match y.get(k) {
-                    Some(vb) if va == vb => {}
-                    Some(vb) => return format!("{k}.{}", first_difference(va, vb)),
-                    None => return format!("{k} (missing)"),
+    match (exported, folded) {
+        (Value::Object(e), Value::Object(f)) => {
+            for (k, ve) in e {
+                match f.get(k) {
+                    None => return Some(format!("{k} (not in this traveler's fold)")),
+                    Some(vf) => {
+                        if let Some(at) = summary_difference(ve, vf) {
+                            return Some(format!("{k}.{at}").trim_end_matches('.').to_string());
+                        }
+                    }
                 }
             }
-            match y.keys().find(|k| !x.contains_key(*k)) {
-                Some(k) => format!("{k} (unexpected)"),
-                None => String::new(),
-            }
+            None
         }
-        (Value::Array(x), Value::Array(y)) => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                if va != vb {
-                    return format!("[{i}].{}", first_difference(va, vb));
-                }
+        (Value::Array(e), Value::Array(f)) => {
+            if e.len() != f.len() {
+                return Some(format!("length {} vs {}", e.len(), f.len()));
             }
-            format!("length {} vs {}", x.len(), y.len())
+            e.iter()
+                .zip(f)
+                .enumerate()
+                .find_map(|(i, (a, b))| summary_difference(a, b).map(|at| format!("[{i}].{at}")))
+                .map(|s| s.trim_end_matches('.').to_string())
         }
-        _ => "value".into(),
+        (a, b) if a == b => None,
+        _ => Some(String::new()),
     }
-    .trim_end_matches('.')
-    .to_string()
 }
 
 struct FileVisitor<'c>(&'c mut Checker);
@@ -475,6 +541,7 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "traveler_export" => self.0.version = Some(map.next_value()?),
+                "store" => self.0.report.store = Some(map.next_value()?),
                 "chain_head" => {
                     let h: HeadJson = map.next_value()?;
                     self.0.report.head = Some((h.seq, h.hash));
