@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::instruction::load_dir;
-use crate::store::{OpenOptions, Store, StoreError};
+use crate::store::{OpenOptions, Store};
 use crate::tui::exec::Executor;
 use crate::tui::runtime::{self, Channels};
 use crate::tui::state::{FlashKind, State};
@@ -63,15 +63,16 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     let problems = loaded.diagnostics.len();
     let library = Arc::new(loaded.library);
 
-    let store = match Store::open(&settings.store, OpenOptions::default()) {
+    // A store the application creates is named after its bench, not the computer.
+    let options = OpenOptions {
+        bench: Some(settings.bench.clone()),
+        ..OpenOptions::default()
+    };
+    let store = match Store::open(&settings.store, options) {
         Ok(s) => s,
-        Err(e @ StoreError::InUse { .. }) => {
-            eprintln!("traveler: {e}");
-            return Ok(2);
-        }
         Err(e) => {
             eprintln!("traveler: {e}");
-            return Ok(1);
+            return Ok(crate::cli::store::exit_code(&e));
         }
     };
     let mut state = State::new(library.clone(), &settings.bench, Utc::now());

@@ -291,7 +291,17 @@ fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
 }
 
 pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    let store = match open_store(&args.store) {
+    // Looking at the roster never creates a store.
+    let read_only = matches!(
+        args.command,
+        PeopleCommand::List { .. } | PeopleCommand::Gaps
+    );
+    let opened = if read_only {
+        super::store::open_existing_store(&args.store)
+    } else {
+        open_store(&args.store)
+    };
+    let store = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("traveler: {e}");
