@@ -154,7 +154,7 @@ fn to_file(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let file = File::create(&tmp).map_err(|source| ExportError::File {
+    let file = crate::private_fs::create_file(&tmp).map_err(|source| ExportError::File {
         path: tmp.clone(),
         source,
     })?;
@@ -177,6 +177,36 @@ fn to_file(
             Err(e)
         }
     }
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Cfx => "cfx",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// `--out all.csv` for a folder export: a name a person means as one file, which
+/// would otherwise silently become a folder of that name.
+fn looks_like_a_file(path: &Path) -> bool {
+    !path.is_dir()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// `all.csv` -> `all-csv`: the folder to suggest instead.
+fn folder_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('.', "-"))
+        .unwrap_or_else(|| "export".into());
+    path.with_file_name(name)
 }
 
 pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
@@ -203,6 +233,16 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
     let mut bar = Bar::new(total);
     let mut progress = |n: u64| bar.tick(n);
     let result = match (args.format, &args.out) {
+        (Format::Csv | Format::Html, Some(dir)) if looks_like_a_file(dir) => {
+            Err(ExportError::Usage(format!(
+                "{} exports write a folder of files (csv: {}); {} names a file: give a folder, \
+                 e.g. --out {}",
+                args.format.name(),
+                export::csv::TABLES.join(", "),
+                dir.display(),
+                folder_for(dir).display()
+            )))
+        }
         (Format::Json, None) => export::json::write_json(
             &store,
             &library,
@@ -251,6 +291,14 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
                 "exported {} jobs ({} {what}, {} samples) to {target}",
                 s.jobs, s.events, s.samples
             );
+            if args.format == Format::Csv {
+                let names: Vec<String> = s
+                    .files
+                    .iter()
+                    .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect();
+                eprintln!("tables: {}", names.join(", "));
+            }
             Ok(0)
         }
         Err(e) => Ok(fail(&e)),

@@ -1,24 +1,38 @@
-//! The CSV export: one RFC 4180 file per table in a folder, written job by job.
+//! The CSV export: one RFC 4180 file per table in a folder, written job by job, for
+//! people who open it in a spreadsheet.
 //!
 //! Tables: jobs.csv, steps.csv (one row per step and temperature channel, one row for
 //! a step without temperature), signoffs.csv (every checkpoint signature, including
 //! those of redone attempts, then the reviews), lots.csv, excursions.csv, and
 //! samples.csv when asked. `step_no` is 1-based, as the technician saw it.
+//!
+//! What a spreadsheet needs, and JSON does not:
+//! - times as `2026-12-01 07:30:00` in UTC (columns named `…_utc`), which every
+//!   spreadsheet reads as a date and time; samples keep their milliseconds;
+//! - temperatures rounded to 0.1 °C (the JSON export keeps every digit);
+//! - no cell a spreadsheet would run as a formula: a cell that starts with `=`, `+`,
+//!   `-`, `@`, tab or carriage return gets a leading `'` (see [`neutralise`]); a
+//!   number such as `-12.5` is left a number. The JSON export keeps the exact value.
 
-use std::fs::{self, File};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use csv::Writer;
 use tracing::info;
 
+use crate::domain::event::Event;
 use crate::domain::job::Job;
 use crate::instruction::Library;
+use crate::private_fs;
 use crate::store::Store;
 
 use super::{
-    ExportError, ExportOptions, ExportSummary, Progress, Result, Scope, job_procedures, load_job,
-    step_no, time_str,
+    ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope,
+    job_procedures, load_job, step_no,
 };
 
 pub const TABLES: [&str; 6] = [
@@ -47,13 +61,14 @@ const JOBS: &[&str] = &[
     "bench",
     "performer",
     "status",
-    "started",
-    "submitted",
-    "finished",
+    "started_utc",
+    "submitted_utc",
+    "finished_utc",
     "reviewer",
     "reviewer_name",
     "review_decision",
-    "review_time",
+    "review_utc",
+    "review_comment",
     "abort_reason",
     "peak_c",
     "last_event_seq",
@@ -61,11 +76,11 @@ const JOBS: &[&str] = &[
 const STEPS: &[&str] = &[
     "job",
     "step_no",
-    "started",
-    "completed",
+    "started_utc",
+    "completed_utc",
     "attempts",
     "channel",
-    "count",
+    "samples_this_channel",
     "min_c",
     "max_c",
     "mean_c",
@@ -74,7 +89,7 @@ const STEPS: &[&str] = &[
     "window_min_c",
     "window_max_c",
     "excursions",
-    "sample_count",
+    "samples_all_channels",
     "samples_digest",
 ];
 const SIGNOFFS: &[&str] = &[
@@ -84,7 +99,7 @@ const SIGNOFFS: &[&str] = &[
     "signer",
     "signer_name",
     "meaning",
-    "time",
+    "time_utc",
     "result",
     "measurement",
     "unit",
@@ -100,7 +115,7 @@ const LOTS: &[&str] = &[
     "expiry",
     "gtin",
     "raw_scan",
-    "time",
+    "time_utc",
 ];
 const EXCURSIONS: &[&str] = &[
     "job",
@@ -110,42 +125,96 @@ const EXCURSIONS: &[&str] = &[
     "window_min_c",
     "window_max_c",
     "peak_c",
-    "started",
-    "ended",
+    "started_utc",
+    "ended_utc",
     "acknowledgement",
+    "acknowledged_by",
+    "acknowledged_by_name",
+    "acknowledged_utc",
 ];
-const SAMPLES: &[&str] = &["job", "step_no", "channel", "time", "celsius"];
+const SAMPLES: &[&str] = &["job", "step_no", "channel", "time_utc", "celsius"];
 
-struct Tables {
-    jobs: Writer<BufWriter<File>>,
-    steps: Writer<BufWriter<File>>,
-    signoffs: Writer<BufWriter<File>>,
-    lots: Writer<BufWriter<File>>,
-    excursions: Writer<BufWriter<File>>,
-    samples: Option<Writer<BufWriter<File>>>,
+/// A cell as a spreadsheet may safely read it: one that starts with `=`, `+`, `-`,
+/// `@`, tab or carriage return would be taken as a formula (a board serial
+/// `=HYPERLINK(…)` becomes a link, `@SUM(…)` runs), so it gets a leading `'`, which
+/// spreadsheets show as text and do not display. A plain decimal number (`-12.5`)
+/// cannot be a formula and stays a number.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    let risky = matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if risky && !is_plain_number(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
-fn table(
-    dir: &Path,
-    name: &str,
-    header: &[&str],
-    files: &mut Vec<PathBuf>,
-) -> Result<Writer<BufWriter<File>>> {
-    let path = dir.join(name);
-    let f = File::create(&path).map_err(|source| ExportError::File {
-        path: path.clone(),
-        source,
-    })?;
-    let mut w = Writer::from_writer(BufWriter::with_capacity(256 * 1024, f));
-    w.write_record(header)?;
-    files.push(path);
-    Ok(w)
+/// `-`? digits (`.` digits)?: what [`temp`] and [`num`] write for a negative value.
+fn is_plain_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// One table of the export. Rows go out only through [`Table::row`], so no cell can
+/// skip [`neutralise`].
+struct Table {
+    w: Writer<BufWriter<File>>,
+}
+
+impl Table {
+    fn create(dir: &Path, name: &str, header: &[&str], files: &mut Vec<PathBuf>) -> Result<Table> {
+        let path = dir.join(name);
+        let f = private_fs::create_file(&path).map_err(|source| ExportError::File {
+            path: path.clone(),
+            source,
+        })?;
+        let mut t = Table {
+            w: Writer::from_writer(BufWriter::with_capacity(256 * 1024, f)),
+        };
+        t.row(header)?;
+        files.push(path);
+        Ok(t)
+    }
+
+    fn row<I, S>(&mut self, cells: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut record = csv::StringRecord::new();
+        for c in cells {
+            record.push_field(&neutralise(c.as_ref()));
+        }
+        self.w.write_record(&record)?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+struct Tables {
+    jobs: Table,
+    steps: Table,
+    signoffs: Table,
+    lots: Table,
+    excursions: Table,
+    samples: Option<Table>,
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A measured value as recorded (shortest form that reads back to the same number).
 fn num(v: f64) -> String {
     if v.is_finite() {
         v.to_string()
@@ -154,7 +223,32 @@ fn num(v: f64) -> String {
     }
 }
 
-/// Writes the tables of `scope` into folder `dir` (created if needed).
+/// A temperature (or a time above liquidus) rounded to 0.1, the resolution of the
+/// stations; `-0.0` is written `0.0`.
+pub fn temp(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let r = (v * 10.0).round() / 10.0;
+    if r == 0.0 {
+        "0.0".into()
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+/// A time as spreadsheets read it, in UTC: `2026-12-01 07:30:00`.
+pub fn utc(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A sample's time, with its milliseconds: `2026-12-01 07:30:00.250`.
+fn utc_ms(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+/// Writes the tables of `scope` into folder `dir` (created owner-only if needed;
+/// every table is owner-only: the record names people and boards).
 pub fn write_csv(
     store: &Store,
     library: &Library,
@@ -163,24 +257,25 @@ pub fn write_csv(
     dir: &Path,
     progress: Progress<'_>,
 ) -> Result<ExportSummary> {
-    fs::create_dir_all(dir).map_err(|source| ExportError::File {
+    private_fs::create_dir_all(dir).map_err(|source| ExportError::File {
         path: dir.to_path_buf(),
         source,
     })?;
     let mut summary = ExportSummary::default();
     let files = &mut summary.files;
     let mut t = Tables {
-        jobs: table(dir, TABLES[0], JOBS, files)?,
-        steps: table(dir, TABLES[1], STEPS, files)?,
-        signoffs: table(dir, TABLES[2], SIGNOFFS, files)?,
-        lots: table(dir, TABLES[3], LOTS, files)?,
-        excursions: table(dir, TABLES[4], EXCURSIONS, files)?,
+        jobs: Table::create(dir, TABLES[0], JOBS, files)?,
+        steps: Table::create(dir, TABLES[1], STEPS, files)?,
+        signoffs: Table::create(dir, TABLES[2], SIGNOFFS, files)?,
+        lots: Table::create(dir, TABLES[3], LOTS, files)?,
+        excursions: Table::create(dir, TABLES[4], EXCURSIONS, files)?,
         samples: if options.samples {
-            Some(table(dir, TABLES[5], SAMPLES, files)?)
+            Some(Table::create(dir, TABLES[5], SAMPLES, files)?)
         } else {
             None
         },
     };
+    let names = super::cfx::roster(store)?;
     let head = store.chain_head();
     for id in scope.job_ids(store)? {
         let id = id?;
@@ -188,18 +283,18 @@ pub fn write_csv(
             continue;
         };
         let procedures = job_procedures(library, bundle.instruction).join("; ");
-        write_job(&mut t, &bundle.job, &procedures)?;
+        write_job(&mut t, &bundle, &procedures, &names)?;
         summary.events += bundle.records.len() as u64;
         if let Some(w) = t.samples.as_mut() {
             for step in 0..bundle.job.steps.len() as u32 {
                 for s in store.samples(&id, step) {
                     let s = s?;
-                    w.write_record([
+                    w.row([
                         id.as_str(),
                         &step_no(step).to_string(),
                         &s.channel,
-                        &time_str(&s.time),
-                        &s.celsius.to_string(),
+                        &utc_ms(&s.time),
+                        &temp(s.celsius),
                     ])?;
                     summary.samples += 1;
                 }
@@ -224,9 +319,26 @@ pub fn write_csv(
     Ok(summary)
 }
 
-fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
+/// Who acknowledged alarm `id` of `step`, and when: the actor and time of the
+/// acknowledgement's record.
+fn acknowledger<'b>(bundle: &'b JobBundle<'_>, step: u32, id: u32) -> Option<(&'b str, DateTime<Utc>)> {
+    bundle.records.iter().map(|r| r.record()).find_map(|r| match &r.event {
+        Event::ExcursionAcknowledged { step: s, id: i, .. } if *s == step && *i == id => {
+            Some((r.actor.as_str(), r.time))
+        }
+        _ => None,
+    })
+}
+
+fn write_job(
+    t: &mut Tables,
+    bundle: &JobBundle<'_>,
+    procedures: &str,
+    names: &HashMap<String, String>,
+) -> Result<()> {
+    let job: &Job = &bundle.job;
     let last_review = job.reviews.last();
-    t.jobs.write_record([
+    t.jobs.row([
         job.id.as_str(),
         &job.board_serial,
         &job.assembly_part,
@@ -243,15 +355,16 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
         &job.bench,
         &job.performer,
         job.status.as_str(),
-        &time_str(&job.started),
-        &opt(job.submitted.as_ref().map(time_str)),
-        &opt(job.finished.as_ref().map(time_str)),
+        &utc(&job.started),
+        &opt(job.submitted.as_ref().map(utc)),
+        &opt(job.finished.as_ref().map(utc)),
         last_review.map_or("", |r| r.reviewer.as_str()),
         last_review.map_or("", |r| r.reviewer_name.as_str()),
         last_review.map_or("", |r| decision_str(r.decision)),
-        &opt(last_review.map(|r| time_str(&r.time))),
+        &opt(last_review.map(|r| utc(&r.time))),
+        last_review.map_or("", |r| r.comment.as_str()),
         job.abort_reason.as_deref().unwrap_or(""),
-        &opt(job.peak_c().map(num)),
+        &opt(job.peak_c().map(temp)),
         &job.last_event_seq.to_string(),
     ])?;
 
@@ -260,8 +373,8 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
         let common = [
             job.id.clone(),
             no,
-            opt(s.started.as_ref().map(time_str)),
-            opt(s.completed.as_ref().map(time_str)),
+            opt(s.started.as_ref().map(utc)),
+            opt(s.completed.as_ref().map(utc)),
             s.attempts.to_string(),
         ];
         let tail = [
@@ -270,24 +383,22 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
         ];
         if s.temperature.is_empty() {
             let blank: [String; 10] = Default::default();
-            t.steps
-                .write_record(common.iter().chain(&blank).chain(&tail))?;
+            t.steps.row(common.iter().chain(&blank).chain(&tail))?;
         }
         for c in &s.temperature {
-            let temp = [
+            let channel = [
                 c.channel.clone(),
                 c.count.to_string(),
-                num(c.min_c),
-                num(c.max_c),
-                num(c.mean_c),
-                num(c.peak_c),
-                num(c.above_liquidus_s),
-                opt(c.window_min_c.map(num)),
-                opt(c.window_max_c.map(num)),
+                temp(c.min_c),
+                temp(c.max_c),
+                temp(c.mean_c),
+                temp(c.peak_c),
+                temp(c.above_liquidus_s),
+                opt(c.window_min_c.map(temp)),
+                opt(c.window_max_c.map(temp)),
                 c.excursions.to_string(),
             ];
-            t.steps
-                .write_record(common.iter().chain(&temp).chain(&tail))?;
+            t.steps.row(common.iter().chain(&channel).chain(&tail))?;
         }
     }
 
@@ -301,14 +412,14 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
             Some(m) => (num(m.value), m.unit.clone()),
             None => (String::new(), String::new()),
         };
-        t.signoffs.write_record([
+        t.signoffs.row([
             job.id.as_str(),
             &step_no(sig.step).to_string(),
             &step_no(sig.checkpoint).to_string(),
             &sig.signer,
             &sig.signer_name,
             &sig.meaning.to_string(),
-            &time_str(&sig.time),
+            &utc(&sig.time),
             result_str(sig.result),
             &value,
             &unit,
@@ -317,14 +428,14 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
         ])?;
     }
     for r in &job.reviews {
-        t.signoffs.write_record([
+        t.signoffs.row([
             job.id.as_str(),
             "",
             "",
             &r.reviewer,
             &r.reviewer_name,
             "reviewed",
-            &time_str(&r.time),
+            &utc(&r.time),
             decision_str(r.decision),
             "",
             "",
@@ -334,7 +445,7 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
     }
 
     for l in &job.lots {
-        t.lots.write_record([
+        t.lots.row([
             job.id.as_str(),
             &job.board_serial,
             &step_no(l.step).to_string(),
@@ -343,22 +454,27 @@ fn write_job(t: &mut Tables, job: &Job, procedures: &str) -> Result<()> {
             &opt(l.expiry),
             l.gtin.as_deref().unwrap_or(""),
             &l.raw_scan,
-            &time_str(&l.time),
+            &utc(&l.time),
         ])?;
     }
 
     for e in &job.excursions {
-        t.excursions.write_record([
+        let ack = acknowledger(bundle, e.step, e.id);
+        let by = ack.map_or("", |(badge, _)| badge);
+        t.excursions.row([
             job.id.as_str(),
             &step_no(e.step).to_string(),
             &e.id.to_string(),
             &e.channel,
-            &num(e.window_min_c),
-            &num(e.window_max_c),
-            &num(e.peak_c),
-            &time_str(&e.started),
-            &opt(e.ended.as_ref().map(time_str)),
+            &temp(e.window_min_c),
+            &temp(e.window_max_c),
+            &temp(e.peak_c),
+            &utc(&e.started),
+            &opt(e.ended.as_ref().map(utc)),
             e.acknowledgement.as_deref().unwrap_or(""),
+            by,
+            names.get(by).map_or("", String::as_str),
+            &opt(ack.map(|(_, t)| utc(&t))),
         ])?;
     }
     Ok(())
@@ -378,5 +494,50 @@ pub(crate) fn decision_str(d: crate::domain::types::Decision) -> &'static str {
     match d {
         Approved => "approved",
         Rejected => "rejected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_quote() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://e.vil\",\"x\")", "'=HYPERLINK(\"http://e.vil\",\"x\")"),
+            ("@SUM(1+1)*cmd", "'@SUM(1+1)*cmd"),
+            ("+1+1", "'+1+1"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-", "'-"),
+            ("-1.", "'-1."),
+            ("-.5", "'-.5"),
+            ("-1e3", "'-1e3"),
+            ("-12.5", "-12.5"),
+            ("-3", "-3"),
+            ("SN-100", "SN-100"),
+            ("a=b", "a=b"),
+            (" =1", " =1"),
+            ("", ""),
+            ("'=1", "'=1"),
+        ] {
+            assert_eq!(neutralise(cell), out, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn temperatures_to_a_tenth_and_times_a_spreadsheet_reads() {
+        assert_eq!(temp(231.26), "231.3");
+        assert_eq!(temp(231.24999), "231.2");
+        assert_eq!(temp(100.0), "100.0");
+        assert_eq!(temp(-0.04), "0.0");
+        assert_eq!(temp(-12.46), "-12.5");
+        assert_eq!(temp(f64::NAN), "");
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T07:30:00.250Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(utc(&t), "2026-12-01 07:30:00");
+        assert_eq!(utc_ms(&t), "2026-12-01 07:30:00.250");
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use tracing::info;
 
 use crate::domain::job::Job;
 use crate::instruction::Library;
+use crate::private_fs;
 use crate::store::{Store, StoredSample};
 
 use super::csv::{decision_str, result_str};
@@ -357,11 +357,12 @@ pub fn write_html(
         let path = path.to_path_buf();
         move |source| ExportError::File { path, source }
     };
-    fs::create_dir_all(dir).map_err(file_err(dir))?;
+    private_fs::create_dir_all(dir).map_err(file_err(dir))?;
     let head = store.chain_head();
     let names = super::cfx::roster(store)?;
     let index_path = dir.join("index.html");
-    let mut index = BufWriter::new(File::create(&index_path).map_err(file_err(&index_path))?);
+    let mut index =
+        BufWriter::new(private_fs::create_file(&index_path).map_err(file_err(&index_path))?);
     index.write_all(page_start("Traveler reports").as_bytes())?;
     index.write_all(
         b"<h1>Traveler reports</h1><table><tr><th>Job</th><th>Board</th><th>Instruction</th>\
@@ -385,7 +386,9 @@ pub fn write_html(
             format!("{stem}-{n}.html")
         };
         let path = dir.join(&name);
-        fs::write(&path, report).map_err(file_err(&path))?;
+        private_fs::create_file(&path)
+            .and_then(|mut f| f.write_all(report.as_bytes()))
+            .map_err(file_err(&path))?;
         let job = &bundle.job;
         writeln!(
             index,
