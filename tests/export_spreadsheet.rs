@@ -231,12 +231,19 @@ fn csv_reads_as_dates_and_tenths_in_a_spreadsheet() {
         c.is_empty()
             || (c.parse::<f64>().is_ok() && c.split_once('.').is_some_and(|(_, f)| f.len() == 1))
     };
-    for name in ["jobs.csv", "steps.csv", "signoffs.csv", "lots.csv", "excursions.csv"] {
+    for name in [
+        "jobs.csv",
+        "steps.csv",
+        "signoffs.csv",
+        "lots.csv",
+        "excursions.csv",
+    ] {
         let (h, rows) = table(&out.join(name));
         let times: Vec<usize> = (0..h.len()).filter(|&i| h[i].ends_with("_utc")).collect();
         assert!(!times.is_empty(), "{name}: no _utc column in {h:?}");
         assert!(
-            !h.iter().any(|c| c == "time" || c == "started" || c == "count"),
+            !h.iter()
+                .any(|c| c == "time" || c == "started" || c == "count"),
             "{name}: {h:?}"
         );
         let temps: Vec<usize> = (0..h.len()).filter(|&i| h[i].ends_with("_c")).collect();

@@ -194,10 +194,9 @@ impl Format {
 /// would otherwise silently become a folder of that name.
 fn looks_like_a_file(path: &Path) -> bool {
     !path.is_dir()
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str()))
+        && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str())
+        })
 }
 
 /// `all.csv` -> `all-csv`: the folder to suggest instead.

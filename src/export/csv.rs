@@ -31,8 +31,8 @@ use crate::private_fs;
 use crate::store::Store;
 
 use super::{
-    ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope,
-    job_procedures, load_job, step_no,
+    ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope, job_procedures,
+    load_job, step_no,
 };
 
 pub const TABLES: [&str; 6] = [
@@ -321,13 +321,21 @@ pub fn write_csv(
 
 /// Who acknowledged alarm `id` of `step`, and when: the actor and time of the
 /// acknowledgement's record.
-fn acknowledger<'b>(bundle: &'b JobBundle<'_>, step: u32, id: u32) -> Option<(&'b str, DateTime<Utc>)> {
-    bundle.records.iter().map(|r| r.record()).find_map(|r| match &r.event {
-        Event::ExcursionAcknowledged { step: s, id: i, .. } if *s == step && *i == id => {
-            Some((r.actor.as_str(), r.time))
-        }
-        _ => None,
-    })
+fn acknowledger<'b>(
+    bundle: &'b JobBundle<'_>,
+    step: u32,
+    id: u32,
+) -> Option<(&'b str, DateTime<Utc>)> {
+    bundle
+        .records
+        .iter()
+        .map(|r| r.record())
+        .find_map(|r| match &r.event {
+            Event::ExcursionAcknowledged { step: s, id: i, .. } if *s == step && *i == id => {
+                Some((r.actor.as_str(), r.time))
+            }
+            _ => None,
+        })
 }
 
 fn write_job(
@@ -504,7 +512,10 @@ mod tests {
     #[test]
     fn cells_a_spreadsheet_would_run_get_a_quote() {
         for (cell, out) in [
-            ("=HYPERLINK(\"http://e.vil\",\"x\")", "'=HYPERLINK(\"http://e.vil\",\"x\")"),
+            (
+                "=HYPERLINK(\"http://e.vil\",\"x\")",
+                "'=HYPERLINK(\"http://e.vil\",\"x\")",
+            ),
             ("@SUM(1+1)*cmd", "'@SUM(1+1)*cmd"),
             ("+1+1", "'+1+1"),
             ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
