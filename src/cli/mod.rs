@@ -8,3 +8,6 @@ pub mod people;
 pub mod station;
 pub mod station_link;
 pub mod store;
+
+// Every table the command line prints.
+pub mod table;

@@ -347,6 +347,22 @@ impl Store {
             .collect()
     }
 
+    /// The lots in the where-used index that read as `lot` without regard to case
+    /// (a typed `lot-flux-1` finds the scanned `LOT-FLUX-1`), as recorded. Walks the
+    /// index keys only: one per distinct lot, no record is decoded.
+    pub fn lots_ignoring_case(&self, lot: &str) -> Result<Vec<String>> {
+        let wanted = lot.to_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        for k in self.tree(T::ByLot).iter().keys() {
+            let k = k?;
+            let (name, _) = keys::take_str(&k).ok_or_else(|| index_damage("idx_lot"))?;
+            if name.to_lowercase() == wanted && !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Jobs a badge took part in: performed, signed, reviewed or acted on.
     pub fn jobs_by_person(&self, badge: &str) -> Result<Vec<String>> {
         self.list_of(T::ByPerson, badge, 1)
