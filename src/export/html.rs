@@ -7,18 +7,21 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use tracing::info;
 
-use crate::domain::job::Job;
+use crate::domain::event::ChannelSummary;
+use crate::domain::job::{Job, JobStatus, StepState};
+use crate::domain::types::{Activity, CheckResult, Decision};
 use crate::instruction::Library;
 use crate::private_fs;
 use crate::store::{Store, StoredSample};
 
-use super::csv::{decision_str, result_str};
 use super::svg::{Band, chart};
+use super::timeline::{self, Action, Entry};
 use super::{
     ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope, StoredOrPlain,
-    file_stem, job_procedures, load_job, step_no, time_str,
+    file_stem, job_procedures, load_job, step_no,
 };
 
 /// Text made safe for HTML content and attribute values.
@@ -37,13 +40,31 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:13px/1.4 system-ui,sans-serif;margin:24px;color:#111}\
-h1{font-size:20px;margin:0 0 8px}h2{font-size:15px;margin:18px 0 6px;border-bottom:1px solid #999}\
-table{border-collapse:collapse;margin:4px 0 8px}th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}\
-th{background:#f0f0f0}.fail{color:#b71c1c;font-weight:bold}.muted{color:#666}\
-.step{page-break-inside:avoid;break-inside:avoid}code{font-size:11px;word-break:break-all}\
-@media print{body{margin:0}a{color:#000;text-decoration:none}.step{page-break-inside:avoid}}\
-@page{size:A4;margin:14mm}";
+// Print: A4, a step never splits across pages (unless it is longer than a page),
+// headings stay with what follows, colours print as shown, and nothing relies on
+// colour alone (failures and deviations carry a mark and a word; chart traces differ
+// in dash pattern too).
+const STYLE: &str = "*{box-sizing:border-box}\
+body{font:12px/1.35 'DejaVu Sans',system-ui,sans-serif;margin:20px;color:#111;\
+-webkit-print-color-adjust:exact;print-color-adjust:exact}\
+h1{font-size:19px;margin:0 0 6px}h2{font-size:14px;margin:14px 0 4px;border-bottom:1px solid #888;\
+break-after:avoid;page-break-after:avoid}h3{font-size:12px;margin:8px 0 2px}\
+table{border-collapse:collapse;margin:3px 0 8px;width:100%}\
+th,td{border:1px solid #aaa;padding:2px 5px;text-align:left;vertical-align:top}\
+th{background:#eee;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+.t{white-space:nowrap}.fail{color:#b71c1c;font-weight:bold}.muted{color:#555}\
+.verdict{border:3px solid #111;padding:6px 10px;margin:6px 0 8px;font-size:14px}\
+.verdict .word{font-size:20px;font-weight:bold;letter-spacing:1px;margin-right:8px}\
+.v-approved{border-color:#2e7d32;background:#e8f5e9}.v-rejected,.v-aborted{border-color:#b71c1c;background:#ffebee}\
+.deviations{border:2px solid #b71c1c;padding:2px 8px 4px;margin:6px 0}\
+.deviations.none{border-color:#2e7d32}.deviations h2{border:0;margin-top:4px}\
+tr.dev td{background:#fff3e0}tr.earlier td{color:#555}\
+.header th{width:18%}.header td{width:32%}\
+.step{break-inside:avoid;page-break-inside:avoid}figure{margin:4px 0}svg{max-width:100%;height:auto}\
+tr{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}\
+code{font-size:10px;word-break:break-all}.note{font-size:10px;color:#555}\
+@media print{body{margin:0}a{color:#000;text-decoration:none}}\
+@page{size:A4;margin:12mm}";
 
 fn page_start(title: &str) -> String {
     format!(
@@ -53,21 +74,167 @@ fn page_start(title: &str) -> String {
     )
 }
 
-fn opt_time(t: Option<&chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(time_str).unwrap_or_else(|| "—".into())
+/// A time as the report prints it: `2026-03-09 07:31:12` (columns and labels say UTC).
+pub fn when(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn name_of<'a>(badge: &'a str, job: &'a Job, names: &'a HashMap<String, String>) -> &'a str {
-    names
-        .get(badge)
-        .map(String::as_str)
-        .or_else(|| {
-            job.history
+fn opt_when(t: Option<&DateTime<Utc>>) -> String {
+    t.map(when).unwrap_or_else(|| "—".into())
+}
+
+/// A time in a table cell, never wrapped.
+fn time_cell(t: &DateTime<Utc>) -> String {
+    format!("<td class=\"t\">{}</td>", when(t))
+}
+
+/// A channel's window as the technician reads it; unbounded sides as ≥ / ≤.
+pub fn window_text(min: Option<f64>, max: Option<f64>) -> String {
+    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
+    match (finite(min), finite(max)) {
+        (Some(a), Some(b)) => format!("{a:.0}–{b:.0}"),
+        (Some(a), None) => format!("≥ {a:.0}"),
+        (None, Some(b)) => format!("≤ {b:.0}"),
+        (None, None) => "no window".into(),
+    }
+}
+
+/// Time above liquidus means something for a channel whose window reaches the
+/// liquidus (the joint is meant to melt) or that went above it anyway; for a
+/// preheat channel held far below it, it is noise.
+pub fn liquidus_matters(c: &ChannelSummary, liquidus_c: Option<f64>) -> bool {
+    match liquidus_c {
+        Some(l) => c.window_max_c.is_some_and(|m| m >= l) || c.max_c > l,
+        None => c.above_liquidus_s > 0.0,
+    }
+}
+
+/// Names of the people in the record: the roster's, else as signed.
+struct People<'a> {
+    names: &'a HashMap<String, String>,
+    job: &'a Job,
+}
+
+impl People<'_> {
+    fn name(&self, badge: &str) -> Option<&str> {
+        self.names.get(badge).map(String::as_str).or_else(|| {
+            self.job
+                .history
                 .iter()
                 .find(|s| s.signer == badge)
                 .map(|s| s.signer_name.as_str())
+                .or_else(|| {
+                    self.job
+                        .reviews
+                        .iter()
+                        .find(|r| r.reviewer == badge)
+                        .map(|r| r.reviewer_name.as_str())
+                })
         })
-        .unwrap_or("")
+    }
+
+    /// `Ana Lima (T100)`, or `traveler (system)` for the program itself.
+    fn who(&self, badge: &str) -> String {
+        if timeline::is_system(badge) {
+            return "traveler (system)".into();
+        }
+        match self.name(badge) {
+            Some(n) if !n.is_empty() => format!("{n} ({badge})"),
+            _ => badge.to_string(),
+        }
+    }
+}
+
+/// The verdict at the top of page 1: one word, then who and when.
+fn verdict(job: &Job, entries: &[Entry], people: &People<'_>) -> (String, &'static str, String) {
+    let last_review = job.reviews.last();
+    let rejections = job
+        .reviews
+        .iter()
+        .filter(|r| r.decision == Decision::Rejected)
+        .count();
+    let after = match rejections {
+        0 => String::new(),
+        1 => " after 1 rejection".into(),
+        n => format!(" after {n} rejections"),
+    };
+    match job.status {
+        JobStatus::Approved => {
+            let r = last_review.expect("an approved job has a review");
+            (
+                "APPROVED".into(),
+                "v-approved",
+                format!(
+                    "by {} on {} UTC{after}: “{}”",
+                    people.who(&r.reviewer),
+                    when(&r.time),
+                    r.comment
+                ),
+            )
+        }
+        JobStatus::Rejected => {
+            let r = last_review.expect("a rejected job has a review");
+            (
+                "REJECTED".into(),
+                "v-rejected",
+                format!(
+                    "by {} on {} UTC: “{}” — back with the technician",
+                    people.who(&r.reviewer),
+                    when(&r.time),
+                    r.comment
+                ),
+            )
+        }
+        JobStatus::Submitted => (
+            "AWAITING REVIEW".into(),
+            "v-open",
+            format!(
+                "submitted {} UTC{after}; not approved yet",
+                opt_when(job.submitted.as_ref())
+            ),
+        ),
+        JobStatus::Aborted => (
+            "ABORTED".into(),
+            "v-aborted",
+            format!(
+                "on {} UTC: “{}”",
+                opt_when(job.finished.as_ref()),
+                job.abort_reason.as_deref().unwrap_or("")
+            ),
+        ),
+        JobStatus::Suspended => {
+            let reason = entries
+                .iter()
+                .rev()
+                .find_map(|e| match &e.action {
+                    Action::Suspended { reason } => Some(reason.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("");
+            (
+                "SUSPENDED".into(),
+                "v-open",
+                format!("not submitted, not approved: “{reason}”"),
+            )
+        }
+        JobStatus::Held => (
+            "HELD".into(),
+            "v-open",
+            "a checkpoint failed: the step is to be redone or the job aborted; not approved".into(),
+        ),
+        JobStatus::InProgress => (
+            "IN PROGRESS".into(),
+            "v-open",
+            match job.current_step() {
+                Some(s) => format!(
+                    "at step {} of {}; not submitted, not approved",
+                    step_no(s),
+                    job.steps.len()
+                ),
+                None => "every step done; not submitted, not approved".into(),
+            },
+        ),
+    }
 }
 
 /// One job's report as a complete HTML document.
@@ -79,17 +246,37 @@ pub fn job_report(
 ) -> Result<String> {
     let job = &bundle.job;
     let instruction = bundle.instruction;
+    let people = People { names, job };
+    let entries = timeline::entries(bundle);
+    let deviations = timeline::deviations(bundle, &entries);
+    let liquidus = library.alloy(&job.alloy).map(|a| a.liquidus_c);
     let mut h = page_start(&format!("Traveler {} — {}", job.id, job.board_serial));
+
+    // Page 1: what the job is, the verdict, the approval, the deviations.
     let _ = write!(
         h,
-        "<h1>Rework traveler {} — board {}</h1>\n<table class=\"header\">",
+        "<h1>Rework traveler {} — board {}</h1>",
         esc(&job.id),
         esc(&job.board_serial)
     );
+    let (word, class, detail) = verdict(job, &entries, &people);
+    let _ = writeln!(
+        h,
+        "<div class=\"verdict {class}\"><span class=\"word\">{}</span>{}</div>",
+        esc(&word),
+        esc(&detail)
+    );
+
     let title = instruction
         .map(|i| i.spec.title.as_str())
         .unwrap_or("(not in the library)");
-    let rows: Vec<(&str, String)> = vec![
+    let activity = instruction.map(|i| i.spec.activity);
+    let approval_ref = match (&job.approval_ref, activity) {
+        (Some(r), _) => r.clone(),
+        (None, Some(Activity::Rework)) => "none needed (rework is pre-authorised)".into(),
+        (None, _) => "—".into(),
+    };
+    let pairs: Vec<(&str, String)> = vec![
         ("Board serial", job.board_serial.clone()),
         (
             "Assembly",
@@ -107,84 +294,161 @@ pub fn job_report(
             ),
         ),
         (
+            "Activity",
+            activity.map_or("—".to_string(), |a| a.to_string()),
+        ),
+        ("Engineering / customer approval", approval_ref),
+        ("Bench", job.bench.clone()),
+        ("Performed by", people.who(&job.performer)),
+        ("Status", job.status.as_str().replace('_', " ")),
+        ("Started (UTC)", when(&job.started)),
+        ("Submitted (UTC)", opt_when(job.submitted.as_ref())),
+        ("Finished (UTC)", opt_when(job.finished.as_ref())),
+        (
             "Procedures",
             job_procedures(library, instruction).join("; "),
         ),
-        (
-            "Approval reference",
-            job.approval_ref.clone().unwrap_or_else(|| "—".into()),
-        ),
-        ("Bench", job.bench.clone()),
-        (
-            "Performed by",
-            format!(
-                "{} ({})",
-                name_of(&job.performer, job, names),
-                job.performer
-            ),
-        ),
-        ("Status", job.status.as_str().replace('_', " ")),
-        ("Started", time_str(&job.started)),
-        ("Submitted", opt_time(job.submitted.as_ref())),
-        ("Finished", opt_time(job.finished.as_ref())),
-        ("Instruction file SHA-256", job.instruction_hash.clone()),
     ];
-    for (k, v) in rows {
-        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+    h.push_str("<table class=\"header\">");
+    for pair in pairs.chunks(2) {
+        h.push_str("<tr>");
+        for (k, v) in pair {
+            let _ = write!(h, "<th>{}</th><td>{}</td>", esc(k), esc(v));
+        }
+        h.push_str("</tr>");
     }
     if let Some(reason) = &job.abort_reason {
-        let _ = write!(h, "<tr><th>Abort reason</th><td>{}</td></tr>", esc(reason));
+        let _ = write!(
+            h,
+            "<tr><th>Abort reason</th><td colspan=\"3\">{}</td></tr>",
+            esc(reason)
+        );
     }
     h.push_str("</table>\n");
+
+    // The approval: every review, in time order.
+    h.push_str("<h2>Review and approval</h2>");
+    if job.reviews.is_empty() {
+        h.push_str("<p><strong>Not reviewed.</strong> No supervisor has approved this record.</p>");
+    } else {
+        h.push_str(
+            "<table><tr><th>Decision</th><th>Signed by</th><th>Meaning</th><th>Time (UTC)</th>\
+             <th>Comment</th></tr>",
+        );
+        for r in &job.reviews {
+            let rejected = r.decision == Decision::Rejected;
+            let _ = write!(
+                h,
+                "<tr{}><td{}>{}</td><td>{}</td><td>reviewed</td>{}<td>{}</td></tr>",
+                if rejected { " class=\"dev\"" } else { "" },
+                if rejected { " class=\"fail\"" } else { "" },
+                if rejected {
+                    "✗ REJECTED"
+                } else {
+                    "✓ APPROVED"
+                },
+                esc(&people.who(&r.reviewer)),
+                time_cell(&r.time),
+                esc(&r.comment)
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    // The deviations a reviewer must see first.
+    if deviations.is_empty() {
+        h.push_str(
+            "<div class=\"deviations none\"><h2>Deviations: none</h2><p>No failed checkpoint, \
+             redo, temperature alarm, out-of-limit measurement, unreached window, rejection or \
+             abort in this record.</p></div>\n",
+        );
+    } else {
+        let _ = write!(
+            h,
+            "<div class=\"deviations\"><h2>⚠ Deviations: {}</h2><table><tr><th>Step</th>\
+             <th>Deviation</th><th>What</th><th>Who</th><th>Time (UTC)</th></tr>",
+            deviations.len()
+        );
+        for d in &deviations {
+            let _ = write!(
+                h,
+                "<tr><td class=\"n\">{}</td><td class=\"fail\">⚠ {}</td><td>{}</td><td>{}</td>{}</tr>",
+                d.step.map_or("—".to_string(), |s| step_no(s).to_string()),
+                d.kind.as_str(),
+                esc(&d.text),
+                esc(&people.who(&d.actor)),
+                time_cell(&d.time)
+            );
+        }
+        h.push_str("</table></div>\n");
+    }
 
     for (i, state) in job.steps.iter().enumerate() {
         let step = i as u32;
         let spec = instruction.and_then(|ins| ins.spec.steps.get(i));
-        let _ = write!(h, "<section class=\"step\"><h2>Step {}</h2>", step_no(step));
+        let _ = write!(
+            h,
+            "<section class=\"step\"><h2>Step {} of {}</h2>",
+            step_no(step),
+            job.steps.len()
+        );
         if let Some(spec) = spec {
             let _ = write!(h, "<p>{}</p>", esc(&spec.text));
         }
         let _ = write!(
             h,
-            "<p class=\"muted\">Started {} · completed {} · attempts {}</p>",
-            opt_time(state.started.as_ref()),
-            opt_time(state.completed.as_ref()),
-            state.attempts
+            "<p class=\"muted\">Started {} · completed {} (UTC) · {}</p>",
+            opt_when(state.started.as_ref()),
+            opt_when(state.completed.as_ref()),
+            match state.attempts {
+                0 => "not started".to_string(),
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            }
         );
 
         if !state.temperature.is_empty() {
             h.push_str(
-                "<table><tr><th>Channel</th><th>Window °C</th><th>Min</th><th>Max</th>\
-                 <th>Mean</th><th>Peak</th><th>Above liquidus s</th><th>Samples</th>\
+                "<table><tr><th>Channel</th><th>Window °C</th><th>Min °C</th><th>Max °C</th>\
+                 <th>Mean °C</th><th>Peak °C</th><th>Above liquidus</th><th>Samples</th>\
                  <th>Alarms</th></tr>",
             );
             for c in &state.temperature {
-                let window = format!(
-                    "{} – {}",
-                    c.window_min_c.map_or("…".into(), |v| v.to_string()),
-                    c.window_max_c.map_or("…".into(), |v| v.to_string())
-                );
+                let above = if liquidus_matters(c, liquidus) {
+                    format!("{:.0} s", c.above_liquidus_s)
+                } else {
+                    "—".into()
+                };
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>\
-                     <td>{:.1}</td><td>{:.1}</td><td>{}</td><td{}>{}</td></tr>",
+                    "<tr><td>{}</td><td class=\"t\">{}</td><td class=\"n\">{:.1}</td>\
+                     <td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td>\
+                     <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n{}\">{}</td></tr>",
                     esc(&c.channel),
-                    esc(&window),
+                    window_text(c.window_min_c, c.window_max_c),
                     c.min_c,
                     c.max_c,
                     c.mean_c,
                     c.peak_c,
-                    c.above_liquidus_s,
+                    above,
                     c.count,
+                    if c.excursions > 0 { " fail" } else { "" },
                     if c.excursions > 0 {
-                        " class=\"fail\""
+                        format!("⚠ {}", c.excursions)
                     } else {
-                        ""
-                    },
-                    c.excursions
+                        "0".into()
+                    }
                 );
             }
             h.push_str("</table>");
+            if let Some(l) = liquidus {
+                let _ = write!(
+                    h,
+                    "<p class=\"note\">Above liquidus: seconds above {l:.0} °C ({}), shown for \
+                     channels whose window reaches it or that went above it.</p>",
+                    esc(&job.alloy)
+                );
+            }
         }
 
         let samples: Vec<StoredSample> = store
@@ -226,21 +490,34 @@ pub fn job_report(
         if !excursions.is_empty() {
             h.push_str(
                 "<table><tr><th>Alarm</th><th>Channel</th><th>Window °C</th><th>Peak °C</th>\
-                 <th>From</th><th>To</th><th>Acknowledgement</th></tr>",
+                 <th>From (UTC)</th><th>To (UTC)</th><th>Acknowledged by</th><th>At (UTC)</th>\
+                 <th>Comment</th></tr>",
             );
             for e in &excursions {
+                let ack = entries.iter().find(|a| {
+                    a.step == Some(step)
+                        && matches!(&a.action, Action::AlarmAcknowledged { id, .. } if *id == e.id)
+                });
+                let (by, at) = match ack {
+                    Some(a) => (people.who(&a.actor), time_cell(&a.time)),
+                    None => (
+                        "⚠ not acknowledged".to_string(),
+                        "<td class=\"t\">—</td>".to_string(),
+                    ),
+                };
                 let _ = write!(
                     h,
-                    "<tr class=\"fail\"><td>{}</td><td>{}</td><td>{} – {}</td><td>{:.1}</td>\
-                     <td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr class=\"dev\"><td class=\"fail\">⚠ {}</td><td>{}</td><td class=\"t\">{}</td>\
+                     <td class=\"n\">{:.1}</td>{}<td class=\"t\">{}</td><td>{}</td>{}<td>{}</td></tr>",
                     e.id,
                     esc(&e.channel),
-                    e.window_min_c,
-                    e.window_max_c,
+                    window_text(Some(e.window_min_c), Some(e.window_max_c)),
                     e.peak_c,
-                    time_str(&e.started),
-                    opt_time(e.ended.as_ref()),
-                    esc(e.acknowledgement.as_deref().unwrap_or("not acknowledged"))
+                    time_cell(&e.started),
+                    opt_when(e.ended.as_ref()),
+                    esc(&by),
+                    at,
+                    esc(e.acknowledgement.as_deref().unwrap_or(""))
                 );
             }
             h.push_str("</table>");
@@ -250,81 +527,81 @@ pub fn job_report(
         if !lots.is_empty() {
             h.push_str(
                 "<table><tr><th>Material</th><th>Lot</th><th>Expiry</th><th>GTIN</th>\
-                 <th>Scanned</th></tr>",
+                 <th>Scanned by</th><th>Scanned (UTC)</th></tr>",
             );
             for l in lots {
+                let by = entries
+                    .iter()
+                    .find(|e| {
+                        e.time == l.time
+                            && matches!(&e.action, Action::Lot { lot, .. } if *lot == l.lot)
+                    })
+                    .map(|e| people.who(&e.actor))
+                    .unwrap_or_default();
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td>{}</tr>",
                     esc(&l.material),
                     esc(&l.lot),
                     l.expiry.map_or("—".into(), |d| d.to_string()),
                     esc(l.gtin.as_deref().unwrap_or("—")),
-                    time_str(&l.time)
+                    esc(&by),
+                    time_cell(&l.time)
                 );
             }
             h.push_str("</table>");
         }
 
-        let sigs: Vec<_> = job.history.iter().filter(|s| s.step == step).collect();
-        if !sigs.is_empty() {
+        // Every sign-off attempt and every action on the step, in time order.
+        let record: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.step == Some(step))
+            .filter(|e| {
+                !matches!(
+                    e.action,
+                    Action::StepStarted | Action::StepCompleted | Action::Lot { .. }
+                )
+            })
+            .collect();
+        if !record.is_empty() {
             h.push_str(
-                "<table><tr><th>Checkpoint</th><th>Result</th><th>Measurement</th>\
-                 <th>Signed by</th><th>Meaning</th><th>Time</th><th>Comment</th></tr>",
+                "<table><tr><th>Time (UTC)</th><th>Who</th><th>Meaning</th><th>What</th>\
+                 <th>Result</th></tr>",
             );
-            for sig in sigs {
-                let current = state.signatures.get(&sig.checkpoint) == Some(sig);
-                let text = spec
-                    .and_then(|s| s.checkpoints.get(sig.checkpoint as usize))
-                    .map(|c| format!(": {} ({})", c.text, c.acceptance))
-                    .unwrap_or_default();
-                let _ = write!(
-                    h,
-                    "<tr{}><td>{}{}{}</td><td{}>{}</td><td>{}</td><td>{} ({})</td><td>{}</td>\
-                     <td>{}</td><td>{}</td></tr>",
-                    if current { "" } else { " class=\"muted\"" },
-                    step_no(sig.checkpoint),
-                    esc(&text),
-                    if current { "" } else { " — earlier attempt" },
-                    if sig.result.is_failure() {
-                        " class=\"fail\""
-                    } else {
-                        ""
-                    },
-                    result_str(sig.result),
-                    sig.measurement
-                        .as_ref()
-                        .map_or("—".into(), |m| esc(&format!("{} {}", m.value, m.unit))),
-                    esc(&sig.signer_name),
-                    esc(&sig.signer),
-                    sig.meaning,
-                    time_str(&sig.time),
-                    esc(sig.comment.as_deref().unwrap_or(""))
-                );
+            for e in record {
+                write_action(&mut h, e, state, spec, &people, job);
             }
             h.push_str("</table>");
         }
         h.push_str("</section>\n");
     }
 
-    if !job.reviews.is_empty() {
-        h.push_str(
-            "<section class=\"step\"><h2>Review</h2><table><tr><th>Decision</th><th>Signed by</th>\
-             <th>Meaning</th><th>Time</th><th>Comment</th></tr>",
+    // Job-wide actions: start, submissions, reviews.
+    h.push_str(
+        "<section class=\"step\"><h2>Job history</h2><table><tr><th>Time (UTC)</th><th>Who</th>\
+         <th>What</th></tr>",
+    );
+    for e in entries.iter().filter(|e| e.step.is_none()) {
+        let _ = write!(
+            h,
+            "<tr{}>{}<td>{}</td><td>{}</td></tr>",
+            if matches!(
+                e.action,
+                Action::Reviewed {
+                    decision: Decision::Rejected,
+                    ..
+                }
+            ) {
+                " class=\"dev\""
+            } else {
+                ""
+            },
+            time_cell(&e.time),
+            esc(&people.who(&e.actor)),
+            esc(&e.text())
         );
-        for r in &job.reviews {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{} ({})</td><td>reviewed</td><td>{}</td><td>{}</td></tr>",
-                decision_str(r.decision),
-                esc(&r.reviewer_name),
-                esc(&r.reviewer),
-                time_str(&r.time),
-                esc(&r.comment)
-            );
-        }
-        h.push_str("</table></section>\n");
     }
+    h.push_str("</table></section>\n");
 
     let (first, last) = (bundle.records.first(), bundle.records.last());
     let last_hash = match last {
@@ -334,14 +611,102 @@ pub fn job_report(
     let _ = write!(
         h,
         "<section class=\"step\"><h2>Record integrity</h2><p>{} events, seq {} to {}. \
-         Hash of the last: <code>{}</code>. Check the store with <code>traveler verify</code>.</p>\
+         Hash of the last: <code>{}</code>. Instruction file SHA-256: <code>{}</code>. \
+         Check the store with <code>traveler verify</code>.</p>\
          </section>\n</body></html>\n",
         bundle.records.len(),
         first.map_or(0, |r| r.record().seq),
         last.map_or(0, |r| r.record().seq),
-        last_hash
+        last_hash,
+        esc(&job.instruction_hash)
     );
     Ok(h)
+}
+
+/// One row of a step's record: a signature attempt (with the checkpoint's text,
+/// result, measurement and comment) or another action with its reason.
+fn write_action(
+    h: &mut String,
+    e: &Entry,
+    state: &StepState,
+    spec: Option<&crate::instruction::schema::Step>,
+    people: &People<'_>,
+    job: &Job,
+) {
+    match &e.action {
+        Action::Signed {
+            checkpoint,
+            attempt,
+            result,
+            measurement,
+            comment,
+        } => {
+            let sig = state.signatures.get(checkpoint);
+            let current = sig.is_some_and(|s| s.time == e.time && s.signer == e.actor);
+            let cp = spec.and_then(|s| s.checkpoints.get(*checkpoint as usize));
+            let meaning = job
+                .history
+                .iter()
+                .find(|s| {
+                    s.time == e.time && s.step == e.step.unwrap_or(0) && s.checkpoint == *checkpoint
+                })
+                .map_or(String::new(), |s| s.meaning.to_string());
+            let mut what = format!("Checkpoint {}", step_no(*checkpoint));
+            if let Some(cp) = cp {
+                let _ = write!(what, ": {} ({})", cp.text, cp.acceptance);
+            }
+            if *attempt > 1 {
+                let _ = write!(what, " — attempt {attempt}");
+            }
+            if !current {
+                what.push_str(" — earlier attempt");
+            }
+            let mut res = match result {
+                CheckResult::Fail => "✗ FAIL".to_string(),
+                CheckResult::Pass => "✓ pass".to_string(),
+                CheckResult::Confirmed => "✓ confirmed".to_string(),
+            };
+            if let Some((v, unit)) = measurement {
+                let _ = write!(res, ": {v} {unit}");
+            }
+            if let Some(c) = comment.as_deref().filter(|c| !c.is_empty()) {
+                let _ = write!(res, " — {c}");
+            }
+            let failed = *result == CheckResult::Fail;
+            let _ = write!(
+                h,
+                "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+                if failed {
+                    " class=\"dev\""
+                } else if !current {
+                    " class=\"earlier\""
+                } else {
+                    ""
+                },
+                time_cell(&e.time),
+                esc(&people.who(&e.actor)),
+                esc(&meaning),
+                esc(&what),
+                if failed { " class=\"fail\"" } else { "" },
+                esc(&res)
+            );
+        }
+        _ => {
+            let flagged = matches!(
+                e.action,
+                Action::Redone { .. } | Action::Alarm { .. } | Action::Aborted { .. }
+            );
+            let _ = write!(
+                h,
+                "<tr{}>{}<td>{}</td><td></td><td colspan=\"2\">{}{}</td></tr>",
+                if flagged { " class=\"dev\"" } else { "" },
+                time_cell(&e.time),
+                esc(&people.who(&e.actor)),
+                if flagged { "⚠ " } else { "" },
+                esc(&e.text())
+            );
+        }
+    }
 }
 
 /// Writes one report per job of `scope` into folder `dir`, plus index.html.
@@ -366,7 +731,7 @@ pub fn write_html(
     index.write_all(page_start("Traveler reports").as_bytes())?;
     index.write_all(
         b"<h1>Traveler reports</h1><table><tr><th>Job</th><th>Board</th><th>Instruction</th>\
-          <th>Status</th><th>Started</th></tr>\n",
+          <th>Status</th><th>Started (UTC)</th></tr>\n",
     )?;
     let mut summary = ExportSummary::default();
     let mut used: HashMap<String, u32> = HashMap::new();
@@ -398,8 +763,8 @@ pub fn write_html(
             esc(&job.board_serial),
             esc(&job.instruction_id),
             esc(&job.instruction_rev),
-            job.status.as_str(),
-            time_str(&job.started)
+            job.status.as_str().replace('_', " "),
+            when(&job.started)
         )?;
         summary.events += bundle.records.len() as u64;
         summary.files.push(path);
