@@ -112,6 +112,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                 approval_ref: None,
                 bench: "bench-2".into(),
                 performer: TECH.0.into(),
+                procedures: vec![],
             },
         )
         .unwrap();
@@ -271,6 +272,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                         result,
                         measurement,
                         comment: (c == 0).then(|| "as per instruction".to_string()),
+                        recorded: None,
                     },
                 )
                 .unwrap();
@@ -286,6 +288,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                     temperature,
                     sample_count: d.count,
                     samples_digest: d.sha256,
+                    attempt: 0,
                 },
             )
             .unwrap();
