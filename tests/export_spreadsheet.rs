@@ -61,6 +61,7 @@ fn store_with_formulas(dir: &Path) {
             approval_ref: None,
             bench: "bench-2".into(),
             performer: TECH.0.into(),
+            procedures: vec![],
         },
         Event::StepStarted {
             job: job.clone(),
