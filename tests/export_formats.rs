@@ -173,7 +173,7 @@ fn csv_tables_parse_and_hold_every_row() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(summary.files.len(), 6);
+    assert_eq!(summary.files.len(), 9);
     assert_eq!(summary.jobs, 3);
 
     let jobs: Vec<_> = ["J-TH-1", "J-BGA-1", "J-TH-2"]

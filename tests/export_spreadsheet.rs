@@ -283,7 +283,12 @@ fn csv_reads_as_dates_and_tenths_in_a_spreadsheet() {
     );
 
     let (h, samples) = table(&out.join("samples.csv"));
-    assert_eq!(h, ["job", "step_no", "channel", "time_utc", "celsius"]);
+    assert_eq!(
+        h,
+        [
+            "job", "step_no", "channel", "time_utc", "celsius", "attempt"
+        ]
+    );
     for r in &samples {
         assert!(
             chrono::NaiveDateTime::parse_from_str(&r[3], "%Y-%m-%d %H:%M:%S%.3f").is_ok(),

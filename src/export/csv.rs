@@ -1,10 +1,13 @@
 //! The CSV export: one RFC 4180 file per table in a folder, written job by job, for
 //! people who open it in a spreadsheet.
 //!
-//! Tables: jobs.csv, steps.csv (one row per step and temperature channel, one row for
-//! a step without temperature), signoffs.csv (every checkpoint signature, including
-//! those of redone attempts, then the reviews), lots.csv, excursions.csv, and
-//! samples.csv when asked. `step_no` is 1-based, as the technician saw it.
+//! Tables: jobs.csv, steps.csv (one row per step attempt and temperature channel, one
+//! row for an attempt without temperature), signoffs.csv (every checkpoint signature
+//! of every attempt, failed ones included, then the reviews), lots.csv,
+//! lot_refusals.csv, excursions.csv (with who acknowledged and when), deviations.csv
+//! (the domain's deviations summary), actions.csv (every action with who and when, in
+//! time order), and samples.csv when asked. `step_no` is 1-based, as the technician
+//! saw it.
 //!
 //! What a spreadsheet needs, and JSON does not:
 //! - times as `2026-12-01 07:30:00` in UTC (columns named `…_utc`), which every
@@ -24,8 +27,8 @@ use chrono::{DateTime, Utc};
 use csv::Writer;
 use tracing::info;
 
-use crate::domain::event::Event;
-use crate::domain::job::Job;
+use crate::domain::deviations::deviations_summary;
+use crate::domain::job::{Attempt, Job};
 use crate::instruction::Library;
 use crate::private_fs;
 use crate::store::Store;
@@ -35,12 +38,15 @@ use super::{
     load_job, step_no,
 };
 
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 9] = [
     "jobs.csv",
     "steps.csv",
     "signoffs.csv",
     "lots.csv",
+    "lot_refusals.csv",
     "excursions.csv",
+    "deviations.csv",
+    "actions.csv",
     "samples.csv",
 ];
 
@@ -72,6 +78,8 @@ const JOBS: &[&str] = &[
     "abort_reason",
     "peak_c",
     "last_event_seq",
+    "deviations",
+    "deviations_summary",
 ];
 const STEPS: &[&str] = &[
     "job",
@@ -91,6 +99,8 @@ const STEPS: &[&str] = &[
     "excursions",
     "samples_all_channels",
     "samples_digest",
+    "attempt",
+    "redo_reason",
 ];
 const SIGNOFFS: &[&str] = &[
     "job",
@@ -105,6 +115,7 @@ const SIGNOFFS: &[&str] = &[
     "unit",
     "comment",
     "current",
+    "attempt",
 ];
 const LOTS: &[&str] = &[
     "job",
@@ -116,6 +127,34 @@ const LOTS: &[&str] = &[
     "gtin",
     "raw_scan",
     "time_utc",
+    "scanned_by",
+    "attempt",
+];
+const LOT_REFUSALS: &[&str] = &[
+    "job",
+    "board_serial",
+    "step_no",
+    "material",
+    "lot",
+    "expiry",
+    "raw_scan",
+    "reason",
+    "scanned_by",
+    "scanned_by_name",
+    "time_utc",
+];
+const DEVIATIONS: &[&str] = &[
+    "job", "step_no", "attempt", "kind", "what", "by", "by_name", "time_utc",
+];
+const ACTIONS: &[&str] = &[
+    "job",
+    "seq",
+    "step_no",
+    "time_utc",
+    "actor",
+    "actor_name",
+    "action",
+    "what",
 ];
 const EXCURSIONS: &[&str] = &[
     "job",
@@ -131,8 +170,11 @@ const EXCURSIONS: &[&str] = &[
     "acknowledged_by",
     "acknowledged_by_name",
     "acknowledged_utc",
+    "attempt",
 ];
-const SAMPLES: &[&str] = &["job", "step_no", "channel", "time_utc", "celsius"];
+const SAMPLES: &[&str] = &[
+    "job", "step_no", "channel", "time_utc", "celsius", "attempt",
+];
 
 /// A cell as a spreadsheet may safely read it: one that starts with `=`, `+`, `-`,
 /// `@`, tab or carriage return would be taken as a formula (a board serial
@@ -206,7 +248,10 @@ struct Tables {
     steps: Table,
     signoffs: Table,
     lots: Table,
+    lot_refusals: Table,
     excursions: Table,
+    deviations: Table,
+    actions: Table,
     samples: Option<Table>,
 }
 
@@ -268,9 +313,12 @@ pub fn write_csv(
         steps: Table::create(dir, TABLES[1], STEPS, files)?,
         signoffs: Table::create(dir, TABLES[2], SIGNOFFS, files)?,
         lots: Table::create(dir, TABLES[3], LOTS, files)?,
-        excursions: Table::create(dir, TABLES[4], EXCURSIONS, files)?,
+        lot_refusals: Table::create(dir, TABLES[4], LOT_REFUSALS, files)?,
+        excursions: Table::create(dir, TABLES[5], EXCURSIONS, files)?,
+        deviations: Table::create(dir, TABLES[6], DEVIATIONS, files)?,
+        actions: Table::create(dir, TABLES[7], ACTIONS, files)?,
         samples: if options.samples {
-            Some(Table::create(dir, TABLES[5], SAMPLES, files)?)
+            Some(Table::create(dir, TABLES[8], SAMPLES, files)?)
         } else {
             None
         },
@@ -286,17 +334,31 @@ pub fn write_csv(
         write_job(&mut t, &bundle, &procedures, &names)?;
         summary.events += bundle.records.len() as u64;
         if let Some(w) = t.samples.as_mut() {
-            for step in 0..bundle.job.steps.len() as u32 {
-                for s in store.samples(&id, step) {
-                    let s = s?;
-                    w.row([
-                        id.as_str(),
-                        &step_no(step).to_string(),
-                        &s.channel,
-                        &utc_ms(&s.time),
-                        &temp(s.celsius),
-                    ])?;
-                    summary.samples += 1;
+            for (step, state) in bundle.job.steps.iter().enumerate() {
+                let step = step as u32;
+                // Every attempt's own samples; a step never started has none.
+                let streams: Vec<(u32, u32)> = if state.attempt_log.is_empty() {
+                    vec![(1, step)]
+                } else {
+                    state
+                        .attempt_log
+                        .iter()
+                        .map(|a| (a.number, a.sample_stream))
+                        .collect()
+                };
+                for (attempt, stream) in streams {
+                    for s in store.samples(&id, stream) {
+                        let s = s?;
+                        w.row([
+                            id.as_str(),
+                            &step_no(step).to_string(),
+                            &s.channel,
+                            &utc_ms(&s.time),
+                            &temp(s.celsius),
+                            &attempt.to_string(),
+                        ])?;
+                        summary.samples += 1;
+                    }
                 }
             }
         }
@@ -308,7 +370,10 @@ pub fn write_csv(
         &mut t.steps,
         &mut t.signoffs,
         &mut t.lots,
+        &mut t.lot_refusals,
         &mut t.excursions,
+        &mut t.deviations,
+        &mut t.actions,
     ] {
         w.flush()?;
     }
@@ -319,25 +384,6 @@ pub fn write_csv(
     Ok(summary)
 }
 
-/// Who acknowledged alarm `id` of `step`, and when: the actor and time of the
-/// acknowledgement's record.
-fn acknowledger<'b>(
-    bundle: &'b JobBundle<'_>,
-    step: u32,
-    id: u32,
-) -> Option<(&'b str, DateTime<Utc>)> {
-    bundle
-        .records
-        .iter()
-        .map(|r| r.record())
-        .find_map(|r| match &r.event {
-            Event::ExcursionAcknowledged { step: s, id: i, .. } if *s == step && *i == id => {
-                Some((r.actor.as_str(), r.time))
-            }
-            _ => None,
-        })
-}
-
 fn write_job(
     t: &mut Tables,
     bundle: &JobBundle<'_>,
@@ -345,6 +391,19 @@ fn write_job(
     names: &HashMap<String, String>,
 ) -> Result<()> {
     let job: &Job = &bundle.job;
+    let name = |badge: &str| -> String {
+        names
+            .get(badge)
+            .cloned()
+            .or_else(|| {
+                job.history
+                    .iter()
+                    .find(|s| s.signer == badge)
+                    .map(|s| s.signer_name.clone())
+            })
+            .unwrap_or_default()
+    };
+    let summary = deviations_summary(job);
     let last_review = job.reviews.last();
     t.jobs.row([
         job.id.as_str(),
@@ -374,39 +433,59 @@ fn write_job(
         job.abort_reason.as_deref().unwrap_or(""),
         &opt(job.peak_c().map(temp)),
         &job.last_event_seq.to_string(),
+        &summary.flags.len().to_string(),
+        &if summary.is_clean() {
+            String::new()
+        } else {
+            summary.headline()
+        },
     ])?;
 
     for (i, s) in job.steps.iter().enumerate() {
         let no = step_no(i as u32).to_string();
-        let common = [
-            job.id.clone(),
-            no,
-            opt(s.started.as_ref().map(utc)),
-            opt(s.completed.as_ref().map(utc)),
-            s.attempts.to_string(),
-        ];
-        let tail = [
-            s.sample_count.to_string(),
-            s.samples_digest.clone().unwrap_or_default(),
-        ];
-        if s.temperature.is_empty() {
-            let blank: [String; 10] = Default::default();
-            t.steps.row(common.iter().chain(&blank).chain(&tail))?;
-        }
-        for c in &s.temperature {
-            let channel = [
-                c.channel.clone(),
-                c.count.to_string(),
-                temp(c.min_c),
-                temp(c.max_c),
-                temp(c.mean_c),
-                temp(c.peak_c),
-                temp(c.above_liquidus_s),
-                opt(c.window_min_c.map(temp)),
-                opt(c.window_max_c.map(temp)),
-                c.excursions.to_string(),
+        // One row per attempt (and channel); a step never started has one blank row.
+        let first = [Attempt {
+            number: 1,
+            ..Attempt::default()
+        }];
+        let attempts: &[Attempt] = if s.attempt_log.is_empty() {
+            &first
+        } else {
+            &s.attempt_log
+        };
+        for a in attempts {
+            let common = [
+                job.id.clone(),
+                no.clone(),
+                opt(a.started.as_ref().map(utc)),
+                opt(a.completed.as_ref().map(utc)),
+                s.attempts.to_string(),
             ];
-            t.steps.row(common.iter().chain(&channel).chain(&tail))?;
+            let tail = [
+                a.sample_count.to_string(),
+                a.samples_digest.clone().unwrap_or_default(),
+                a.number.to_string(),
+                a.reason.clone().unwrap_or_default(),
+            ];
+            if a.temperature.is_empty() {
+                let blank: [String; 10] = Default::default();
+                t.steps.row(common.iter().chain(&blank).chain(&tail))?;
+            }
+            for c in &a.temperature {
+                let channel = [
+                    c.channel.clone(),
+                    c.count.to_string(),
+                    temp(c.min_c),
+                    temp(c.max_c),
+                    temp(c.mean_c),
+                    temp(c.peak_c),
+                    temp(c.above_liquidus_s),
+                    opt(c.window_min_c.map(temp)),
+                    opt(c.window_max_c.map(temp)),
+                    c.excursions.to_string(),
+                ];
+                t.steps.row(common.iter().chain(&channel).chain(&tail))?;
+            }
         }
     }
 
@@ -433,6 +512,7 @@ fn write_job(
             &unit,
             sig.comment.as_deref().unwrap_or(""),
             if current { "yes" } else { "no" },
+            &sig.attempt.max(1).to_string(),
         ])?;
     }
     for r in &job.reviews {
@@ -449,6 +529,7 @@ fn write_job(
             "",
             &r.comment,
             "yes",
+            "",
         ])?;
     }
 
@@ -463,12 +544,28 @@ fn write_job(
             l.gtin.as_deref().unwrap_or(""),
             &l.raw_scan,
             &utc(&l.time),
+            &l.by,
+            &l.attempt.max(1).to_string(),
+        ])?;
+    }
+    for l in &job.lot_refusals {
+        t.lot_refusals.row([
+            job.id.as_str(),
+            &job.board_serial,
+            &step_no(l.step).to_string(),
+            &l.material,
+            &l.lot,
+            &opt(l.expiry),
+            &l.raw_scan,
+            &l.reason.to_string(),
+            &l.by,
+            &name(&l.by),
+            &utc(&l.time),
         ])?;
     }
 
     for e in &job.excursions {
-        let ack = acknowledger(bundle, e.step, e.id);
-        let by = ack.map_or("", |(badge, _)| badge);
+        let by = e.acknowledged_by.as_deref().unwrap_or("");
         t.excursions.row([
             job.id.as_str(),
             &step_no(e.step).to_string(),
@@ -481,8 +578,43 @@ fn write_job(
             &opt(e.ended.as_ref().map(utc)),
             e.acknowledgement.as_deref().unwrap_or(""),
             by,
-            names.get(by).map_or("", String::as_str),
-            &opt(ack.map(|(_, t)| utc(&t))),
+            &if by.is_empty() {
+                String::new()
+            } else {
+                name(by)
+            },
+            &opt(e.acknowledged_at.as_ref().map(utc)),
+            &e.attempt.max(1).to_string(),
+        ])?;
+    }
+
+    for f in &summary.flags {
+        t.deviations.row([
+            job.id.as_str(),
+            &opt(f.step.map(step_no)),
+            &opt(f.attempt),
+            f.kind.label(),
+            &f.text,
+            &f.by,
+            &if f.by.is_empty() {
+                String::new()
+            } else {
+                name(&f.by)
+            },
+            &utc(&f.time),
+        ])?;
+    }
+
+    for h in &job.timeline {
+        t.actions.row([
+            job.id.as_str(),
+            &h.seq.to_string(),
+            &opt(h.step.map(step_no)),
+            &utc(&h.time),
+            &h.actor,
+            &name(&h.actor),
+            h.kind,
+            &h.text,
         ])?;
     }
     Ok(())

@@ -10,15 +10,15 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use tracing::info;
 
+use crate::domain::deviations::deviations_summary;
 use crate::domain::event::ChannelSummary;
-use crate::domain::job::{Job, JobStatus, StepState};
+use crate::domain::job::{Attempt, Happening, Job, JobStatus};
 use crate::domain::types::{Activity, CheckResult, Decision};
 use crate::instruction::Library;
 use crate::private_fs;
 use crate::store::{Store, StoredSample};
 
 use super::svg::{Band, chart};
-use super::timeline::{self, Action, Entry};
 use super::{
     ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope, StoredOrPlain,
     file_stem, job_procedures, load_job, step_no,
@@ -48,7 +48,7 @@ const STYLE: &str = "*{box-sizing:border-box}\
 body{font:12px/1.35 'DejaVu Sans',system-ui,sans-serif;margin:20px;color:#111;\
 -webkit-print-color-adjust:exact;print-color-adjust:exact}\
 h1{font-size:19px;margin:0 0 6px}h2{font-size:14px;margin:14px 0 4px;border-bottom:1px solid #888;\
-break-after:avoid;page-break-after:avoid}h3{font-size:12px;margin:8px 0 2px}\
+break-after:avoid;page-break-after:avoid}h3{font-size:12px;margin:8px 0 2px;break-after:avoid;page-break-after:avoid}\
 table{border-collapse:collapse;margin:3px 0 8px;width:100%}\
 th,td{border:1px solid #aaa;padding:2px 5px;text-align:left;vertical-align:top}\
 th{background:#eee;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
@@ -60,7 +60,7 @@ th{background:#eee;font-weight:600}td.n{text-align:right;font-variant-numeric:ta
 .deviations.none{border-color:#2e7d32}.deviations h2{border:0;margin-top:4px}\
 tr.dev td{background:#fff3e0}tr.earlier td{color:#555}\
 .header th{width:18%}.header td{width:32%}\
-.step{break-inside:avoid;page-break-inside:avoid}figure{margin:4px 0}svg{max-width:100%;height:auto}\
+.step,.attempt,figure{break-inside:avoid;page-break-inside:avoid}figure{margin:4px 0}svg{max-width:100%;height:auto}\
 tr{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}\
 code{font-size:10px;word-break:break-all}.note{font-size:10px;color:#555}\
 @media print{body{margin:0}a{color:#000;text-decoration:none}}\
@@ -99,11 +99,18 @@ pub fn window_text(min: Option<f64>, max: Option<f64>) -> String {
     }
 }
 
-/// Time above liquidus means something for a channel whose window reaches the
-/// liquidus (the joint is meant to melt) or that went above it anyway; for a
-/// preheat channel held far below it, it is noise.
+/// A window whose low end is this far above the liquidus is a tool's set point (a
+/// soldering tip, a hot-air nozzle), not a joint temperature.
+const TOOL_SET_POINT_MARGIN_C: f64 = 60.0;
+
+/// Time above liquidus means something for a channel at the joint: one whose window
+/// reaches the liquidus (a reflow or BGA peak profile), or one that went above it
+/// anyway (a preheat that overshot). For a tool set point far above the liquidus
+/// (tip, hot air) it is always "the whole time" and says nothing.
 pub fn liquidus_matters(c: &ChannelSummary, liquidus_c: Option<f64>) -> bool {
+    let min = c.window_min_c.filter(|v| v.is_finite());
     match liquidus_c {
+        Some(l) if min.is_some_and(|m| m > l + TOOL_SET_POINT_MARGIN_C) => false,
         Some(l) => c.window_max_c.is_some_and(|m| m >= l) || c.max_c > l,
         None => c.above_liquidus_s > 0.0,
     }
@@ -135,7 +142,7 @@ impl People<'_> {
 
     /// `Ana Lima (T100)`, or `traveler (system)` for the program itself.
     fn who(&self, badge: &str) -> String {
-        if timeline::is_system(badge) {
+        if badge == crate::domain::event::SYSTEM_ACTOR {
             return "traveler (system)".into();
         }
         match self.name(badge) {
@@ -146,7 +153,7 @@ impl People<'_> {
 }
 
 /// The verdict at the top of page 1: one word, then who and when.
-fn verdict(job: &Job, entries: &[Entry], people: &People<'_>) -> (String, &'static str, String) {
+fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
     let last_review = job.reviews.last();
     let rejections = job
         .reviews
@@ -203,14 +210,7 @@ fn verdict(job: &Job, entries: &[Entry], people: &People<'_>) -> (String, &'stat
             ),
         ),
         JobStatus::Suspended => {
-            let reason = entries
-                .iter()
-                .rev()
-                .find_map(|e| match &e.action {
-                    Action::Suspended { reason } => Some(reason.as_str()),
-                    _ => None,
-                })
-                .unwrap_or("");
+            let reason = job.suspensions.last().map_or("", |s| s.reason.as_str());
             (
                 "SUSPENDED".into(),
                 "v-open",
@@ -247,8 +247,7 @@ pub fn job_report(
     let job = &bundle.job;
     let instruction = bundle.instruction;
     let people = People { names, job };
-    let entries = timeline::entries(bundle);
-    let deviations = timeline::deviations(bundle, &entries);
+    let summary = deviations_summary(job);
     let liquidus = library.alloy(&job.alloy).map(|a| a.liquidus_c);
     let mut h = page_start(&format!("Traveler {} — {}", job.id, job.board_serial));
 
@@ -259,7 +258,7 @@ pub fn job_report(
         esc(&job.id),
         esc(&job.board_serial)
     );
-    let (word, class, detail) = verdict(job, &entries, &people);
+    let (word, class, detail) = verdict(job, &people);
     let _ = writeln!(
         h,
         "<div class=\"verdict {class}\"><span class=\"word\">{}</span>{}</div>",
@@ -275,6 +274,19 @@ pub fn job_report(
         (Some(r), _) => r.clone(),
         (None, Some(Activity::Rework)) => "none needed (rework is pre-authorised)".into(),
         (None, _) => "—".into(),
+    };
+    let procedures = if job.procedures.is_empty() {
+        job_procedures(library, instruction).join("; ")
+    } else {
+        // As recorded at the start, with today's catalog titles where it has them.
+        job.procedures
+            .iter()
+            .map(|r| match library.procedure(r) {
+                Some(p) => format!("{} {}", super::procedure_name(r), p.title),
+                None => super::procedure_name(r),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     let pairs: Vec<(&str, String)> = vec![
         ("Board serial", job.board_serial.clone()),
@@ -304,10 +316,7 @@ pub fn job_report(
         ("Started (UTC)", when(&job.started)),
         ("Submitted (UTC)", opt_when(job.submitted.as_ref())),
         ("Finished (UTC)", opt_when(job.finished.as_ref())),
-        (
-            "Procedures",
-            job_procedures(library, instruction).join("; "),
-        ),
+        ("Procedures", procedures),
     ];
     h.push_str("<table class=\"header\">");
     for pair in pairs.chunks(2) {
@@ -355,32 +364,55 @@ pub fn job_report(
         h.push_str("</table>");
     }
 
-    // The deviations a reviewer must see first.
-    if deviations.is_empty() {
+    // The deviations a reviewer must see first (the domain's one summary).
+    if summary.is_clean() {
         h.push_str(
             "<div class=\"deviations none\"><h2>Deviations: none</h2><p>No failed checkpoint, \
-             redo, temperature alarm, out-of-limit measurement, unreached window, rejection or \
-             abort in this record.</p></div>\n",
+             redo, signed deviation, unacknowledged or late alarm, refused lot, out-of-limit \
+             measurement or suspension in this record.</p></div>\n",
         );
     } else {
         let _ = write!(
             h,
-            "<div class=\"deviations\"><h2>⚠ Deviations: {}</h2><table><tr><th>Step</th>\
-             <th>Deviation</th><th>What</th><th>Who</th><th>Time (UTC)</th></tr>",
-            deviations.len()
+            "<div class=\"deviations\"><h2>⚠ Deviations: {}</h2><p>{}</p><table><tr>\
+             <th>Step</th><th>Deviation</th><th>What</th><th>Who</th><th>Time (UTC)</th></tr>",
+            summary.flags.len(),
+            esc(&summary.headline())
         );
-        for d in &deviations {
+        for f in &summary.flags {
+            let step = match (f.step, f.attempt) {
+                (Some(s), Some(a)) if a > 1 => format!("{} (attempt {a})", step_no(s)),
+                (Some(s), _) => step_no(s).to_string(),
+                (None, _) => "—".into(),
+            };
             let _ = write!(
                 h,
-                "<tr><td class=\"n\">{}</td><td class=\"fail\">⚠ {}</td><td>{}</td><td>{}</td>{}</tr>",
-                d.step.map_or("—".to_string(), |s| step_no(s).to_string()),
-                d.kind.as_str(),
-                esc(&d.text),
-                esc(&people.who(&d.actor)),
-                time_cell(&d.time)
+                "<tr><td class=\"t\">{}</td><td class=\"fail\">⚠ {}</td><td>{}</td><td>{}</td>{}</tr>",
+                esc(&step),
+                f.kind.label(),
+                esc(&f.text),
+                if f.by.is_empty() {
+                    "—".into()
+                } else {
+                    esc(&people.who(&f.by))
+                },
+                time_cell(&f.time)
             );
         }
         h.push_str("</table></div>\n");
+    }
+
+    // Job-wide happenings (suspend, resume, abort) belong to the step the job was at.
+    let mut at_step: Option<u32> = None;
+    let mut step_of: Vec<Option<u32>> = Vec::with_capacity(job.timeline.len());
+    for e in &job.timeline {
+        if e.step.is_some() {
+            at_step = e.step;
+        }
+        step_of.push(match e.kind {
+            "job_suspended" | "job_resumed" | "job_aborted" => at_step,
+            _ => e.step,
+        });
     }
 
     for (i, state) in job.steps.iter().enumerate() {
@@ -407,145 +439,48 @@ pub fn job_report(
             }
         );
 
-        if !state.temperature.is_empty() {
-            h.push_str(
-                "<table><tr><th>Channel</th><th>Window °C</th><th>Min °C</th><th>Max °C</th>\
-                 <th>Mean °C</th><th>Peak °C</th><th>Above liquidus</th><th>Samples</th>\
-                 <th>Alarms</th></tr>",
-            );
-            for c in &state.temperature {
-                let above = if liquidus_matters(c, liquidus) {
-                    format!("{:.0} s", c.above_liquidus_s)
-                } else {
-                    "—".into()
-                };
+        let several = state.attempt_log.len() > 1;
+        for attempt in &state.attempt_log {
+            if several {
+                let _ = write!(h, "<h3>Attempt {}", attempt.number);
+                if let Some(reason) = &attempt.reason {
+                    let _ = write!(
+                        h,
+                        " — redone by {}: {}",
+                        esc(&people.who(attempt.opened_by.as_deref().unwrap_or(""))),
+                        esc(reason)
+                    );
+                }
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td class=\"t\">{}</td><td class=\"n\">{:.1}</td>\
-                     <td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td>\
-                     <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n{}\">{}</td></tr>",
-                    esc(&c.channel),
-                    window_text(c.window_min_c, c.window_max_c),
-                    c.min_c,
-                    c.max_c,
-                    c.mean_c,
-                    c.peak_c,
-                    above,
-                    c.count,
-                    if c.excursions > 0 { " fail" } else { "" },
-                    if c.excursions > 0 {
-                        format!("⚠ {}", c.excursions)
-                    } else {
-                        "0".into()
-                    }
+                    "</h3><p class=\"muted\">Started {} · completed {} (UTC)</p>",
+                    opt_when(attempt.started.as_ref()),
+                    opt_when(attempt.completed.as_ref())
                 );
             }
-            h.push_str("</table>");
-            if let Some(l) = liquidus {
-                let _ = write!(
-                    h,
-                    "<p class=\"note\">Above liquidus: seconds above {l:.0} °C ({}), shown for \
-                     channels whose window reaches it or that went above it.</p>",
-                    esc(&job.alloy)
-                );
-            }
+            h.push_str("<div class=\"attempt\">");
+            write_attempt(
+                &mut h, store, library, bundle, &people, i, attempt, liquidus,
+            )?;
+            h.push_str("</div>");
         }
 
-        let samples: Vec<StoredSample> = store
-            .samples(&job.id, step)
-            .collect::<std::result::Result<_, _>>()?;
-        let mut bands: Vec<Band<'_>> = state
-            .temperature
-            .iter()
-            .filter(|c| c.window_min_c.is_some() || c.window_max_c.is_some())
-            .map(|c| Band {
-                channel: &c.channel,
-                min_c: c.window_min_c,
-                max_c: c.window_max_c,
-            })
-            .collect();
-        let resolved = instruction.and_then(|ins| ins.step_window(i, library.alloy(&job.alloy)));
-        if bands.is_empty()
-            && let Some(w) = &resolved
-        {
-            bands.push(Band {
-                channel: &w.channel,
-                min_c: Some(w.min_c),
-                max_c: Some(w.max_c),
-            });
-        }
-        let excursions: Vec<_> = job.excursions.iter().filter(|e| e.step == step).collect();
-        if let Some(svg) = chart(
-            &format!("Step {} temperature", step_no(step)),
-            &samples,
-            &bands,
-            &excursions,
-        ) {
-            h.push_str("<figure>");
-            h.push_str(&svg);
-            h.push_str("</figure>");
-        }
-        drop(samples);
-
-        if !excursions.is_empty() {
+        let refused: Vec<_> = job.lot_refusals.iter().filter(|l| l.step == step).collect();
+        if !refused.is_empty() {
             h.push_str(
-                "<table><tr><th>Alarm</th><th>Channel</th><th>Window °C</th><th>Peak °C</th>\
-                 <th>From (UTC)</th><th>To (UTC)</th><th>Acknowledged by</th><th>At (UTC)</th>\
-                 <th>Comment</th></tr>",
+                "<table><tr><th>Refused lot</th><th>Material</th><th>Expiry</th><th>Reason</th>\
+                 <th>Scanned by</th><th>Scanned (UTC)</th></tr>",
             );
-            for e in &excursions {
-                let ack = entries.iter().find(|a| {
-                    a.step == Some(step)
-                        && matches!(&a.action, Action::AlarmAcknowledged { id, .. } if *id == e.id)
-                });
-                let (by, at) = match ack {
-                    Some(a) => (people.who(&a.actor), time_cell(&a.time)),
-                    None => (
-                        "⚠ not acknowledged".to_string(),
-                        "<td class=\"t\">—</td>".to_string(),
-                    ),
-                };
+            for l in refused {
                 let _ = write!(
                     h,
                     "<tr class=\"dev\"><td class=\"fail\">⚠ {}</td><td>{}</td><td class=\"t\">{}</td>\
-                     <td class=\"n\">{:.1}</td>{}<td class=\"t\">{}</td><td>{}</td>{}<td>{}</td></tr>",
-                    e.id,
-                    esc(&e.channel),
-                    window_text(Some(e.window_min_c), Some(e.window_max_c)),
-                    e.peak_c,
-                    time_cell(&e.started),
-                    opt_when(e.ended.as_ref()),
-                    esc(&by),
-                    at,
-                    esc(e.acknowledgement.as_deref().unwrap_or(""))
-                );
-            }
-            h.push_str("</table>");
-        }
-
-        let lots: Vec<_> = job.lots_for_step(step).collect();
-        if !lots.is_empty() {
-            h.push_str(
-                "<table><tr><th>Material</th><th>Lot</th><th>Expiry</th><th>GTIN</th>\
-                 <th>Scanned by</th><th>Scanned (UTC)</th></tr>",
-            );
-            for l in lots {
-                let by = entries
-                    .iter()
-                    .find(|e| {
-                        e.time == l.time
-                            && matches!(&e.action, Action::Lot { lot, .. } if *lot == l.lot)
-                    })
-                    .map(|e| people.who(&e.actor))
-                    .unwrap_or_default();
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td>{}</tr>",
-                    esc(&l.material),
+                     <td>refused: {}</td><td>{}</td>{}</tr>",
                     esc(&l.lot),
+                    esc(&l.material),
                     l.expiry.map_or("—".into(), |d| d.to_string()),
-                    esc(l.gtin.as_deref().unwrap_or("—")),
-                    esc(&by),
+                    esc(&l.reason.to_string()),
+                    esc(&people.who(&l.by)),
                     time_cell(&l.time)
                 );
             }
@@ -553,52 +488,57 @@ pub fn job_report(
         }
 
         // Every sign-off attempt and every action on the step, in time order.
-        let record: Vec<&Entry> = entries
+        let record: Vec<&Happening> = job
+            .timeline
             .iter()
-            .filter(|e| e.step == Some(step))
-            .filter(|e| {
-                !matches!(
-                    e.action,
-                    Action::StepStarted | Action::StepCompleted | Action::Lot { .. }
-                )
+            .zip(&step_of)
+            .filter(|(e, s)| {
+                **s == Some(step)
+                    && !matches!(
+                        e.kind,
+                        "step_started" | "step_completed" | "lot_recorded" | "lot_refused"
+                    )
             })
+            .map(|(e, _)| e)
             .collect();
         if !record.is_empty() {
             h.push_str(
-                "<table><tr><th>Time (UTC)</th><th>Who</th><th>Meaning</th><th>What</th>\
-                 <th>Result</th></tr>",
+                "<h3>Record of this step</h3><table><tr><th>Time (UTC)</th><th>Attempt</th>\
+                 <th>Who</th><th>Meaning</th><th>What</th><th>Result</th></tr>",
             );
+            let mut attempt = 1;
             for e in record {
-                write_action(&mut h, e, state, spec, &people, job);
+                if e.kind == "step_redone" {
+                    attempt += 1;
+                }
+                write_happening(&mut h, e, attempt, step, spec, &people, job);
             }
             h.push_str("</table>");
         }
         h.push_str("</section>\n");
     }
 
-    // Job-wide actions: start, submissions, reviews.
+    // Job-wide actions: start, submissions, reviews, in time order.
     h.push_str(
         "<section class=\"step\"><h2>Job history</h2><table><tr><th>Time (UTC)</th><th>Who</th>\
          <th>What</th></tr>",
     );
-    for e in entries.iter().filter(|e| e.step.is_none()) {
+    for (e, _) in job
+        .timeline
+        .iter()
+        .zip(&step_of)
+        .filter(|(e, s)| s.is_none() || matches!(e.kind, "job_suspended" | "job_resumed"))
+    {
+        let flagged = matches!(e.kind, "job_suspended" | "job_aborted")
+            || (e.kind == "job_reviewed" && e.text.starts_with("rejected"));
         let _ = write!(
             h,
-            "<tr{}>{}<td>{}</td><td>{}</td></tr>",
-            if matches!(
-                e.action,
-                Action::Reviewed {
-                    decision: Decision::Rejected,
-                    ..
-                }
-            ) {
-                " class=\"dev\""
-            } else {
-                ""
-            },
+            "<tr{}>{}<td>{}</td><td>{}{}</td></tr>",
+            if flagged { " class=\"dev\"" } else { "" },
             time_cell(&e.time),
             esc(&people.who(&e.actor)),
-            esc(&e.text())
+            if flagged { "⚠ " } else { "" },
+            esc(&e.text)
         );
     }
     h.push_str("</table></section>\n");
@@ -623,90 +563,264 @@ pub fn job_report(
     Ok(h)
 }
 
-/// One row of a step's record: a signature attempt (with the checkpoint's text,
-/// result, measurement and comment) or another action with its reason.
-fn write_action(
+/// One attempt of a step: its temperature summary and chart (from its own
+/// samples), its alarms with who acknowledged them and when, its signed
+/// deviations and its lots.
+#[allow(clippy::too_many_arguments)]
+fn write_attempt(
     h: &mut String,
-    e: &Entry,
-    state: &StepState,
+    store: &Store,
+    library: &Library,
+    bundle: &JobBundle<'_>,
+    people: &People<'_>,
+    i: usize,
+    attempt: &Attempt,
+    liquidus: Option<f64>,
+) -> Result<()> {
+    let job = &bundle.job;
+    let instruction = bundle.instruction;
+    let step = i as u32;
+    if !attempt.temperature.is_empty() {
+        h.push_str(
+            "<table><tr><th>Channel</th><th>Window °C</th><th>Min °C</th><th>Max °C</th>\
+             <th>Mean °C</th><th>Peak °C</th><th>Above liquidus</th><th>Samples</th>\
+             <th>Alarms</th></tr>",
+        );
+        for c in &attempt.temperature {
+            let above = if liquidus_matters(c, liquidus) {
+                format!("{:.0} s", c.above_liquidus_s)
+            } else {
+                "—".into()
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"t\">{}</td><td class=\"n\">{:.1}</td>\
+                 <td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.1}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n{}\">{}</td></tr>",
+                esc(&c.channel),
+                window_text(c.window_min_c, c.window_max_c),
+                c.min_c,
+                c.max_c,
+                c.mean_c,
+                c.peak_c,
+                above,
+                c.count,
+                if c.excursions > 0 { " fail" } else { "" },
+                if c.excursions > 0 {
+                    format!("⚠ {}", c.excursions)
+                } else {
+                    "0".into()
+                }
+            );
+        }
+        h.push_str("</table>");
+        if let Some(l) = liquidus {
+            let _ = write!(
+                h,
+                "<p class=\"note\">Above liquidus: seconds above {l:.0} °C ({}), for channels at \
+                 the joint (a window that reaches it, or a reading above it); not for a tool set \
+                 point.</p>",
+                esc(&job.alloy)
+            );
+        }
+    }
+
+    let samples: Vec<StoredSample> = store
+        .samples(&job.id, attempt.sample_stream)
+        .collect::<std::result::Result<_, _>>()?;
+    let mut bands: Vec<Band<'_>> = attempt
+        .temperature
+        .iter()
+        .filter(|c| c.window_min_c.is_some() || c.window_max_c.is_some())
+        .map(|c| Band {
+            channel: &c.channel,
+            min_c: c.window_min_c,
+            max_c: c.window_max_c,
+        })
+        .collect();
+    let resolved = instruction.and_then(|ins| ins.step_window(i, library.alloy(&job.alloy)));
+    if bands.is_empty()
+        && let Some(w) = &resolved
+    {
+        bands.push(Band {
+            channel: &w.channel,
+            min_c: Some(w.min_c),
+            max_c: Some(w.max_c),
+        });
+    }
+    let excursions: Vec<_> = job
+        .excursions
+        .iter()
+        .filter(|e| e.step == step && e.attempt.max(1) == attempt.number)
+        .collect();
+    let title = if job.steps[i].attempt_log.len() > 1 {
+        format!(
+            "Step {} attempt {} temperature",
+            step_no(step),
+            attempt.number
+        )
+    } else {
+        format!("Step {} temperature", step_no(step))
+    };
+    if let Some(svg) = chart(&title, &samples, &bands, &excursions) {
+        h.push_str("<figure>");
+        h.push_str(&svg);
+        h.push_str("</figure>");
+    }
+    drop(samples);
+
+    if !excursions.is_empty() {
+        h.push_str(
+            "<table><tr><th>Alarm</th><th>Channel</th><th>Window °C</th><th>Peak °C</th>\
+             <th>From (UTC)</th><th>To (UTC)</th><th>Acknowledged by</th><th>At (UTC)</th>\
+             <th>Comment</th></tr>",
+        );
+        for e in &excursions {
+            let (by, at) = match (&e.acknowledged_by, &e.acknowledged_at) {
+                (Some(b), Some(t)) => (people.who(b), time_cell(t)),
+                (Some(b), None) => (people.who(b), "<td class=\"t\">—</td>".to_string()),
+                _ if e.acknowledgement.is_some() => (
+                    "(not recorded)".to_string(),
+                    "<td class=\"t\">—</td>".to_string(),
+                ),
+                _ => (
+                    "⚠ not acknowledged".to_string(),
+                    "<td class=\"t\">—</td>".to_string(),
+                ),
+            };
+            let _ = write!(
+                h,
+                "<tr class=\"dev\"><td class=\"fail\">⚠ {}</td><td>{}</td><td class=\"t\">{}</td>\
+                 <td class=\"n\">{:.1}</td>{}<td class=\"t\">{}</td><td>{}</td>{}<td>{}</td></tr>",
+                e.id,
+                esc(&e.channel),
+                window_text(Some(e.window_min_c), Some(e.window_max_c)),
+                e.peak_c,
+                time_cell(&e.started),
+                opt_when(e.ended.as_ref()),
+                esc(&by),
+                at,
+                esc(e.acknowledgement.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    for d in &attempt.deviations {
+        let _ = write!(
+            h,
+            "<table><tr class=\"dev\"><th>⚠ Deviation</th><td class=\"fail\">{}</td>\
+             <td>{}</td><td>signed by {}</td>{}</tr></table>",
+            esc(&d.kind.to_string()),
+            esc(&d.reason),
+            esc(&people.who(&d.by)),
+            time_cell(&d.time)
+        );
+    }
+
+    let lots: Vec<_> = job
+        .lots
+        .iter()
+        .filter(|l| l.step == step && l.attempt.max(1) == attempt.number)
+        .collect();
+    if !lots.is_empty() {
+        h.push_str(
+            "<table><tr><th>Material</th><th>Lot</th><th>Expiry</th><th>GTIN</th>\
+             <th>Scanned by</th><th>Scanned (UTC)</th></tr>",
+        );
+        for l in lots {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td>{}</tr>",
+                esc(&l.material),
+                esc(&l.lot),
+                l.expiry.map_or("—".into(), |d| d.to_string()),
+                esc(l.gtin.as_deref().unwrap_or("—")),
+                esc(&people.who(&l.by)),
+                time_cell(&l.time)
+            );
+        }
+        h.push_str("</table>");
+    }
+    Ok(())
+}
+
+/// One row of a step's record: a signature attempt (with the checkpoint's text,
+/// result, measurement and comment) or another happening with its reason.
+fn write_happening(
+    h: &mut String,
+    e: &Happening,
+    attempt: u32,
+    step: u32,
     spec: Option<&crate::instruction::schema::Step>,
     people: &People<'_>,
     job: &Job,
 ) {
-    match &e.action {
-        Action::Signed {
-            checkpoint,
-            attempt,
-            result,
-            measurement,
-            comment,
-        } => {
-            let sig = state.signatures.get(checkpoint);
-            let current = sig.is_some_and(|s| s.time == e.time && s.signer == e.actor);
-            let cp = spec.and_then(|s| s.checkpoints.get(*checkpoint as usize));
-            let meaning = job
-                .history
+    let sig = (e.kind == "checkpoint_signed")
+        .then(|| {
+            job.history
                 .iter()
-                .find(|s| {
-                    s.time == e.time && s.step == e.step.unwrap_or(0) && s.checkpoint == *checkpoint
-                })
-                .map_or(String::new(), |s| s.meaning.to_string());
-            let mut what = format!("Checkpoint {}", step_no(*checkpoint));
-            if let Some(cp) = cp {
-                let _ = write!(what, ": {} ({})", cp.text, cp.acceptance);
-            }
-            if *attempt > 1 {
-                let _ = write!(what, " — attempt {attempt}");
-            }
-            if !current {
-                what.push_str(" — earlier attempt");
-            }
-            let mut res = match result {
-                CheckResult::Fail => "✗ FAIL".to_string(),
-                CheckResult::Pass => "✓ pass".to_string(),
-                CheckResult::Confirmed => "✓ confirmed".to_string(),
-            };
-            if let Some((v, unit)) = measurement {
-                let _ = write!(res, ": {v} {unit}");
-            }
-            if let Some(c) = comment.as_deref().filter(|c| !c.is_empty()) {
-                let _ = write!(res, " — {c}");
-            }
-            let failed = *result == CheckResult::Fail;
-            let _ = write!(
-                h,
-                "<tr{}>{}<td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
-                if failed {
-                    " class=\"dev\""
-                } else if !current {
-                    " class=\"earlier\""
-                } else {
-                    ""
-                },
-                time_cell(&e.time),
-                esc(&people.who(&e.actor)),
-                esc(&meaning),
-                esc(&what),
-                if failed { " class=\"fail\"" } else { "" },
-                esc(&res)
-            );
+                .find(|s| s.step == step && s.time == e.time && s.signer == e.actor)
+        })
+        .flatten();
+    if let Some(sig) = sig {
+        let current = job.steps[step as usize].signatures.get(&sig.checkpoint) == Some(sig);
+        let cp = spec.and_then(|s| s.checkpoints.get(sig.checkpoint as usize));
+        let mut what = format!("Checkpoint {}", step_no(sig.checkpoint));
+        if let Some(cp) = cp {
+            let _ = write!(what, ": {} ({})", cp.text, cp.acceptance);
         }
-        _ => {
-            let flagged = matches!(
-                e.action,
-                Action::Redone { .. } | Action::Alarm { .. } | Action::Aborted { .. }
-            );
-            let _ = write!(
-                h,
-                "<tr{}>{}<td>{}</td><td></td><td colspan=\"2\">{}{}</td></tr>",
-                if flagged { " class=\"dev\"" } else { "" },
-                time_cell(&e.time),
-                esc(&people.who(&e.actor)),
-                if flagged { "⚠ " } else { "" },
-                esc(&e.text())
-            );
+        if !current {
+            what.push_str(" — earlier attempt");
         }
+        let mut res = match sig.result {
+            CheckResult::Fail => "✗ FAIL".to_string(),
+            CheckResult::Pass => "✓ pass".to_string(),
+            CheckResult::Confirmed => "✓ confirmed".to_string(),
+        };
+        if let Some(m) = &sig.measurement {
+            let _ = write!(res, ": {} {}", m.value, m.unit);
+        }
+        if let Some(r) = &sig.recorded {
+            let _ = write!(res, " (station recorded {} {})", r.value, r.metric);
+        }
+        if let Some(c) = sig.comment.as_deref().filter(|c| !c.is_empty()) {
+            let _ = write!(res, " — {c}");
+        }
+        let failed = sig.result.is_failure() || sig.differs_from_record();
+        let _ = write!(
+            h,
+            "<tr{}>{}<td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+            if failed {
+                " class=\"dev\""
+            } else if !current {
+                " class=\"earlier\""
+            } else {
+                ""
+            },
+            time_cell(&e.time),
+            sig.attempt.max(attempt),
+            esc(&people.who(&e.actor)),
+            sig.meaning,
+            esc(&what),
+            if failed { " class=\"fail\"" } else { "" },
+            esc(&res)
+        );
+        return;
     }
+    let flagged = matches!(
+        e.kind,
+        "step_redone" | "excursion" | "deviated" | "job_suspended" | "job_aborted"
+    );
+    let _ = write!(
+        h,
+        "<tr{}>{}<td class=\"n\">{attempt}</td><td>{}</td><td></td><td colspan=\"2\">{}{}</td></tr>",
+        if flagged { " class=\"dev\"" } else { "" },
+        time_cell(&e.time),
+        esc(&people.who(&e.actor)),
+        if flagged { "⚠ " } else { "" },
+        esc(&e.text)
+    );
 }
 
 /// Writes one report per job of `scope` into folder `dir`, plus index.html.
@@ -776,4 +890,76 @@ pub fn write_html(
     summary.files.insert(0, index_path);
     info!(jobs = summary.jobs, dir = %dir.display(), "HTML reports written");
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(window: Option<(f64, f64)>, max_c: f64) -> ChannelSummary {
+        ChannelSummary {
+            channel: "c".into(),
+            count: 10,
+            min_c: 25.0,
+            max_c,
+            mean_c: 100.0,
+            peak_c: max_c,
+            above_liquidus_s: 12.0,
+            window_min_c: window.map(|w| w.0),
+            window_max_c: window.map(|w| w.1),
+            excursions: 0,
+        }
+    }
+
+    #[test]
+    fn above_liquidus_only_where_it_means_something() {
+        let sac = Some(220.0);
+        for (what, c, liquidus, shown) in [
+            ("BGA peak", channel(Some((235.0, 245.0)), 241.0), sac, true),
+            (
+                "reflow peak never reached",
+                channel(Some((240.0, 250.0)), 200.0),
+                sac,
+                true,
+            ),
+            (
+                "tip set point",
+                channel(Some((345.0, 400.0)), 372.0),
+                sac,
+                false,
+            ),
+            (
+                "hot-air set point",
+                channel(Some((330.0, 380.0)), 350.0),
+                sac,
+                false,
+            ),
+            (
+                "preheat below",
+                channel(Some((150.0, 180.0)), 166.0),
+                sac,
+                false,
+            ),
+            (
+                "preheat overshoot",
+                channel(Some((150.0, 180.0)), 231.0),
+                sac,
+                true,
+            ),
+            ("no window, cool", channel(None, 85.0), sac, false),
+            ("no window, above", channel(None, 230.0), sac, true),
+            ("alloy unknown", channel(None, 230.0), None, true),
+        ] {
+            assert_eq!(liquidus_matters(&c, liquidus), shown, "{what}");
+        }
+    }
+
+    #[test]
+    fn windows_read_as_people_say_them() {
+        assert_eq!(window_text(Some(235.0), Some(245.0)), "235–245");
+        assert_eq!(window_text(Some(100.0), None), "≥ 100");
+        assert_eq!(window_text(Some(100.0), Some(f64::INFINITY)), "≥ 100");
+        assert_eq!(window_text(None, Some(150.0)), "≤ 150");
+        assert_eq!(window_text(None, None), "no window");
+    }
 }

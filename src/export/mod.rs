@@ -12,8 +12,6 @@ pub mod json;
 pub mod queries;
 mod scope;
 mod svg;
-// Every action in time order and the deviations, as the reports show them.
-pub mod timeline;
 
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@ use crate::store::StoredSample;
 use super::html::esc;
 
 const W: f64 = 720.0;
-const H: f64 = 270.0;
+const H: f64 = 240.0;
 const LEFT: f64 = 48.0;
 const RIGHT: f64 = 14.0;
 /// Room above the plot for the legend, so it never covers a trace or a label.
