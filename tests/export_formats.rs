@@ -416,8 +416,11 @@ fn text_of(html: &str) -> String {
 #[test]
 fn html_shows_every_attempt_refusal_deviation_and_who_when() {
     use export_support::troubled::*;
-    let (_dir, html, _) = troubled_exports();
+    let (dir, html, _) = troubled_exports();
     let text = text_of(&html);
+    // The index shows which jobs have deviations, and which.
+    let index = std::fs::read_to_string(dir.path().join("html/index.html")).unwrap();
+    assert!(index.contains("⚠ 1 failed checkpoint, 2 redo"), "{index}");
     // Deviations summary before the first step.
     let summary_at = text.find("Deviations: 8").expect("summary");
     let step1_at = text.find("Step 1 of 10").unwrap();

@@ -845,7 +845,7 @@ pub fn write_html(
     index.write_all(page_start("Traveler reports").as_bytes())?;
     index.write_all(
         b"<h1>Traveler reports</h1><table><tr><th>Job</th><th>Board</th><th>Instruction</th>\
-          <th>Status</th><th>Started (UTC)</th></tr>\n",
+          <th>Status</th><th>Deviations</th><th>Started (UTC)</th></tr>\n",
     )?;
     let mut summary = ExportSummary::default();
     let mut used: HashMap<String, u32> = HashMap::new();
@@ -869,15 +869,27 @@ pub fn write_html(
             .and_then(|mut f| f.write_all(report.as_bytes()))
             .map_err(file_err(&path))?;
         let job = &bundle.job;
+        let deviations = deviations_summary(job);
         writeln!(
             index,
-            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{} rev {}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{} rev {}</td><td>{}</td>\
+             <td{}>{}</td><td class=\"t\">{}</td></tr>",
             esc(&name),
             esc(&job.id),
             esc(&job.board_serial),
             esc(&job.instruction_id),
             esc(&job.instruction_rev),
             job.status.as_str().replace('_', " "),
+            if deviations.is_clean() {
+                ""
+            } else {
+                " class=\"fail\""
+            },
+            if deviations.is_clean() {
+                "none".to_string()
+            } else {
+                format!("⚠ {}", esc(&deviations.headline()))
+            },
             when(&job.started)
         )?;
         summary.events += bundle.records.len() as u64;
