@@ -252,6 +252,21 @@ fn html_has_one_chart_per_step_with_samples() {
     let bga = std::fs::read_to_string(out.join("J-BGA-1.html")).unwrap();
     assert_eq!(bga.matches("class=\"excursion\"").count(), 1);
     assert!(bga.contains(SUPERVISOR.1));
+    // The verdict comes first, in one word, whatever the status.
+    let verdict = |id: &str| {
+        let html = std::fs::read_to_string(out.join(format!("{id}.html"))).unwrap();
+        let at = html.find("<span class=\"word\">").expect("verdict") + 19;
+        let word = html[at..].split('<').next().unwrap().to_string();
+        (word, html)
+    };
+    let (word, th1) = verdict("J-TH-1");
+    assert_eq!(word, "APPROVED");
+    assert!(th1.contains("Deviations: none"));
+    assert!(th1.find("class=\"verdict").unwrap() < th1.find("Step 1 of").unwrap());
+    let (word, th2) = verdict("J-TH-2");
+    assert_eq!(word, "IN PROGRESS");
+    assert!(th2.contains("at step 4 of 7; not submitted, not approved"));
+    assert!(th2.contains("Not reviewed."));
 }
 
 #[test]

@@ -165,34 +165,33 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
         1 => " after 1 rejection".into(),
         n => format!(" after {n} rejections"),
     };
-    match job.status {
-        JobStatus::Approved => {
-            let r = last_review.expect("an approved job has a review");
-            (
-                "APPROVED".into(),
-                "v-approved",
-                format!(
-                    "by {} on {} UTC{after}: “{}”",
-                    people.who(&r.reviewer),
-                    when(&r.time),
-                    r.comment
-                ),
-            )
-        }
-        JobStatus::Rejected => {
-            let r = last_review.expect("a rejected job has a review");
-            (
-                "REJECTED".into(),
-                "v-rejected",
-                format!(
-                    "by {} on {} UTC: “{}” — back with the technician",
-                    people.who(&r.reviewer),
-                    when(&r.time),
-                    r.comment
-                ),
-            )
-        }
-        JobStatus::Submitted => (
+    match (job.status, last_review) {
+        (JobStatus::Approved, Some(r)) => (
+            "APPROVED".into(),
+            "v-approved",
+            format!(
+                "by {} on {} UTC{after}: “{}”",
+                people.who(&r.reviewer),
+                when(&r.time),
+                r.comment
+            ),
+        ),
+        (JobStatus::Rejected, Some(r)) => (
+            "REJECTED".into(),
+            "v-rejected",
+            format!(
+                "by {} on {} UTC: “{}” — back with the technician",
+                people.who(&r.reviewer),
+                when(&r.time),
+                r.comment
+            ),
+        ),
+        (JobStatus::Approved | JobStatus::Rejected, None) => (
+            job.status.as_str().to_uppercase(),
+            "v-open",
+            "no review is recorded".into(),
+        ),
+        (JobStatus::Submitted, _) => (
             "AWAITING REVIEW".into(),
             "v-open",
             format!(
@@ -200,7 +199,7 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
                 opt_when(job.submitted.as_ref())
             ),
         ),
-        JobStatus::Aborted => (
+        (JobStatus::Aborted, _) => (
             "ABORTED".into(),
             "v-aborted",
             format!(
@@ -209,7 +208,7 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
                 job.abort_reason.as_deref().unwrap_or("")
             ),
         ),
-        JobStatus::Suspended => {
+        (JobStatus::Suspended, _) => {
             let reason = job.suspensions.last().map_or("", |s| s.reason.as_str());
             (
                 "SUSPENDED".into(),
@@ -217,12 +216,12 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
                 format!("not submitted, not approved: “{reason}”"),
             )
         }
-        JobStatus::Held => (
+        (JobStatus::Held, _) => (
             "HELD".into(),
             "v-open",
             "a checkpoint failed: the step is to be redone or the job aborted; not approved".into(),
         ),
-        JobStatus::InProgress => (
+        (JobStatus::InProgress, _) => (
             "IN PROGRESS".into(),
             "v-open",
             match job.current_step() {
