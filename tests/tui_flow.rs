@@ -40,12 +40,10 @@ fn bench() -> Bench {
         Utc::now().date_naive(),
     )
     .unwrap();
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "B1".into(),
-        export_dir: dir.path().join("exports"),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
+        dir.path().join("exports"),
+    );
     Bench {
         state: State::new(library, "B1", Utc::now()),
         exec,
@@ -136,7 +134,11 @@ impl Bench {
         let r = self.runner();
         let cp = r.instruction.spec.steps[r.step as usize].checkpoints[r.selected].clone();
         match cp.kind.get_ref() {
-            CheckpointKind::PassFail => self.act(Action::Enter),
+            CheckpointKind::PassFail => {
+                // Nothing is chosen for the technician: p, then Enter.
+                self.act(Action::Command('p'));
+                self.act(Action::Enter);
+            }
             CheckpointKind::Measurement => {
                 let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
                 self.typ(&v.to_string());
@@ -304,10 +306,10 @@ fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
     let w = b.runner().window.clone().unwrap();
     b.feed(&w.channel, w.min_c + 1.0, 0);
     b.feed(&w.channel, w.max_c + 20.0, 1);
-    assert!(b.runner().alarm.is_some());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
     b.feed(&w.channel, w.max_c + 30.0, 2);
     b.feed(&w.channel, w.min_c + 1.0, 3);
-    assert!(b.runner().alarm.is_none());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_none());
     assert_eq!(b.runner().job.open_excursions(b.runner().step).count(), 1);
     let exc = b.runner().job.excursions[0].clone();
     assert_eq!(exc.peak_c, w.max_c + 30.0);
@@ -443,11 +445,17 @@ fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
         JobStatus::Suspended
     );
     b.act(Action::Enter);
+    // Resuming asks why work goes on; the reason is recorded.
+    b.typ("next shift, same bench");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step, 2);
     assert_eq!(
         b.store.job(&job_id).unwrap().unwrap().status,
         JobStatus::InProgress
     );
+    assert!(b.events().iter().any(
+        |e| matches!(e, Event::JobResumed { reason, .. } if reason == "next shift, same bench")
+    ));
     let kinds: Vec<&str> = b
         .events()
         .iter()
@@ -513,6 +521,8 @@ fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
     assert!(matches!(b.state.screen, Screen::Summary(_)));
     let last = char::from_digit(steps as u32, 10).unwrap();
     b.act(Action::Command(last)); // reopen the last step
+    b.typ("bigger fillet on C4");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step as usize, steps - 1);
     b.complete_step("1111");
     b.act(Action::Enter); // submit again
@@ -792,7 +802,11 @@ fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
     let Some(Modal::Sign(d)) = &b.state.modal else {
         panic!()
     };
-    assert!(!d.pass, "out of limits must fail");
+    assert_eq!(
+        d.verdict,
+        Some(traveler::domain::command::Verdict::Fail),
+        "out of limits must fail"
+    );
     assert_eq!(d.stage, traveler::tui::state::SignStage::Comment);
     b.act(Action::Enter); // no comment: refused
     let Some(Modal::Sign(d)) = &b.state.modal else {
@@ -899,4 +913,458 @@ fn a_supervisor_exports_a_job_report_from_the_review_screen() {
             .unwrap();
     let report = traveler::export::verify_json_export(json.as_bytes()).unwrap();
     assert!(report.failure.is_none(), "{:?}", report.failure);
+}
+
+// ---------------------------------------------------------------------------
+// Defects of issue 10, each through the keys a person presses and a real store.
+
+impl Bench {
+    fn job_id(&self) -> String {
+        self.events()
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::JobStarted { job, .. } => Some(job.clone()),
+                _ => None,
+            })
+            .expect("a job was started")
+    }
+    fn job(&self) -> traveler::domain::job::Job {
+        self.store.job(&self.job_id()).unwrap().unwrap()
+    }
+    /// Completes steps until `pred` holds for the runner.
+    fn walk_to(&mut self, pin: &str, pred: impl Fn(&traveler::tui::state::RunnerState) -> bool) {
+        let mut guard = 0;
+        while !pred(self.runner()) {
+            self.complete_step(pin);
+            guard += 1;
+            assert!(guard < 12, "no such step; flash: {}", self.flash());
+        }
+    }
+    fn select(&mut self, i: usize) {
+        if let Screen::Runner(r) = &mut self.state.screen {
+            r.selected = i;
+        }
+    }
+    fn verify_ok(&self, when: &str) {
+        if let Err(e) = self.store.verify() {
+            panic!("verify failed {when}: {e}");
+        }
+    }
+}
+
+/// Defect 1: the footer offered p/f, p and f did nothing and Pass was preselected,
+/// so "f, Enter, PIN" recorded Pass.
+#[test]
+fn pass_fail_has_no_default_and_f_records_a_fail() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D1", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .any(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+    });
+    let i = {
+        let r = b.runner();
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .position(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+            .unwrap()
+    };
+    let step = b.runner().step;
+    b.select(i);
+    b.act(Action::Enter);
+    assert!(
+        traveler::tui::view::keys(&b.state).contains(&("p/f", "pass/fail")),
+        "the footer names p/f: {:?}",
+        traveler::tui::view::keys(&b.state)
+    );
+    // Enter without a choice asks for one.
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    assert_eq!(d.verdict, None, "nothing is chosen for the technician");
+    assert_eq!(d.stage, traveler::tui::state::SignStage::Choice);
+    assert!(d.error.as_deref().unwrap_or("").contains("Choose"));
+    // f, Enter, comment, PIN: a fail is recorded.
+    b.act(Action::Command('f'));
+    b.act(Action::Enter);
+    b.typ("land 2 lifted");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    let signed: Vec<CheckResult> = b
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSigned {
+                result,
+                checkpoint,
+                step: s,
+                ..
+            } if *checkpoint == i as u32 && *s == step => Some(*result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(signed, vec![CheckResult::Fail]);
+    assert_eq!(b.state.modal, Some(Modal::Held));
+    // ← and → choose too.
+    b.act(Action::Command('r'));
+    b.typ("lands repaired, do it again");
+    b.act(Action::Enter);
+    b.act(Action::Enter);
+    b.act(Action::Right);
+    b.act(Action::Left);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert_eq!(d.verdict, Some(traveler::domain::command::Verdict::Pass));
+}
+
+/// Defect 2: a redone step's samples were counted against the first attempt's seal,
+/// so `verify` failed on a healthy store. Each attempt has its own samples and seal.
+#[test]
+fn verify_is_ok_through_reject_redo_crash_resume_resubmit_approve() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D2", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter); // submit
+    b.verify_ok("after submitting");
+    let job_id = b.job_id();
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('x'));
+    b.typ("tip temperature too high on C4");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    b.verify_ok("after the rejection");
+    b.act(Action::Esc);
+    b.act(Action::Command('l'));
+
+    // The technician reopens the step with a temperature window.
+    b.login("T100", "1111");
+    b.act(Action::Enter);
+    let heated = {
+        let Screen::Summary(s) = &b.state.screen else {
+            panic!("{}", b.flash())
+        };
+        let alloy = b.state.library.alloy(&s.job.alloy);
+        (0..steps)
+            .find(|i| s.instruction.step_window(*i, alloy).is_some())
+            .expect("a heated step")
+    };
+    b.act(Action::Command(
+        char::from_digit(heated as u32 + 1, 10).unwrap(),
+    ));
+    b.typ("lower tip temperature");
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step as usize, heated);
+    let w = b.runner().window.clone().unwrap();
+    for i in 0..60 {
+        b.feed(&w.channel, (w.min_c + w.max_c) / 2.0, 100 + i);
+    }
+    b.act(Action::Tick(Utc::now()));
+    b.verify_ok("while the redo is in progress");
+    let job = b.job();
+    let first = &job.steps[heated].attempt_log[0];
+    let second = &job.steps[heated].attempt_log[1];
+    assert_eq!(second.reason.as_deref(), Some("lower tip temperature"));
+    assert_ne!(first.sample_stream, second.sample_stream);
+    let first_seal = first.samples_digest.clone().unwrap();
+    assert!(b.store.samples(&job_id, second.sample_stream).count() >= 60);
+
+    // The program dies mid-redo; a new screen on the same store resumes the attempt.
+    let mut fresh = State::new(b.state.library.clone(), "B1", Utc::now());
+    std::mem::swap(&mut b.state, &mut fresh);
+    drop(fresh);
+    b.verify_ok("after the crash");
+    b.login("T100", "1111");
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step as usize, heated);
+    b.complete_step("1111");
+    b.verify_ok("after the redo completed");
+    assert!(
+        matches!(b.state.screen, Screen::Summary(_)),
+        "{}",
+        b.flash()
+    );
+    b.act(Action::Enter); // resubmit
+    b.verify_ok("after resubmitting");
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('a'));
+    b.typ("redo verified");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    b.verify_ok("after the approval");
+    let job = b.job();
+    assert_eq!(job.status, JobStatus::Approved);
+    let s = &job.steps[heated];
+    assert_eq!(s.attempt_log.len(), 2);
+    assert_eq!(
+        s.attempt_log[0].samples_digest.as_deref(),
+        Some(first_seal.as_str()),
+        "the first attempt keeps its own seal"
+    );
+    assert!(s.attempt_log[1].sample_count >= 60);
+    assert_eq!(
+        s.attempt_log[1].sample_count,
+        b.store
+            .samples(&job_id, s.attempt_log[1].sample_stream)
+            .count() as u64
+    );
+}
+
+/// Defect 3: readings were taken only while the runner was shown, so an idle
+/// log-out stopped the recording mid-step; the summary covered only part of what
+/// the digest sealed. Recording goes on; the core summarises the stored samples.
+#[test]
+fn recording_goes_on_after_idle_log_out_and_the_summary_covers_every_sample() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D3", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    let mid = (w.min_c + w.max_c) / 2.0;
+    for i in 0..3 {
+        b.feed(&w.channel, mid, i);
+    }
+    let idle = b.state.library.policy.as_ref().unwrap().idle_logout_minutes as i64;
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle + 1)));
+    assert!(matches!(b.state.screen, Screen::Login(_)));
+    // Nobody is logged in; the board is still on the heater.
+    for i in 3..10 {
+        b.feed(&w.channel, mid + 1.0, i);
+    }
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle + 2)));
+    let job_id = b.job_id();
+    assert_eq!(b.store.samples(&job_id, step).count(), 10);
+    // Someone else's screen (the trace look-up) does not stop it either.
+    b.login("T100", "1111");
+    b.act(Action::Command('t'));
+    for i in 10..12 {
+        b.feed(&w.channel, mid, i);
+    }
+    b.act(Action::Esc);
+    b.act(Action::Enter); // resume the job
+    assert_eq!(b.runner().step, step);
+    b.act(Action::Command('n'));
+    let job = b.job();
+    let s = &job.steps[step as usize];
+    assert!(s.completed.is_some(), "{}", b.flash());
+    assert_eq!(s.sample_count, 12);
+    let ch = s
+        .temperature
+        .iter()
+        .find(|c| c.channel == w.channel)
+        .unwrap();
+    assert_eq!(ch.count, 12, "the summary counts every sealed sample");
+    b.verify_ok("after completing");
+}
+
+/// Defect 4: BGA step 3 (preheat 100–150 °C) completed at 70 °C with no question.
+/// Completing a step whose window was never reached needs a signed deviation.
+#[test]
+fn a_window_never_reached_needs_a_signed_deviation_that_is_flagged() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D4", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    assert!(
+        70.0 < w.min_c,
+        "the preheat window starts above 70 °C: {w:?}"
+    );
+    for i in 0..5 {
+        b.feed(&w.channel, 70.0, i);
+    }
+    b.act(Action::Command('n'));
+    assert!(
+        b.job().steps[step as usize].completed.is_none(),
+        "completed at 70 °C"
+    );
+    let Some(Modal::Comment(d)) = &b.state.modal else {
+        panic!("no deviation asked: {:?} {}", b.state.modal, b.flash())
+    };
+    assert!(d.title.contains("DEVIATION"), "{}", d.title);
+    b.typ("heater fault, board at temperature by IR gun");
+    b.act(Action::Enter);
+    b.typ("0000"); // a wrong PIN first: refused, recorded, nothing completed
+    b.act(Action::Enter);
+    assert!(b.job().steps[step as usize].completed.is_none());
+    assert!(
+        matches!(&b.state.modal, Some(Modal::Comment(d)) if d.error.as_deref().unwrap_or("").contains("wrong PIN"))
+    );
+    b.typ("1111");
+    b.act(Action::Enter);
+    let job = b.job();
+    assert!(
+        job.steps[step as usize].completed.is_some(),
+        "{}",
+        b.flash()
+    );
+    assert_eq!(job.deviations.len(), 1);
+    assert_eq!(
+        job.deviations[0].kind,
+        traveler::domain::event::DeviationKind::WindowNeverReached
+    );
+    assert_eq!(job.deviations[0].by, "T100");
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    assert_eq!(
+        summary.count(traveler::domain::deviations::FlagKind::Deviation),
+        1
+    );
+    assert_eq!(b.runner().step, step + 1);
+}
+
+/// Defect 4, the other half: a step left outside its window needs a deviation too,
+/// after its alarm is acknowledged.
+#[test]
+fn a_step_left_outside_its_window_needs_a_deviation() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D4B", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    b.feed(&w.channel, w.min_c + 5.0, 0);
+    b.feed(&w.channel, w.max_c + 10.0, 1);
+    b.act(Action::Command('a'));
+    b.typ("overshoot, heater turned down");
+    b.act(Action::Enter);
+    b.act(Action::Command('n'));
+    let Some(Modal::Comment(d)) = &b.state.modal else {
+        panic!("{:?} {}", b.state.modal, b.flash())
+    };
+    assert!(d.title.contains("left outside"), "{}", d.title);
+    b.typ("part lifted at the overshoot");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    let job = b.job();
+    assert!(job.steps[step as usize].completed.is_some());
+    assert_eq!(
+        job.deviations[0].kind,
+        traveler::domain::event::DeviationKind::LeftOutsideWindow
+    );
+}
+
+/// Defect 5: an expired lot was refused, then accepted with another expiry, and
+/// nothing of the refusal was recorded.
+#[test]
+fn lot_refusals_are_recorded_and_a_second_expiry_is_flagged() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D5", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        !traveler::tui::update::lot_materials(&r.instruction, r.step).is_empty()
+    });
+    b.act(Action::Scan("(01)09506000134352(17)200101(10)L-55".into()));
+    assert!(b.flash().contains("REFUSED"), "{}", b.flash());
+    let expiry = (Utc::now() + Duration::days(300)).format("%y%m%d");
+    b.act(Action::Scan(format!(
+        "(01)09506000134352(17){expiry}(10)L-55"
+    )));
+    let job = b.job();
+    assert_eq!(job.lot_refusals.len(), 1);
+    assert_eq!(job.lot_refusals[0].by, "T100");
+    assert!(matches!(
+        job.lot_refusals[0].reason,
+        traveler::domain::event::LotRefusal::Expired { .. }
+    ));
+    assert_eq!(job.lots.len(), 1);
+    assert!(b.flash().contains("FLAGGED"), "{}", b.flash());
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    use traveler::domain::deviations::FlagKind;
+    assert_eq!(summary.count(FlagKind::LotRefused), 1);
+    assert_eq!(summary.count(FlagKind::LotExpiryConflict), 1);
+}
+
+/// Defect 11: readings and an alarm arriving between Enter and the PIN, and the
+/// signature's answer coming late, never lose the signature's visible answer.
+#[test]
+fn readings_and_an_alarm_between_enter_and_the_pin_never_hide_the_signature() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D11", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.window.is_some()
+            && !r.instruction.spec.steps[r.step as usize]
+                .checkpoints
+                .is_empty()
+    });
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    b.feed(&w.channel, (w.min_c + w.max_c) / 2.0, 0);
+    let cp = b.runner().instruction.spec.steps[step as usize].checkpoints[0].clone();
+    b.select(0);
+    b.act(Action::Enter); // opens the dialog
+    // Readings and an alarm arrive while the person types.
+    b.feed(&w.channel, w.max_c + 25.0, 1);
+    b.feed(&w.channel, w.max_c + 30.0, 2);
+    if *cp.kind.get_ref() == CheckpointKind::PassFail {
+        b.act(Action::Command('p'));
+        b.act(Action::Enter);
+    } else if *cp.kind.get_ref() == CheckpointKind::Measurement {
+        b.typ(&cp.max.unwrap_or(1.0).to_string());
+        b.act(Action::Enter);
+    }
+    b.typ("1111");
+    b.feed(&w.channel, w.max_c + 31.0, 3);
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
+    // Enter: the signature goes out, its answer is held back (a busy disk)…
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Enter);
+    assert!(!held.is_empty());
+    assert!(
+        matches!(&b.state.modal, Some(Modal::Sign(d)) if d.waiting.is_some()),
+        "the dialog waits for its answer"
+    );
+    // …more readings come first…
+    b.feed(&w.channel, w.max_c + 32.0, 4);
+    // …then the answer: the dialog closes and says so, the alarm stays up.
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    assert!(b.state.modal.is_none(), "{:?}", b.state.modal);
+    assert!(b.flash().starts_with("Signed"), "{}", b.flash());
+    assert!(b.flash().contains("saved"));
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
+    let job = b.job();
+    assert!(job.steps[step as usize].signatures.contains_key(&0));
+    assert_eq!(job.open_excursions(step).count(), 1);
+}
+
+/// A late answer never reopens a screen the person has left.
+#[test]
+fn a_late_job_opened_answer_does_not_pull_the_person_back() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-LATE", "WI-CHIP-001", '3', "");
+    b.act(Action::Esc);
+    assert!(matches!(b.state.screen, Screen::Home(_)));
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Enter);
+    b.act(Action::Command('t')); // the person goes to the trace screen meanwhile
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    assert!(
+        matches!(b.state.screen, Screen::Lookup(_)),
+        "the late answer reopened the job"
+    );
 }

@@ -84,12 +84,10 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             format!("{problems} problem(s) in the instructions folder: run `traveler check`"),
         );
     }
-    let exec = Executor {
-        store,
-        library,
-        bench: settings.bench.clone(),
-        export_dir: settings.export_dir.clone(),
-    };
+    let exec = Executor::new(
+        crate::core::Core::new(store, library, &settings.bench),
+        settings.export_dir.clone(),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

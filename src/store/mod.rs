@@ -18,6 +18,9 @@ mod group;
 mod index;
 mod keys;
 mod query;
+// Instruction texts archived by jobs, found by hash (core).
+mod archive;
+pub use archive::ArchivedText;
 mod samples;
 mod verify;
 
