@@ -461,8 +461,11 @@ fn write_job(
                 opt(a.completed.as_ref().map(utc)),
                 s.attempts.to_string(),
             ];
+            // An attempt that never completed has no sealed summary: blank, not 0.
             let tail = [
-                a.sample_count.to_string(),
+                a.samples_digest
+                    .as_ref()
+                    .map_or(String::new(), |_| a.sample_count.to_string()),
                 a.samples_digest.clone().unwrap_or_default(),
                 a.number.to_string(),
                 a.reason.clone().unwrap_or_default(),

@@ -450,11 +450,19 @@ pub fn job_report(
                         esc(reason)
                     );
                 }
+                let superseded = attempt.number < state.attempt_log.len() as u32;
+                let completed = match (&attempt.completed, superseded) {
+                    (Some(t), _) => format!("completed {} (UTC)", when(t)),
+                    (None, true) => "not completed: redone (no summary sealed; the chart \
+                                     shows its stored samples)"
+                        .into(),
+                    (None, false) => "not completed yet".into(),
+                };
                 let _ = write!(
                     h,
-                    "</h3><p class=\"muted\">Started {} · completed {} (UTC)</p>",
+                    "</h3><p class=\"muted\">Started {} (UTC) · {}</p>",
                     opt_when(attempt.started.as_ref()),
-                    opt_when(attempt.completed.as_ref())
+                    esc(&completed)
                 );
             }
             h.push_str("<div class=\"attempt\">");
