@@ -31,9 +31,12 @@ fn library() -> Arc<Library> {
 }
 
 fn bench() -> Bench {
+    bench_with(library())
+}
+
+fn bench_with(library: Arc<Library>) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    let library = library();
     traveler::demo::seed(
         &store,
         library.policy.as_ref().unwrap(),
@@ -1367,4 +1370,330 @@ fn a_late_job_opened_answer_does_not_pull_the_person_back() {
         matches!(b.state.screen, Screen::Lookup(_)),
         "the late answer reopened the job"
     );
+}
+
+/// Defect 6: limits, history, review and exports read earlier jobs' instructions
+/// from today's folder. The job carries its procedures and the store archives the
+/// exact text it ran, once per hash; all of it works with the folder gone.
+#[test]
+fn the_record_alone_serves_limits_history_review_and_exports() {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, folder.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let lib = Arc::new(load_dir(folder.path()).library);
+    let mut b = bench_with(lib);
+    b.login("T100", "1111");
+    for serial in ["SN-D6", "SN-D6"] {
+        b.start_job(serial, "WI-CHIP-001", '3', "");
+        let steps = b.runner().job.steps.len();
+        for _ in 0..steps {
+            b.complete_step("1111");
+        }
+        b.act(Action::Enter); // submit
+        assert!(b.flash().contains("submitted"), "{}", b.flash());
+    }
+    let events = b.events();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind() == "instruction_archived")
+            .count(),
+        1,
+        "archived once per hash"
+    );
+    let wi = b.state.library.instruction("WI-CHIP-001").unwrap().clone();
+    assert!(events.iter().any(
+        |e| matches!(e, Event::JobStarted { procedures, .. } if *procedures == wi.procedure_refs())
+    ));
+
+    // The instruction leaves the folder.
+    std::fs::remove_file(&wi.path).unwrap();
+    let gone = Arc::new(load_dir(folder.path()).library);
+    assert!(gone.instruction("WI-CHIP-001").is_none());
+    let core = traveler::core::Core::new(b.store.clone(), gone.clone(), "B1");
+    // Limits: the earlier jobs still count with their procedures.
+    let prior = core.prior_jobs("SN-D6").unwrap();
+    assert_eq!(prior.len(), 2);
+    assert!(prior.iter().all(|p| p.procedures == wi.procedure_refs()));
+    // Review: the job opens with the text it ran.
+    let job = b.job();
+    let ins = core.instruction_for(&job).unwrap();
+    assert_eq!(ins.hash, job.instruction_hash);
+    assert_eq!(ins.spec.steps.len(), wi.spec.steps.len());
+    // History and exports name the instruction and its steps.
+    let lib = traveler::core::library_with_archive(&b.store, &gone);
+    let h = traveler::export::queries::board_history(&b.store, &lib, "SN-D6").unwrap();
+    assert!(
+        h.jobs
+            .iter()
+            .all(|j| j.instruction_title.as_deref() == Some(wi.spec.title.as_str()))
+    );
+    assert!(h.jobs.iter().all(|j| !j.procedures.is_empty()));
+    let out = tempfile::tempdir().unwrap();
+    let scope = traveler::export::Scope {
+        job: Some(job.id.clone()),
+        ..traveler::export::Scope::default()
+    };
+    traveler::export::html::write_html(
+        &b.store,
+        &lib,
+        &scope,
+        &traveler::export::ExportOptions { samples: false },
+        out.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let first_step: String = wi.spec.steps[0].text.chars().take(30).collect();
+    assert!(
+        html.contains(&first_step),
+        "the report shows the text the job ran"
+    );
+    // And the bench: a supervisor opens it for review with the folder gone.
+    let mut r = bench_with(gone);
+    r.store = b.store.clone();
+    r.exec = traveler::tui::exec::Executor::new(core, out.path().to_path_buf());
+    r.login("S400", "4444");
+    r.act(Action::Command('r'));
+    r.act(Action::Enter);
+    let Screen::Review(rv) = &r.state.screen else {
+        panic!("{}", r.flash())
+    };
+    let (_, ins) = rv.open.as_ref().expect("the job opened");
+    assert!(
+        ins.is_some(),
+        "review shows the instruction text the job ran"
+    );
+}
+
+const WI_RECORDED: &str = r#"id = "WI-TAL-001"
+revision = "A"
+title = "Reflow one joint and record time above liquidus"
+activity = "rework"
+procedures = ["7711 3.1.1"]
+classes = [1, 2, 3]
+skill = "intermediate"
+modules = [4]
+equipment = ["Hot air station"]
+
+[[step]]
+text = "Reflow the joint."
+temperature = { channel = "board", min = 200.0, max = 260.0 }
+
+[[step.checkpoint]]
+text = "Time above liquidus"
+acceptance = "ORG-QP-14 §4"
+signer = "technician"
+kind = "measurement"
+unit = "s"
+min = 5.0
+max = 90.0
+recorded = "above_liquidus_s"
+tolerance = 5.0
+"#;
+
+fn folder_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions");
+    for f in ["procedures.toml", "alloys.toml", "policy.toml"] {
+        std::fs::copy(shipped.join(f), folder.path().join(f)).unwrap();
+    }
+    for (name, text) in extra {
+        std::fs::write(folder.path().join(name), text).unwrap();
+    }
+    folder
+}
+
+/// Defect 9: a measurement the station recorded (time above liquidus) accepted any
+/// typed value. The dialog shows the recorded figure; a value further from it than
+/// the tolerance needs a comment and is flagged.
+#[test]
+fn a_typed_value_that_differs_from_the_recorded_figure_needs_a_comment_and_is_flagged() {
+    let folder = folder_with(&[("WI-TAL-001.toml", WI_RECORDED)]);
+    let loaded = load_dir(folder.path());
+    assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
+    let mut b = bench_with(Arc::new(loaded.library));
+    b.login("T100", "1111");
+    b.start_job("SN-D9", "WI-TAL-001", '3', "");
+    // 15 readings a second apart above the liquidus: 14 s recorded.
+    for i in 0..15 {
+        b.feed("board", 230.0, i);
+    }
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    let recorded = d.recorded.expect("the dialog shows the recorded figure");
+    assert!((recorded - 14.0).abs() < 0.01, "{recorded}");
+    b.typ("62");
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert_eq!(
+        d.stage,
+        traveler::tui::state::SignStage::Comment,
+        "a value far from the record asks why"
+    );
+    b.act(Action::Enter);
+    assert!(matches!(&b.state.modal, Some(Modal::Sign(d)) if d.error.is_some()));
+    b.typ("read from the oven's own profile");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    assert!(b.state.modal.is_none(), "{:?} {}", b.state.modal, b.flash());
+    assert!(b.flash().contains("FLAGGED"), "{}", b.flash());
+    let job = b.job();
+    let sig = &job.history[0];
+    assert_eq!(sig.recorded.as_ref().map(|r| r.value), Some(recorded));
+    assert!(sig.differs_from_record());
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    assert_eq!(
+        summary.count(traveler::domain::deviations::FlagKind::MeasurementDiffersFromRecord),
+        1
+    );
+}
+
+/// `traveler check` validates the recorded-metric field with file:line:col.
+#[test]
+fn check_refuses_an_unknown_recorded_metric_and_one_on_a_pass_fail_checkpoint() {
+    let bad = WI_RECORDED
+        .replace("WI-TAL-001", "WI-TAL-002")
+        .replace("\"above_liquidus_s\"", "\"time_on_bench\"");
+    let on_pass_fail = WI_RECORDED.replace("WI-TAL-001", "WI-TAL-003").replace(
+        "kind = \"measurement\"\nunit = \"s\"\nmin = 5.0\nmax = 90.0\n",
+        "kind = \"pass-fail\"\n",
+    );
+    let folder = folder_with(&[("bad.toml", &bad), ("pf.toml", &on_pass_fail)]);
+    let loaded = load_dir(folder.path());
+    let text: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("bad.toml:23:") && t.contains("time_on_bench")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("pf.toml:") && t.contains("measurement")),
+        "{text:#?}"
+    );
+}
+
+fn screen_text(state: &State, w: u16, h: u16) -> String {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| traveler::tui::view::draw(state, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Defects 7 and 8: the reviewer saw only the last attempt; the failed signature,
+/// the redo reason and the suspend/resume reasons were hidden, and who acknowledged
+/// an alarm only in the JSON. The review shows all of it in time order, with the
+/// deviations summary first.
+#[test]
+fn the_review_shows_every_attempt_reason_and_who_when_under_a_deviations_summary() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D8", "WI-TH-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    b.feed(&w.channel, w.min_c + 1.0, 0);
+    b.feed(&w.channel, w.max_c + 20.0, 1);
+    b.feed(&w.channel, w.min_c + 1.0, 2);
+    b.act(Action::Command('a'));
+    b.typ("tip touched the barrel");
+    b.act(Action::Enter);
+    b.act(Action::Command('z'));
+    b.typ("shift end");
+    b.act(Action::Enter);
+    b.act(Action::Enter); // open the suspended job again
+    b.typ("next shift");
+    b.act(Action::Enter);
+    // Fail a pass/fail checkpoint on this or a later step, then redo it.
+    b.walk_to("1111", |r| {
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .any(|c| {
+                *c.kind.get_ref() == CheckpointKind::PassFail && c.signer == Signer::Technician
+            })
+    });
+    let i = {
+        let r = b.runner();
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .position(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+            .unwrap()
+    };
+    b.select(i);
+    b.act(Action::Enter);
+    b.act(Action::Command('f'));
+    b.act(Action::Enter);
+    b.typ("land 2 lifted");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    b.act(Action::Command('r'));
+    b.typ("new land bonded");
+    b.act(Action::Enter);
+    let steps = b.runner().job.steps.len();
+    while matches!(b.state.screen, Screen::Runner(_)) {
+        b.complete_step("1111");
+        assert!(
+            b.job()
+                .steps
+                .iter()
+                .filter(|s| s.completed.is_some())
+                .count()
+                <= steps
+        );
+    }
+    b.act(Action::Enter); // submit
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    let Screen::Review(r) = &b.state.screen else {
+        panic!("{}", b.flash())
+    };
+    assert!(r.open.is_some());
+    let text = screen_text(&b.state, 200, 120);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not on the review screen:\n{text}"))
+    };
+    // The summary comes first and names each kind.
+    let summary = at("Deviations:");
+    assert!(summary < at("⚑"));
+    for needle in [
+        "failed checkpoint",
+        "redo",
+        "suspended",
+        "land 2 lifted",
+        "new land bonded",
+        "shift end",
+        "next shift",
+        "acknowledged by T100",
+    ] {
+        at(needle);
+    }
+    // The failed attempt and the redo show under the step, in time order.
+    let failed = text.rfind("land 2 lifted").unwrap();
+    let redo = text.rfind("attempt 2: new land bonded").unwrap();
+    assert!(failed < redo, "the failed attempt before the redo");
+    assert!(text.contains("Fail"), "{text}");
 }

@@ -222,18 +222,9 @@ impl Core {
             .archived_instruction(&job.instruction_hash)
             .map_err(store_error)?
             .ok_or_else(unavailable)?;
-        let spec: WorkInstructionFile =
-            toml::from_str(&archived.text).map_err(|e| Rejection::Store {
-                reason: format!(
-                    "the archived text of {} (record {}) does not read as an instruction: {e}",
-                    job.instruction_id, archived.seq
-                ),
-            })?;
-        Ok(Arc::new(Instruction {
-            path: PathBuf::from(archived.file_name),
-            hash: job.instruction_hash.clone(),
-            spec,
-        }))
+        archived_instruction(&archived)
+            .map(Arc::new)
+            .map_err(|reason| Rejection::Store { reason })
     }
 
     /// What an instruction asks of each step, with windows resolved for `alloy`.
@@ -404,6 +395,44 @@ impl Core {
     pub fn roster(&self) -> Result<Roster, Rejection> {
         roster(&self.store)
     }
+}
+
+/// An archived instruction text as an `Instruction` (checked as it was when the job
+/// started; parsed again here).
+pub fn archived_instruction(a: &crate::store::ArchivedText) -> Result<Instruction, String> {
+    let spec: WorkInstructionFile = toml::from_str(&a.text).map_err(|e| {
+        format!(
+            "the archived text {} (record {}) does not read as an instruction: {e}",
+            a.file_name, a.seq
+        )
+    })?;
+    Ok(Instruction {
+        path: PathBuf::from(&a.file_name),
+        hash: a.hash.clone(),
+        spec,
+    })
+}
+
+/// The library with every instruction text the store archived and the folder no
+/// longer has (by hash), for history and exports: a job's record is self-contained.
+/// The folder's instructions come first, so look-ups by id still find today's.
+pub fn library_with_archive(store: &Store, library: &Library) -> Library {
+    let mut out = library.clone();
+    match store.archived_instructions() {
+        Ok(texts) => {
+            for a in texts {
+                if out.instructions.iter().any(|i| i.hash == a.hash) {
+                    continue;
+                }
+                match archived_instruction(&a) {
+                    Ok(i) => out.instructions.push(i),
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!("archived instructions not read: {e}"),
+    }
+    out
 }
 
 /// Two instructions are the same when their bytes are: the hash covers them.

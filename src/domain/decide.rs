@@ -928,3 +928,7 @@ pub fn decision(approve: bool) -> Decision {
         Decision::Rejected
     }
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

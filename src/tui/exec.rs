@@ -203,22 +203,16 @@ impl Executor {
             ..Scope::default()
         };
         let options = ExportOptions { samples: true };
-        write_html(
-            self.store(),
-            &self.core.library,
-            &scope,
-            &options,
-            &dir,
-            &mut |_| {},
-        )
-        .map_err(|e| e.to_string())?;
+        let library = crate::core::library_with_archive(self.store(), &self.core.library);
+        write_html(self.store(), &library, &scope, &options, &dir, &mut |_| {})
+            .map_err(|e| e.to_string())?;
         let json = dir.join(format!("{job}.json"));
         let file = std::fs::File::create(&json)
             .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         let mut w = std::io::BufWriter::new(file);
         write_json(
             self.store(),
-            &self.core.library,
+            &library,
             &scope,
             &options,
             &mut w,
@@ -231,8 +225,8 @@ impl Executor {
     }
 
     fn lookup(&self, query: &str) -> Result<LookupResult, String> {
-        let history =
-            board_history(self.store(), &self.core.library, query).map_err(|e| e.to_string())?;
+        let library = crate::core::library_with_archive(self.store(), &self.core.library);
+        let history = board_history(self.store(), &library, query).map_err(|e| e.to_string())?;
         let uses = where_used(self.store(), query).map_err(|e| e.to_string())?;
         Ok(LookupResult {
             query: query.to_string(),
