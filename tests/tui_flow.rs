@@ -1130,6 +1130,22 @@ fn verify_is_ok_through_reject_redo_crash_resume_resubmit_approve() {
             .samples(&job_id, s.attempt_log[1].sample_stream)
             .count() as u64
     );
+    // The hashed JSON record with its samples verifies too.
+    let mut json = Vec::new();
+    traveler::export::json::write_json(
+        &b.store,
+        &b.state.library,
+        &traveler::export::Scope {
+            job: Some(job_id.clone()),
+            ..traveler::export::Scope::default()
+        },
+        &traveler::export::ExportOptions { samples: true },
+        &mut json,
+        &mut |_| {},
+    )
+    .unwrap();
+    traveler::export::json::verify_json_export(json.as_slice())
+        .unwrap_or_else(|e| panic!("the export of a redone job does not verify: {e}"));
 }
 
 /// Defect 3: readings were taken only while the runner was shown, so an idle
@@ -1696,4 +1712,45 @@ fn the_review_shows_every_attempt_reason_and_who_when_under_a_deviations_summary
     let redo = text.rfind("attempt 2: new land bonded").unwrap();
     assert!(failed < redo, "the failed attempt before the redo");
     assert!(text.contains("Fail"), "{text}");
+}
+
+/// Readings that arrive after `n` and before its answer never join the samples the
+/// completion sealed (verify stays OK); they go to the next step.
+#[test]
+fn readings_while_a_step_completes_go_to_the_next_step_not_into_the_seal() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-SEAL", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.window.is_some()
+            && r.instruction.spec.steps[r.step as usize]
+                .checkpoints
+                .is_empty()
+    });
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    let mid = (w.min_c + w.max_c) / 2.0;
+    for i in 0..5 {
+        b.feed(&w.channel, mid, i);
+    }
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Command('n'));
+    // The disk is slow; readings keep coming, ticks keep flushing.
+    for i in 5..(5 + 60) {
+        b.feed(&w.channel, mid, i);
+    }
+    b.act(Action::Tick(Utc::now()));
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    b.act(Action::Tick(Utc::now()));
+    let job = b.job();
+    assert!(
+        job.steps[step as usize].completed.is_some(),
+        "{}",
+        b.flash()
+    );
+    assert_eq!(job.steps[step as usize].sample_count, 5);
+    b.verify_ok("after readings raced the completion");
+    assert_eq!(b.store.samples(&job.id, step).count(), 5);
+    assert_eq!(b.store.samples(&job.id, step + 1).count(), 60);
 }

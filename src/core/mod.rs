@@ -146,8 +146,12 @@ impl Core {
             ) => {
                 let ins = self.instruction_for(j)?;
                 let plan = self.plan(&ins, &j.alloy);
-                let thermal = self.attempt_thermal(j, *step, &plan)?;
-                (Some(plan), Some(thermal))
+                // Lots need no readings; the others are judged on the stored ones.
+                let thermal = match command {
+                    Command::RecordLot { .. } => None,
+                    _ => Some(self.attempt_thermal(j, *step, &plan)?),
+                };
+                (Some(plan), thermal)
             }
             _ => (None, None),
         };

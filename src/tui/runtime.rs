@@ -25,6 +25,10 @@ pub struct Channels {
     pub station: mpsc::Receiver<StationUpdate>,
     /// Where the runner tells the (simulated) station the current window.
     pub target: watch::Sender<Option<Window>>,
+    /// Background tasks of the bench (shop hub sync, CFX publisher): each gives its
+    /// one-line state for the header, read once a second, e.g.
+    /// `Box::new(move || rx.borrow().header_text())` for a `watch::Receiver`.
+    pub background: Vec<Box<dyn Fn() -> String + Send>>,
 }
 
 /// Runs the terminal application until the user quits.
@@ -131,7 +135,10 @@ async fn select_loop(
             },
             Some(outcome) = answers.recv() => actions.push(Action::Done(Box::new(outcome))),
             Some(update) = channels.station.recv() => actions.push(Action::Station(update)),
-            _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
+            _ = tick.tick() => {
+                state.background = channels.background.iter().map(|f| f()).collect();
+                actions.push(Action::Tick(Utc::now()));
+            }
             _ = tokio::time::sleep(burst_wait) => {
                 let editing = state.editing();
                 actions.extend(assembler.tick(Instant::now()).into_iter().map(|a| assembled_action(editing, a)));

@@ -198,6 +198,9 @@ pub struct Recorder {
     pub alarm: Option<Alarm>,
     pub next_alarm: u32,
     pub trace: Trace,
+    /// The completion request that seals this attempt. Until it is answered,
+    /// readings wait here rather than join samples the seal may already cover.
+    pub sealing: Option<crate::core::RequestId>,
 }
 
 #[derive(Clone, Debug)]

@@ -117,6 +117,16 @@ fn answered(
     result: Result<Accepted, Rejection>,
 ) -> Vec<Effect> {
     let waiting = modal_waits_for(state, id);
+    // Readings held while this request sealed their attempt.
+    let mut held = Vec::new();
+    if let Some(r) = &mut state.recorder
+        && r.sealing == Some(id)
+    {
+        r.sealing = None;
+        if result.is_ok() {
+            held = std::mem::take(&mut r.pending);
+        }
+    }
     match result {
         Ok(acc) => {
             if waiting {
@@ -126,14 +136,24 @@ fn answered(
             if let Some(job) = &acc.job {
                 fx.extend(follow_recording(state, job));
             }
+            // They came after the completion: the next step's, if it records.
+            if let Some(r) = &mut state.recorder
+                && acc.job.as_ref().is_some_and(|j| j.id == r.job)
+            {
+                r.pending.extend(held);
+            }
             if let Some((kind, text)) = saved_text(&acc) {
                 state.flash(kind, text);
             }
             if acc.events().any(|e| matches!(e, Event::LoggedIn { .. })) {
                 return logged_in(state, acc);
             }
-            if here && let Some(job) = acc.job.clone() {
-                fx.extend(job_saved(state, job, &acc));
+            match acc.job.clone() {
+                Some(job) if here => fx.extend(job_saved(state, job, &acc)),
+                // Asked on an earlier screen: the job shown is brought up to date,
+                // but nothing moves.
+                Some(job) => refresh_job(state, job),
+                None => {}
             }
             fx
         }

@@ -145,6 +145,7 @@ pub(super) fn follow_recording(state: &mut State, job: &Job) -> Vec<Effect> {
             },
             window,
             pending: Vec::new(),
+            sealing: None,
             alarm: None,
             next_alarm: job
                 .excursions
@@ -157,6 +158,15 @@ pub(super) fn follow_recording(state: &mut State, job: &Job) -> Vec<Effect> {
         }
     });
     fx
+}
+
+/// The job as the store has it now, on whatever screen shows it, without moving on.
+pub(super) fn refresh_job(state: &mut State, job: Job) {
+    match &mut state.screen {
+        Screen::Runner(r) if r.job.id == job.id => r.job = job,
+        Screen::Summary(s) if s.job.id == job.id => s.job = job,
+        _ => {}
+    }
 }
 
 /// A command was saved while its screen was still shown: the job as the store has
@@ -193,16 +203,7 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 // The deviation was what the completion waited for.
                 r.saving = true;
                 let job = r.job.id.clone();
-                let (_, e) = command(
-                    state,
-                    "complete step",
-                    None,
-                    Command::CompleteStep {
-                        job,
-                        step: was_step,
-                    },
-                );
-                return vec![e];
+                return complete_step(state, job, was_step);
             }
             let done = r
                 .job

@@ -127,7 +127,7 @@ fn flush_samples(state: &mut State) -> Vec<Effect> {
     let Some(r) = &mut state.recorder else {
         return Vec::new();
     };
-    if r.pending.is_empty() {
+    if r.pending.is_empty() || r.sealing.is_some() {
         return Vec::new();
     }
     vec![Effect::StoreSamples {
@@ -156,6 +156,30 @@ fn command(
             command,
         })),
     )
+}
+
+/// Completes a step: the readings so far are stored first (the core seals what is
+/// stored), then the recording holds new readings until the answer says whether
+/// they belong to the next step or still to this one.
+fn complete_step(state: &mut State, job: String, step: u32) -> Vec<Effect> {
+    let mut fx = flush_samples(state);
+    let (id, e) = command(
+        state,
+        "complete step",
+        None,
+        Command::CompleteStep {
+            job: job.clone(),
+            step,
+        },
+    );
+    if let Some(r) = &mut state.recorder
+        && r.job == job
+        && r.step == step
+    {
+        r.sealing = Some(id);
+    }
+    fx.push(e);
+    fx
 }
 
 fn read(state: &mut State, what: Ask, read: Read) -> Effect {

@@ -10,6 +10,10 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
         Some(Modal::Sign(d)) => sign_input(state, *d, cmd, input),
         Some(Modal::Comment(mut d)) => {
             if cmd == Some(Cmd::Back) {
+                // Not resuming a suspended job: it stays suspended, back to the list.
+                if d.purpose == Purpose::Resume && d.waiting.is_none() {
+                    return go_home(state);
+                }
                 return Vec::new();
             }
             if d.waiting.is_some() {
@@ -353,6 +357,9 @@ pub(super) fn sign_input(
                     .flatten();
                 let comment = Some(d.comment.trimmed().to_string()).filter(|c| !c.is_empty());
                 let pin = std::mem::take(&mut d.pin.value);
+                // Readings so far are stored first: a recorded figure the core
+                // compares with counts them, as the dialog's did.
+                let mut fx = flush_samples(state);
                 let (id, e) = command(
                     state,
                     "sign",
@@ -368,7 +375,8 @@ pub(super) fn sign_input(
                 );
                 d.waiting = Some(id);
                 state.modal = Some(Modal::Sign(Box::new(d)));
-                return vec![e];
+                fx.push(e);
+                return fx;
             }
         }
         (stage, _, other) => {

@@ -106,16 +106,7 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
             }
             r.saving = true;
             let job = r.job.id.clone();
-            // The readings so far are stored first: the core seals what is stored.
-            let mut fx = flush_samples(state);
-            let (_, e) = command(
-                state,
-                "complete step",
-                None,
-                Command::CompleteStep { job, step },
-            );
-            fx.push(e);
-            return fx;
+            return complete_step(state, job, step);
         }
         Some(Cmd::Suspend) => {
             state.modal = Some(CommentDialog::open(

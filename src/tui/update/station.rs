@@ -41,7 +41,7 @@ fn record(state: &mut State, channel: String, time: DateTime<Utc>, celsius: f64)
     let signal = r.thermal.push(&sample);
     r.pending.push((channel.clone(), time, celsius));
     let mut fx = Vec::new();
-    if r.pending.len() >= SAMPLE_BATCH {
+    if r.pending.len() >= SAMPLE_BATCH && r.sealing.is_none() {
         fx.push(Effect::StoreSamples {
             job: r.job.clone(),
             step: r.step,
