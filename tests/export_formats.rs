@@ -173,7 +173,7 @@ fn csv_tables_parse_and_hold_every_row() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(summary.files.len(), 6);
+    assert_eq!(summary.files.len(), 9);
     assert_eq!(summary.jobs, 3);
 
     let jobs: Vec<_> = ["J-TH-1", "J-BGA-1", "J-TH-2"]
@@ -252,6 +252,21 @@ fn html_has_one_chart_per_step_with_samples() {
     let bga = std::fs::read_to_string(out.join("J-BGA-1.html")).unwrap();
     assert_eq!(bga.matches("class=\"excursion\"").count(), 1);
     assert!(bga.contains(SUPERVISOR.1));
+    // The verdict comes first, in one word, whatever the status.
+    let verdict = |id: &str| {
+        let html = std::fs::read_to_string(out.join(format!("{id}.html"))).unwrap();
+        let at = html.find("<span class=\"word\">").expect("verdict") + 19;
+        let word = html[at..].split('<').next().unwrap().to_string();
+        (word, html)
+    };
+    let (word, th1) = verdict("J-TH-1");
+    assert_eq!(word, "APPROVED");
+    assert!(th1.contains("Deviations: none"));
+    assert!(th1.find("class=\"verdict").unwrap() < th1.find("Step 1 of").unwrap());
+    let (word, th2) = verdict("J-TH-2");
+    assert_eq!(word, "IN PROGRESS");
+    assert!(th2.contains("at step 4 of 7; not submitted, not approved"));
+    assert!(th2.contains("Not reviewed."));
 }
 
 #[test]
@@ -357,4 +372,218 @@ fn verify_export_accepts_the_export_and_catches_tampering() {
 
     // Not JSON at all.
     assert!(verify_json_export(&b"{\"jobs\":[{"[..]).is_err());
+}
+
+/// The troubled job's report and tables, as files a reviewer and a quality engineer
+/// read: everything that went otherwise than planned shows, with who and when.
+fn troubled_exports() -> (tempfile::TempDir, String, std::path::PathBuf) {
+    use export_support::troubled::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store"));
+    let lib = library();
+    enrol(&store);
+    troubled_job(&store, &lib);
+    let html_dir = dir.path().join("html");
+    write_html(
+        &store,
+        &lib,
+        &Scope::default(),
+        &ExportOptions::default(),
+        &html_dir,
+        &mut |_| {},
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(html_dir.join(format!("{TROUBLED}.html"))).unwrap();
+    let csv_dir = dir.path().join("csv");
+    write_csv(
+        &store,
+        &lib,
+        &Scope::default(),
+        &ExportOptions { samples: true },
+        &csv_dir,
+        &mut |_| {},
+    )
+    .unwrap();
+    (dir, html, csv_dir)
+}
+
+/// Text of the HTML without tags, entities decoded for the few the report uses.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn html_shows_every_attempt_refusal_deviation_and_who_when() {
+    use export_support::troubled::*;
+    let (dir, html, _) = troubled_exports();
+    let text = text_of(&html);
+    // The index shows which jobs have deviations, and which.
+    let index = std::fs::read_to_string(dir.path().join("html/index.html")).unwrap();
+    assert!(index.contains("⚠ 1 failed checkpoint, 2 redo"), "{index}");
+    // Deviations summary before the first step.
+    let summary_at = text.find("Deviations: 8").expect("summary");
+    let step1_at = text.find("Step 1 of 10").unwrap();
+    assert!(summary_at < step1_at);
+    // Each step with two attempts shows both, with the redo reason and who opened it.
+    assert!(text.contains(&format!(
+        "Attempt 2 — redone by Ana Lima (T100): {REDO_REASON}"
+    )));
+    assert!(text.contains(&format!(
+        "Attempt 2 — redone by Ana Lima (T100): {COPLANARITY_REDO}"
+    )));
+    assert_eq!(html.matches("<svg").count(), 6 + 2, "a chart per attempt");
+    // The failed signature with its reason, then the passing one, in time order.
+    let fail = text
+        .find(&format!("✗ FAIL — {FAIL_REASON}"))
+        .expect("failed attempt");
+    let redo = text[fail..]
+        .find("step 5 redone")
+        .map(|i| i + fail)
+        .unwrap();
+    let pass = text[redo..].find("✓ pass").map(|i| i + redo).unwrap();
+    assert!(fail < redo && redo < pass);
+    assert!(text.contains("✗ FAIL: 0.18 mm — above the 0.15 mm limit"));
+    // The alarm: who acknowledged it and when.
+    assert!(text.contains("Ana Lima (T100) 2026-03-09 07:47:33 nozzle height corrected"));
+    // The signed deviation and the refused lot.
+    assert!(text.contains(&format!(
+        "⚠ Deviation temperature window never reached {DEVIATION_REASON} signed by Ana Lima (T100)"
+    )));
+    assert!(text.contains(&format!(
+        "⚠ {REFUSED_LOT} flux 2026-01-31 refused: expired on 2026-01-31"
+    )));
+    // Suspend and resume with their reasons, in the step and the job history.
+    let suspended = text
+        .rfind(&format!("job suspended: {SUSPEND_REASON}"))
+        .unwrap();
+    let resumed = text
+        .rfind(&format!("job resumed: {RESUME_REASON}"))
+        .unwrap();
+    assert!(suspended < resumed);
+    // Flags never rely on colour alone.
+    assert!(html.contains("⚠ failed checkpoint") && html.contains("✗ REJECTED"));
+    // Channels without a window say so; times are never raw ISO.
+    assert!(text.contains("preheat no window"));
+    assert!(!html.contains("…"), "no `… – …` windows");
+    assert!(!html.contains("T07:"), "no raw ISO times");
+    // Above liquidus: shown for the BGA peak, not for the tip set point.
+    let bga_row = text.find("board 235–245 25.0").unwrap();
+    let bga_cells: Vec<&str> = text[bga_row..].split(' ').take(9).collect();
+    assert!(
+        bga_cells[6].parse::<f64>().is_ok() && bga_cells[7] == "s",
+        "{bga_cells:?}"
+    );
+    let tip_row = text.find("tip 345–400 25.0").unwrap();
+    let tip_cells: Vec<&str> = text[tip_row..].split(' ').take(9).collect();
+    assert_eq!(tip_cells[6], "—", "{tip_cells:?}");
+}
+
+#[test]
+fn csv_has_deviations_refusals_attempts_and_every_action_with_who_and_when() {
+    use export_support::troubled::*;
+    let (_dir, _, out) = troubled_exports();
+    let col = |h: &[String], n: &str| h.iter().position(|c| c == n).unwrap();
+
+    let (h, jobs) = rows(&out.join("jobs.csv"));
+    assert_eq!(&jobs[0][col(&h, "deviations")], "8");
+    assert!(jobs[0][col(&h, "deviations_summary")].contains("1 lot refused"));
+
+    let (h, devs) = rows(&out.join("deviations.csv"));
+    assert_eq!(devs.len(), 8);
+    let kinds: Vec<&str> = devs.iter().map(|r| &r[col(&h, "kind")]).collect();
+    for k in [
+        "deviation",
+        "alarm acknowledged late",
+        "failed checkpoint",
+        "redo",
+        "measurement out of limits",
+        "suspended",
+        "lot refused",
+    ] {
+        assert!(kinds.contains(&k), "{k}: {kinds:?}");
+    }
+    assert!(devs.iter().all(|r| !r[col(&h, "time_utc")].is_empty()));
+    assert!(
+        devs.iter()
+            .filter(|r| !r[col(&h, "by")].is_empty())
+            .all(|r| &r[col(&h, "by_name")] == TECH.1)
+    );
+
+    let (h, refused) = rows(&out.join("lot_refusals.csv"));
+    assert_eq!(refused.len(), 1);
+    assert_eq!(&refused[0][col(&h, "lot")], REFUSED_LOT);
+    assert_eq!(&refused[0][col(&h, "reason")], "expired on 2026-01-31");
+    assert_eq!(&refused[0][col(&h, "scanned_by_name")], TECH.1);
+
+    let (h, exc) = rows(&out.join("excursions.csv"));
+    assert_eq!(&exc[0][col(&h, "acknowledged_by")], TECH.0);
+    assert_eq!(&exc[0][col(&h, "acknowledged_utc")], "2026-03-09 07:47:33");
+
+    // Both attempts of steps 5 and 6, each with its own reason and samples.
+    let (h, steps) = rows(&out.join("steps.csv"));
+    let redone: Vec<_> = steps
+        .iter()
+        .filter(|r| &r[col(&h, "attempt")] == "2")
+        .collect();
+    assert!(
+        redone
+            .iter()
+            .any(|r| &r[col(&h, "redo_reason")] == REDO_REASON)
+    );
+    assert!(
+        redone
+            .iter()
+            .any(|r| &r[col(&h, "redo_reason")] == COPLANARITY_REDO)
+    );
+    let (h, sigs) = rows(&out.join("signoffs.csv"));
+    let fail = sigs
+        .iter()
+        .find(|r| &r[col(&h, "result")] == "fail" && &r[col(&h, "step_no")] == "5")
+        .unwrap();
+    assert_eq!(&fail[col(&h, "comment")], FAIL_REASON);
+    assert_eq!(&fail[col(&h, "attempt")], "1");
+    assert_eq!(&fail[col(&h, "current")], "no");
+    let (h, samples) = rows(&out.join("samples.csv"));
+    assert!(samples.iter().any(|r| &r[col(&h, "attempt")] == "2"));
+
+    // Every action in time order, with who and when, and the reasons.
+    let (h, actions) = rows(&out.join("actions.csv"));
+    let times: Vec<&str> = actions.iter().map(|r| &r[col(&h, "time_utc")]).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
+    assert!(actions.iter().all(|r| !r[col(&h, "actor")].is_empty()));
+    let what = |kind: &str| {
+        actions
+            .iter()
+            .filter(|r| &r[col(&h, "action")] == kind)
+            .map(|r| r[col(&h, "what")].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(what("job_suspended")[0].contains(SUSPEND_REASON));
+    assert!(what("job_resumed")[0].contains(RESUME_REASON));
+    assert_eq!(what("step_redone").len(), 2);
+    assert_eq!(what("excursion_acknowledged").len(), 1);
+    let ack = actions
+        .iter()
+        .find(|r| &r[col(&h, "action")] == "excursion_acknowledged")
+        .unwrap();
+    assert_eq!(&ack[col(&h, "actor_name")], TECH.1);
 }

@@ -11,13 +11,17 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::warn;
 
-use crate::export::{
-    self, ExportError, ExportOptions, ExportSummary, Scope, queries, step_no, time_str,
-};
+use crate::export::{self, ExportError, ExportOptions, ExportSummary, Scope, queries, step_no};
 use crate::instruction::{Library, load_dir};
 use crate::store::Store;
 
 use super::store::{StoreDir, exit_code, open_existing_store};
+use super::table::CliTable;
+
+/// A time in a table, to the minute, in UTC (the column says so).
+fn minutes(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -155,7 +159,7 @@ fn to_file(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let file = File::create(&tmp).map_err(|source| ExportError::File {
+    let file = crate::private_fs::create_file(&tmp).map_err(|source| ExportError::File {
         path: tmp.clone(),
         source,
     })?;
@@ -178,6 +182,35 @@ fn to_file(
             Err(e)
         }
     }
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Cfx => "cfx",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// `--out all.csv` for a folder export: a name a person means as one file, which
+/// would otherwise silently become a folder of that name.
+fn looks_like_a_file(path: &Path) -> bool {
+    !path.is_dir()
+        && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str())
+        })
+}
+
+/// `all.csv` -> `all-csv`: the folder to suggest instead.
+fn folder_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('.', "-"))
+        .unwrap_or_else(|| "export".into());
+    path.with_file_name(name)
 }
 
 pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
@@ -205,6 +238,16 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
     let mut bar = Bar::new(total);
     let mut progress = |n: u64| bar.tick(n);
     let result = match (args.format, &args.out) {
+        (Format::Csv | Format::Html, Some(dir)) if looks_like_a_file(dir) => {
+            Err(ExportError::Usage(format!(
+                "{} exports write a folder of files (csv: {}); {} names a file: give a folder, \
+                 e.g. --out {}",
+                args.format.name(),
+                export::csv::TABLES.join(", "),
+                dir.display(),
+                folder_for(dir).display()
+            )))
+        }
         (Format::Json, None) => export::json::write_json(
             &store,
             &library,
@@ -253,6 +296,14 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
                 "exported {} jobs ({} {what}, {} samples) to {target}",
                 s.jobs, s.events, s.samples
             );
+            if args.format == Format::Csv {
+                let names: Vec<String> = s
+                    .files
+                    .iter()
+                    .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect();
+                eprintln!("tables: {}", names.join(", "));
+            }
             Ok(0)
         }
         Err(e) => Ok(fail(&e)),
@@ -280,39 +331,39 @@ pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Re
         return Ok(0);
     }
     writeln!(out, "Board {}: {} job(s)", h.serial, h.jobs.len())?;
-    writeln!(
-        out,
-        "{:<14} {:<12} {:<10} {:<10} {:<24} {:<24} refdes / procedures",
-        "job", "instruction", "status", "performer", "started", "finished"
-    )?;
+    let mut jobs = CliTable::new(&[
+        "job",
+        "instruction",
+        "status",
+        "performer",
+        "started (UTC)",
+        "finished (UTC)",
+        "refdes",
+        "procedures",
+    ]);
     for j in &h.jobs {
-        writeln!(
-            out,
-            "{:<14} {:<12} {:<10} {:<10} {:<24} {:<24} {} / {}",
-            j.job,
-            format!("{} {}", j.instruction_id, j.instruction_rev),
-            j.status.as_str(),
-            j.performer,
-            time_str(&j.started),
-            j.finished.as_ref().map_or("—".to_string(), time_str),
-            j.refdes.join(","),
+        jobs.row([
+            j.job.clone(),
+            format!("{} rev {}", j.instruction_id, j.instruction_rev),
+            j.status.as_str().replace('_', " "),
+            j.performer.clone(),
+            minutes(&j.started),
+            j.finished.as_ref().map_or("—".to_string(), minutes),
+            j.refdes.join(", "),
             if j.procedures.is_empty() {
                 "(instruction not in the library)".to_string()
             } else {
                 j.procedures.join("; ")
-            }
-        )?;
+            },
+        ]);
     }
+    jobs.write(&mut out)?;
     writeln!(out, "\nRework cycles per location:")?;
+    let mut cycles = CliTable::new(&["refdes", "cycles", "jobs"]).right(&[1]);
     for c in &h.cycles {
-        writeln!(
-            out,
-            "  {:<8} {}  ({})",
-            c.refdes,
-            c.cycles,
-            c.jobs.join(", ")
-        )?;
+        cycles.row([c.refdes.clone(), c.cycles.to_string(), c.jobs.join(", ")]);
     }
+    cycles.write(&mut out)?;
     Ok(0)
 }
 
@@ -338,30 +389,45 @@ pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
     let mut boards: Vec<&str> = uses.iter().map(|u| u.serial.as_str()).collect();
     boards.sort_unstable();
     boards.dedup();
+    let mut spelled: Vec<&str> = uses.iter().map(|u| u.lot.as_str()).collect();
+    spelled.sort_unstable();
+    spelled.dedup();
+    let recorded = if spelled == [args.lot.as_str()] {
+        String::new()
+    } else {
+        format!(" (recorded as {})", spelled.join(", "))
+    };
     writeln!(
         out,
-        "Lot {}: {} use(s) on {} board(s)",
+        "Lot {}{recorded}: {} use(s) on {} board(s)",
         args.lot,
         uses.len(),
         boards.len()
     )?;
-    writeln!(
-        out,
-        "{:<16} {:<14} {:>4}  {:<16} {:<24} status",
-        "serial", "job", "step", "material", "time"
-    )?;
+    let mut t = CliTable::new(&[
+        "serial",
+        "job",
+        "step",
+        "material",
+        "lot",
+        "expiry",
+        "used (UTC)",
+        "status",
+    ])
+    .right(&[2]);
     for u in &uses {
-        writeln!(
-            out,
-            "{:<16} {:<14} {:>4}  {:<16} {:<24} {}",
-            u.serial,
-            u.job,
-            step_no(u.step),
-            u.material,
-            time_str(&u.time),
-            u.status.as_str()
-        )?;
+        t.row([
+            u.serial.clone(),
+            u.job.clone(),
+            step_no(u.step).to_string(),
+            u.material.clone(),
+            u.lot.clone(),
+            u.expiry.map_or("—".to_string(), |d| d.to_string()),
+            minutes(&u.time),
+            u.status.as_str().replace('_', " "),
+        ]);
     }
+    t.write(&mut out)?;
     Ok(0)
 }
 
@@ -468,16 +534,22 @@ pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     writeln!(out, "{} job(s) waiting for review:", open.len())?;
+    let mut t = CliTable::new(&[
+        "submitted (UTC)",
+        "job",
+        "board",
+        "instruction",
+        "performer",
+    ]);
     for r in &open {
-        let when = r
-            .submitted
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  {when}  {}  board {}  {}  by {}",
-            r.job, r.serial, r.instruction_id, r.performer
-        )?;
+        t.row([
+            r.submitted.as_ref().map_or(String::new(), minutes),
+            r.job.clone(),
+            r.serial.clone(),
+            r.instruction_id.clone(),
+            r.performer.clone(),
+        ]);
     }
+    t.write(&mut out)?;
     Ok(0)
 }

@@ -9,3 +9,6 @@ pub mod station;
 pub mod station_link;
 pub mod store;
 pub mod store_flag;
+
+// Every table the command line prints.
+pub mod table;

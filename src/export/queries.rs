@@ -120,10 +120,21 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
     })
 }
 
-/// Every recorded use of `lot`: which board, job and step, which material, when.
-/// In time order; a recall reads it top to bottom.
+/// Every recorded use of `lot`, matched without regard to case (a label printed
+/// `LOT-FLUX-1` and a code typed `lot-flux-1` are one lot): which board, job and
+/// step, which material, which expiry, when. In time order; a recall reads it top to
+/// bottom. `lot` of each use is the lot as recorded.
 pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
     let mut out = Vec::new();
+    for recorded in store.lots_ignoring_case(lot)? {
+        uses_of(store, &recorded, &mut out)?;
+    }
+    out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.job.cmp(&b.job)));
+    Ok(out)
+}
+
+/// The uses of `lot` exactly as recorded.
+fn uses_of(store: &Store, lot: &str, out: &mut Vec<LotUse>) -> Result<()> {
     // The lot index names job and board; status comes from the job entry and only
     // the job's lot records are decoded, so no job is folded.
     for entry in store.where_used(lot)? {
@@ -141,7 +152,7 @@ pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
                 && l == lot
             {
                 out.push(LotUse {
-                    lot: lot.to_string(),
+                    lot: l.clone(),
                     serial: entry.board_serial.clone(),
                     job: entry.job.clone(),
                     step: *step,
@@ -153,8 +164,7 @@ pub fn where_used(store: &Store, lot: &str) -> Result<Vec<LotUse>> {
             }
         }
     }
-    out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.job.cmp(&b.job)));
-    Ok(out)
+    Ok(())
 }
 
 /// A job waiting for a supervisor's review.

@@ -353,6 +353,34 @@ impl Store {
             .collect()
     }
 
+    /// The lots in the where-used index that read as `lot` without regard to case
+    /// (a typed `lot-flux-1` finds the scanned `LOT-FLUX-1`), as recorded. Walks the
+    /// index keys only, no record is decoded; for an ASCII lot (every GS1 lot is)
+    /// only the keys of its length, which the length prefix of each key groups.
+    pub fn lots_ignoring_case(&self, lot: &str) -> Result<Vec<String>> {
+        let tree = self.tree(T::ByLot);
+        let keys = if lot.is_ascii() {
+            tree.scan_prefix((lot.len() as u32).to_be_bytes())
+        } else {
+            tree.iter()
+        };
+        let wanted = lot.to_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        for k in keys.keys() {
+            let k = k?;
+            let (name, _) = keys::take_str(&k).ok_or_else(|| index_damage("idx_lot"))?;
+            let same = if lot.is_ascii() {
+                name.eq_ignore_ascii_case(lot)
+            } else {
+                name.to_lowercase() == wanted
+            };
+            if same && !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Jobs a badge took part in: performed, signed, reviewed or acted on.
     pub fn jobs_by_person(&self, badge: &str) -> Result<Vec<String>> {
         self.list_of(T::ByPerson, badge, 1)

@@ -195,7 +195,9 @@ impl Executor {
     /// in a folder of its own.
     fn export_job(&self, job: &str) -> Result<String, String> {
         use crate::export::{ExportOptions, Scope, html::write_html, json::write_json};
-        let dir = self.export_dir.join(job);
+        // A job id is the bench's text: never a path out of the export folder.
+        let stem = crate::export::file_stem(job);
+        let dir = self.export_dir.join(&stem);
         crate::private_fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let scope = Scope {
@@ -208,7 +210,7 @@ impl Executor {
             .map_err(|e| e.to_string())?;
         crate::private_fs::restrict_files_in(&dir)
             .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
-        let json = dir.join(format!("{job}.json"));
+        let json = dir.join(format!("{stem}.json"));
         let file = crate::private_fs::create_file(&json)
             .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         let mut w = std::io::BufWriter::new(file);

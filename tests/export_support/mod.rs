@@ -2,6 +2,9 @@
 //! shipped instructions, at fixed times so that exports are reproducible.
 #![allow(dead_code)]
 
+// A job with failures, a redo, a suspension and a late alarm acknowledgement.
+pub mod troubled;
+
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
