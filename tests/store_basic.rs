@@ -157,7 +157,13 @@ fn status_index_follows_the_job_across_reopen() {
         )
         .unwrap();
     store
-        .append("S", Event::JobResumed { job: "J1".into() })
+        .append(
+            "S",
+            Event::JobResumed {
+                job: "J1".into(),
+                reason: String::new(),
+            },
+        )
         .unwrap();
     assert_eq!(store.job_status("J1").unwrap(), Some(JobStatus::InProgress));
 }

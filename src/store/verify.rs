@@ -115,14 +115,20 @@ impl Store {
                 step,
                 sample_count,
                 samples_digest,
+                attempt,
                 ..
             } = &rec.event
             {
                 let digest = parse_hash(samples_digest)
                     .ok_or_else(|| fail(Some(seq), "samples_digest is not 64 hex digits"))?;
                 // A redone step completes again; its last completion covers all samples.
+                // Each attempt of a step keeps its samples apart (records without an
+                // attempt number share the step's, as they were written).
                 sealed.insert(
-                    (job.clone(), *step),
+                    (
+                        job.clone(),
+                        crate::domain::job::sample_stream(*step, *attempt),
+                    ),
                     Sealed {
                         seq,
                         count: *sample_count,
