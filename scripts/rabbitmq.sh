@@ -5,6 +5,7 @@
 #   scripts/rabbitmq.sh start    install Debian's rabbitmq-server if missing, start, wait
 #   scripts/rabbitmq.sh stop     stop the broker and the epmd it started
 #   scripts/rabbitmq.sh status   exit 0 when the broker answers
+#   scripts/rabbitmq.sh purge Q  empty queue Q (tests start from an empty queue)
 #
 # Everything lives in $TRAVELER_RABBITMQ_DIR (default /tmp/traveler-rabbitmq); the
 # AMQP 1.0 URL for the tests is amqp://guest:guest@127.0.0.1:5672 (guest may connect
@@ -56,6 +57,7 @@ start() {
   mkdir -p "$BASE"
   configure
   if running; then
+    declare
     echo "rabbitmq.sh: already running ($RABBITMQ_NODENAME)"
     return
   fi
@@ -65,7 +67,31 @@ start() {
     echo "rabbitmq.sh: the broker did not start; its log is in $RABBITMQ_LOG_BASE" >&2
     exit 1
   fi
+  declare
   echo "rabbitmq.sh: running on 127.0.0.1:5672 (AMQP 1.0), data in $BASE"
+}
+
+# What traveler's tests and a local try-out publish to, declared durable (the AMQP 1.0
+# plugin would auto-create /queue/... queues non-durable): topic exchange "cfx" (the
+# README's example address /exchange/cfx) and "traveler.test" with its durable queue
+# "traveler.test.cfx" bound to every subject.
+declare() {
+  local defs="$BASE/definitions.json"
+  cat >"$defs" <<JSON
+{
+  "exchanges": [
+    {"name": "cfx", "vhost": "/", "type": "topic", "durable": true, "auto_delete": false, "internal": false, "arguments": {}},
+    {"name": "traveler.test", "vhost": "/", "type": "topic", "durable": true, "auto_delete": false, "internal": false, "arguments": {}}
+  ],
+  "queues": [
+    {"name": "traveler.test.cfx", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {}}
+  ],
+  "bindings": [
+    {"source": "traveler.test", "vhost": "/", "destination": "traveler.test.cfx", "destination_type": "queue", "routing_key": "#", "arguments": {}}
+  ]
+}
+JSON
+  "$SBIN/rabbitmqctl" -q import_definitions "$defs" >/dev/null
 }
 
 stop() {
@@ -87,8 +113,9 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) running ;;
+  purge) "$SBIN/rabbitmqctl" -q purge_queue "${2:?queue name}" >/dev/null ;;
   *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|purge QUEUE" >&2
     exit 2
     ;;
 esac

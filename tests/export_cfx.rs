@@ -471,7 +471,7 @@ fn cfx_says_what_happened() {
 /// kind of lot, no designators, log-in and log-out.
 #[test]
 fn cfx_failed_checkpoints_lots_and_operators() {
-    use traveler::domain::event::{Event, Record};
+    use traveler::domain::event::{DeviationKind, Event, Record};
     use traveler::domain::types::{CheckResult, Meaning};
     use traveler::export::cfx::{person_messages, write_cfx_as};
 
@@ -506,6 +506,7 @@ fn cfx_failed_checkpoints_lots_and_operators() {
         result,
         measurement: None,
         comment: Some(comment.into()),
+        recorded: None,
     };
     let at = |m| t0() + chrono::Duration::minutes(m);
     for (m, e) in [
@@ -526,6 +527,18 @@ fn cfx_failed_checkpoints_lots_and_operators() {
             },
         ),
         (4, sign(CheckResult::Pass, "right part")),
+        (
+            5,
+            Event::Deviated {
+                job: "J-F-1".into(),
+                step: 0,
+                attempt: 2,
+                kind: DeviationKind::LeftOutsideWindow,
+                reason: "tip cooled while the part was seated".into(),
+                by: TECH.0.into(),
+                by_name: TECH.1.into(),
+            },
+        ),
     ] {
         store.append_at(at(m), INSPECTOR.0, e).unwrap();
     }
@@ -553,6 +566,25 @@ fn cfx_failed_checkpoints_lots_and_operators() {
     let completed = messages(&v, "CFX.Production.WorkStageCompleted");
     assert_eq!(completed[0]["Result"], "Failed");
     assert_eq!(messages(&v, "CFX.Production.WorkStageStarted").len(), 2);
+    // Issue 10 defect 4: a step completed outside its window carries a signed
+    // deviation; the stream flags it (CFX/Structures/Inspection.cs, Defect.cs) with
+    // the technician as inspector and the reason as comments.
+    let deviation = &inspected[3];
+    assert_eq!(deviation["Inspector"]["OperatorIdentifier"], TECH.0);
+    let d = &deviation["InspectedUnits"][0]["Inspections"][0];
+    assert_eq!(d["Result"], "Failed");
+    assert!(
+        d["InspectionName"]
+            .as_str()
+            .unwrap()
+            .contains("attempt 2 deviation")
+    );
+    assert_eq!(d["Comments"], "tip cooled while the part was seated");
+    assert_eq!(
+        d["DefectsFound"][0]["DefectCode"],
+        "deviation: left outside the window"
+    );
+    assert_eq!(d["DefectsFound"][0]["Verification"], "DefectConfirmed");
     // 6. No designators: ComponentOfInterest is null, not "".
     let reported = &inspected[0]["InspectedUnits"][0]["Inspections"][0]["DefectsFound"][0];
     assert_eq!(reported["ComponentOfInterest"], Value::Null);

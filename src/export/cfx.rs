@@ -26,6 +26,8 @@
 //! - job approved or aborted: `UnitsRepaired` (one repair per designator, pointing at
 //!   its defect; an abort's reason as `Error`) and `WorkCompleted`. A submitted or
 //!   rejected job is not finished, so it has neither yet;
+//! - deviation signed (a step completed outside its window): `UnitsInspected`
+//!   reporting it as a confirmed defect, the technician's reason as its comments;
 //! - logged in / out (not part of a job): `OperatorActivated` / `OperatorDeactivated`.
 //!
 //! IDs are derived from the job, the message and the record's seq (SHA-256, shaped as
@@ -40,8 +42,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::domain::event::{ChannelSummary, Event, Record};
-use crate::domain::job::{Job, JobStatus};
+use crate::domain::event::{ChannelSummary, DeviationKind, Event, Record};
+use crate::domain::job::{Job, JobStatus, sample_stream};
 use crate::domain::types::{CheckResult, Decision};
 use crate::instruction::schema::{CheckpointKind, MaterialKind, NumberSource};
 use crate::instruction::{Instruction, Library};
@@ -1169,7 +1171,10 @@ impl<'a> JobMessages<'a> {
                 }
             }
             Event::StepCompleted {
-                step, temperature, ..
+                step,
+                temperature,
+                attempt,
+                ..
             } => {
                 out.push(self.envelope(
                     job,
@@ -1194,7 +1199,8 @@ impl<'a> JobMessages<'a> {
                     &rec.time,
                     processed(job, txn.clone(), temperature),
                 )?);
-                let readings = self.readings(job, *step, &rec.time, temperature, samples(*step)?);
+                let trace = samples(sample_stream(*step, *attempt))?;
+                let readings = self.readings(job, *step, &rec.time, temperature, trace);
                 out.push(self.envelope(
                     job,
                     "CFX.Production.ReadingsRecorded",
@@ -1232,6 +1238,25 @@ impl<'a> JobMessages<'a> {
                     ),
                 )?);
             }
+            Event::Deviated {
+                step,
+                attempt,
+                kind,
+                reason,
+                by,
+                by_name,
+                ..
+            } => {
+                let inspection =
+                    self.deviation(job, rec, (*step, *attempt), *kind, reason, by, by_name);
+                out.push(self.envelope(
+                    job,
+                    "CFX.Production.TestAndInspection.UnitsInspected",
+                    rec.seq,
+                    &rec.time,
+                    self.inspected(job, by, "Failed", inspection),
+                )?);
+            }
             Event::JobReviewed {
                 decision: Decision::Approved,
                 ..
@@ -1240,6 +1265,66 @@ impl<'a> JobMessages<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A step completed outside its window, signed by the technician with a reason:
+    /// reported as what a person saw and confirmed, so a consumer of the stream flags
+    /// it as the record does.
+    #[allow(clippy::too_many_arguments)]
+    fn deviation(
+        &self,
+        job: &Job,
+        rec: &Record,
+        (step, attempt): (u32, u32),
+        kind: DeviationKind,
+        reason: &str,
+        by: &str,
+        by_name: &str,
+    ) -> Inspection {
+        let time = cfx_time(&rec.time);
+        let name = format!(
+            "Step {} attempt {} deviation: {kind}",
+            step_no(step),
+            attempt.max(1)
+        );
+        let code = match kind {
+            DeviationKind::WindowNeverReached => "deviation: window never reached",
+            DeviationKind::LeftOutsideWindow => "deviation: left outside the window",
+        };
+        Inspection {
+            unique_identifier: derived_uuid(&[&job.id, "inspection", &rec.seq.to_string()]),
+            inspection_name: name.clone(),
+            inspection_start_time: Some(time.clone()),
+            inspection_end_time: Some(time),
+            test_procedure: None,
+            comments: Some(reason.to_string()),
+            result: "Failed",
+            verification: "DefectConfirmed",
+            verification_detail: None,
+            error: None,
+            defects_found: vec![Defect {
+                unique_identifier: derived_uuid(&[&job.id, "deviation", &rec.seq.to_string()]),
+                defect_code: code.to_string(),
+                defect_category: None,
+                description: name,
+                comments: Some(reason.to_string()),
+                component_of_interest: match job.refdes.as_slice() {
+                    [one] => Some(ComponentDesignator::at(one)),
+                    _ => None,
+                },
+                region_of_interest: None,
+                defect_images: None,
+                priority: None,
+                confidence_level: None,
+                related_measurements: None,
+                related_symptoms: None,
+                verification: "DefectConfirmed",
+                verification_detail: Some(format!("signed by {by_name} ({by})")),
+            }],
+            symptoms: None,
+            measurements: Vec::new(),
+            ref_no: None,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1598,7 +1683,7 @@ pub fn job_messages(
     Ok(out)
 }
 
-/// Reads a step's stored samples when traces are wanted; nothing otherwise.
+/// Reads a sample stream (`job::sample_stream`) when traces are wanted; nothing otherwise.
 pub fn samples_reader<'s>(
     store: &'s Store,
     job: &'s str,
