@@ -102,10 +102,13 @@ impl BrokerState {
 /// Starts the publisher on the current tokio runtime. It stops when every receiver of
 /// the returned channel is dropped.
 pub fn spawn(store: Store, cfg: LiveConfig) -> watch::Receiver<BrokerState> {
-    let (tx, rx) = watch::channel(BrokerState::off());
     let Some(cfx) = cfg.cfx.clone().filter(|c| c.enabled) else {
-        return rx;
+        return watch::channel(BrokerState::off()).1;
     };
+    let (tx, rx) = watch::channel(BrokerState {
+        link: Link::Connecting,
+        ..BrokerState::off()
+    });
     let publisher = Publisher::new(store, cfg, cfx, tx);
     tokio::spawn(publisher.run());
     rx
