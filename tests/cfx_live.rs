@@ -289,9 +289,21 @@ fn check_stream(got: &[Got], store: &Store) -> usize {
     repeats
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whole_job_through_a_broker_restart() {
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_whole_job_through_a_broker_restart() {
     let _guard = BROKER.lock().unwrap_or_else(|p| p.into_inner());
+    runtime().block_on(through_a_restart());
+}
+
+async fn through_a_restart() {
     require_broker().await;
     let src = tempfile::tempdir().unwrap();
     let records = demo_records(src.path());
@@ -360,13 +372,7 @@ async fn a_whole_job_through_a_broker_restart() {
 #[test]
 fn a_publisher_that_dies_mid_send_resumes_from_its_mark() {
     let _guard = BROKER.lock().unwrap_or_else(|p| p.into_inner());
-    let rt = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    };
+    let rt = runtime;
     let first = rt();
     first.block_on(require_broker());
     let src = tempfile::tempdir().unwrap();

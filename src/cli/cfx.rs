@@ -100,10 +100,10 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     }
     let waiting = head.saturating_sub(published);
     write!(out, "backlog:    {waiting} record(s) of {head}")?;
-    if waiting > 0 {
-        if let Some(first) = store.record(published + 1)? {
-            write!(out, ", oldest saved {}", time_str(&first.time))?;
-        }
+    if waiting > 0
+        && let Some(first) = store.record(published + 1)?
+    {
+        write!(out, ", oldest saved {}", time_str(&first.time))?;
     }
     writeln!(out)?;
     Ok(0)
