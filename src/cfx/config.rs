@@ -233,6 +233,18 @@ mod tests {
         assert_eq!(c.handle_for("x"), "acme.traveler.B-1");
     }
 
+    /// The README's example is a `[cfx]` table that loads.
+    #[test]
+    fn the_readme_example_loads() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### CFX over AMQP 1.0").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let c = load(text).unwrap().expect("a [cfx] table");
+        assert_eq!(c.address.0, "/exchange/cfx");
+        assert_eq!(c.handle_for("x"), "org.traveler.BENCH-01");
+    }
+
     /// Each mistake is refused with its place and its reason.
     #[test]
     fn bad_values_are_refused_where_they_are() {

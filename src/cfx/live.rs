@@ -120,7 +120,12 @@ const POLL: Duration = Duration::from_millis(50);
 /// Records per batch: one mark write (an fsync) per batch.
 const BATCH: usize = 512;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for the broker to settle a message. RabbitMQ 3.10's AMQP 1.0
+/// plugin with fe2o3-amqp 0.14 was seen here to leave a delivery unsettled now and then
+/// under load (the message was in the queue, its disposition never came): the link is
+/// then dropped and everything after the mark sent again on a new one, repeats carrying
+/// the same UniqueID, so a lost disposition costs this long and loses nothing.
+const ACCEPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 enum PublishError {
@@ -195,7 +200,13 @@ impl Publisher {
             if self.tx.is_closed() {
                 return;
             }
-            match self.connected_session().await {
+            let before = self.published();
+            let result = self.connected_session().await;
+            if self.published() > before {
+                // It worked for a while: the next failure retries soon.
+                backoff = Duration::from_millis(500);
+            }
+            match result {
                 Ok(()) => return,
                 Err(PublishError::Broker(reason)) => {
                     warn!(broker = %self.cfx.broker.redacted(), "CFX broker: {reason}");
