@@ -23,8 +23,8 @@ pub enum CfxCommand {
 pub struct StatusArgs {
     #[command(flatten)]
     pub store: StoreDir,
-    /// The configuration file whose [cfx] table to show (default: the user's).
-    #[arg(long, value_name = "FILE")]
+    /// The configuration file whose [cfx] table (and store) to use (default: the user's).
+    #[arg(long, value_name = "FILE", env = "TRAVELER_CONFIG")]
     pub config: Option<PathBuf>,
 }
 
@@ -64,7 +64,15 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             writeln!(out, "handle:     {}", c.handle_for(&bench))?;
         }
     }
-    let store = match open_store(&args.store) {
+    // The store the configuration names, unless --store says otherwise.
+    let dir = StoreDir {
+        store: args
+            .store
+            .store
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.store.clone())),
+    };
+    let store = match open_store(&dir) {
         Ok(s) => s,
         Err(e @ StoreError::InUse { .. }) => {
             writeln!(out, "store:      {e}")?;
