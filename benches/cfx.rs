@@ -236,11 +236,11 @@ fn drain(rt: &tokio::runtime::Runtime) {
         let _ = c.close().await;
         (e, settled)
     });
-    let raw_rate = built.len() as f64 / sent.as_secs_f64();
-    let raw_note = if whole {
+    let raw_rate = settled as f64 / sent.as_secs_f64();
+    let raw_note = if settled == built.len() {
         ""
     } else {
-        " (cut short by a stall: an upper bound)"
+        " (until its link stalled)"
     };
     purge();
 
