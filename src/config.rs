@@ -29,6 +29,8 @@ pub struct AppConfig {
     /// Where the review screen writes job reports (default: the data folder's exports/).
     pub export_dir: Option<PathBuf>,
     pub station: Option<StationConfig>,
+    /// CFX published live to a broker (`[cfx]`, see `cfx::config`); none: off.
+    pub cfx: Option<crate::cfx::CfxConfig>,
 }
 
 impl AppConfig {
@@ -88,6 +90,7 @@ pub struct Settings {
     pub log_dir: PathBuf,
     pub export_dir: PathBuf,
     pub station: StationConfig,
+    pub cfx: Option<crate::cfx::CfxConfig>,
 }
 
 impl Settings {
@@ -136,6 +139,7 @@ impl Settings {
             log_dir: config.log_dir.unwrap_or_else(|| data.join("logs")),
             export_dir: config.export_dir.unwrap_or_else(|| data.join("exports")),
             station,
+            cfx: config.cfx,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! `instruction` only `domain`; `store`, `station` and `export` never import `tui`;
 //! only the binary and `tui` know there is a terminal.
 
+pub mod cfx;
 pub mod cli;
 pub mod config;
 pub mod core;

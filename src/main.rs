@@ -51,6 +51,8 @@ enum Command {
     Reviews(cli::export::ReviewsArgs),
     /// The roster: enrol people, PINs, certificates, deactivation, reports.
     People(cli::people::PeopleArgs),
+    /// CFX published live to the broker: `cfx status` shows the backlog.
+    Cfx(cli::cfx::CfxArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Some(Command::Reviews(a)) => cli::export::run_reviews(a),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
+        Some(Command::Cfx(c)) => cli::cfx::run(c),
         None => cli::app::run(args.app, args.instructions),
     };
     match result {

@@ -188,14 +188,19 @@ fn cfx_envelopes_use_the_sdk_names() {
             "CFX.Production.WorkCompleted"
         ]
     );
-    // Solder and flux lots are applied materials; the IPA lot is not.
+    // Every captured lot is applied material: solder and flux at steps 3 and 6, the
+    // IPA lot at step 7.
     let applied: Vec<&Value> = v
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["MessageName"] == "CFX.Production.Application.MaterialsApplied")
         .collect();
-    assert_eq!(applied.len(), 4, "solder and flux at steps 3 and 6");
+    assert_eq!(
+        applied.len(),
+        5,
+        "solder and flux at steps 3 and 6, IPA at 7"
+    );
     // Temperatures of steps 2, 3 and 6.
     assert_eq!(
         n.iter()
@@ -204,11 +209,12 @@ fn cfx_envelopes_use_the_sdk_names() {
         3
     );
     let signatures = store.job("J-TH-1").unwrap().unwrap().history.len();
+    // One per signature, and the defect report when the job started.
     assert_eq!(
         n.iter()
             .filter(|m| **m == "CFX.Production.TestAndInspection.UnitsInspected")
             .count(),
-        signatures
+        signatures + 1
     );
 
     let mut ids = std::collections::HashSet::new();
@@ -232,7 +238,12 @@ fn cfx_envelopes_use_the_sdk_names() {
         let body = &e["MessageBody"];
         let name = e["MessageName"].as_str().unwrap();
         assert_eq!(body["$type"], format!("{name}, CFX"));
-        let txn = if name.ends_with("WorkStarted") || name.ends_with("WorkCompleted") {
+        // CFX/Production/WorkStarted.cs, WorkCompleted.cs, WorkStageStarted.cs and
+        // WorkStageCompleted.cs spell it TransactionID; the other classes TransactionId.
+        let txn = if name.ends_with("WorkStarted")
+            || name.ends_with("WorkCompleted")
+            || name.contains("WorkStage")
+        {
             assert!(body.get("TransactionId").is_none());
             &body["TransactionID"]
         } else {
@@ -309,11 +320,404 @@ fn unfinished_and_aborted_jobs() {
     assert_eq!(last["MessageBody"]["Result"], "Aborted");
     let repaired = &v[v.as_array().unwrap().len() - 2]["MessageBody"];
     assert_eq!(repaired["RepairedUnits"][0]["OverallResult"], "Aborted");
+    let repairs = repaired["RepairedUnits"][0]["Repairs"].as_array().unwrap();
+    assert_eq!(repairs.len(), 2);
+    // CFX/Structures/Repair.cs: Error is "the error that was the cause" when the repair
+    // cannot be completed; Comments are the repairer's. Both carry the abort reason.
+    for r in repairs {
+        assert_eq!(r["Result"], "Aborted");
+        let reason = store.job("J-AB-1").unwrap().unwrap().abort_reason.unwrap();
+        assert_eq!(r["Error"], reason.as_str());
+        assert_eq!(r["Comments"], reason.as_str());
+    }
+    // An aborted job's defects were never repaired: nothing reports them so.
+    assert!(!cfx_text(&store, "J-AB-1", false).contains("DefectRepaired"));
+}
+
+fn messages<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["MessageName"] == name)
+        .map(|e| &e["MessageBody"])
+        .collect()
+}
+
+/// Issue 17, items 1-8, field by field against the CFX SDK 2.1 classes (files named
+/// at each check, in IPCConnectedFactoryExchange/CFX).
+#[test]
+fn cfx_says_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let lib = library();
+    demo_store(&store, &lib);
+    let v = cfx(&store, "J-TH-1", false);
+
+    // 1. CFX/Production/WorkStarted.cs: WorkOrderIdentifier is the work order, the NCR.
+    let started = &messages(&v, "CFX.Production.WorkStarted")[0];
+    assert_eq!(started["WorkOrderIdentifier"], "NCR-J-TH-1");
+    // CFX/Structures/Defect.cs, VerificationResult.cs: the defect being repaired is
+    // reported when the job starts, confirmed, at its designator.
+    let inspected = messages(&v, "CFX.Production.TestAndInspection.UnitsInspected");
+    let reported = &inspected[0]["InspectedUnits"][0]["Inspections"][0]["DefectsFound"][0];
+    assert_eq!(reported["DefectCode"], "NCR-J-TH-1");
+    assert_eq!(reported["Verification"], "DefectConfirmed");
+    assert_eq!(reported["ComponentOfInterest"]["ReferenceDesignator"], "J3");
+    assert!(reported["Description"].as_str().unwrap().contains("J3"));
+    let defect_id = reported["UniqueIdentifier"].as_str().unwrap();
+    // CFX/Structures/Repair.cs: RelatedDefectIdentifiers holds that defect's
+    // UniqueIdentifier, never the NCR number.
+    let repair = &messages(&v, "CFX.Production.ReworkAndRepair.UnitsRepaired")[0]["RepairedUnits"]
+        [0]["Repairs"][0];
+    assert_eq!(repair["RelatedDefectIdentifiers"][0], defect_id);
+    assert_eq!(repair["Comments"], Value::Null);
+    assert_eq!(repair["Error"], Value::Null);
+    // ... and the final inspection (the instruction's last checkpoint, passed) closes it.
+    let last = inspected.last().unwrap()["InspectedUnits"][0]["Inspections"][0].clone();
+    assert_eq!(last["Result"], "Passed");
+    let closed = &last["DefectsFound"][0];
+    assert_eq!(closed["UniqueIdentifier"], defect_id);
+    assert_eq!(closed["Verification"], "DefectRepaired");
+
+    // 3. CFX/Structures/Inspection.cs: RefNo is the unique number of an inspection
+    // object; traveler has none, so it is null everywhere.
+    for u in &inspected {
+        assert_eq!(
+            u["InspectedUnits"][0]["Inspections"][0]["RefNo"],
+            Value::Null
+        );
+    }
+
+    // 4. CFX/Structures/AppliedMaterial.cs (an InstalledMaterial with QuantityApplied),
+    // MaterialPackage.cs: no quantity of 0 stands for "unknown", and the part number
+    // is not the instruction's material id.
+    let applied = messages(&v, "CFX.Production.Application.MaterialsApplied");
+    for a in &applied {
+        let m = &a["AppliedMaterials"][0];
+        assert_eq!(m["$type"], "CFX.Structures.AppliedMaterial, CFX");
+        assert_eq!(m["QuantityApplied"], Value::Null);
+        assert!(m.get("QuantityInstalled").is_none());
+        assert!(m["Material"].get("Quantity").is_none());
+        assert_ne!(m["Material"]["InternalPartNumber"], "flux");
+        assert_ne!(m["Material"]["InternalPartNumber"], "solder");
+        assert_eq!(m["Material"]["BatchId"], m["Material"]["UniqueIdentifier"]);
+    }
+
+    // 7. CFX/Production/WorkStageStarted.cs, WorkStageCompleted.cs, Stage.cs: one
+    // stage per step.
+    let steps = lib.instruction("WI-TH-001").unwrap().spec.steps.len();
+    let stages = messages(&v, "CFX.Production.WorkStageStarted");
+    assert_eq!(stages.len(), steps);
     assert_eq!(
-        repaired["RepairedUnits"][0]["Repairs"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+        messages(&v, "CFX.Production.WorkStageCompleted").len(),
+        steps
     );
+    assert_eq!(stages[0]["Stage"]["StageSequence"], 1);
+    assert_eq!(stages[0]["Stage"]["StageType"], "Work");
+    assert!(stages[0].get("TransactionID").is_some());
+    // CFX/Production/Processing/UnitsProcessed.cs, Structures/ProcessedUnit.cs,
+    // Structures/Generic/GenericProcessData.cs, GenericValue.cs: set points are the
+    // window, readings the step summary.
+    let processed = messages(&v, "CFX.Production.Processing.UnitsProcessed");
+    assert_eq!(processed.len(), 3, "steps 2, 3 and 6 have temperatures");
+    let data = &processed[0]["UnitProcessData"][0]["UnitProcessData"];
+    assert_eq!(
+        data["$type"],
+        "CFX.Structures.Generic.GenericProcessData, CFX"
+    );
+    let named = |list: &Value, name: &str| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing in {list}"))["Value"]
+            .clone()
+    };
+    assert_eq!(
+        named(&data["Setpoints"], "preheat window minimum")["Value"],
+        150.0
+    );
+    assert_eq!(
+        named(&data["Setpoints"], "preheat window maximum")["Value"],
+        180.0
+    );
+    let job = store.job("J-TH-1").unwrap().unwrap();
+    let summary = &job.steps[1].temperature[0];
+    let peak = named(&data["Readings"], "preheat peak");
+    assert_eq!(peak["Value"], summary.peak_c);
+    assert_eq!(peak["ValueUnits"], "Cel");
+    assert_eq!(peak["MaximumAcceptableValue"], 180.0);
+    assert_eq!(
+        named(&data["Readings"], "preheat time above liquidus")["Value"],
+        summary.above_liquidus_s
+    );
+    assert_eq!(processed[0]["OverallResult"], "Succeeded");
+
+    // 8. CFX/CFXEnvelope.cs Source: a three-part handle.
+    for e in v.as_array().unwrap() {
+        assert_eq!(e["Source"], "org.traveler.bench-2");
+    }
+
+    // 7 again: a step with an excursion did not succeed (J-BGA-1, step 4).
+    let bga = cfx(&store, "J-BGA-1", false);
+    assert!(
+        messages(&bga, "CFX.Production.Processing.UnitsProcessed")
+            .iter()
+            .any(|p| p["OverallResult"] == "Failed")
+    );
+}
+
+/// Items 2, 5, 6 and 8 on jobs of their own: a failed checkpoint and its redo, every
+/// kind of lot, no designators, log-in and log-out.
+#[test]
+fn cfx_failed_checkpoints_lots_and_operators() {
+    use traveler::domain::event::{DeviationKind, Event, Record};
+    use traveler::domain::types::{CheckResult, Meaning};
+    use traveler::export::cfx::{person_messages, write_cfx_as};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let lib = library();
+    enrol(&store);
+
+    // 2. CFX/Structures/Inspection.cs DefectsFound, Defect.cs: a failed checkpoint
+    // reports the defect found; the pass after the redo reports it repaired.
+    run_job(
+        &store,
+        &lib,
+        &JobScript {
+            id: "J-F-1",
+            serial: "SN-500",
+            instruction: "WI-TH-001",
+            refdes: &[],
+            lots: &[],
+            excursion_step: None,
+            outcome: Outcome::InProgress(0),
+            start: t0(),
+        },
+    );
+    let sign = |result, comment: &str| Event::CheckpointSigned {
+        job: "J-F-1".into(),
+        step: 0,
+        checkpoint: 0,
+        signer: INSPECTOR.0.into(),
+        signer_name: INSPECTOR.1.into(),
+        meaning: Meaning::Inspected,
+        result,
+        measurement: None,
+        comment: Some(comment.into()),
+        recorded: None,
+    };
+    let at = |m| t0() + chrono::Duration::minutes(m);
+    for (m, e) in [
+        (
+            1,
+            Event::StepStarted {
+                job: "J-F-1".into(),
+                step: 0,
+            },
+        ),
+        (2, sign(CheckResult::Fail, "wrong part number on the reel")),
+        (
+            3,
+            Event::StepRedone {
+                job: "J-F-1".into(),
+                step: 0,
+                reason: "part swapped".into(),
+            },
+        ),
+        (4, sign(CheckResult::Pass, "right part")),
+        (
+            5,
+            Event::Deviated {
+                job: "J-F-1".into(),
+                step: 0,
+                attempt: 2,
+                kind: DeviationKind::LeftOutsideWindow,
+                reason: "tip cooled while the part was seated".into(),
+                by: TECH.0.into(),
+                by_name: TECH.1.into(),
+            },
+        ),
+    ] {
+        store.append_at(at(m), INSPECTOR.0, e).unwrap();
+    }
+    let v = cfx(&store, "J-F-1", false);
+    let inspected = messages(&v, "CFX.Production.TestAndInspection.UnitsInspected");
+    let failed = &inspected[1]["InspectedUnits"][0]["Inspections"][0];
+    assert_eq!(failed["Result"], "Failed");
+    let found = &failed["DefectsFound"][0];
+    assert_eq!(found["Verification"], "DefectConfirmed");
+    assert_eq!(found["Comments"], "wrong part number on the reel");
+    assert!(
+        found["Description"]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint 1")
+    );
+    let passed = &inspected[2]["InspectedUnits"][0]["Inspections"][0];
+    assert_eq!(passed["Result"], "Passed");
+    assert_eq!(
+        passed["DefectsFound"][0]["UniqueIdentifier"],
+        found["UniqueIdentifier"]
+    );
+    assert_eq!(passed["DefectsFound"][0]["Verification"], "DefectRepaired");
+    // The redo ends the failed attempt of the stage and starts it again.
+    let completed = messages(&v, "CFX.Production.WorkStageCompleted");
+    assert_eq!(completed[0]["Result"], "Failed");
+    assert_eq!(messages(&v, "CFX.Production.WorkStageStarted").len(), 2);
+    // Issue 10 defect 4: a step completed outside its window carries a signed
+    // deviation; the stream flags it (CFX/Structures/Inspection.cs, Defect.cs) with
+    // the technician as inspector and the reason as comments.
+    let deviation = &inspected[3];
+    assert_eq!(deviation["Inspector"]["OperatorIdentifier"], TECH.0);
+    let d = &deviation["InspectedUnits"][0]["Inspections"][0];
+    assert_eq!(d["Result"], "Failed");
+    assert!(
+        d["InspectionName"]
+            .as_str()
+            .unwrap()
+            .contains("attempt 2 deviation")
+    );
+    assert_eq!(d["Comments"], "tip cooled while the part was seated");
+    assert_eq!(
+        d["DefectsFound"][0]["DefectCode"],
+        "deviation: left outside the window"
+    );
+    assert_eq!(d["DefectsFound"][0]["Verification"], "DefectConfirmed");
+    // 6. No designators: ComponentOfInterest is null, not "".
+    let reported = &inspected[0]["InspectedUnits"][0]["Inspections"][0]["DefectsFound"][0];
+    assert_eq!(reported["ComponentOfInterest"], Value::Null);
+    assert_eq!(found["ComponentOfInterest"], Value::Null);
+
+    // 5. Every captured lot appears: coating applied (CFX/Production/Application/
+    // MaterialsApplied.cs), wire and repair circuit frames installed
+    // (CFX/Production/Assembly/MaterialsInstalled.cs, Structures/InstalledMaterial.cs).
+    for (id, instruction, material, lot, name) in [
+        (
+            "J-CC-1",
+            "WI-CC-001",
+            "coating",
+            "LOT-COAT-1",
+            "CFX.Production.Application.MaterialsApplied",
+        ),
+        (
+            "J-JW-1",
+            "WI-JW-001",
+            "wire",
+            "LOT-WIRE-1",
+            "CFX.Production.Assembly.MaterialsInstalled",
+        ),
+        (
+            "J-SC-1",
+            "WI-SC-001",
+            "frame",
+            "LOT-FRAME-1",
+            "CFX.Production.Assembly.MaterialsInstalled",
+        ),
+    ] {
+        run_job(
+            &store,
+            &lib,
+            &JobScript {
+                id,
+                serial: "SN-600",
+                instruction,
+                refdes: &["U2"],
+                lots: &[(material, lot)],
+                excursion_step: None,
+                outcome: Outcome::Approved,
+                start: t0(),
+            },
+        );
+        let v = cfx(&store, id, false);
+        let lots: Vec<&Value> = messages(&v, name)
+            .into_iter()
+            .flat_map(|m| {
+                m.get("AppliedMaterials")
+                    .or_else(|| m.get("InstalledMaterials"))
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+            })
+            .filter(|m| m["Material"]["BatchId"] == lot)
+            .collect();
+        assert!(!lots.is_empty(), "{id}: lot {lot} not in a {name}");
+        // Every lot the job captured is in some message.
+        let text = cfx_text(&store, id, false);
+        for l in store.job(id).unwrap().unwrap().lots {
+            assert!(
+                text.contains(&format!("\"BatchId\":\"{}\"", l.lot)),
+                "{id}: {}",
+                l.lot
+            );
+        }
+    }
+
+    // 8. A configured handle is every envelope's Source.
+    let mut out = Vec::new();
+    write_cfx_as(
+        &store,
+        &lib,
+        &Scope {
+            job: Some("J-F-1".into()),
+            ..Scope::default()
+        },
+        &ExportOptions::default(),
+        Some("acme.traveler.BENCH-7"),
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["Source"] == "acme.traveler.BENCH-7")
+    );
+    // CFX/Production/OperatorActivated.cs, OperatorDeactivated.cs, Structures/Operator.cs.
+    let names = traveler::export::cfx::roster(&store).unwrap();
+    let rec = |seq, event| Record {
+        seq,
+        prev_hash: String::new(),
+        time: t0(),
+        actor: TECH.0.into(),
+        event,
+    };
+    let on = person_messages(
+        "org.traveler.B1",
+        &names,
+        &rec(
+            7,
+            Event::LoggedIn {
+                badge: TECH.0.into(),
+                bench: "B1".into(),
+            },
+        ),
+    )
+    .unwrap();
+    let off = person_messages(
+        "org.traveler.B1",
+        &names,
+        &rec(
+            8,
+            Event::LoggedOut {
+                badge: TECH.0.into(),
+                reason: "shift end".into(),
+            },
+        ),
+    )
+    .unwrap();
+    for (m, name) in [
+        (&on[0], "CFX.Production.OperatorActivated"),
+        (&off[0], "CFX.Production.OperatorDeactivated"),
+    ] {
+        let e: Value = serde_json::from_str(&m.json).unwrap();
+        assert_eq!(e["MessageName"], name);
+        assert_eq!(e["MessageBody"]["$type"], format!("{name}, CFX"));
+        assert_eq!(e["MessageBody"]["Operator"]["OperatorIdentifier"], TECH.0);
+        assert_eq!(e["MessageBody"]["Operator"]["LastName"], "Lima");
+    }
+    assert_ne!(on[0].unique_id, off[0].unique_id);
 }

@@ -2,6 +2,7 @@
 //! Handlers return the process exit code; only `main` exits.
 
 pub mod app;
+pub mod cfx;
 pub mod check;
 pub mod export;
 pub mod people;

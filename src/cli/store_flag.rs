@@ -8,7 +8,8 @@
 use std::ffi::OsString;
 
 /// Sub-commands that read a store, with their nested sub-commands (if any).
-const STORE_COMMANDS: [&str; 10] = [
+const STORE_COMMANDS: [&str; 11] = [
+    "cfx",
     "verify",
     "backup",
     "restore",
@@ -132,6 +133,8 @@ mod tests {
             ("t people list --store S", "t people --store S list"),
             ("t people --store S list", "t people --store S list"),
             ("t --store=S backup F", "t backup --store S F"),
+            ("t --store S cfx status", "t cfx --store S status"),
+            ("t cfx status --store S", "t cfx --store S status"),
             ("t backup F --store S", "t backup --store S F"),
             (
                 "t --instructions I --store S export --format csv",
