@@ -29,6 +29,8 @@ pub struct AppConfig {
     /// Where the review screen writes job reports (default: the data folder's exports/).
     pub export_dir: Option<PathBuf>,
     pub station: Option<StationConfig>,
+    /// The shop hub this bench sends its chain to (optional).
+    pub hub: Option<crate::hub::HubConfig>,
 }
 
 impl AppConfig {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod hub;
 pub mod instruction;
 pub mod logging;
 pub mod memory;

@@ -19,6 +19,9 @@ struct Cli {
     #[command(flatten)]
     app: cli::app::AppArgs,
 
+    #[command(flatten)]
+    hub: traveler::hub::cli::HubArgs,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,12 +51,30 @@ enum Command {
     Reviews(cli::export::ReviewsArgs),
     /// The roster: enrol people, PINs, certificates, deactivation, reports.
     People(cli::people::PeopleArgs),
+    /// The shop hub: init its database, serve it, enrol benches, show their status.
+    #[command(subcommand)]
+    Hub(traveler::hub::cli::HubCommand),
 }
 
 fn main() -> ExitCode {
     traveler::memory::keep_large_allocations_returnable();
     let args = Cli::parse();
+    let on_hub = args.hub.hub.is_some();
     let result = match args.command {
+        Some(Command::WhereUsed(a)) if on_hub => {
+            traveler::hub::cli::run_where_used(&args.hub, &a.lot, a.json)
+        }
+        Some(Command::History(a)) if on_hub => traveler::hub::cli::run_history(
+            &args.hub,
+            &a.serial,
+            a.json,
+            args.instructions.as_deref(),
+        ),
+        Some(Command::Reviews(a)) if on_hub => traveler::hub::cli::run_reviews(&args.hub, a.json),
+        Some(Command::Verify(a)) if on_hub => {
+            traveler::hub::cli::run_verify(&args.hub, a.store.store.as_deref())
+        }
+        _ if on_hub => traveler::hub::cli::not_a_hub_command(),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
         Some(Command::Verify(a)) => cli::store::run_verify(a),
         Some(Command::Backup(a)) => cli::store::run_backup(a),
@@ -65,6 +86,7 @@ fn main() -> ExitCode {
         Some(Command::Reviews(a)) => cli::export::run_reviews(a),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
+        Some(Command::Hub(c)) => traveler::hub::cli::run(c),
         None => cli::app::run(args.app, args.instructions),
     };
     match result {
