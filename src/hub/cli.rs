@@ -80,19 +80,21 @@ pub enum HubCommand {
 /// `--hub URL` on the read commands: answer across every bench the hub holds.
 #[derive(Args, Debug, Clone, Default)]
 pub struct HubArgs {
-    /// Ask the shop hub at URL instead of this PC's store (every bench, named on each row).
-    #[arg(long, value_name = "URL")]
+    /// where-used, history, reviews, verify: ask the shop hub at URL (every bench,
+    /// named on each row) instead of this PC's store.
+    #[arg(long, value_name = "URL", global = true)]
     pub hub: Option<String>,
     /// Token for --hub (a bench's or a desk's).
     #[arg(
         long,
         value_name = "TOKEN",
         env = "TRAVELER_HUB_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        global = true
     )]
     pub hub_token: Option<String>,
-    /// PEM certificate to trust for an https hub.
-    #[arg(long, value_name = "FILE")]
+    /// PEM certificate to trust for an https --hub.
+    #[arg(long, value_name = "FILE", global = true)]
     pub hub_ca: Option<PathBuf>,
 }
 

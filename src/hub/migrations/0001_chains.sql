@@ -4,7 +4,8 @@
 -- them; doc is a decoded copy for queries only. The CHECK recomputes the chain hash
 -- from the stored bytes (SHA-256(seq u64 BE || prev hash || bytes)) and the trigger
 -- checks each record links to the one before it, so even a direct INSERT cannot
--- break a chain. History tables refuse UPDATE, DELETE and TRUNCATE for everyone.
+-- break a chain. History tables refuse UPDATE, DELETE and TRUNCATE for everyone
+-- (statement triggers: they fire even when no row matches).
 
 CREATE TABLE hub_benches (
     bench        text PRIMARY KEY CHECK (bench <> ''),
@@ -105,15 +106,15 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 CREATE TRIGGER hub_records_append_only BEFORE UPDATE OR DELETE ON hub_records
-    FOR EACH ROW EXECUTE FUNCTION hub_history_is_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 CREATE TRIGGER hub_records_no_truncate BEFORE TRUNCATE ON hub_records
     FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 CREATE TRIGGER hub_samples_append_only BEFORE UPDATE OR DELETE ON hub_samples
-    FOR EACH ROW EXECUTE FUNCTION hub_history_is_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 CREATE TRIGGER hub_samples_no_truncate BEFORE TRUNCATE ON hub_samples
     FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 CREATE TRIGGER hub_alarms_append_only BEFORE UPDATE OR DELETE ON hub_alarms
-    FOR EACH ROW EXECUTE FUNCTION hub_history_is_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 CREATE TRIGGER hub_alarms_no_truncate BEFORE TRUNCATE ON hub_alarms
     FOR EACH STATEMENT EXECUTE FUNCTION hub_history_is_append_only();
 
