@@ -129,7 +129,14 @@ pub fn history(jobs: Vec<FoldedJob>, library: &Library, serial: &str) -> ShopHis
     rows.sort_by(|a, b| {
         (a.entry.started, &a.bench, &a.entry.job).cmp(&(b.entry.started, &b.bench, &b.entry.job))
     });
-    let entries: Vec<HistoryEntry> = rows.iter().map(|r| r.entry.clone()).collect();
+    // Job ids are unique per store only: cycles name each job with its bench.
+    let entries: Vec<HistoryEntry> = rows
+        .iter()
+        .map(|r| HistoryEntry {
+            job: format!("{}:{}", r.bench, r.entry.job),
+            ..r.entry.clone()
+        })
+        .collect();
     ShopHistory {
         serial: serial.to_string(),
         cycles: rework_cycles(&entries),
