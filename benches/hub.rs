@@ -134,14 +134,20 @@ async fn sync_all(store: &Store, cfg: HubConfig) -> Duration {
 }
 
 async fn fresh_db(admin: &str, name: &str) -> String {
-    let (c, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))
+    let (c, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
         .await
         .unwrap();
+    tokio::spawn(conn);
+    c.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+    ))
+    .await
+    .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
-    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     migrate::migrate(&mut c).await.unwrap();
     url
@@ -149,7 +155,9 @@ async fn fresh_db(admin: &str, name: &str) -> String {
 
 /// The same rows as the hub stores, by a plain batched INSERT into a plain table.
 async fn plain_insert(url: &str, store: &Store) -> Duration {
-    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     c.batch_execute(
         "CREATE TABLE plain_records (store_id text, seq bigint, prev_hash bytea, hash bytea,
@@ -221,9 +229,13 @@ async fn main() {
     // 1. Ingest from one bench, beside a plain batched INSERT.
     let n = size("TRAVELER_BENCH_INGEST", 20_000);
     let url = fresh_db(&admin, "hub_bench_ingest").await;
-    let hub = Server::start(&url, "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let hub = Server::start(&url, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
     let pool = db::pool(&url).unwrap();
-    let token = db::enrol(&pool, "BENCH-01", Kind::Bench, false).await.unwrap();
+    let token = db::enrol(&pool, "BENCH-01", Kind::Bench, false)
+        .await
+        .unwrap();
     let cfg = HubConfig {
         url: format!("http://{}", hub.addr),
         token: token.clone(),
@@ -256,7 +268,9 @@ async fn main() {
     let store = build_store(&tmp.path().join("catchup"), n, 2);
     let events = store.chain_head().seq;
     let pool2 = db::pool(&url).unwrap();
-    let t2 = db::enrol(&pool2, "BENCH-02", Kind::Bench, false).await.unwrap();
+    let t2 = db::enrol(&pool2, "BENCH-02", Kind::Bench, false)
+        .await
+        .unwrap();
     let took = sync_all(
         &store,
         HubConfig {
@@ -294,7 +308,9 @@ async fn main() {
             db::ingest(&pool, &caller, &store_id, batch).await.unwrap();
         }
         if b == 0 {
-            desk = db::enrol(&pool, "QA-DESK", Kind::Desk, false).await.unwrap();
+            desk = db::enrol(&pool, "QA-DESK", Kind::Desk, false)
+                .await
+                .unwrap();
         }
     }
     {
@@ -307,7 +323,9 @@ async fn main() {
         total * 4,
         fill.elapsed().as_secs_f64()
     );
-    let hub = Server::start(&url, "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let hub = Server::start(&url, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
     let client = HubClient::new(&format!("http://{}", hub.addr), &desk, None).unwrap();
     let mut times = Vec::new();
     let mut uses = 0;

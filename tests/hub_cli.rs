@@ -123,17 +123,32 @@ async fn two_benches_one_hub_shop_wide_answers_name_the_bench() {
         },
     )
     .unwrap();
+    // Bench 1 runs the sync task as the application does; bench 2's store is closed
+    // and sent by `traveler hub sync --once`.
     let mut r1 = spawn_with(s1.clone(), config(addr, &t1), fast());
-    let mut r2 = spawn_with(s2.clone(), config(addr, &t2), fast());
     let (h1, h2) = (s1.chain_head().seq, s2.chain_head().seq);
+    drop(s2);
     wait_state(&mut r1, "bench 1 synced", |s| {
         *s == SyncState::Synced { head: h1 }
     })
     .await;
-    wait_state(&mut r2, "bench 2 synced", |s| {
-        *s == SyncState::Synced { head: h2 }
-    })
-    .await;
+    let d2s = d2.path().to_str().unwrap();
+    let (code, out, err) = traveler(&[
+        "hub", "sync", "--once", "--store", d2s, "--url", &url, "--token", &t2,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("the hub holds all {h2} records")),
+        "{out}{err}"
+    );
+    let (code, _, err) = traveler(&[
+        "hub", "sync", "--once", "--store", d2s, "--url", &url, "--token", &t1,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("belongs to bench BENCH-02, not BENCH-01"),
+        "{err}"
+    );
 
     let hub = ["--hub", url.as_str(), "--hub-token", desk.as_str()];
     let run = |args: &[&str]| {

@@ -67,6 +67,30 @@ pub enum HubCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Send a store's chain to the hub: what the bench application's sync task does,
+    /// run on its own (until synced with --once, else until Ctrl-C).
+    Sync {
+        /// The store folder (default: the one the bench application uses).
+        #[arg(long, value_name = "DIR", env = "TRAVELER_STORE")]
+        store: Option<PathBuf>,
+        /// The hub, e.g. https://hub.example:8443.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The bench's token (from `traveler hub enrol`).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "TRAVELER_HUB_TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+        /// PEM certificate to trust for an https hub.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+        /// Stop once the hub holds every record (exit 1 on an alarm or when offline).
+        #[arg(long)]
+        once: bool,
+    },
     /// Every bench with its store, head, lag, last contact and alarms.
     Status {
         #[command(flatten)]
@@ -80,21 +104,20 @@ pub enum HubCommand {
 /// `--hub URL` on the read commands: answer across every bench the hub holds.
 #[derive(Args, Debug, Clone, Default)]
 pub struct HubArgs {
-    /// where-used, history, reviews, verify: ask the shop hub at URL (every bench,
-    /// named on each row) instead of this PC's store.
-    #[arg(long, value_name = "URL", global = true)]
+    /// Ask the shop hub at URL instead of this PC's store: every bench, named on
+    /// each row.
+    #[arg(long, value_name = "URL")]
     pub hub: Option<String>,
     /// Token for --hub (a bench's or a desk's).
     #[arg(
         long,
         value_name = "TOKEN",
         env = "TRAVELER_HUB_TOKEN",
-        hide_env_values = true,
-        global = true
+        hide_env_values = true
     )]
     pub hub_token: Option<String>,
     /// PEM certificate to trust for an https --hub.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub hub_ca: Option<PathBuf>,
 }
 
@@ -220,6 +243,13 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
                 Err(e) => Ok(db_fail(&e)),
             }
         }
+        HubCommand::Sync {
+            store,
+            url,
+            token,
+            ca_cert,
+            once,
+        } => sync_store(store, url, token, ca_cert, once).await,
         HubCommand::Status { db, json } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -264,6 +294,57 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
                 )?;
             }
             Ok(0)
+        }
+    }
+}
+
+async fn sync_store(
+    store: Option<PathBuf>,
+    url: String,
+    token: String,
+    ca_cert: Option<PathBuf>,
+    once: bool,
+) -> anyhow::Result<i32> {
+    use super::sync::SyncState;
+    let path = match store {
+        Some(p) => p,
+        None => crate::config::default_store()?,
+    };
+    let store = match Store::open(&path, crate::store::OpenOptions::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(crate::cli::store::exit_code(&e));
+        }
+    };
+    let cfg = super::HubConfig {
+        url,
+        token,
+        ca_cert,
+    };
+    let mut rx = super::sync::spawn(store.clone(), cfg);
+    let mut last = String::new();
+    loop {
+        let state = rx.borrow_and_update().clone();
+        let text = state.header_text();
+        if text != last {
+            eprintln!("{text}");
+            last = text;
+        }
+        if once {
+            match &state {
+                SyncState::Synced { head } if *head == store.chain_head().seq => {
+                    println!("the hub holds all {head} records of {}", path.display());
+                    return Ok(0);
+                }
+                s if s.is_alarm() => return Ok(1),
+                SyncState::Offline { .. } => return Ok(2),
+                _ => {}
+            }
+        }
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return Ok(1) },
+            _ = shutdown_signal() => return Ok(0),
         }
     }
 }
@@ -378,10 +459,38 @@ pub fn run_where_used(args: &HubArgs, lot: &str, json: bool) -> anyhow::Result<i
     Ok(0)
 }
 
-/// `--hub` given to a command that does not read across the shop.
-pub fn not_a_hub_command() -> anyhow::Result<i32> {
-    eprintln!("error: --hub applies to where-used, history, reviews and verify");
-    Ok(1)
+/// A read command's own arguments plus `--hub`.
+#[derive(Args, Debug, Clone)]
+pub struct OrHub<A: Args> {
+    #[command(flatten)]
+    pub local: A,
+    #[command(flatten)]
+    pub hub: HubArgs,
+}
+
+impl<A: Args> OrHub<A> {
+    pub fn on_hub(&self) -> bool {
+        self.hub.hub.is_some()
+    }
+}
+
+pub fn where_used(a: OrHub<crate::cli::export::WhereUsedArgs>) -> anyhow::Result<i32> {
+    run_where_used(&a.hub, &a.local.lot, a.local.json)
+}
+
+pub fn history(
+    a: OrHub<crate::cli::export::HistoryArgs>,
+    instructions: Option<&Path>,
+) -> anyhow::Result<i32> {
+    run_history(&a.hub, &a.local.serial, a.local.json, instructions)
+}
+
+pub fn reviews(a: OrHub<crate::cli::export::ReviewsArgs>) -> anyhow::Result<i32> {
+    run_reviews(&a.hub, a.local.json)
+}
+
+pub fn verify(a: OrHub<crate::cli::store::VerifyArgs>) -> anyhow::Result<i32> {
+    run_verify(&a.hub, a.local.store.store.as_deref())
 }
 
 pub fn run_history(
