@@ -65,6 +65,7 @@ fn job_events(i: usize, t: DateTime<Utc>) -> Vec<(DateTime<Utc>, String, Event)>
             approval_ref: None,
             bench: "bench-1".into(),
             performer: tech.clone(),
+            procedures: vec![],
         },
     );
     for step in 0..STEPS {
@@ -112,6 +113,7 @@ fn job_events(i: usize, t: DateTime<Utc>) -> Vec<(DateTime<Utc>, String, Event)>
                         unit: "%".into(),
                     }),
                     comment: None,
+                    recorded: None,
                 },
             );
         }
@@ -136,6 +138,7 @@ fn job_events(i: usize, t: DateTime<Utc>) -> Vec<(DateTime<Utc>, String, Event)>
                 sample_count: 0,
                 samples_digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                     .into(),
+                attempt: 0,
             },
         );
     }

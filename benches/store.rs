@@ -135,6 +135,7 @@ fn signoff(job: &str, step: u32, cp: u32, signer: &str) -> Event {
             unit: "mm".into(),
         }),
         comment: None,
+        recorded: None,
     }
 }
 
@@ -219,6 +220,7 @@ fn job_started(job: &str, serial: &str, performer: &str) -> Event {
         approval_ref: None,
         bench: "bench-1".into(),
         performer: performer.into(),
+        procedures: vec![],
     }
 }
 
@@ -285,6 +287,7 @@ fn job_events(i: usize, jobs: usize, t0: DateTime<Utc>) -> Vec<(DateTime<Utc>, S
                 sample_count: 0,
                 samples_digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                     .into(),
+                attempt: 0,
             },
         ));
     }

@@ -35,6 +35,9 @@ enum Command {
     Restore(cli::store::RestoreArgs),
     /// Rebuild every index from the events alone.
     Reindex(cli::store::ReindexArgs),
+    /// Convert a store of an older format in place; with --instructions DIR also
+    /// archive the instruction files its jobs ran.
+    Migrate(cli::store::MigrateArgs),
     /// Commission a station (probe) or stand in for one on a pseudo-terminal (sim).
     #[command(subcommand)]
     Station(cli::station::StationCommand),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Some(Command::Backup(a)) => cli::store::run_backup(a),
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
+        Some(Command::Migrate(a)) => cli::store::run_migrate(a, args.instructions.as_deref()),
         Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
         Some(Command::History(a)) => {
             cli::export::run_history(a.local, args.instructions.as_deref())

@@ -323,11 +323,14 @@ fn verify_export_accepts_the_export_and_catches_tampering() {
         1,
     );
     assert_ne!(tampered, text);
-    let f = verify_json_export(tampered.as_bytes())
-        .unwrap()
-        .failure
-        .expect("caught");
-    assert!(f.problem.contains("differs from its events"), "{f}");
+    // Re-folding is its own check: the hashes hold, the summary does not follow.
+    let r = verify_json_export(tampered.as_bytes()).unwrap();
+    assert_eq!(r.failure, None);
+    let f = r.refold.first.expect("caught");
+    assert!(
+        f.problem.contains("differs from this traveler's fold"),
+        "{f}"
+    );
 
     // A temperature sample changed.
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();

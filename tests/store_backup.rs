@@ -23,6 +23,14 @@ fn backup_then_restore_verifies_and_answers_the_same() {
 
     // Every event line carries the canonical bytes verbatim: the hash recomputes.
     let text = std::fs::read_to_string(&file).unwrap();
+    // The header names the store; the restored store is the same store.
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["traveler_backup"], 2);
+    assert_eq!(
+        header["store"]["store_id"],
+        src.identity().store_id.as_str()
+    );
+    assert_eq!(header["store"]["bench"], src.identity().bench.as_str());
     let first_event = text.lines().nth(1).unwrap();
     let stored = src.stored_record(1).unwrap().unwrap();
     let raw = std::str::from_utf8(&stored.canonical).unwrap();
@@ -42,6 +50,7 @@ fn backup_then_restore_verifies_and_answers_the_same() {
     assert_eq!(rc.samples, 89);
     assert_eq!(rc.verified.unsealed_samples, 9);
     assert_eq!(restored.chain_head(), src.chain_head());
+    assert_eq!(restored.identity(), src.identity());
     assert_eq!(answers(&restored), answers(&src));
     let a: Vec<_> = src.samples("J1", 1).map(|s| s.unwrap()).collect();
     let b: Vec<_> = restored.samples("J1", 1).map(|s| s.unwrap()).collect();

@@ -7,7 +7,7 @@ use store_support::*;
 use traveler::domain::event::Event;
 use traveler::domain::job::JobStatus;
 use traveler::domain::types::CheckResult;
-use traveler::store::{GENESIS, OpenOptions, Store, StoreError, chain_hash};
+use traveler::store::{GENESIS, OpenOptions, Store, StoreError, canonical_bytes, chain_hash};
 
 #[test]
 fn appends_chain_and_survive_reopen() {
@@ -34,14 +34,34 @@ fn appends_chain_and_survive_reopen() {
     for s in &stored {
         assert_eq!(s.record.prev_hash, hex::encode(prev));
         assert_eq!(s.hash, chain_hash(s.record.seq, &prev, &s.canonical));
-        // Canonical bytes are the struct's JSON, so they re-encode identically.
-        assert_eq!(s.canonical, serde_json::to_vec(&s.record).unwrap());
+        // Canonical bytes are the envelope's JSON, so they re-encode identically; the
+        // first record names the store.
+        let store_id = (s.record.seq == 1).then(|| store.identity());
+        assert_eq!(
+            s.canonical,
+            canonical_bytes(&s.record, store_id).unwrap(),
+            "{}",
+            String::from_utf8_lossy(&s.canonical)
+        );
         prev = s.hash;
     }
     assert_eq!(store.chain_head().hash, prev);
+    let first = String::from_utf8(stored[0].canonical.clone()).unwrap();
+    let identity = store.identity().clone();
+    assert!(
+        first.starts_with(&format!(
+            "{{\"schema\":2,\"store\":{{\"store_id\":\"{}\",\"bench\":\"{}\"}},\"seq\":1,",
+            identity.store_id, identity.bench
+        )),
+        "{first}"
+    );
+    assert!(String::from_utf8_lossy(&stored[1].canonical).starts_with("{\"schema\":2,\"seq\":2,"));
     drop(store);
 
     let store = open(dir.path());
+    // The identity is the store's for good.
+    assert_eq!(store.identity(), &identity);
+    assert!(traveler::store::is_uuid(&identity.store_id));
     assert_eq!(store.chain_head().seq, 4);
     assert_eq!(store.chain_head().hash, prev);
     let d = store
@@ -157,7 +177,13 @@ fn status_index_follows_the_job_across_reopen() {
         )
         .unwrap();
     store
-        .append("S", Event::JobResumed { job: "J1".into() })
+        .append(
+            "S",
+            Event::JobResumed {
+                job: "J1".into(),
+                reason: String::new(),
+            },
+        )
         .unwrap();
     assert_eq!(store.job_status("J1").unwrap(), Some(JobStatus::InProgress));
 }

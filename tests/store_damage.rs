@@ -249,6 +249,8 @@ fn a_torn_group_is_a_clear_error_not_a_panic() {
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    // A store folder others can read is refused; copies are owner-only too.
+    traveler::private_fs::restrict(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         let target = to.join(e.file_name());
@@ -306,20 +308,28 @@ fn a_torn_sample_block_is_named_not_a_panic() {
 
 #[test]
 fn a_store_of_an_older_format_gets_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), 2);
-    tamper(dir.path(), "meta", |t| {
-        t.insert("format", "traveler-store-1").unwrap();
-    });
-    let result = std::panic::catch_unwind(|| Store::open(dir.path(), OpenOptions::default()));
-    match result {
-        Ok(Err(e)) => {
-            let msg = e.to_string();
-            assert!(msg.contains("store format \"traveler-store-1\""), "{msg}");
-            assert!(msg.contains("traveler restore BACKUP"), "{msg}");
+    for (format, says) in [
+        ("traveler-store-3", "run `traveler migrate"),
+        ("traveler-store-1", "restore"),
+        ("traveler-store-9", "written by a newer traveler"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), 2);
+        tamper(dir.path(), "meta", |t| {
+            t.insert("format", format).unwrap();
+        });
+        let result = std::panic::catch_unwind(|| Store::open(dir.path(), OpenOptions::default()));
+        match result {
+            Ok(Err(e)) => {
+                let msg = e.to_string();
+                let n = &format["traveler-store-".len()..];
+                assert!(msg.contains(&format!("format {n}")), "{msg}");
+                assert!(msg.contains(says), "{msg}");
+                assert!(!msg.contains("damaged"), "{msg}");
+            }
+            Ok(Ok(_)) => panic!("a {format} store opened"),
+            Err(_) => panic!("opening a {format} store panicked"),
         }
-        Ok(Ok(_)) => panic!("an old-format store opened"),
-        Err(_) => panic!("opening an old-format store panicked"),
     }
 }
 

@@ -112,6 +112,7 @@ fn bga_job(status_submitted: bool) -> Job {
                 approval_ref: None,
                 bench: "BENCH-7".into(),
                 performer: "T100".into(),
+                procedures: vec![],
             },
         ),
         rec(
@@ -163,6 +164,7 @@ fn bga_job(status_submitted: bool) -> Job {
                     result: CheckResult::Pass,
                     measurement: None,
                     comment: None,
+                    recorded: None,
                 },
             ));
             seq += 1;
@@ -176,6 +178,7 @@ fn bga_job(status_submitted: bool) -> Job {
                 temperature: vec![],
                 sample_count: 0,
                 samples_digest: "00".into(),
+                attempt: 0,
             },
         ));
         seq += 1;

@@ -17,7 +17,7 @@ use crate::export::{
 use crate::instruction::{Library, load_dir};
 use crate::store::Store;
 
-use super::store::{StoreDir, exit_code, open_store};
+use super::store::{StoreDir, exit_code, open_existing_store};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -97,7 +97,8 @@ fn library(dir: Option<&Path>) -> Library {
 }
 
 fn open(dir: &StoreDir) -> Result<Store, i32> {
-    open_store(dir).map_err(|e| {
+    // Read-only: never creates a store.
+    open_existing_store(dir).map_err(|e| {
         eprintln!("error: {e}");
         exit_code(&e)
     })
@@ -363,7 +364,10 @@ pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `traveler verify --export FILE`: 0 when every hash holds, 1 at the first fault.
+/// `traveler verify --export FILE`: 0 when every hash, link and seal holds and every
+/// job summary follows from its records; 1 at the first record that does not hold; 3
+/// when the records hold but a job summary differs from this traveler's fold of them
+/// (a separate check: the summary is not hashed).
 pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
     let f = match File::open(file) {
         Ok(f) => f,
@@ -383,7 +387,36 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
                     "OK: {} jobs, {} events, {} samples{head}",
                     r.jobs, r.events, r.samples
                 );
-                Ok(0)
+                match &r.store {
+                    Some(id) => println!("exported from {id}"),
+                    None => println!("exported from a store that recorded no identity (format 3)"),
+                }
+                if r.newer > 0 {
+                    println!(
+                        "NOTE: {} records were written by a newer traveler: their hashes hold, \
+                         their jobs ({}) were not re-folded",
+                        r.newer, r.refold.skipped
+                    );
+                }
+                match &r.refold.first {
+                    None => {
+                        println!(
+                            "re-fold: {} job summaries follow from their records",
+                            r.refold.matched
+                        );
+                        Ok(0)
+                    }
+                    Some(f) => {
+                        println!(
+                            "RE-FOLD DIFFERS for {} job(s), first {f}. The records and hashes \
+                             hold; the readable summary does not follow from them as this \
+                             traveler folds them (it was edited, or written by a traveler that \
+                             folds differently)",
+                            r.refold.differing
+                        );
+                        Ok(3)
+                    }
+                }
             }
             Some(f) => {
                 println!("FAILED {f}");

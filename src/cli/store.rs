@@ -1,10 +1,18 @@
-//! `traveler verify | backup | restore | reindex`. Each `run_*` returns the process
-//! exit code: 0 done, 1 failed (verification, damage, bad backup), 2 the store is in
-//! use by another traveler.
+//! `traveler verify | backup | restore | reindex | migrate`. Each `run_*` returns the
+//! process exit code:
+//!
+//! - 0: done (for verify: every hash, link and sample seal holds);
+//! - 1: a check failed (verify found a record that does not match its chain, a backup
+//!   file is damaged or truncated, a restore target is not empty);
+//! - 2: the store cannot be used: no store at the path, a file instead of a folder,
+//!   damaged or unreadable, records lost, readable by other accounts, in use by
+//!   another traveler, or of another format (`traveler migrate`);
+//! - 3: (`verify --export`) every hash holds but a job summary differs from the fold
+//!   of its records.
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -50,28 +58,82 @@ pub struct ReindexArgs {
     pub store: StoreDir,
 }
 
-/// Exit code for an error: 2 when another traveler holds the store.
+/// Exit code for an error: 2 when the store itself cannot be used, 1 otherwise.
 pub fn exit_code(e: &StoreError) -> i32 {
     match e {
-        StoreError::InUse { .. } => 2,
+        StoreError::InUse { .. }
+        | StoreError::Corrupt { .. }
+        | StoreError::NoStore { .. }
+        | StoreError::NotAStoreFolder { .. }
+        | StoreError::NeedsMigration { .. }
+        | StoreError::NewerFormat { .. }
+        | StoreError::Exposed { .. }
+        | StoreError::LostRecords { .. }
+        | StoreError::Damaged { .. }
+        | StoreError::DamagedSample { .. }
+        | StoreError::Sled(_)
+        | StoreError::NoDataDir => 2,
         _ => 1,
     }
 }
 
-/// Opens the store named by `--store` (or TRAVELER_STORE), else the one the bench
-/// application uses: the configuration's, or the demo's when there is none.
-pub fn open_store(dir: &StoreDir) -> Result<Store, StoreError> {
-    let path = match &dir.store {
-        Some(p) => p.clone(),
+/// The folder `--store` (or TRAVELER_STORE) names, else the one the bench application
+/// uses: the configuration's, or the demo's when there is none.
+pub fn store_path(dir: &StoreDir) -> Result<PathBuf, StoreError> {
+    match &dir.store {
+        Some(p) => Ok(p.clone()),
         None => crate::config::default_store()
-            .map_err(|e| StoreError::Io(std::io::Error::other(format!("{e:#}"))))?,
-    };
-    Store::open(path, OpenOptions::default())
+            .map_err(|e| StoreError::Io(std::io::Error::other(format!("{e:#}")))),
+    }
 }
 
-fn report(e: &StoreError) -> i32 {
+/// Opens the store named by `--store`, creating it when there is none: for commands
+/// that write (enrolling people).
+pub fn open_store(dir: &StoreDir) -> Result<Store, StoreError> {
+    Store::open(store_path(dir)?, OpenOptions::default())
+}
+
+/// Opens the store named by `--store` only if there is one: read-only commands never
+/// create a store ("no store at PATH", exit 2).
+pub fn open_existing_store(dir: &StoreDir) -> Result<Store, StoreError> {
+    Store::open_existing(store_path(dir)?, OpenOptions::default())
+}
+
+/// Prints what went wrong for the person at the bench and returns the exit code. A
+/// damaged store names its folder, what could still be read and the way out.
+fn report(e: &StoreError, path: Option<&Path>) -> i32 {
+    let folder = path.map(|p| p.display().to_string()).unwrap_or_default();
+    let restore = "restore the last backup into a new folder with `traveler restore BACKUP \
+                   --store NEWDIR` and point traveler at it";
     match e {
-        StoreError::Verify(f) => println!("FAILED {f}"),
+        StoreError::Verify(f) => {
+            println!("FAILED {f}");
+            if let Some(seq) = f.seq {
+                println!(
+                    "The store at {folder} holds good records up to seq {}; {restore}.",
+                    seq.saturating_sub(1)
+                );
+            }
+        }
+        StoreError::Damaged { seq, what } => {
+            eprintln!(
+                "error: the store at {folder} is damaged at seq {seq} ({what}); records \
+                 1 to {} read fine. Run `traveler verify --store {folder}`, and {restore}.",
+                seq.saturating_sub(1)
+            );
+        }
+        StoreError::DamagedSample { what } => {
+            eprintln!(
+                "error: the store at {folder} has a damaged temperature sample ({what}); \
+                 run `traveler verify --store {folder}`, and {restore}."
+            );
+        }
+        StoreError::Sled(err) => {
+            eprintln!(
+                "error: the store at {folder} cannot be read ({}); {restore}.",
+                crate::store::describe_sled(err)
+            );
+        }
         other => eprintln!("error: {other}"),
     }
     exit_code(e)
@@ -81,9 +143,13 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.export {
         return super::export::run_verify_export(file);
     }
-    let store = match open_store(&args.store) {
+    let path = match store_path(&args.store) {
+        Ok(p) => p,
+        Err(e) => return Ok(report(&e, None)),
+    };
+    let store = match Store::open_existing(&path, OpenOptions::default()) {
         Ok(s) => s,
-        Err(e) => return Ok(report(&e)),
+        Err(e) => return Ok(report(&e, Some(&path))),
     };
     match store.verify() {
         Ok(r) => {
@@ -91,35 +157,59 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
                 "OK: {} events, {} samples, head {}",
                 r.events, r.samples, r.head
             );
+            println!("{}", store.identity());
             if r.unsealed_samples > 0 {
                 println!(
                     "({} samples belong to steps not completed yet)",
                     r.unsealed_samples
                 );
             }
+            if r.schemas.len() > 1 || r.schemas.iter().any(|(s, _)| *s != crate::store::SCHEMA) {
+                let list: Vec<String> = r
+                    .schemas
+                    .iter()
+                    .map(|(s, n)| format!("{n} of schema {s}"))
+                    .collect();
+                println!("records: {}", list.join(", "));
+            }
+            if r.newer.count > 0 {
+                println!(
+                    "NOTE: {} records were written by a newer traveler and cannot be read by \
+                     this one (their hashes hold; this is not damage):",
+                    r.newer.count
+                );
+                for (seq, what) in &r.newer.first {
+                    println!("  seq {seq}: {what}");
+                }
+            }
             Ok(0)
         }
-        Err(e) => Ok(report(&e)),
+        Err(e) => Ok(report(&e, Some(&path))),
     }
 }
 
 pub fn run_backup(args: BackupArgs) -> anyhow::Result<i32> {
-    let store = match open_store(&args.store) {
+    let path = match store_path(&args.store) {
+        Ok(p) => p,
+        Err(e) => return Ok(report(&e, None)),
+    };
+    let store = match Store::open_existing(&path, OpenOptions::default()) {
         Ok(s) => s,
-        Err(e) => return Ok(report(&e)),
+        Err(e) => return Ok(report(&e, Some(&path))),
     };
     match store.backup_to_file(&args.file) {
         Ok(c) => {
             println!(
-                "backed up {} events and {} samples (head {}) to {}",
+                "backed up {} events and {} samples (head {}) of {} to {}",
                 c.events,
                 c.samples,
                 c.head,
+                store.identity(),
                 args.file.display()
             );
             Ok(0)
         }
-        Err(e) => Ok(report(&e)),
+        Err(e) => Ok(report(&e, Some(&path))),
     }
 }
 
@@ -143,16 +233,44 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<i32> {
                 "OK: {} events, {} samples, head {}",
                 c.verified.events, c.verified.samples, c.verified.head
             );
+            if c.unreadable > 0 {
+                println!(
+                    "NOTE: {} records were written by a newer traveler: restored verbatim, \
+                     not indexed by this one",
+                    c.unreadable
+                );
+            }
+            if let Some(m) = &c.behind {
+                println!(
+                    "NOTE: this backup ends at seq {}, but store {} once reached seq {} (in \
+                     {}): records {} to {} are not in it; restore a later backup if there \
+                     is one",
+                    c.events,
+                    m.store_id,
+                    m.head.seq,
+                    m.folder.display(),
+                    c.events + 1,
+                    m.head.seq
+                );
+            }
             Ok(0)
         }
-        Err(e) => Ok(report(&e)),
+        Err(e @ StoreError::Backup { .. }) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            Ok(1)
+        }
+        Err(e) => Ok(report(&e, Some(&args.store))),
     }
 }
 
 pub fn run_reindex(args: ReindexArgs) -> anyhow::Result<i32> {
-    let store = match open_store(&args.store) {
+    let path = match store_path(&args.store) {
+        Ok(p) => p,
+        Err(e) => return Ok(report(&e, None)),
+    };
+    let store = match Store::open_existing(&path, OpenOptions::default()) {
         Ok(s) => s,
-        Err(e) => return Ok(report(&e)),
+        Err(e) => return Ok(report(&e, Some(&path))),
     };
     let t = Instant::now();
     match store.reindex() {
@@ -160,6 +278,85 @@ pub fn run_reindex(args: ReindexArgs) -> anyhow::Result<i32> {
             println!("reindexed {n} events in {:.1} s", t.elapsed().as_secs_f64());
             Ok(0)
         }
-        Err(e) => Ok(report(&e)),
+        Err(e) => Ok(report(&e, Some(&path))),
     }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub store: StoreDir,
+    /// The bench a migrated store is recorded for (default: the configuration's, else
+    /// this computer's name).
+    #[arg(long, value_name = "NAME")]
+    pub bench: Option<String>,
+}
+
+/// `traveler migrate [--store DIR] [--instructions DIR]`: converts an older store in
+/// place; with `--instructions` (the global option) archives the instruction files the
+/// jobs ran and lists the jobs whose file was not found.
+pub fn run_migrate(args: MigrateArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
+    let path = match store_path(&args.store) {
+        Ok(p) => p,
+        Err(e) => return Ok(report(&e, None)),
+    };
+    let bench = args.bench.clone().or_else(configured_bench);
+    let options = OpenOptions {
+        bench,
+        ..OpenOptions::default()
+    };
+    let r = match Store::migrate(&path, options, instructions) {
+        Ok(r) => r,
+        Err(e) => return Ok(report(&e, Some(&path))),
+    };
+    if r.migrated_at.is_some() {
+        println!(
+            "migrated {} from store format {} to {} ({} records kept byte for byte)",
+            path.display(),
+            r.from_format,
+            crate::store::FORMAT_VERSION,
+            r.events_before
+        );
+    } else {
+        println!(
+            "{} is store format {} already",
+            path.display(),
+            crate::store::FORMAT_VERSION
+        );
+    }
+    println!("{}", r.identity);
+    if let Some(a) = &r.archive {
+        for (hash, name, jobs) in &a.archived {
+            println!(
+                "archived {name} ({}…) for {} job(s): {}",
+                &hash[..12.min(hash.len())],
+                jobs.len(),
+                jobs.join(", ")
+            );
+        }
+        if a.already > 0 {
+            println!("{} instruction text(s) were archived already", a.already);
+        }
+        if a.missing.is_empty() {
+            println!("every job's instruction file was found");
+        } else {
+            println!(
+                "{} job(s) whose instruction file was not found (no file with the hash the job recorded):",
+                a.missing.len()
+            );
+            for m in &a.missing {
+                println!(
+                    "  {} ran {} rev {} (SHA-256 {})",
+                    m.job, m.instruction, m.revision, m.hash
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The bench named in the configuration file, if there is one.
+fn configured_bench() -> Option<String> {
+    let path = crate::config::default_config_path().filter(|p| p.is_file())?;
+    crate::config::AppConfig::load(&path).ok()?.bench
 }

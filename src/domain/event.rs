@@ -113,6 +113,11 @@ pub enum Event {
         approval_ref: Option<String>,
         bench: String,
         performer: String,
+        /// The IPC-7711/7721 procedures the instruction referenced when the job
+        /// started, so rework-cycle limits never depend on today's folder.
+        /// Absent in records written before traveler kept them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        procedures: Vec<String>,
     },
     StepStarted {
         job: String,
@@ -125,6 +130,11 @@ pub enum Event {
         sample_count: u64,
         /// SHA-256 over the step's stored samples, so the chain covers them.
         samples_digest: String,
+        /// Which attempt of the step (1-based) this completes; its samples are those
+        /// of `job::sample_stream(step, attempt)`. 0 in records written before
+        /// attempts had samples of their own (then every attempt shared the step's).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        attempt: u32,
     },
     CheckpointSigned {
         job: String,
@@ -136,6 +146,9 @@ pub enum Event {
         result: CheckResult,
         measurement: Option<Measurement>,
         comment: Option<String>,
+        /// The station's recorded figure the checkpoint named, as the dialog showed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recorded: Option<RecordedFigure>,
     },
     LotRecorded {
         job: String,
@@ -175,6 +188,9 @@ pub enum Event {
     },
     JobResumed {
         job: String,
+        /// Why work goes on (empty in records written before it was asked).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
     },
     JobAborted {
         job: String,
@@ -190,6 +206,115 @@ pub enum Event {
         reviewer_name: String,
         comment: String,
     },
+    /// The technician signed (badge + PIN) that a step completes outside what its
+    /// window asks, and why.
+    Deviated {
+        job: String,
+        step: u32,
+        attempt: u32,
+        kind: DeviationKind,
+        reason: String,
+        by: String,
+        by_name: String,
+    },
+    /// A lot the bench refused: it was not used, and the refusal is on record.
+    LotRefused {
+        job: String,
+        step: u32,
+        material: String,
+        lot: String,
+        expiry: Option<NaiveDate>,
+        gtin: Option<String>,
+        raw_scan: String,
+        reason: LotRefusal,
+    },
+    /// The exact text of an instruction file a job ran, stored once per hash so the
+    /// record never depends on today's instructions folder.
+    InstructionArchived {
+        job: String,
+        /// Hex SHA-256 of `text`'s bytes (the job's `instruction_hash`).
+        hash: String,
+        file_name: String,
+        text: String,
+    },
+    /// `traveler migrate` converted the store from an older format. Stores of those
+    /// formats recorded no identity; this record puts it in the chain (a new store
+    /// carries it in its first record's envelope instead).
+    StoreMigrated {
+        store_id: String,
+        bench: String,
+        from_format: u32,
+        to_format: u32,
+        /// Record schema of the records before this one.
+        from_schema: u32,
+    },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What a recorded station figure was when a measurement checkpoint was signed.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct RecordedFigure {
+    /// The metric's name as in the instruction (e.g. "above_liquidus_s").
+    pub metric: String,
+    pub value: f64,
+    /// How far a typed value may differ before it needs a comment and is flagged.
+    pub tolerance: f64,
+}
+
+impl RecordedFigure {
+    /// True when the typed value differs from the recorded one beyond the tolerance.
+    pub fn differs(&self, typed: f64) -> bool {
+        (typed - self.value).abs() > self.tolerance
+    }
+}
+
+/// Why a step completes outside its window.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviationKind {
+    /// The window's channel never read inside the window during the attempt.
+    WindowNeverReached,
+    /// The last reading of the window's channel was outside the window.
+    LeftOutsideWindow,
+}
+
+impl std::fmt::Display for DeviationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeviationKind::WindowNeverReached => "temperature window never reached",
+            DeviationKind::LeftOutsideWindow => "left outside its temperature window",
+        })
+    }
+}
+
+/// Why a lot was refused.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum LotRefusal {
+    Expired {
+        on: NaiveDate,
+    },
+    /// The same lot code was recorded earlier in this job with another expiry.
+    ConflictingExpiry {
+        recorded: Option<NaiveDate>,
+    },
+}
+
+impl std::fmt::Display for LotRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LotRefusal::Expired { on } => write!(f, "expired on {on}"),
+            LotRefusal::ConflictingExpiry { recorded: Some(d) } => {
+                write!(f, "this lot was recorded with expiry {d}")
+            }
+            LotRefusal::ConflictingExpiry { recorded: None } => {
+                write!(f, "this lot was recorded without an expiry")
+            }
+        }
+    }
 }
 
 impl Event {
@@ -206,10 +331,13 @@ impl Event {
             | ExcursionAcknowledged { job, .. }
             | StepRedone { job, .. }
             | JobSuspended { job, .. }
-            | JobResumed { job }
+            | JobResumed { job, .. }
             | JobAborted { job, .. }
             | JobSubmitted { job }
-            | JobReviewed { job, .. } => Some(job),
+            | JobReviewed { job, .. }
+            | Deviated { job, .. }
+            | LotRefused { job, .. }
+            | InstructionArchived { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -231,6 +359,7 @@ impl Event {
             JobStarted { performer, .. } => Some(performer),
             CheckpointSigned { signer, .. } => Some(signer),
             JobReviewed { reviewer, .. } => Some(reviewer),
+            Deviated { by, .. } => Some(by),
             _ => None,
         }
     }
@@ -262,6 +391,10 @@ impl Event {
             JobAborted { .. } => "job_aborted",
             JobSubmitted { .. } => "job_submitted",
             JobReviewed { .. } => "job_reviewed",
+            Deviated { .. } => "deviated",
+            LotRefused { .. } => "lot_refused",
+            InstructionArchived { .. } => "instruction_archived",
+            StoreMigrated { .. } => "store_migrated",
         }
     }
 }
@@ -278,5 +411,20 @@ mod tests {
         assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);
         assert_eq!(e.kind(), "job_submitted");
         assert_eq!(e.job(), Some("J1"));
+    }
+
+    /// Records written before a field existed decode, and new events that do not use
+    /// the new fields encode to exactly the old bytes.
+    #[test]
+    fn old_bytes_decode_and_unused_new_fields_add_no_bytes() {
+        let old = [
+            r#"{"type":"job_resumed","job":"J1"}"#,
+            r#"{"type":"step_completed","job":"J1","step":0,"temperature":[],"sample_count":0,"samples_digest":"00"}"#,
+            r#"{"type":"checkpoint_signed","job":"J1","step":0,"checkpoint":0,"signer":"T1","signer_name":"T","meaning":"performed","result":"pass","measurement":null,"comment":null}"#,
+        ];
+        for bytes in old {
+            let e: Event = serde_json::from_str(bytes).unwrap();
+            assert_eq!(serde_json::to_string(&e).unwrap(), bytes);
+        }
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::event::{ChannelSummary, Event, Measurement, Record};
+use super::event::{
+    ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, Record, RecordedFigure,
+};
 use super::types::{CheckResult, Decision, Meaning, ProductClass};
 
 #[derive(Serialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -47,6 +49,8 @@ impl JobStatus {
 pub struct Signature {
     pub step: u32,
     pub checkpoint: u32,
+    /// The attempt of the step (1-based) it was given in.
+    pub attempt: u32,
     pub signer: String,
     pub signer_name: String,
     pub meaning: Meaning,
@@ -54,22 +58,50 @@ pub struct Signature {
     pub result: CheckResult,
     pub measurement: Option<Measurement>,
     pub comment: Option<String>,
+    /// The station's recorded figure the checkpoint named, when it named one.
+    pub recorded: Option<RecordedFigure>,
+}
+
+impl Signature {
+    /// A typed value that differs from the station's recorded figure beyond tolerance.
+    pub fn differs_from_record(&self) -> bool {
+        match (&self.recorded, &self.measurement) {
+            (Some(r), Some(m)) => r.differs(m.value),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
 pub struct Lot {
     pub step: u32,
+    pub attempt: u32,
     pub material: String,
     pub lot: String,
     pub expiry: Option<NaiveDate>,
     pub gtin: Option<String>,
     pub raw_scan: String,
     pub time: DateTime<Utc>,
+    /// Who scanned it (the record's actor).
+    pub by: String,
+}
+
+#[derive(Serialize, Clone, PartialEq, Debug)]
+pub struct LotRefused {
+    pub step: u32,
+    pub material: String,
+    pub lot: String,
+    pub expiry: Option<NaiveDate>,
+    pub raw_scan: String,
+    pub reason: LotRefusal,
+    pub time: DateTime<Utc>,
+    pub by: String,
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
 pub struct ExcursionRecord {
     pub step: u32,
+    pub attempt: u32,
     pub id: u32,
     pub channel: String,
     pub window_min_c: f64,
@@ -78,6 +110,42 @@ pub struct ExcursionRecord {
     pub started: DateTime<Utc>,
     pub ended: Option<DateTime<Utc>>,
     pub acknowledgement: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, Clone, PartialEq, Debug)]
+pub struct Deviation {
+    pub step: u32,
+    pub attempt: u32,
+    pub kind: DeviationKind,
+    pub reason: String,
+    pub by: String,
+    pub by_name: String,
+    pub time: DateTime<Utc>,
+}
+
+/// One go at a step: its own samples, summary, seal and signatures. A redo after a
+/// failed checkpoint or a rejection opens the next attempt; earlier ones stay.
+#[derive(Serialize, Clone, PartialEq, Debug, Default)]
+pub struct Attempt {
+    /// 1-based.
+    pub number: u32,
+    /// Why this attempt was opened (the redo reason); `None` for the first.
+    pub reason: Option<String>,
+    pub opened_by: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub started_by: Option<String>,
+    pub completed: Option<DateTime<Utc>>,
+    pub completed_by: Option<String>,
+    pub temperature: Vec<ChannelSummary>,
+    pub sample_count: u64,
+    pub samples_digest: Option<String>,
+    /// Where the store keeps this attempt's samples (see [`sample_stream`]).
+    pub sample_stream: u32,
+    /// Every signature given in this attempt, failed ones included, in order.
+    pub signatures: Vec<Signature>,
+    pub deviations: Vec<Deviation>,
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug, Default)]
@@ -90,6 +158,43 @@ pub struct StepState {
     pub sample_count: u64,
     pub samples_digest: Option<String>,
     pub attempts: u32,
+    /// Where the store keeps the current attempt's samples.
+    pub sample_stream: u32,
+    /// Every attempt in order; the last one is the current one.
+    pub attempt_log: Vec<Attempt>,
+}
+
+impl StepState {
+    /// The current attempt (1-based); 1 before the step has started.
+    pub fn attempt(&self) -> u32 {
+        self.attempts.max(1)
+    }
+
+    pub fn current_attempt(&self) -> Option<&Attempt> {
+        self.attempt_log.last()
+    }
+
+    fn current_attempt_mut(&mut self) -> &mut Attempt {
+        if self.attempt_log.is_empty() {
+            self.attempt_log.push(Attempt {
+                number: 1,
+                sample_stream: self.sample_stream,
+                ..Attempt::default()
+            });
+        }
+        self.attempt_log.last_mut().expect("just pushed")
+    }
+}
+
+/// Where the store keeps the samples of attempt `attempt` (1-based) of `step`
+/// (0-based). The first attempt keeps the step's own key, as before attempts had
+/// samples of their own, so old stores read the same.
+pub fn sample_stream(step: u32, attempt: u32) -> u32 {
+    const STRIDE: u32 = 1 << 16;
+    if attempt <= 1 || step >= STRIDE {
+        return step;
+    }
+    step.saturating_add((attempt - 1).saturating_mul(STRIDE))
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
@@ -99,6 +204,30 @@ pub struct Review {
     pub reviewer_name: String,
     pub comment: String,
     pub time: DateTime<Utc>,
+}
+
+#[derive(Serialize, Clone, PartialEq, Debug)]
+pub struct Suspension {
+    pub reason: String,
+    pub by: String,
+    pub time: DateTime<Utc>,
+    pub resumed: Option<DateTime<Utc>>,
+    pub resumed_by: Option<String>,
+    pub resume_reason: Option<String>,
+}
+
+/// One line of what happened to a job: who, when, what, in record order.
+#[derive(Serialize, Clone, PartialEq, Debug)]
+pub struct Happening {
+    pub seq: u64,
+    pub time: DateTime<Utc>,
+    /// The badge the record names as its actor (`system` for the program).
+    pub actor: String,
+    /// 0-based step, when the event belongs to one.
+    pub step: Option<u32>,
+    pub kind: &'static str,
+    /// For people: what happened, step numbers 1-based.
+    pub text: String,
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
@@ -114,6 +243,8 @@ pub struct Job {
     pub instruction_id: String,
     pub instruction_rev: String,
     pub instruction_hash: String,
+    /// Procedures as recorded at the start (empty in records from before).
+    pub procedures: Vec<String>,
     pub approval_ref: Option<String>,
     pub bench: String,
     pub performer: String,
@@ -125,11 +256,18 @@ pub struct Job {
     /// Every signature ever given, including those of redone attempts.
     pub history: Vec<Signature>,
     pub lots: Vec<Lot>,
+    pub lot_refusals: Vec<LotRefused>,
     pub excursions: Vec<ExcursionRecord>,
+    pub deviations: Vec<Deviation>,
+    pub suspensions: Vec<Suspension>,
     pub reviews: Vec<Review>,
+    /// Hashes of the instruction texts archived in this job's records.
+    pub archived: Vec<String>,
     pub submitted: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     pub abort_reason: Option<String>,
+    /// Everything that happened, in record order.
+    pub timeline: Vec<Happening>,
     pub last_event_seq: u64,
 }
 
@@ -140,7 +278,12 @@ impl Job {
         let mut job: Option<Job> = None;
         for rec in records {
             match (&mut job, &rec.event) {
-                (None, Event::JobStarted { .. }) => job = Job::from_start(rec),
+                (None, Event::JobStarted { .. }) => {
+                    job = Job::from_start(rec);
+                    if let Some(j) = &mut job {
+                        j.note(rec);
+                    }
+                }
                 (Some(j), _) if rec.event.job() == Some(j.id.as_str()) => j.apply(rec),
                 _ => {}
             }
@@ -165,10 +308,13 @@ impl Job {
             approval_ref,
             bench,
             performer,
+            procedures,
         } = &rec.event
         else {
             return None;
         };
+        // A damaged count must not allocate the machine away.
+        let steps = (*step_count).min(10_000) as usize;
         Some(Job {
             id: job.clone(),
             board_serial: board_serial.clone(),
@@ -181,29 +327,47 @@ impl Job {
             instruction_id: instruction_id.clone(),
             instruction_rev: instruction_rev.clone(),
             instruction_hash: instruction_hash.clone(),
+            procedures: procedures.clone(),
             approval_ref: approval_ref.clone(),
             bench: bench.clone(),
             performer: performer.clone(),
             started: rec.time,
             status: JobStatus::InProgress,
             status_before_suspend: None,
-            steps: vec![StepState::default(); *step_count as usize],
+            steps: (0..steps)
+                .map(|i| StepState {
+                    sample_stream: i as u32,
+                    ..StepState::default()
+                })
+                .collect(),
             history: Vec::new(),
             lots: Vec::new(),
+            lot_refusals: Vec::new(),
             excursions: Vec::new(),
+            deviations: Vec::new(),
+            suspensions: Vec::new(),
             reviews: Vec::new(),
+            archived: Vec::new(),
             submitted: None,
             finished: None,
             abort_reason: None,
+            timeline: Vec::new(),
             last_event_seq: rec.seq,
         })
+    }
+
+    /// The current attempt of a step (1-based), 1 for a step out of range.
+    pub fn attempt_of(&self, step: u32) -> u32 {
+        self.steps.get(step as usize).map_or(1, StepState::attempt)
     }
 
     /// Applies one record of this job. Out-of-range step numbers are ignored rather
     /// than trusted: the fold must never panic on a stored record.
     pub fn apply(&mut self, rec: &Record) {
         self.last_event_seq = rec.seq;
+        self.note(rec);
         let time = rec.time;
+        let actor = rec.actor.clone();
         match &rec.event {
             Event::StepStarted { step, .. } => {
                 if let Some(s) = self.step_mut(*step) {
@@ -211,6 +375,11 @@ impl Job {
                         s.started = Some(time);
                     }
                     s.attempts = s.attempts.max(1);
+                    let a = s.current_attempt_mut();
+                    if a.started.is_none() {
+                        a.started = Some(time);
+                        a.started_by = Some(actor);
+                    }
                 }
             }
             Event::StepCompleted {
@@ -225,6 +394,13 @@ impl Job {
                     s.temperature = temperature.clone();
                     s.sample_count = *sample_count;
                     s.samples_digest = Some(samples_digest.clone());
+                    s.attempts = s.attempts.max(1);
+                    let a = s.current_attempt_mut();
+                    a.completed = Some(time);
+                    a.completed_by = Some(actor);
+                    a.temperature = temperature.clone();
+                    a.sample_count = *sample_count;
+                    a.samples_digest = Some(samples_digest.clone());
                 }
             }
             Event::CheckpointSigned {
@@ -236,11 +412,13 @@ impl Job {
                 result,
                 measurement,
                 comment,
+                recorded,
                 ..
             } => {
                 let sig = Signature {
                     step: *step,
                     checkpoint: *checkpoint,
+                    attempt: self.attempt_of(*step),
                     signer: signer.clone(),
                     signer_name: signer_name.clone(),
                     meaning: *meaning,
@@ -248,9 +426,11 @@ impl Job {
                     result: *result,
                     measurement: measurement.clone(),
                     comment: comment.clone(),
+                    recorded: recorded.clone(),
                 };
                 self.history.push(sig.clone());
                 if let Some(s) = self.step_mut(*step) {
+                    s.current_attempt_mut().signatures.push(sig.clone());
                     s.signatures.insert(*checkpoint, sig);
                 }
                 if result.is_failure() {
@@ -267,12 +447,32 @@ impl Job {
                 ..
             } => self.lots.push(Lot {
                 step: *step,
+                attempt: self.attempt_of(*step),
                 material: material.clone(),
                 lot: lot.clone(),
                 expiry: *expiry,
                 gtin: gtin.clone(),
                 raw_scan: raw_scan.clone(),
                 time,
+                by: actor,
+            }),
+            Event::LotRefused {
+                step,
+                material,
+                lot,
+                expiry,
+                raw_scan,
+                reason,
+                ..
+            } => self.lot_refusals.push(LotRefused {
+                step: *step,
+                material: material.clone(),
+                lot: lot.clone(),
+                expiry: *expiry,
+                raw_scan: raw_scan.clone(),
+                reason: reason.clone(),
+                time,
+                by: actor,
             }),
             Event::Excursion {
                 step,
@@ -287,6 +487,7 @@ impl Job {
             } => {
                 let rec = ExcursionRecord {
                     step: *step,
+                    attempt: self.attempt_of(*step),
                     id: *id,
                     channel: channel.clone(),
                     window_min_c: *window_min_c,
@@ -295,6 +496,8 @@ impl Job {
                     started: *started,
                     ended: *ended,
                     acknowledgement: None,
+                    acknowledged_by: None,
+                    acknowledged_at: None,
                 };
                 // An excursion may be recorded when it starts and again when it ends.
                 match self
@@ -303,9 +506,11 @@ impl Job {
                     .find(|e| e.step == *step && e.id == *id)
                 {
                     Some(existing) => {
-                        let ack = existing.acknowledgement.take();
                         *existing = ExcursionRecord {
-                            acknowledgement: ack,
+                            attempt: existing.attempt,
+                            acknowledgement: existing.acknowledgement.take(),
+                            acknowledged_by: existing.acknowledged_by.take(),
+                            acknowledged_at: existing.acknowledged_at,
                             ..rec
                         };
                     }
@@ -321,27 +526,79 @@ impl Job {
                     .find(|e| e.step == *step && e.id == *id)
                 {
                     e.acknowledgement = Some(comment.clone());
+                    e.acknowledged_by = Some(actor);
+                    e.acknowledged_at = Some(time);
                 }
             }
-            Event::StepRedone { step, .. } => {
+            Event::Deviated {
+                step,
+                attempt,
+                kind,
+                reason,
+                by,
+                by_name,
+                ..
+            } => {
+                let d = Deviation {
+                    step: *step,
+                    attempt: *attempt,
+                    kind: *kind,
+                    reason: reason.clone(),
+                    by: by.clone(),
+                    by_name: by_name.clone(),
+                    time,
+                };
+                if let Some(s) = self.step_mut(*step) {
+                    s.current_attempt_mut().deviations.push(d.clone());
+                }
+                self.deviations.push(d);
+            }
+            Event::StepRedone { step, reason, .. } => {
                 if let Some(s) = self.step_mut(*step) {
                     s.signatures.clear();
                     s.completed = None;
-                    s.attempts += 1;
+                    s.temperature.clear();
+                    s.sample_count = 0;
+                    s.samples_digest = None;
+                    // A step redone before it ever started still had its first attempt.
+                    let number = s.attempts.max(1) + 1;
+                    s.current_attempt_mut();
+                    s.attempts = number;
+                    s.sample_stream = sample_stream(*step, number);
+                    s.attempt_log.push(Attempt {
+                        number,
+                        reason: Some(reason.clone()),
+                        opened_by: Some(actor),
+                        sample_stream: s.sample_stream,
+                        ..Attempt::default()
+                    });
                 }
                 self.status = JobStatus::InProgress;
             }
-            Event::JobSuspended { .. } => {
+            Event::JobSuspended { reason, .. } => {
                 if self.status != JobStatus::Suspended {
                     self.status_before_suspend = Some(self.status);
                 }
                 self.status = JobStatus::Suspended;
+                self.suspensions.push(Suspension {
+                    reason: reason.clone(),
+                    by: actor,
+                    time,
+                    resumed: None,
+                    resumed_by: None,
+                    resume_reason: None,
+                });
             }
-            Event::JobResumed { .. } => {
+            Event::JobResumed { reason, .. } => {
                 self.status = self
                     .status_before_suspend
                     .take()
                     .unwrap_or(JobStatus::InProgress);
+                if let Some(s) = self.suspensions.last_mut().filter(|s| s.resumed.is_none()) {
+                    s.resumed = Some(time);
+                    s.resumed_by = Some(actor);
+                    s.resume_reason = Some(reason.clone()).filter(|r| !r.is_empty());
+                }
             }
             Event::JobAborted { reason, .. } => {
                 self.status = JobStatus::Aborted;
@@ -374,8 +631,24 @@ impl Job {
                     Decision::Rejected => self.status = JobStatus::Rejected,
                 }
             }
+            Event::InstructionArchived { hash, .. } if !self.archived.contains(hash) => {
+                self.archived.push(hash.clone());
+            }
             _ => {}
         }
+    }
+
+    /// Adds the record to the timeline, in words a reviewer reads.
+    fn note(&mut self, rec: &Record) {
+        let (step, text) = describe(&rec.event);
+        self.timeline.push(Happening {
+            seq: rec.seq,
+            time: rec.time,
+            actor: rec.actor.clone(),
+            step,
+            kind: rec.event.kind(),
+            text,
+        });
     }
 
     fn step_mut(&mut self, step: u32) -> Option<&mut StepState> {
@@ -400,18 +673,194 @@ impl Job {
             .filter(move |e| e.step == step && e.acknowledgement.is_none())
     }
 
+    /// Lots recorded for the current attempt of `step`.
     pub fn lots_for_step(&self, step: u32) -> impl Iterator<Item = &Lot> {
-        self.lots.iter().filter(move |l| l.step == step)
+        let attempt = self.attempt_of(step);
+        self.lots
+            .iter()
+            .filter(move |l| l.step == step && l.attempt == attempt)
+    }
+
+    /// Deviations signed for the current attempt of `step`.
+    pub fn deviations_of_current_attempt(&self, step: u32) -> impl Iterator<Item = &Deviation> {
+        let attempt = self.attempt_of(step);
+        self.deviations
+            .iter()
+            .filter(move |d| d.step == step && d.attempt == attempt)
+    }
+
+    /// Every expiry a lot code was seen with in this job (recorded or refused).
+    pub fn expiries_seen(&self, lot: &str) -> Vec<Option<NaiveDate>> {
+        let mut out: Vec<Option<NaiveDate>> = Vec::new();
+        let seen = self
+            .lots
+            .iter()
+            .filter(|l| l.lot == lot)
+            .map(|l| l.expiry)
+            .chain(
+                self.lot_refusals
+                    .iter()
+                    .filter(|l| l.lot == lot)
+                    .map(|l| l.expiry),
+            );
+        for e in seen {
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        out
     }
 
     /// Highest temperature any channel reached in the job, for summaries.
     pub fn peak_c(&self) -> Option<f64> {
         self.steps
             .iter()
-            .flat_map(|s| s.temperature.iter().map(|c| c.peak_c))
+            .flat_map(|s| s.attempt_log.iter())
+            .flat_map(|a| a.temperature.iter().map(|c| c.peak_c))
+            .chain(
+                self.steps
+                    .iter()
+                    .flat_map(|s| s.temperature.iter().map(|c| c.peak_c)),
+            )
             .fold(None, |acc: Option<f64>, v| {
                 Some(acc.map_or(v, |a| a.max(v)))
             })
+    }
+}
+
+fn describe(event: &Event) -> (Option<u32>, String) {
+    use Event::*;
+    let n = |step: &u32| step + 1;
+    match event {
+        JobStarted {
+            instruction_id,
+            instruction_rev,
+            board_serial,
+            ..
+        } => (
+            None,
+            format!("job started: {instruction_id} rev {instruction_rev} on board {board_serial}"),
+        ),
+        StepStarted { step, .. } => (Some(*step), format!("step {} started", n(step))),
+        StepCompleted {
+            step, sample_count, ..
+        } => (
+            Some(*step),
+            format!("step {} completed ({sample_count} samples sealed)", n(step)),
+        ),
+        CheckpointSigned {
+            step,
+            checkpoint,
+            signer_name,
+            signer,
+            meaning,
+            result,
+            measurement,
+            comment,
+            ..
+        } => {
+            let mut t = format!(
+                "checkpoint {}.{} {:?} — {meaning} by {signer_name} ({signer})",
+                n(step),
+                checkpoint + 1,
+                result
+            );
+            if let Some(m) = measurement {
+                t.push_str(&format!(", measured {} {}", m.value, m.unit));
+            }
+            if let Some(c) = comment {
+                t.push_str(&format!(": {c}"));
+            }
+            (Some(*step), t)
+        }
+        LotRecorded {
+            step,
+            material,
+            lot,
+            expiry,
+            ..
+        } => (
+            Some(*step),
+            format!(
+                "lot {lot} of {material} recorded{}",
+                expiry.map(|d| format!(", expires {d}")).unwrap_or_default()
+            ),
+        ),
+        LotRefused {
+            step,
+            material,
+            lot,
+            reason,
+            ..
+        } => (
+            Some(*step),
+            format!("lot {lot} of {material} REFUSED: {reason}"),
+        ),
+        Excursion {
+            step,
+            id,
+            channel,
+            peak_c,
+            ended,
+            ..
+        } => (
+            Some(*step),
+            format!(
+                "temperature alarm {id} on {channel}: peak {peak_c:.1} °C{}",
+                if ended.is_some() {
+                    ", back in window"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        ExcursionAcknowledged {
+            step, id, comment, ..
+        } => (
+            Some(*step),
+            format!("temperature alarm {id} acknowledged: {comment}"),
+        ),
+        StepRedone { step, reason, .. } => {
+            (Some(*step), format!("step {} redone: {reason}", n(step)))
+        }
+        Deviated {
+            step,
+            attempt,
+            kind,
+            reason,
+            by_name,
+            ..
+        } => (
+            Some(*step),
+            format!(
+                "DEVIATION on step {} (attempt {attempt}): {kind} — {reason}, signed by {by_name}",
+                n(step)
+            ),
+        ),
+        JobSuspended { reason, .. } => (None, format!("job suspended: {reason}")),
+        JobResumed { reason, .. } if reason.is_empty() => (None, "job resumed".to_string()),
+        JobResumed { reason, .. } => (None, format!("job resumed: {reason}")),
+        JobAborted { reason, .. } => (None, format!("job aborted: {reason}")),
+        JobSubmitted { .. } => (None, "submitted for review".to_string()),
+        JobReviewed {
+            decision,
+            reviewer_name,
+            comment,
+            ..
+        } => (
+            None,
+            format!(
+                "{} by {reviewer_name}: {comment}",
+                match decision {
+                    Decision::Approved => "approved",
+                    Decision::Rejected => "rejected",
+                }
+            ),
+        ),
+        InstructionArchived { file_name, .. } => {
+            (None, format!("instruction text {file_name} archived"))
+        }
+        other => (None, other.kind().replace('_', " ")),
     }
 }
 
@@ -484,6 +933,7 @@ mod tests {
             approval_ref: None,
             bench: "B1".into(),
             performer: "T1".into(),
+            procedures: vec![],
         }
     }
 
@@ -498,6 +948,7 @@ mod tests {
             result,
             measurement: None,
             comment: None,
+            recorded: None,
         }
     }
 
@@ -590,7 +1041,10 @@ mod tests {
                 job: "J1".into(),
                 reason: "shift end".into(),
             },
-            Event::JobResumed { job: "J1".into() },
+            Event::JobResumed {
+                job: "J1".into(),
+                reason: String::new(),
+            },
             Event::JobSubmitted {
                 job: "OTHER".into(),
             },
@@ -615,7 +1069,13 @@ mod tests {
                 reason: "x".into(),
             },
         ));
-        held.push(rec(4, Event::JobResumed { job: "J1".into() }));
+        held.push(rec(
+            4,
+            Event::JobResumed {
+                job: "J1".into(),
+                reason: String::new(),
+            },
+        ));
         assert_eq!(Job::fold(&held).unwrap().status, JobStatus::Held);
         // A step out of range is ignored, not a panic.
         let mut odd = recs[..1].to_vec();
@@ -627,8 +1087,70 @@ mod tests {
                 temperature: vec![],
                 sample_count: 0,
                 samples_digest: String::new(),
+                attempt: 0,
             },
         ));
         assert!(Job::fold(&odd).is_some());
+    }
+
+    #[test]
+    fn a_redo_opens_a_new_attempt_with_its_own_samples_and_keeps_the_first() {
+        let done = |attempt| Event::StepCompleted {
+            job: "J1".into(),
+            step: 0,
+            temperature: vec![],
+            sample_count: 3,
+            samples_digest: format!("d{attempt}"),
+            attempt,
+        };
+        let recs: Vec<Record> = vec![
+            started(),
+            Event::StepStarted {
+                job: "J1".into(),
+                step: 0,
+            },
+            signed(0, CheckResult::Fail),
+            Event::StepRedone {
+                job: "J1".into(),
+                step: 0,
+                reason: "land 2 lifted".into(),
+            },
+            Event::StepStarted {
+                job: "J1".into(),
+                step: 0,
+            },
+            signed(0, CheckResult::Pass),
+            done(2),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| rec(i as u64, e))
+        .collect();
+        let job = Job::fold(&recs).unwrap();
+        let s = &job.steps[0];
+        assert_eq!(s.attempts, 2);
+        assert_eq!(s.attempt_log.len(), 2);
+        let (first, second) = (&s.attempt_log[0], &s.attempt_log[1]);
+        assert_eq!(first.number, 1);
+        assert_eq!(first.sample_stream, 0);
+        assert_eq!(first.signatures.len(), 1);
+        assert_eq!(first.signatures[0].result, CheckResult::Fail);
+        assert!(first.completed.is_none());
+        assert_eq!(second.reason.as_deref(), Some("land 2 lifted"));
+        assert_eq!(second.opened_by.as_deref(), Some("T1"));
+        assert_eq!(second.sample_stream, sample_stream(0, 2));
+        assert_ne!(second.sample_stream, first.sample_stream);
+        assert_eq!(second.samples_digest.as_deref(), Some("d2"));
+        assert_eq!(second.signatures[0].attempt, 2);
+        assert_eq!(s.sample_stream, second.sample_stream);
+        assert_eq!(job.history.len(), 2);
+        assert_eq!(job.timeline.len(), recs.len());
+        assert!(
+            job.timeline[3]
+                .text
+                .contains("step 1 redone: land 2 lifted")
+        );
+        assert_eq!(sample_stream(3, 1), 3);
+        assert_eq!(sample_stream(3, 0), 3);
     }
 }

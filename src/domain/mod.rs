@@ -1,5 +1,6 @@
 //! Pure rules and types: no I/O at all. Everything else in the crate leans on this.
 
+pub mod deviations;
 pub mod event;
 pub mod gs1;
 pub mod job;

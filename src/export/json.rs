@@ -1,7 +1,7 @@
 //! The JSON export and its verification.
 //!
 //! ```text
-//! {"traveler_export":1,"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
+//! {"traveler_export":1,"store":{"store_id":"<uuid>","bench":"..."},"exported_at":"...","chain_head":{"seq":N,"hash":"<hex>"},
 //!  "scope":{...},"samples_included":false,"jobs":[
 //! {"id":"J1","instruction":{...}|null,"procedures":[...],"job":<the job fold>,
 //!  "samples":[{"step":0,"count":n,"points":[{"channel","time","celsius"}...]}...],
@@ -28,7 +28,7 @@ use tracing::info;
 use crate::domain::event::Record;
 use crate::domain::job::Job;
 use crate::instruction::Library;
-use crate::store::{Store, StoredSample, chain_hash};
+use crate::store::{Store, StoreError, StoredSample, chain_hash};
 
 use super::{
     ExportError, ExportOptions, ExportSummary, JobBundle, Progress, Result, Scope, StoredOrPlain,
@@ -81,7 +81,8 @@ pub fn write_json<W: Write>(
     let mut summary = ExportSummary::default();
     write!(
         w,
-        "{{\"traveler_export\":{EXPORT_VERSION},\"exported_at\":{},\"chain_head\":",
+        "{{\"traveler_export\":{EXPORT_VERSION},\"store\":{},\"exported_at\":{},\"chain_head\":",
+        serde_json::to_string(store.identity())?,
         serde_json::to_string(&super::time_str(&Utc::now()))?
     )?;
     serde_json::to_writer(
@@ -245,8 +246,32 @@ pub struct ExportVerifyReport {
     pub samples: u64,
     /// The chain head the export was taken at.
     pub head: Option<(u64, String)>,
-    /// `None` when every check held.
+    /// The store the export was taken from (`None` in exports of store format 3).
+    pub store: Option<crate::store::StoreIdentity>,
+    /// `None` when every hash, link and sample seal held.
     pub failure: Option<ExportVerifyFailure>,
+    /// The separate check of each exported job summary against a re-fold of its
+    /// records with this build's fold.
+    pub refold: RefoldReport,
+    /// Records whose hashes hold but which this build cannot read (a newer traveler
+    /// wrote them); their jobs are not re-folded.
+    pub newer: u64,
+}
+
+/// Re-folding each job from its records and comparing it with the exported `job`.
+/// Separate from the hashes: the summary is not hashed, and a later traveler may fold
+/// the same records differently; a difference says the summary does not follow from
+/// the records as this build reads them, not that a record was changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefoldReport {
+    /// Jobs whose exported summary equals this build's fold of their records.
+    pub matched: u64,
+    /// Jobs not re-folded (records this build cannot read).
+    pub skipped: u64,
+    /// Jobs whose summary differs.
+    pub differing: u64,
+    /// The first difference.
+    pub first: Option<ExportVerifyFailure>,
 }
 
 #[derive(Deserialize)]
@@ -291,30 +316,27 @@ impl Checker {
         }
         let id = entry.id.as_str();
         let mut records: Vec<Record> = Vec::with_capacity(entry.events.len());
+        let mut unreadable = false;
         let mut prev: Option<(u64, [u8; 32])> = None;
         for e in &entry.events {
             self.report.events += 1;
             let seq = e.seq;
             let bytes = e.record.get().as_bytes();
-            let record: Record = match serde_json::from_slice(bytes) {
-                Ok(r) => r,
+            // Hashes and links on the bytes: the envelope's seq and prev_hash.
+            let head = match crate::store::wire::head(bytes) {
+                Ok(h) => h,
                 Err(err) => {
                     return self.fail(Some(id), Some(seq), format!("unreadable record ({err})"));
                 }
             };
-            if record.seq != seq {
+            if head.seq != seq {
                 return self.fail(
                     Some(id),
                     Some(seq),
-                    format!("the record says seq {}", record.seq),
+                    format!("the record says seq {}", head.seq),
                 );
             }
-            if record.event.job() != Some(id) {
-                return self.fail(Some(id), Some(seq), "the record belongs to another job");
-            }
-            let Some(prev_hash) = parse_hash(&record.prev_hash) else {
-                return self.fail(Some(id), Some(seq), "prev_hash is not 64 hex digits");
-            };
+            let prev_hash = head.prev_hash;
             let computed = chain_hash(seq, &prev_hash, bytes);
             if parse_hash(&e.hash) != Some(computed) {
                 return self.fail(
@@ -339,22 +361,48 @@ impl Checker {
             if self.last.is_none_or(|(s, _)| seq > s) {
                 self.last = Some((seq, computed));
             }
-            records.push(record);
+            match crate::store::wire::decode(seq, bytes) {
+                Ok(d) => {
+                    if d.record.event.job() != Some(id) {
+                        return self.fail(Some(id), Some(seq), "the record belongs to another job");
+                    }
+                    records.push(d.record);
+                }
+                Err(StoreError::Newer { .. } | StoreError::Undecodable { .. }) => {
+                    self.report.newer += 1;
+                    unreadable = true;
+                }
+                Err(err) => return self.fail(Some(id), Some(seq), err.to_string()),
+            }
+        }
+        if unreadable {
+            self.report.refold.skipped += 1;
+            return;
         }
         let Some(job) = Job::fold(&records) else {
             return self.fail(Some(id), None, "no job-started record among the events");
         };
-        match serde_json::to_value(&job) {
-            Ok(folded) if folded == entry.job => {}
-            Ok(folded) => {
-                let field = first_difference(&folded, &entry.job);
-                return self.fail(
-                    Some(id),
-                    None,
-                    format!("the exported job record differs from its events (at {field})"),
-                );
+        let differs = match serde_json::to_value(&job) {
+            Ok(folded) if folded == entry.job => None,
+            Ok(folded) => Some(format!(
+                "the exported job summary differs from this traveler's fold of its \
+                 records (at {})",
+                first_difference(&folded, &entry.job)
+            )),
+            Err(e) => Some(format!("cannot re-encode the job ({e})")),
+        };
+        match differs {
+            None => self.report.refold.matched += 1,
+            Some(problem) => {
+                self.report.refold.differing += 1;
+                if self.report.refold.first.is_none() {
+                    self.report.refold.first = Some(ExportVerifyFailure {
+                        job: Some(id.to_string()),
+                        seq: None,
+                        problem,
+                    });
+                }
             }
-            Err(e) => return self.fail(Some(id), None, format!("cannot re-encode the job ({e})")),
         }
         for s in entry.samples.iter().flatten() {
             self.report.samples += s.points.len() as u64;
@@ -474,6 +522,7 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "traveler_export" => self.0.version = Some(map.next_value()?),
+                "store" => self.0.report.store = Some(map.next_value()?),
                 "chain_head" => {
                     let h: HeadJson = map.next_value()?;
                     self.0.report.head = Some((h.seq, h.hash));

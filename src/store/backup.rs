@@ -1,7 +1,7 @@
 //! Backup and restore as JSON Lines, streamed both ways.
 //!
 //! ```text
-//! {"traveler_backup":1}
+//! {"traveler_backup":2,"store":{"store_id":"<uuid>","bench":"<bench>"},"format":4}
 //! {"seq":1,"hash":"<hex>","record":<canonical record bytes, verbatim>}
 //! ...
 //! {"sample":{"job":"J1","step":0,"channel":"tc1","time":"...","celsius":231.5}}
@@ -12,7 +12,10 @@
 //! `record` embeds the canonical bytes as a raw JSON value, byte for byte as stored, so
 //! a receiver recomputes each hash from the exact text between `"record":` and the
 //! closing brace of the line: SHA-256(seq u64 BE ‖ prev_hash raw ‖ those bytes).
-//! The `end` line makes a truncated backup detectable.
+//! The `end` line makes a truncated backup detectable, and is the store's high-water
+//! mark at the time of the backup. Backups of version 1 (store format 3 and earlier)
+//! have no `store` and no `format`; they restore as a store that still needs its
+//! identity (see `migrate`).
 
 use std::fs;
 use std::io::{BufRead, BufWriter, Write};
@@ -23,14 +26,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tracing::info;
 
-use crate::domain::event::Record;
-
 use super::chain::{ChainHead, GENESIS, chain_hash, parse_hash};
 use super::error::{Result, StoreError};
+use super::identity::StoreIdentity;
 use super::index::T;
 use super::samples::{block_key, encode_block, step_prefix};
 use super::verify::VerifyReport;
-use super::{OpenOptions, Pending, Store, StoredSample};
+use super::{FORMAT_VERSION, OpenOptions, Opening, Pending, Store, StoredSample};
 
 const REPLAY_BATCH: usize = 1000;
 /// Samples per block when restoring (the backup does not keep the original batches;
@@ -50,6 +52,13 @@ pub struct BackupCounts {
 pub struct RestoreCounts {
     pub events: u64,
     pub samples: u64,
+    /// When this store's high-water mark (kept outside the store folder) remembers a
+    /// later seq than the backup ends at: the records after the backup's end are not
+    /// in it.
+    pub behind: Option<super::high_water::OutsideMark>,
+    /// Records carried verbatim that this build cannot read (a newer traveler wrote
+    /// them): they have no index entries here.
+    pub unreadable: u64,
     /// The verification run on the restored store.
     pub verified: VerifyReport,
 }
@@ -71,14 +80,29 @@ struct EndLine {
     head_hash: String,
 }
 
+/// The backup format this build writes.
+pub const BACKUP_VERSION: u32 = 2;
+
 #[derive(Serialize)]
-struct Header {
+struct Header<'a> {
     traveler_backup: u32,
+    store: &'a StoreIdentity,
+    format: u32,
+}
+
+/// What a backup's first line says.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct BackupHeader {
+    pub traveler_backup: u32,
+    /// `None` in backups of version 1.
+    #[serde(default)]
+    pub store: Option<StoreIdentity>,
+    #[serde(default)]
+    pub format: Option<u32>,
 }
 
 #[derive(Deserialize)]
 struct Line<'a> {
-    traveler_backup: Option<u32>,
     seq: Option<u64>,
     hash: Option<String>,
     #[serde(borrow)]
@@ -92,27 +116,61 @@ impl Store {
     pub fn backup(&self, w: impl Write) -> Result<BackupCounts> {
         let mut w = BufWriter::new(w);
         let head = self.chain_head();
-        serde_json::to_writer(&mut w, &Header { traveler_backup: 1 })?;
+        serde_json::to_writer(
+            &mut w,
+            &Header {
+                traveler_backup: BACKUP_VERSION,
+                store: self.identity(),
+                format: FORMAT_VERSION,
+            },
+        )?;
         w.write_all(b"\n")?;
 
+        // Bytes, seqs and hashes only: no event is decoded, so a record this build
+        // cannot read is carried like any other. The links are checked on the way: a
+        // backup of a damaged chain would only move the damage elsewhere.
         let mut events = 0u64;
+        let mut prev = GENESIS;
+        let mut line = Vec::with_capacity(1024);
         for item in self.record_groups_upto(head.seq) {
-            let (seq, v) = item?;
+            let (seq, v) = item.map_err(verify_hint)?;
             if seq != events + 1 {
                 return Err(StoreError::Damaged {
                     seq: events + 1,
                     what: "missing; run `traveler verify`".into(),
                 });
             }
-            let stored = super::chain::StoredRecord::decode(seq, &v)?;
-            write!(
-                w,
-                "{{\"seq\":{seq},\"hash\":\"{}\",\"record\":",
-                stored.hash_hex()
-            )?;
-            w.write_all(&v)?;
-            w.write_all(b"}\n")?;
+            let h = super::wire::head(&v).map_err(|what| StoreError::Damaged {
+                seq,
+                what: format!("{what}; run `traveler verify`"),
+            })?;
+            if h.seq != seq || h.prev_hash != prev {
+                return Err(StoreError::Damaged {
+                    seq,
+                    what: "it does not link to the record before it; run `traveler verify`".into(),
+                });
+            }
+            prev = chain_hash(seq, &prev, &v);
+            line.clear();
+            line.extend_from_slice(b"{\"seq\":");
+            line.extend_from_slice(seq.to_string().as_bytes());
+            line.extend_from_slice(b",\"hash\":\"");
+            let at = line.len();
+            line.resize(at + 64, 0);
+            // 32 bytes always fit 64 hex digits.
+            let _ = hex::encode_to_slice(prev, &mut line[at..]);
+            line.extend_from_slice(b"\",\"record\":");
+            line.extend_from_slice(&v);
+            line.extend_from_slice(b"}\n");
+            w.write_all(&line)?;
             events += 1;
+        }
+        if prev != head.hash {
+            return Err(StoreError::Damaged {
+                seq: head.seq,
+                what: "the last record does not hash to the chain head; run `traveler verify`"
+                    .into(),
+            });
         }
 
         let mut samples = 0u64;
@@ -162,7 +220,8 @@ impl Store {
         let mut tmp_name = file.as_os_str().to_owned();
         tmp_name.push(".tmp");
         let tmp = std::path::PathBuf::from(tmp_name);
-        let f = fs::File::create(&tmp)?;
+        // Owner-only: a backup holds the PIN hashes and every record.
+        let f = crate::private_fs::create_file(&tmp)?;
         let counts = self.backup(&f)?;
         f.sync_all()?;
         drop(f);
@@ -178,30 +237,45 @@ impl Store {
     /// Replays a backup into a new store in `dir` (which must be empty or absent),
     /// checking every hash as it goes, then verifies the result.
     pub fn restore(
-        backup: impl BufRead,
+        mut backup: impl BufRead,
         dir: &Path,
         options: OpenOptions,
     ) -> Result<(Store, RestoreCounts)> {
+        if dir.is_file() {
+            return Err(StoreError::NotAStoreFolder {
+                path: dir.to_path_buf(),
+            });
+        }
         if dir.exists() && fs::read_dir(dir)?.next().is_some() {
             return Err(StoreError::NotEmpty {
                 path: dir.to_path_buf(),
             });
         }
-        fs::create_dir_all(dir)?;
-        let store = Store::open(dir, options)?;
-        let counts = store.replay(backup)?;
+        let header = read_header(&mut backup)?;
+        // Known before anything is written: a restore writes the mark anew.
+        let mark = header
+            .store
+            .as_ref()
+            .and_then(|id| super::high_water::find_by_store_id(&id.store_id));
+        crate::private_fs::create_dir_all(dir)?;
+        let store = Store::open_as(dir, options, Opening::CreateIfMissing(header.store.clone()))?;
+        let mut counts = store.replay(backup, header.store.is_none())?;
+        counts.behind = mark.filter(|m| m.head.seq > counts.events);
         Ok((store, counts))
     }
 
-    fn replay(&self, backup: impl BufRead) -> Result<RestoreCounts> {
+    /// `needs_identity`: a backup of store format 3 or earlier, whose chain names no
+    /// store; a `StoreMigrated` record after its records names the new one.
+    fn replay(&self, backup: impl BufRead, needs_identity: bool) -> Result<RestoreCounts> {
         let mut prev = GENESIS;
         let mut expected = 1u64;
         let mut pending: Vec<Pending> = Vec::with_capacity(REPLAY_BATCH);
         let mut blocks = BlockBuffer::default();
         let mut sample_count = 0u64;
+        let mut unreadable = 0u64;
         let mut end: Option<EndLine> = None;
-        let mut seen_header = false;
-        let mut n = 0u64;
+        // The header is line 1, read by `read_header`.
+        let mut n = 1u64;
 
         for line in backup.lines() {
             n += 1;
@@ -215,13 +289,6 @@ impl Store {
             }
             let parsed: Line<'_> =
                 serde_json::from_str(&line).map_err(|e| bad(format!("not a backup line ({e})")))?;
-            if !seen_header {
-                if parsed.traveler_backup != Some(1) {
-                    return Err(bad("not a traveler backup (no header line)".into()));
-                }
-                seen_header = true;
-                continue;
-            }
             if let (Some(seq), Some(hash), Some(raw)) = (parsed.seq, &parsed.hash, parsed.record) {
                 if sample_count > 0 {
                     return Err(bad("an event after the samples".into()));
@@ -236,16 +303,25 @@ impl Store {
                         "seq {seq}: the record does not match its hash"
                     )));
                 }
-                let record: Record = serde_json::from_slice(canonical)
-                    .map_err(|e| bad(format!("seq {seq}: undecodable record ({e})")))?;
-                if record.seq != seq {
-                    return Err(bad(format!(
-                        "seq {seq}: the record says seq {}",
-                        record.seq
-                    )));
+                let h = super::wire::head(canonical)
+                    .map_err(|e| bad(format!("seq {seq}: not a record ({e})")))?;
+                if h.seq != seq {
+                    return Err(bad(format!("seq {seq}: the record says seq {}", h.seq)));
                 }
+                // Carried verbatim whether or not this build can read it; only what it
+                // reads gets index entries.
+                let record = match super::wire::decode(seq, canonical) {
+                    Ok(d) => Some(Box::new(d.record)),
+                    Err(e @ (StoreError::Newer { .. } | StoreError::Undecodable { .. })) => {
+                        unreadable += 1;
+                        tracing::warn!("restoring seq {seq} without index entries: {e}");
+                        None
+                    }
+                    Err(e) => return Err(bad(format!("seq {seq}: {e}"))),
+                };
                 pending.push(Pending::Replayed {
-                    record: Box::new(record),
+                    head: h,
+                    record,
                     canonical: canonical.to_vec(),
                 });
                 if pending.len() >= REPLAY_BATCH {
@@ -302,13 +378,57 @@ impl Store {
                 ),
             });
         }
+        if needs_identity {
+            let id = self.identity().clone();
+            self.commit(vec![Pending::New {
+                time: Utc::now(),
+                actor: crate::domain::event::SYSTEM_ACTOR.to_string(),
+                event: Box::new(crate::domain::event::Event::StoreMigrated {
+                    store_id: id.store_id,
+                    bench: id.bench,
+                    from_format: super::OLDEST_MIGRATABLE,
+                    to_format: FORMAT_VERSION,
+                    from_schema: 1,
+                }),
+            }])?;
+        }
         let verified = self.verify()?;
         info!(events = verified.events, samples = sample_count, "restored");
         Ok(RestoreCounts {
             events: expected - 1,
             samples: sample_count,
+            unreadable,
+            behind: None,
             verified,
         })
+    }
+}
+
+fn verify_hint(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Damaged { seq, what } => StoreError::Damaged {
+            seq,
+            what: format!("{what}; run `traveler verify`"),
+        },
+        other => other,
+    }
+}
+
+/// Reads and checks a backup's first line.
+pub fn read_header(backup: &mut impl BufRead) -> Result<BackupHeader> {
+    let mut first = String::new();
+    backup.read_line(&mut first)?;
+    let bad = |what: String| StoreError::Backup { line: 1, what };
+    let header: BackupHeader = serde_json::from_str(first.trim_end())
+        .map_err(|_| bad("not a traveler backup (no header line)".into()))?;
+    match header.traveler_backup {
+        1 => Ok(header),
+        BACKUP_VERSION if header.store.is_some() => Ok(header),
+        BACKUP_VERSION => Err(bad("the header names no store".into())),
+        v => Err(bad(format!(
+            "backup version {v} was written by a newer traveler; this one reads versions 1 \
+             and {BACKUP_VERSION}"
+        ))),
     }
 }
 

@@ -1,17 +1,42 @@
 //! The hash chain: what is hashed and how a record is encoded.
 //!
-//! canonical bytes = `serde_json::to_vec(&Record)` (struct field order, no maps), stored
+//! canonical bytes = the record's JSON envelope (struct field order, no maps), stored
 //! verbatim and never re-encoded, so the hash stays reproducible from the stored bytes.
 //! hash(n) = SHA-256(seq as u64 BE ‖ prev_hash as raw 32 bytes ‖ canonical bytes),
 //! where prev_hash is hash(n-1), or 32 zero bytes for seq 1.
+//!
+//! Envelope of schema 2 and later (what this build writes):
+//! `{"schema":2,["store":{"store_id":..,"bench":..},]"seq":N,"prev_hash":"..",
+//! "time":"..","actor":"..","event":{"type":..,...}}`; `store` only on seq 1 of a new
+//! store. Records without `schema` are schema 1, the records of store formats 1–3
+//! (`{"seq":N,"prev_hash":..,"time":..,"actor":..,"event":..}`), and keep those bytes.
 
 use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::event::Record;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::event::{Event, Record};
 
 use super::error::{Result, StoreError};
+use super::identity::StoreIdentity;
+
+/// The record schema this build writes.
+pub const SCHEMA: u32 = 2;
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    schema: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<&'a StoreIdentity>,
+    seq: u64,
+    prev_hash: &'a str,
+    time: &'a DateTime<Utc>,
+    actor: &'a str,
+    event: &'a Event,
+}
 
 /// `prev_hash` of the first record.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -61,22 +86,23 @@ pub fn chain_hash(seq: u64, prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] 
     h.finalize().into()
 }
 
-pub fn canonical_bytes(record: &Record) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec(record)?)
+/// The bytes this build stores for a new record (schema [`SCHEMA`]); `store` names the
+/// store's identity in the first record of a new store.
+pub fn canonical_bytes(record: &Record, store: Option<&StoreIdentity>) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&EnvelopeOut {
+        schema: SCHEMA,
+        store,
+        seq: record.seq,
+        prev_hash: &record.prev_hash,
+        time: &record.time,
+        actor: &record.actor,
+        event: &record.event,
+    })?)
 }
 
+/// Decodes a stored record of any schema into today's types (see `wire`).
 pub(crate) fn decode_record(seq: u64, bytes: &[u8]) -> Result<Record> {
-    let rec: Record = serde_json::from_slice(bytes).map_err(|e| StoreError::Damaged {
-        seq,
-        what: format!("undecodable ({e})"),
-    })?;
-    if rec.seq != seq {
-        return Err(StoreError::Damaged {
-            seq,
-            what: format!("stored under seq {seq} but says seq {}", rec.seq),
-        });
-    }
-    Ok(rec)
+    Ok(super::wire::decode(seq, bytes)?.record)
 }
 
 pub(crate) fn parse_hash(hex_str: &str) -> Option<[u8; 32]> {
@@ -89,6 +115,8 @@ pub(crate) fn parse_hash(hex_str: &str) -> Option<[u8; 32]> {
 #[derive(Clone, Debug)]
 pub struct StoredRecord {
     pub record: Record,
+    /// The record schema its bytes are written in (1: store formats 1–3).
+    pub schema: u32,
     /// The canonical bytes exactly as stored and hashed.
     pub canonical: Vec<u8>,
     /// hash(seq) as defined above.
@@ -97,7 +125,8 @@ pub struct StoredRecord {
 
 impl StoredRecord {
     pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredRecord> {
-        let record = decode_record(seq, bytes)?;
+        let decoded = super::wire::decode(seq, bytes)?;
+        let (record, schema) = (decoded.record, decoded.schema);
         let prev = parse_hash(&record.prev_hash).ok_or_else(|| StoreError::Damaged {
             seq,
             what: "prev_hash is not 64 hex digits".into(),
@@ -105,6 +134,7 @@ impl StoredRecord {
         Ok(StoredRecord {
             hash: chain_hash(seq, &prev, bytes),
             record,
+            schema,
             canonical: bytes.to_vec(),
         })
     }

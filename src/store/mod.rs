@@ -14,12 +14,17 @@
 mod backup;
 mod chain;
 mod error;
+mod folder;
 mod group;
+pub mod high_water;
+mod identity;
 mod index;
 mod keys;
+mod migrate;
 mod query;
 mod samples;
 mod verify;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::io;
@@ -34,21 +39,26 @@ use tracing::{debug, info, warn};
 use crate::domain::event::{Event, Record};
 use crate::domain::job::Job;
 
-pub use backup::{BackupCounts, RestoreCounts};
-pub use chain::{ChainHead, GENESIS, StoredRecord, canonical_bytes, chain_hash};
+pub use backup::{BACKUP_VERSION, BackupCounts, BackupHeader, RestoreCounts, read_header};
+pub use chain::{ChainHead, GENESIS, SCHEMA, StoredRecord, canonical_bytes, chain_hash};
 pub use error::{Result, StoreError, VerifyFailure};
 /// How many consecutive records share one key of the events tree.
 pub use group::GROUP_LEN as EVENTS_PER_KEY;
+pub use identity::{StoreIdentity, is_uuid, uuid_v4};
+pub use migrate::{ArchiveReport, MigrateReport, MissingInstruction, OLDEST_MIGRATABLE};
 pub use query::{EventIter, LotUse, StoredEventIter};
 pub use samples::{SampleDigest, SampleIter, SampleWriter, StoredSample};
-pub use verify::VerifyReport;
+pub use verify::{NewerRecords, VerifyReport};
 
 use index::{CHAIN_TREES, Overlay, T, TREE_NAMES};
 
-/// Version of the on-disk layout, kept in `meta/format`.
-const FORMAT: &[u8] = b"traveler-store-3";
+/// Version of the on-disk layout, kept in `meta/format` as `traveler-store-N`.
+pub const FORMAT_VERSION: u32 = 4;
+const FORMAT_PREFIX: &str = "traveler-store-";
 const META_HEAD: &[u8] = b"chain_head";
 const META_FORMAT: &[u8] = b"format";
+/// The store's identity as JSON (`StoreIdentity`), from format 4 on.
+const META_IDENTITY: &[u8] = b"identity";
 /// Present while `reindex` runs; found at open, it means the indexes are half built.
 const META_REINDEXING: &[u8] = b"reindexing";
 
@@ -65,6 +75,9 @@ pub struct OpenOptions {
     /// How long to keep trying while the store is locked. sled releases its file lock
     /// a moment after the last handle drops, so a close-then-reopen must not fail.
     pub lock_wait: Duration,
+    /// The bench a new store is created for (its identity); the computer's name when
+    /// `None`. An existing store keeps the bench it was created with.
+    pub bench: Option<String>,
 }
 
 impl Default for OpenOptions {
@@ -76,6 +89,7 @@ impl Default for OpenOptions {
             cache_capacity: 8 * 1024 * 1024,
             high_throughput: false,
             lock_wait: Duration::from_secs(1),
+            bench: None,
         }
     }
 }
@@ -99,6 +113,7 @@ struct Inner {
     /// sled's own log file, opened again only to fsync it (see `sync`).
     data_file: std::fs::File,
     trees: Vec<sled::Tree>,
+    identity: StoreIdentity,
     append: Mutex<AppendState>,
 }
 
@@ -111,12 +126,51 @@ struct AppendState {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let head = match self.append.get_mut() {
-            Ok(s) => s.head,
-            Err(p) => p.into_inner().head,
+        let state = match self.append.get_mut() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
         };
-        write_high_water(&self.path, head);
+        // Only a session that appended moves the mark: a read-only command writes
+        // nothing.
+        if state.high_water != state.head.seq {
+            high_water::write(&self.path, &self.identity, state.head);
+        }
     }
+}
+
+/// How `open_as` treats a folder without a store, and an older format.
+pub(crate) enum Opening {
+    /// Create a store when there is none, with this identity (a restore) or a new one.
+    CreateIfMissing(Option<StoreIdentity>),
+    /// Only an existing store of this format.
+    Existing,
+    /// An existing store of this or an older format, for `migrate`.
+    Migrate,
+}
+
+/// Ends the process here when `TRAVELER_FAULT` names this point: how the crash tests
+/// interrupt a migration or an append at the worst moment. Costs one environment
+/// lookup.
+pub(crate) fn fault_point(name: &str) {
+    static FAULT: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let fault = FAULT.get_or_init(|| std::env::var_os("TRAVELER_FAULT"));
+    if fault.as_ref().is_some_and(|v| v == name) {
+        eprintln!("traveler: fault point {name}: aborting");
+        std::process::abort();
+    }
+}
+
+fn format_name(version: u32) -> String {
+    format!("{FORMAT_PREFIX}{version}")
+}
+
+/// N of `traveler-store-N`.
+fn parse_format(f: &[u8]) -> Option<u32> {
+    std::str::from_utf8(f)
+        .ok()?
+        .strip_prefix(FORMAT_PREFIX)?
+        .parse()
+        .ok()
 }
 
 /// One record to be chained: new, or replayed from a backup with its own bytes.
@@ -126,16 +180,41 @@ pub(crate) enum Pending {
         actor: String,
         event: Box<Event>,
     },
+    /// Bytes from a backup: `record` is `None` when this build cannot read them (a
+    /// newer traveler wrote them): they are chained verbatim, without index entries.
     Replayed {
-        record: Box<Record>,
+        head: wire::Head,
+        record: Option<Box<Record>>,
         canonical: Vec<u8>,
     },
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `path`.
+    /// Opens the store in `path`, creating it (owner-only, with a new identity) when
+    /// the folder is absent or empty. For commands that write.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        Store::open_as(path.as_ref(), options, Opening::CreateIfMissing(None))
+    }
+
+    /// Opens the store in `path` only if there is one: never creates a store. For
+    /// read-only commands (verify, backup, exports, queries): a path with no store is
+    /// `StoreError::NoStore`, a file is `StoreError::NotAStoreFolder`.
+    pub fn open_existing(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        Store::open_as(path.as_ref(), options, Opening::Existing)
+    }
+
+    pub(crate) fn open_as(path: &Path, options: OpenOptions, opening: Opening) -> Result<Store> {
+        let path = path.to_path_buf();
+        let exists = folder::check_folder(&path, matches!(opening, Opening::CreateIfMissing(_)))?;
+        if !exists {
+            match opening {
+                Opening::CreateIfMissing(_) => crate::private_fs::create_dir_all(&path)?,
+                _ => {
+                    high_water::check_absent(&path)?;
+                    return Err(StoreError::NoStore { path });
+                }
+            }
+        }
         let mode = if options.high_throughput {
             sled::Mode::HighThroughput
         } else {
@@ -154,42 +233,81 @@ impl Store {
                 other => break other?,
             }
         };
+        folder::restrict_files(&path);
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| open_error(&path, e))?;
 
+        let migrating = matches!(opening, Opening::Migrate);
         let meta = &trees[T::Meta as usize];
-        match meta.get(META_FORMAT)? {
+        let format = meta.get(META_FORMAT)?;
+        let created = format.is_none();
+        let identity = match format {
             None if trees[T::Events as usize].is_empty() => {
-                meta.insert(META_FORMAT, FORMAT)?;
+                let identity = match opening {
+                    Opening::CreateIfMissing(Some(id)) => id,
+                    Opening::CreateIfMissing(None) => {
+                        // A store that was here and vanished is not replaced silently.
+                        high_water::check_absent(&path)?;
+                        StoreIdentity::new(
+                            options.bench.clone().unwrap_or_else(identity::host_name),
+                        )
+                    }
+                    Opening::Existing | Opening::Migrate => {
+                        drop(trees);
+                        drop(db);
+                        high_water::check_absent(&path)?;
+                        return Err(StoreError::NoStore { path });
+                    }
+                };
+                meta.insert(META_IDENTITY, identity.to_bytes())?;
+                meta.insert(META_FORMAT, format_name(FORMAT_VERSION).as_bytes())?;
                 db.flush()?;
+                std::fs::File::open(path.join("db"))?.sync_data()?;
+                info!(path = %path.display(), %identity, "store created");
+                identity
             }
-            Some(f) if f.as_ref() == FORMAT => {}
-            Some(f) if f.starts_with(b"traveler-store-") => {
+            Some(f) => match parse_format(&f) {
+                Some(FORMAT_VERSION) => {
+                    let bytes = meta
+                        .get(META_IDENTITY)?
+                        .ok_or_else(|| StoreError::Corrupt {
+                            path: path.clone(),
+                            detail: "its identity (meta/identity) is missing".into(),
+                        })?;
+                    StoreIdentity::from_bytes(&bytes).ok_or_else(|| StoreError::Corrupt {
+                        path: path.clone(),
+                        detail: "its identity (meta/identity) is unreadable".into(),
+                    })?
+                }
+                Some(n) if n < FORMAT_VERSION => match opening {
+                    Opening::Migrate => migrate::pending_identity(meta, &options),
+                    _ => return Err(StoreError::NeedsMigration { path, format: n }),
+                },
+                Some(n) => return Err(StoreError::NewerFormat { path, format: n }),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        path,
+                        detail: format!("unknown store format {:?}", String::from_utf8_lossy(&f)),
+                    });
+                }
+            },
+            None => {
                 return Err(StoreError::Corrupt {
                     path,
-                    detail: format!(
-                        "it was written in store format {:?} and this traveler reads only {:?}",
-                        String::from_utf8_lossy(&f),
-                        String::from_utf8_lossy(FORMAT)
-                    ),
+                    detail: "it holds events but no store format".into(),
                 });
             }
-            other => {
-                return Err(StoreError::Corrupt {
-                    path,
-                    detail: format!(
-                        "unknown store format {:?}",
-                        other.map(|f| String::from_utf8_lossy(&f).into_owned())
-                    ),
-                });
-            }
-        }
+        };
 
         let head = read_head(&trees, &path)?;
-        check_high_water(&path, head)?;
+        if !created {
+            // A store created just now has no past to check (a restore is about to
+            // replay one, and reports what its backup lacks).
+            high_water::check(&path, &identity, head)?;
+        }
         let data_file = std::fs::File::open(path.join("db"))?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -197,6 +315,7 @@ impl Store {
                 db,
                 data_file,
                 trees,
+                identity,
                 append: Mutex::new(AppendState {
                     head,
                     jobs: HashMap::new(),
@@ -204,12 +323,17 @@ impl Store {
                 }),
             }),
         };
-        if store.tree(T::Meta).contains_key(META_REINDEXING)? {
+        if !migrating && store.tree(T::Meta).contains_key(META_REINDEXING)? {
             warn!(path = %store.path().display(), "an interrupted reindex is finished now");
             store.reindex()?;
         }
         info!(path = %store.path().display(), head = head.seq, "store opened");
         Ok(store)
+    }
+
+    /// Which store this is: its random id and the bench it was created for.
+    pub fn identity(&self) -> &StoreIdentity {
+        &self.inner.identity
     }
 
     pub fn path(&self) -> &Path {
@@ -306,7 +430,16 @@ impl Store {
     /// Chains `items` after the head, writes them with every index entry in one
     /// transaction, flushes, and only then reports them saved.
     pub(crate) fn commit(&self, items: Vec<Pending>) -> Result<Vec<Record>> {
-        if items.is_empty() {
+        self.commit_with(items, Vec::new())
+    }
+
+    /// `commit` with meta entries written in the same transaction (migration).
+    pub(crate) fn commit_with(
+        &self,
+        items: Vec<Pending>,
+        meta: Vec<(&[u8], Vec<u8>)>,
+    ) -> Result<Vec<Record>> {
+        if items.is_empty() && meta.is_empty() {
             return Ok(Vec::new());
         }
         let mut state = self.lock();
@@ -327,22 +460,33 @@ impl Store {
                         actor,
                         event: *event,
                     };
-                    let bytes = canonical_bytes(&record)?;
-                    (record, bytes)
+                    // The first record of a store carries its identity into the chain.
+                    let store = (seq == 1).then_some(&self.inner.identity);
+                    let bytes = canonical_bytes(&record, store)?;
+                    (Some(record), bytes)
                 }
-                Pending::Replayed { record, canonical } => {
-                    if record.seq != seq || record.prev_hash != hex::encode(head.hash) {
+                Pending::Replayed {
+                    head: h,
+                    record,
+                    canonical,
+                } => {
+                    if h.seq != seq || h.prev_hash != head.hash {
                         return Err(StoreError::Damaged {
-                            seq: record.seq,
+                            seq: h.seq,
                             what: format!(
                                 "does not follow the chain head {head} (expected seq {seq})"
                             ),
                         });
                     }
-                    (*record, canonical)
+                    (record.map(|r| *r), canonical)
                 }
             };
             let hash = chain_hash(seq, &head.hash, &canonical);
+            let Some(record) = record else {
+                self.add_to_group(&mut overlay, seq, &canonical)?;
+                head = ChainHead { seq, hash };
+                continue;
+            };
             if let Some(job_id) = record.event.job()
                 && !working.contains_key(job_id)
             {
@@ -370,8 +514,12 @@ impl Store {
             records.push(record);
         }
         overlay.put(T::Meta, META_HEAD.to_vec(), head.to_bytes().to_vec());
+        for (key, value) in meta {
+            overlay.put(T::Meta, key.to_vec(), value);
+        }
 
         self.apply_chain_writes(overlay)?;
+        fault_point("commit:applied");
         // Committed in sled's memory from here on, whatever the flush says: the head
         // must follow, or the next append would reuse a seq.
         state.head = head;
@@ -386,9 +534,9 @@ impl Store {
         }
         self.sync()?;
         if state.high_water == 0
-            || head.seq / HIGH_WATER_EVERY != state.high_water / HIGH_WATER_EVERY
+            || head.seq / high_water::EVERY != state.high_water / high_water::EVERY
         {
-            write_high_water(&self.inner.path, head);
+            high_water::write(&self.inner.path, &self.inner.identity, head);
             state.high_water = head.seq;
         }
         debug!(head = head.seq, n = records.len(), "appended");
@@ -560,53 +708,15 @@ fn read_head(trees: &[sled::Tree], path: &Path) -> Result<ChainHead> {
     Ok(stored)
 }
 
-/// A file beside sled's own that remembers a chain head the store once reached. sled
-/// can "recover" a damaged log to an earlier state, even an empty one, and open without
-/// complaint; this file turns that silent loss into an error. It is written on the
-/// first append, every `HIGH_WATER_EVERY` seqs and on close, never ahead of the disk.
-const HIGH_WATER_FILE: &str = "traveler-head";
-const HIGH_WATER_EVERY: u64 = 1000;
-
-fn write_high_water(dir: &Path, head: ChainHead) {
-    if head.seq == 0 {
-        return;
+/// sled's error in words for the person at the bench, without its internals.
+pub fn describe_sled(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => format!("reading its files failed: {io}"),
+        sled::Error::Corruption { .. } => "its data file is damaged".into(),
+        sled::Error::ReportableBug(_) => "the storage engine failed on it".into(),
+        sled::Error::Unsupported(what) => format!("the storage engine refused it: {what}"),
+        sled::Error::CollectionNotFound(_) => "a part of it is missing".into(),
     }
-    let tmp = dir.join(format!("{HIGH_WATER_FILE}.tmp"));
-    let result = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        io::Write::write_all(&mut f, format!("{head}\n").as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(HIGH_WATER_FILE))
-    })();
-    if let Err(e) = result {
-        warn!(dir = %dir.display(), "cannot write the high-water mark: {e}");
-    }
-}
-
-fn check_high_water(path: &Path, head: ChainHead) -> Result<()> {
-    let Some(ChainHead { seq, .. }) = read_high_water(path) else {
-        return Ok(());
-    };
-    let corrupt = |detail: String| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    };
-    if seq > head.seq {
-        return Err(corrupt(format!(
-            "records were lost: the store once reached seq {seq} but now ends at seq {}",
-            head.seq
-        )));
-    }
-    Ok(())
-}
-
-/// The chain head the high-water file remembers, if any (verify checks it still holds).
-pub(crate) fn read_high_water(path: &Path) -> Option<ChainHead> {
-    let text = std::fs::read_to_string(path.join(HIGH_WATER_FILE)).ok()?;
-    let mut parts = text.split_whitespace();
-    let seq = parts.next()?.parse::<u64>().ok()?;
-    let hash = chain::parse_hash(parts.next()?)?;
-    Some(ChainHead { seq, hash })
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
@@ -624,10 +734,21 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
                 format!("cannot open the store at {}: {io}", path.display()),
             ))
         }
-        other => StoreError::Corrupt {
-            path,
-            detail: other.to_string(),
-        },
+        other => {
+            let known = high_water::read_outside(&path)
+                .map(|m| {
+                    format!(
+                        "; it last reached seq {} (hash {})",
+                        m.head.seq,
+                        m.head.hash_hex()
+                    )
+                })
+                .unwrap_or_default();
+            StoreError::Corrupt {
+                detail: format!("{}, nothing could be read{known}", describe_sled(&other)),
+                path,
+            }
+        }
     }
 }
 

@@ -103,6 +103,7 @@ impl Executor {
                     temperature,
                     sample_count: digest.count,
                     samples_digest: digest.sha256,
+                    attempt: 0,
                 }];
                 if let Some(next) = next {
                     events.push(Event::StepStarted {

@@ -109,6 +109,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                 approval_ref: None,
                 bench: "bench-2".into(),
                 performer: TECH.0.into(),
+                procedures: vec![],
             },
         )
         .unwrap();
@@ -268,6 +269,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                         result,
                         measurement,
                         comment: (c == 0).then(|| "as per instruction".to_string()),
+                        recorded: None,
                     },
                 )
                 .unwrap();
@@ -283,6 +285,7 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                     temperature,
                     sample_count: d.count,
                     samples_digest: d.sha256,
+                    attempt: 0,
                 },
             )
             .unwrap();

@@ -32,6 +32,7 @@ pub fn started(job: &str, serial: &str, performer: &str, steps: u32) -> Event {
         approval_ref: None,
         bench: "bench-1".into(),
         performer: performer.into(),
+        procedures: vec![],
     }
 }
 
@@ -49,6 +50,7 @@ pub fn signed(job: &str, step: u32, cp: u32, signer: &str, result: CheckResult) 
             unit: "mm".into(),
         }),
         comment: None,
+        recorded: None,
     }
 }
 
@@ -71,6 +73,7 @@ pub fn completed(job: &str, step: u32, count: u64, digest: &str) -> Event {
         temperature: vec![],
         sample_count: count,
         samples_digest: digest.into(),
+        attempt: 0,
     }
 }
 

@@ -37,6 +37,7 @@ pub(super) fn open_job(state: &mut State, job: Job) -> Vec<Effect> {
             job: job.id.clone(),
             events: vec![Event::JobResumed {
                 job: job.id.clone(),
+                reason: String::new(),
             }],
         });
     }

@@ -277,6 +277,7 @@ pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) ->
                     result,
                     measurement,
                     comment,
+                    recorded: None,
                 };
                 let pin = std::mem::take(&mut d.pin.value);
                 state.modal = Some(Modal::Sign(Box::new(d)));

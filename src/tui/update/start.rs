@@ -171,6 +171,7 @@ pub(super) fn start_job(state: &mut State) -> Vec<Effect> {
         approval_ref: (needs_ref || !approval.is_empty()).then(|| approval.to_string()),
         bench: state.bench.clone(),
         performer: person.badge.clone(),
+        procedures: instruction.procedure_refs(),
     };
     vec![Effect::Append {
         actor: person.badge.clone(),
