@@ -25,7 +25,7 @@ use traveler::hub::server::Server;
 use traveler::hub::sync::{SyncOptions, SyncState, spawn_with};
 use traveler::hub::wire::OfferedRecord;
 use traveler::hub::{HubConfig, migrate, queries};
-use traveler::store::{ChainHead, OpenOptions, Store, canonical_bytes, chain_hash};
+use traveler::store::{ChainHead, OpenOptions, Store, StoreIdentity, canonical_bytes, chain_hash};
 
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -53,6 +53,7 @@ fn job_events(job: &str, serial: &str, paste: &str, flux: &str) -> Vec<Event> {
             instruction_id: "WI-BGA-01".into(),
             instruction_rev: "4".into(),
             instruction_hash: "ab".repeat(32),
+            procedures: vec!["7711 5.2".into()],
             step_count: 1,
             approval_ref: None,
             bench: "B".into(),
@@ -187,7 +188,12 @@ async fn plain_insert(url: &str, store: &Store) -> Duration {
 }
 
 /// A bench's chain made in memory (no sled), for filling the shop.
-fn synthetic_chain(bench: usize, jobs: usize, rng: &mut StdRng) -> Vec<OfferedRecord> {
+fn synthetic_chain(
+    bench: usize,
+    store: &StoreIdentity,
+    jobs: usize,
+    rng: &mut StdRng,
+) -> Vec<OfferedRecord> {
     let mut head = ChainHead::EMPTY;
     let mut out = Vec::with_capacity(jobs * 4);
     for j in 0..jobs {
@@ -202,7 +208,7 @@ fn synthetic_chain(bench: usize, jobs: usize, rng: &mut StdRng) -> Vec<OfferedRe
                 actor: "T1".into(),
                 event,
             };
-            let bytes = canonical_bytes(&record).unwrap();
+            let bytes = canonical_bytes(&record, (seq == 1).then_some(store)).unwrap();
             let hash = chain_hash(seq, &head.hash, &bytes);
             head = ChainHead { seq, hash };
             out.push(OfferedRecord { seq, hash, bytes });
@@ -302,8 +308,9 @@ async fn main() {
             bench: name,
             kind: Kind::Bench,
         };
-        let chain = synthetic_chain(b, jobs, &mut rng);
-        let store_id = format!("00000000-0000-4000-8000-{b:012}");
+        let ident = StoreIdentity::new(format!("BENCH-{b:02}"));
+        let chain = synthetic_chain(b, &ident, jobs, &mut rng);
+        let store_id = ident.store_id.clone();
         for batch in chain.chunks(2000) {
             db::ingest(&pool, &caller, &store_id, batch).await.unwrap();
         }

@@ -234,6 +234,19 @@ async fn two_benches_claiming_one_store_id_the_second_is_refused() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(kinds, ["store_claimed", "store_claimed"]);
+
+    // Nor can it pass the chain off under another id: the first record names its store.
+    let other = traveler::store::uuid_v4();
+    two.hello(&other, &hello_of(&store)).await.unwrap();
+    let r = refusal(two.push(&other, &offered(&store)).await.unwrap_err());
+    assert_eq!(
+        r,
+        Refusal::StoreMismatch {
+            store_id: other.clone(),
+            record_says: id.clone()
+        }
+    );
+    assert!(hub_records(&url, &other).await.is_empty());
     hub.stop().await;
 }
 

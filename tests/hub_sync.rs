@@ -322,7 +322,10 @@ async fn samples_go_up_after_their_seal_and_must_match_its_digest() {
         [("J1", 0), ("J1", 1)]
     );
     let real: Vec<WireSample> = store
-        .samples("J1", 0)
+        .samples(
+            "J1",
+            traveler::domain::job::sample_stream(0, pending[0].attempt),
+        )
         .map(|s| {
             let s = s.unwrap();
             WireSample {
@@ -338,6 +341,7 @@ async fn samples_go_up_after_their_seal_and_must_match_its_digest() {
         seal_seq: pending[0].seal_seq,
         job: "J1".into(),
         step: 0,
+        attempt: pending[0].attempt,
         samples,
     };
     for (name, samples) in [

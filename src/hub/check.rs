@@ -6,14 +6,15 @@
 //!   bytes under a stored seq are a fork.
 //! - seq = head + 1: its own `seq` and `prev_hash` fields must name this place, and
 //!   SHA-256(seq u64 BE ‖ head hash ‖ bytes) must equal the hash the bench claims.
-//!   It becomes the new head.
+//!   It becomes the new head. A first record that names its store (record schema 2)
+//!   must name the store it is sent for.
 //! - anything else is a gap.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::store::{ChainHead, chain_hash};
+use crate::store::{ChainHead, StoreIdentity, chain_hash, wire};
 
 use super::wire::{OfferedRecord, Refusal};
 
@@ -42,16 +43,18 @@ impl Plan {
     }
 }
 
-/// The envelope fields the hub reads; everything else in a record is the bench's.
+/// What the hub reads of a first record besides its head: the store it names.
 #[derive(Deserialize)]
-struct Envelope {
-    seq: u64,
-    prev_hash: String,
+struct FirstEnvelope {
+    #[serde(default)]
+    store: Option<StoreIdentity>,
 }
 
-/// Checks `batch` against the chain the hub holds: its `head` and, for offered seqs
-/// at or below the head, the bytes it stored under them (`stored`, by seq).
+/// Checks `batch`, sent for `store_id`, against the chain the hub holds: its `head`
+/// and, for offered seqs at or below the head, the bytes it stored under them
+/// (`stored`, by seq).
 pub fn check_batch(
+    store_id: &str,
     head: ChainHead,
     stored: &BTreeMap<u64, Vec<u8>>,
     batch: &[OfferedRecord],
@@ -98,21 +101,34 @@ pub fn check_batch(
                 got: r.seq,
             });
         }
-        let env: Envelope = serde_json::from_slice(&r.bytes).map_err(|e| Refusal::Undecodable {
-            seq: r.seq,
-            detail: e.to_string(),
-        })?;
+        let env =
+            wire::head(&r.bytes).map_err(|detail| Refusal::Undecodable { seq: r.seq, detail })?;
         if env.seq != r.seq {
             return Err(Refusal::SeqMismatch {
                 seq: r.seq,
                 says: env.seq,
             });
         }
-        if env.prev_hash != tip.hash_hex() {
+        if env.prev_hash != tip.hash {
             return Err(Refusal::BadLink {
                 seq: r.seq,
-                prev_hash: env.prev_hash,
+                prev_hash: hex::encode(env.prev_hash),
             });
+        }
+        if r.seq == 1 {
+            let first: FirstEnvelope =
+                serde_json::from_slice(&r.bytes).map_err(|e| Refusal::Undecodable {
+                    seq: 1,
+                    detail: e.to_string(),
+                })?;
+            if let Some(named) = first.store
+                && named.store_id != store_id
+            {
+                return Err(Refusal::StoreMismatch {
+                    store_id: store_id.to_string(),
+                    record_says: named.store_id,
+                });
+            }
         }
         let computed = chain_hash(r.seq, &tip.hash, &r.bytes);
         if computed != r.hash {
@@ -207,7 +223,7 @@ mod tests {
             ),
         ];
         for (name, batch, want) in cases {
-            let got = check_batch(head_of(held), &stored(held), &batch);
+            let got = check_batch("S", head_of(held), &stored(held), &batch);
             match (got, want) {
                 (Ok(p), Ok((replayed, accepted))) => {
                     assert_eq!(
@@ -229,8 +245,31 @@ mod tests {
     fn a_record_that_is_not_json_is_named() {
         let mut r = chain(1).remove(0);
         r.bytes = b"not json".to_vec();
-        let e = check_batch(ChainHead::EMPTY, &BTreeMap::new(), &[r]).unwrap_err();
+        let e = check_batch("S", ChainHead::EMPTY, &BTreeMap::new(), &[r]).unwrap_err();
         assert!(matches!(e, Refusal::Undecodable { seq: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn a_first_record_must_name_the_store_it_is_sent_for() {
+        let bytes = format!(
+            "{{\"schema\":2,\"store\":{{\"store_id\":\"A\",\"bench\":\"B1\"}},\"seq\":1,\"prev_hash\":\"{}\"}}",
+            hex::encode(GENESIS)
+        )
+        .into_bytes();
+        let r = OfferedRecord {
+            seq: 1,
+            hash: chain_hash(1, &GENESIS, &bytes),
+            bytes,
+        };
+        let ok = check_batch(
+            "A",
+            ChainHead::EMPTY,
+            &BTreeMap::new(),
+            std::slice::from_ref(&r),
+        );
+        assert_eq!(ok.unwrap().accepted.len(), 1);
+        let e = check_batch("B", ChainHead::EMPTY, &BTreeMap::new(), &[r]).unwrap_err();
+        assert_eq!(e.kind(), "store_mismatch", "{e}");
     }
 
     trait Prefix {

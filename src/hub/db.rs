@@ -430,7 +430,7 @@ pub async fn ingest(
             stored.insert(r.get::<_, i64>(0) as u64, r.get::<_, Vec<u8>>(1));
         }
     }
-    let plan = match check_batch(row.head, &stored, batch) {
+    let plan = match check_batch(store_id, row.head, &stored, batch) {
         Ok(p) => p,
         Err(r) => {
             let at = refusal_seq(&r);
@@ -497,8 +497,9 @@ fn refusal_seq(r: &Refusal) -> Option<u64> {
     }
 }
 
-/// Sealed steps of the caller's store whose samples the hub does not hold yet
-/// (only the latest seal of each step counts: a redone step seals again).
+/// Sealed steps of the caller's store whose samples the hub does not hold yet. Each
+/// attempt seals its own samples; records from before attempts had their own (attempt
+/// 0) share the step's, so there only the latest seal of the step counts.
 pub async fn pending_samples(
     pool: &Pool,
     caller: &Caller,
@@ -508,13 +509,17 @@ pub async fn pending_samples(
     owned(&c, caller, store_id).await?;
     let rows = c
         .query(
-            "SELECT r.seq, r.job, (r.doc -> 'event' ->> 'step')::int FROM hub_records r
+            "SELECT r.seq, r.job, (r.doc -> 'event' ->> 'step')::int,
+                    coalesce((r.doc -> 'event' ->> 'attempt')::int, 0)
+             FROM hub_records r
              WHERE r.store_id = $1 AND r.kind = 'step_completed'
                AND (r.doc -> 'event' ->> 'sample_count')::bigint > 0
                AND NOT EXISTS (SELECT 1 FROM hub_samples s WHERE s.store_id = r.store_id AND s.seal_seq = r.seq)
                AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id AND l.job = r.job
                      AND l.kind = 'step_completed' AND l.seq > r.seq
-                     AND l.doc -> 'event' ->> 'step' = r.doc -> 'event' ->> 'step')
+                     AND l.doc -> 'event' ->> 'step' = r.doc -> 'event' ->> 'step'
+                     AND coalesce((l.doc -> 'event' ->> 'attempt')::int, 0) = 0
+                     AND coalesce((r.doc -> 'event' ->> 'attempt')::int, 0) = 0)
              ORDER BY r.seq LIMIT 100",
             &[&store_id],
         )
@@ -526,6 +531,7 @@ pub async fn pending_samples(
             seal_seq: r.get::<_, i64>(0) as u64,
             job: r.get(1),
             step: r.get::<_, i32>(2) as u32,
+            attempt: r.get::<_, i32>(3) as u32,
         })
         .collect())
 }
@@ -569,18 +575,24 @@ pub async fn upload_samples(
     let seal = c
         .query_opt(
             "SELECT job, (doc -> 'event' ->> 'step')::int, (doc -> 'event' ->> 'sample_count')::bigint,
-                    doc -> 'event' ->> 'samples_digest'
+                    doc -> 'event' ->> 'samples_digest',
+                    coalesce((doc -> 'event' ->> 'attempt')::int, 0)
              FROM hub_records WHERE store_id = $1 AND seq = $2 AND kind = 'step_completed'",
             &[&store_id, &(up.seal_seq as i64)],
         )
         .await
         .map_err(unavailable)?
         .ok_or_else(|| refuse(format!("record {} is not a step completion", up.seal_seq)))?;
-    let (job, step, count, digest): (String, i32, i64, String) =
-        (seal.get(0), seal.get(1), seal.get(2), seal.get(3));
-    if job != up.job || step as u32 != up.step {
+    let (job, step, count, digest, attempt): (String, i32, i64, String, i32) = (
+        seal.get(0),
+        seal.get(1),
+        seal.get(2),
+        seal.get(3),
+        seal.get(4),
+    );
+    if job != up.job || step as u32 != up.step || attempt as u32 != up.attempt {
         return Err(refuse(format!(
-            "record {} seals job {job} step {step}",
+            "record {} seals job {job} step {step} attempt {attempt}",
             up.seal_seq
         )));
     }

@@ -35,7 +35,11 @@ pub fn fold(jobs: Vec<ShopJob>) -> Result<Vec<FoldedJob>, UnreadableRecord> {
         let records = j
             .records
             .iter()
-            .map(|r| serde_json::from_str::<Record>(r.get()))
+            .map(|r| {
+                let bytes = r.get().as_bytes();
+                let seq = crate::store::wire::head(bytes).map_or(0, |h| h.seq);
+                crate::store::wire::decode(seq, bytes).map(|d| d.record)
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| UnreadableRecord {
                 bench: j.bench.clone(),

@@ -312,9 +312,12 @@ async fn send_samples(
             continue;
         }
         let s = store.clone();
-        let (job, step) = (p.job.clone(), p.step);
+        let (job, stream) = (
+            p.job.clone(),
+            crate::domain::job::sample_stream(p.step, p.attempt),
+        );
         let samples = blocking(move || {
-            s.samples(&job, step)
+            s.samples(&job, stream)
                 .map(|r| {
                     r.map(|x| WireSample {
                         channel: x.channel,
@@ -329,6 +332,7 @@ async fn send_samples(
             seal_seq: p.seal_seq,
             job: p.job.clone(),
             step: p.step,
+            attempt: p.attempt,
             samples,
         };
         match client.upload_samples(store_id, &up).await {

@@ -112,6 +112,10 @@ pub struct PendingSamples {
     pub seal_seq: u64,
     pub job: String,
     pub step: u32,
+    /// The attempt the seal completes (0: records from before attempts had samples of
+    /// their own); the bench reads `job::sample_stream(step, attempt)`.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -127,6 +131,8 @@ pub struct SampleUpload {
     pub seal_seq: u64,
     pub job: String,
     pub step: u32,
+    #[serde(default)]
+    pub attempt: u32,
     pub samples: Vec<WireSample>,
 }
 
@@ -157,6 +163,11 @@ pub enum Refusal {
         seq: u64,
         claimed: String,
         computed: String,
+    },
+    #[error("record 1 names store {record_says}, not {store_id}")]
+    StoreMismatch {
+        store_id: String,
+        record_says: String,
     },
     #[error("record {seq} is not a readable record: {detail}")]
     Undecodable { seq: u64, detail: String },
@@ -195,6 +206,7 @@ impl Refusal {
             | Refusal::BadLink { .. }
             | Refusal::BadHash { .. }
             | Refusal::Undecodable { .. }
+            | Refusal::StoreMismatch { .. }
             | Refusal::Samples { .. } => 422,
             Refusal::BadRequest { .. } => 400,
             Refusal::Unavailable { .. } => 503,
@@ -213,6 +225,7 @@ impl Refusal {
             Refusal::BadLink { .. } => "bad_link",
             Refusal::BadHash { .. } => "bad_hash",
             Refusal::Undecodable { .. } => "undecodable",
+            Refusal::StoreMismatch { .. } => "store_mismatch",
             Refusal::Fork { .. } => "fork",
             Refusal::Loss { .. } => "loss",
             Refusal::Samples { .. } => "samples",
