@@ -139,11 +139,13 @@ async fn fresh_db(admin: &str, name: &str) -> String {
         .await
         .unwrap();
     tokio::spawn(conn);
-    c.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    ))
-    .await
-    .unwrap();
+    // Two calls: DROP DATABASE cannot run inside the implicit transaction of one batch.
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
     let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
