@@ -420,6 +420,44 @@ fn measure(dir: &Path) {
         hist_jobs += history.len();
     }
     let rss_queries = rss_mb();
+
+    // Byte-speed reads, in this run against the raw sequential read of the records.
+    let t = Instant::now();
+    let mut raw_n = 0u64;
+    let mut raw_bytes = 0usize;
+    for item in store.raw_records(1) {
+        let (_, b) = item.unwrap();
+        raw_n += 1;
+        raw_bytes += b.len();
+    }
+    let raw = t.elapsed();
+    let t = Instant::now();
+    let report = store.verify().unwrap();
+    let verify = t.elapsed();
+    let t = Instant::now();
+    let counts = store.backup(std::io::sink()).unwrap();
+    let backup = t.elapsed();
+    let rate = |n: u64, d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "  raw read   : {raw_n} records ({:.0} MB) in {:.2} s = {:.0} events/s (baseline)",
+        raw_bytes as f64 / 1e6,
+        raw.as_secs_f64(),
+        rate(raw_n, raw)
+    );
+    println!(
+        "  verify     : {} events in {:.2} s = {:.0} events/s, {:.2}x the raw read (goal >= 200 000 events/s)",
+        report.events,
+        verify.as_secs_f64(),
+        rate(report.events, verify),
+        verify.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "  backup     : {} events in {:.2} s = {:.0} events/s, {:.2}x the raw read (goal >= 200 000 events/s)",
+        counts.events,
+        backup.as_secs_f64(),
+        rate(counts.events, backup),
+        backup.as_secs_f64() / raw.as_secs_f64()
+    );
     lot_lat.sort();
     hist_lat.sort();
     let disk = store.size_on_disk().unwrap_or(0);

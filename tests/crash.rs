@@ -179,3 +179,60 @@ fn acknowledged_events_survive_a_thousand_sigkills() {
     }
     kill_loop(1000);
 }
+
+/// The child of `an_append_the_wal_holds_is_recovered`: one acknowledged event, then
+/// the process dies before sled's own log is flushed.
+#[test]
+fn wal_child() {
+    let Ok(dir) = std::env::var("TRAVELER_WAL_CHILD") else {
+        return;
+    };
+    let store = Store::open(&dir, options()).expect("child opens the store");
+    store.append("T1", started("J1", "SN-1", "T1", 1)).unwrap();
+    store.append("T1", lot("J1", 0, "LOT-A")).unwrap();
+    unreachable!("the fault point ends the process after the second append's WAL sync");
+}
+
+#[test]
+fn an_append_the_wal_holds_is_recovered_at_the_next_open() {
+    if std::env::var(CHILD_ENV).is_ok() || std::env::var("TRAVELER_WAL_CHILD").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // seq 1 durable in sled's own log (checkpointed at close).
+        let store = Store::open(dir.path(), options()).unwrap();
+        store.append("T0", lot("J0", 0, "LOT-0")).unwrap();
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["wal_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env("TRAVELER_WAL_CHILD", dir.path())
+        .env("TRAVELER_FAULT", "commit:wal-synced")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fault point commit:wal-synced"), "{err}");
+    // The acknowledged append is in the WAL, whatever sled's log got.
+    let wal = std::fs::metadata(dir.path().join("traveler-wal"))
+        .unwrap()
+        .len();
+    assert!(wal > 0);
+    let store = Store::open(dir.path(), options()).unwrap();
+    assert_eq!(store.chain_head().seq, 2);
+    let r = store.record(2).unwrap().unwrap();
+    assert_eq!(r.event.job(), Some("J1"));
+    assert_eq!(
+        store.job("J1").unwrap().map(|j| j.id),
+        Some("J1".to_string())
+    );
+    store.verify().unwrap();
+    // Closing checkpoints sled's log durably and empties the WAL.
+    drop(store);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("traveler-wal"))
+            .unwrap()
+            .len(),
+        0
+    );
+}

@@ -497,6 +497,9 @@ fn a_record_of_a_newer_traveler_is_reported_as_such_never_as_damage() {
         let mut buf = Vec::new();
         store.backup(&mut buf).unwrap();
         assert!(String::from_utf8(buf).unwrap().contains("\"frames\":3"));
+        // The indexes rebuild around it; the job's readable records still fold.
+        assert_eq!(store.reindex().unwrap(), 50);
+        assert!(store.job("J-BGA-2").unwrap().is_some());
     }
 }
 

@@ -404,6 +404,13 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
                             "re-fold: {} job summaries follow from their records",
                             r.refold.matched
                         );
+                        if r.refold.older > 0 {
+                            println!(
+                                "({} of them were written by an older fold: this traveler's \
+                                 fold adds fields they lack and agrees on every field they have)",
+                                r.refold.older
+                            );
+                        }
                         Ok(0)
                     }
                     Some(f) => {

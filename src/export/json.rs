@@ -13,8 +13,12 @@
 //! One job per line, written as it is read. `record` holds the canonical bytes exactly
 //! as the store hashed them, so a receiver recomputes every hash as
 //! SHA-256(seq u64 BE ‖ prev_hash raw ‖ the text of `record`) — what
-//! [`verify_json_export`] does, together with re-folding each job from its records
-//! and comparing it with the exported `job`, and re-digesting exported samples.
+//! [`verify_json_export`] does, on the bytes (the envelope's seq and prev_hash, never
+//! today's event types), together with the links between a job's consecutive records
+//! and the exported samples against the digests sealed in the chain. Re-folding each
+//! job from its records and comparing it with the exported `job` summary is a
+//! separate check with its own report ([`RefoldReport`]): the summary is not hashed,
+//! and a later traveler may fold the same records into more fields.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -266,6 +270,9 @@ pub struct ExportVerifyReport {
 pub struct RefoldReport {
     /// Jobs whose exported summary equals this build's fold of their records.
     pub matched: u64,
+    /// Of `matched`: summaries written by an older fold, which lack fields this
+    /// build's fold adds but agree on every field they have.
+    pub older: u64,
     /// Jobs not re-folded (records this build cannot read).
     pub skipped: u64,
     /// Jobs whose summary differs.
@@ -382,13 +389,21 @@ impl Checker {
         let Some(job) = Job::fold(&records) else {
             return self.fail(Some(id), None, "no job-started record among the events");
         };
+        // Fields this traveler's fold has and the exported summary lacks were added to
+        // the fold after the export was written: not a difference. A field the summary
+        // has must hold the value the fold gives it.
         let differs = match serde_json::to_value(&job) {
             Ok(folded) if folded == entry.job => None,
-            Ok(folded) => Some(format!(
-                "the exported job summary differs from this traveler's fold of its \
-                 records (at {})",
-                first_difference(&folded, &entry.job)
-            )),
+            Ok(folded) => match summary_difference(&entry.job, &folded) {
+                None => {
+                    self.report.refold.older += 1;
+                    None
+                }
+                Some(field) => Some(format!(
+                    "the exported job summary differs from this traveler's fold of its \
+                     records (at {field})"
+                )),
+            },
             Err(e) => Some(format!("cannot re-encode the job ({e})")),
         };
         match differs {
@@ -478,35 +493,38 @@ fn parse_hash(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Path of the first place two JSON values differ, for a message a person can act on.
-fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> String {
+/// Where the exported summary `exported` says something the fold `folded` does not:
+/// every field it has must be in the fold with the same value; fields only the fold
+/// has are allowed (a later fold added them). `None` when it holds.
+fn summary_difference(exported: &serde_json::Value, folded: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                match y.get(k) {
-                    Some(vb) if va == vb => {}
-                    Some(vb) => return format!("{k}.{}", first_difference(va, vb)),
-                    None => return format!("{k} (missing)"),
+    match (exported, folded) {
+        (Value::Object(e), Value::Object(f)) => {
+            for (k, ve) in e {
+                match f.get(k) {
+                    None => return Some(format!("{k} (not in this traveler's fold)")),
+                    Some(vf) => {
+                        if let Some(at) = summary_difference(ve, vf) {
+                            return Some(format!("{k}.{at}").trim_end_matches('.').to_string());
+                        }
+                    }
                 }
             }
-            match y.keys().find(|k| !x.contains_key(*k)) {
-                Some(k) => format!("{k} (unexpected)"),
-                None => String::new(),
-            }
+            None
         }
-        (Value::Array(x), Value::Array(y)) => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                if va != vb {
-                    return format!("[{i}].{}", first_difference(va, vb));
-                }
+        (Value::Array(e), Value::Array(f)) => {
+            if e.len() != f.len() {
+                return Some(format!("length {} vs {}", e.len(), f.len()));
             }
-            format!("length {} vs {}", x.len(), y.len())
+            e.iter()
+                .zip(f)
+                .enumerate()
+                .find_map(|(i, (a, b))| summary_difference(a, b).map(|at| format!("[{i}].{at}")))
+                .map(|s| s.trim_end_matches('.').to_string())
         }
-        _ => "value".into(),
+        (a, b) if a == b => None,
+        _ => Some(String::new()),
     }
-    .trim_end_matches('.')
-    .to_string()
 }
 
 struct FileVisitor<'c>(&'c mut Checker);

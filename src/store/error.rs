@@ -44,7 +44,8 @@ pub enum StoreError {
     #[error(
         "records were lost from the store at {}: it once reached seq {} (hash {}){}, as {how} \
          remembers, but now {}. Restore the last backup into a new folder with \
-         `traveler restore BACKUP --store NEWDIR` and point traveler at it",
+         `traveler restore BACKUP --store NEWDIR` and point traveler at it (if the records \
+         were removed on purpose, delete that mark to start afresh)",
         path.display(),
         reached.seq,
         reached.hash_hex(),

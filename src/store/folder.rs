@@ -56,10 +56,10 @@ pub(crate) fn restrict_files(path: &Path) {
     };
     for entry in entries.flatten() {
         let p = entry.path();
-        if let Some(mode) = crate::private_fs::foreign_access(&p).ok().flatten() {
-            if let Err(e) = crate::private_fs::restrict(&p) {
-                tracing::warn!(file = %p.display(), mode = format!("{mode:o}"), "cannot make owner-only: {e}");
-            }
+        if let Some(mode) = crate::private_fs::foreign_access(&p).ok().flatten()
+            && let Err(e) = crate::private_fs::restrict(&p)
+        {
+            tracing::warn!(file = %p.display(), mode = format!("{mode:o}"), "cannot make owner-only: {e}");
         }
     }
 }

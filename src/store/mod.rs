@@ -2,14 +2,21 @@
 //! the temperature samples.
 //!
 //! "Saved" means on disk: `append` writes the event, the chain head and every index
-//! entry in one sled transaction, then flushes (fsync), and only then returns.
+//! entry in one sled transaction, then the record's bytes to the write-ahead log with
+//! one fdatasync (`wal`), and only then returns.
 //!
-//! Layout (format `traveler-store-3`, 8 records per event key): sled 0.34 keeps ~35 bytes per key resident
+//! Layout (format `traveler-store-4`): sled 0.34 keeps ~35 bytes per key resident
 //! whatever the cache size, so nothing that grows with the store gets a key per item.
-//! Events are stored 32 to a key (`group`), a job's seqs and status under one key, the
+//! Events are stored 8 to a key (`group`), a job's seqs and status under one key, the
 //! indexes as sorted lists in values (`index`), samples one block per batch (`samples`).
 //! Appends read-modify-write these values under the append lock and write them in the
-//! same transaction as the chain head.
+//! same transaction as the chain head. `meta` holds the format, the chain head and the
+//! store's identity (`identity`). Each record is an envelope of some schema (`chain`,
+//! `wire`); verify, backup and restore work on its bytes (`wire::head`). Format 3
+//! differs only in having no identity and schema-1 records: `migrate` converts it.
+//!
+//! Beside sled's files: `traveler-wal` (the write-ahead log) and `traveler-head` (one
+//! copy of the high-water mark, see `high_water`).
 
 mod backup;
 mod chain;
@@ -24,6 +31,7 @@ mod migrate;
 mod query;
 mod samples;
 mod verify;
+mod wal;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -120,6 +128,8 @@ struct Inner {
 struct AppendState {
     head: ChainHead,
     jobs: HashMap<String, Job>,
+    /// Where each commit's records are made durable (see `wal`).
+    wal: wal::Wal,
     /// Seq last written to the high-water file.
     high_water: u64,
 }
@@ -130,12 +140,71 @@ impl Drop for Inner {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
+        // Checkpoint: sled's log durable, the WAL empty, so a closed store is sled's
+        // files alone.
+        if state.wal.len() > 0 {
+            let synced = self
+                .db
+                .flush()
+                .map_err(StoreError::from)
+                .and_then(|_| Ok(self.data_file.sync_data()?));
+            match synced {
+                Ok(()) => {
+                    if let Err(e) = state.wal.clear() {
+                        warn!("cannot empty the write-ahead log: {e}");
+                    }
+                }
+                Err(e) => warn!("checkpoint at close failed (the WAL keeps the records): {e}"),
+            }
+        }
         // Only a session that appended moves the mark: a read-only command writes
         // nothing.
         if state.high_water != state.head.seq {
             high_water::write(&self.path, &self.identity, state.head);
         }
     }
+}
+
+/// How a commit is made durable before it returns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Durability {
+    /// The records' bytes to the write-ahead log, one fdatasync (appends).
+    Wal,
+    /// sled's log flushed and fdatasynced (meta changes, recovery).
+    Sync,
+}
+
+/// The WAL's frames after sled's chain head, as records to commit again.
+fn wal_replay(path: &Path, head: ChainHead, frames: wal::Frames) -> Result<Vec<Pending>> {
+    let mut out = Vec::new();
+    let mut next = head.seq + 1;
+    for (seq, canonical) in frames {
+        if seq < next {
+            continue;
+        }
+        if seq > next {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "its log ends at seq {} and its write-ahead log resumes at seq {seq}: \
+                     seqs {next} to {} are in neither",
+                    head.seq,
+                    seq - 1
+                ),
+            });
+        }
+        let h = wire::head(&canonical).map_err(|what| StoreError::Damaged { seq, what })?;
+        let record = wire::decode(seq, &canonical)
+            .ok()
+            .map(|d| Box::new(d.record));
+        out.push(Pending::Replayed {
+            head: h,
+            record,
+            canonical,
+        });
+        next += 1;
+    }
+    Ok(out)
 }
 
 /// How `open_as` treats a folder without a store, and an older format.
@@ -302,8 +371,10 @@ impl Store {
             }
         };
 
-        let head = read_head(&trees, &path)?;
-        if !created {
+        let mut head = read_head(&trees, &path)?;
+        let (wal, frames) = wal::Wal::open(&path)?;
+        let replay = wal_replay(&path, head, frames)?;
+        if !created && replay.is_empty() {
             // A store created just now has no past to check (a restore is about to
             // replay one, and reports what its backup lacks).
             high_water::check(&path, &identity, head)?;
@@ -319,10 +390,27 @@ impl Store {
                 append: Mutex::new(AppendState {
                     head,
                     jobs: HashMap::new(),
+                    wal,
                     high_water: head.seq,
                 }),
             }),
         };
+        if !replay.is_empty() {
+            // Appends acknowledged from the WAL that sled's log had not made durable
+            // when the process stopped: chained again through the ordinary commit.
+            let n = replay.len();
+            store.commit_durably(replay, Vec::new(), Durability::Sync)?;
+            store.lock().wal.clear()?;
+            head = store.chain_head();
+            warn!(
+                records = n,
+                head = head.seq,
+                "recovered appends from the write-ahead log"
+            );
+            if !created {
+                high_water::check(store.path(), store.identity(), head)?;
+            }
+        }
         if !migrating && store.tree(T::Meta).contains_key(META_REINDEXING)? {
             warn!(path = %store.path().display(), "an interrupted reindex is finished now");
             store.reindex()?;
@@ -430,14 +518,24 @@ impl Store {
     /// Chains `items` after the head, writes them with every index entry in one
     /// transaction, flushes, and only then reports them saved.
     pub(crate) fn commit(&self, items: Vec<Pending>) -> Result<Vec<Record>> {
-        self.commit_with(items, Vec::new())
+        self.commit_durably(items, Vec::new(), Durability::Wal)
     }
 
-    /// `commit` with meta entries written in the same transaction (migration).
+    /// `commit` with meta entries written in the same transaction (migration). The
+    /// WAL holds records only, so such a commit syncs sled's log itself.
     pub(crate) fn commit_with(
         &self,
         items: Vec<Pending>,
         meta: Vec<(&[u8], Vec<u8>)>,
+    ) -> Result<Vec<Record>> {
+        self.commit_durably(items, meta, Durability::Sync)
+    }
+
+    fn commit_durably(
+        &self,
+        items: Vec<Pending>,
+        meta: Vec<(&[u8], Vec<u8>)>,
+        durability: Durability,
     ) -> Result<Vec<Record>> {
         if items.is_empty() && meta.is_empty() {
             return Ok(Vec::new());
@@ -448,6 +546,7 @@ impl Store {
         let mut working: HashMap<String, Option<Job>> = HashMap::new();
         let mut overlay = Overlay::default();
         let mut records = Vec::with_capacity(items.len());
+        let mut frames: Vec<(u64, Vec<u8>)> = Vec::with_capacity(items.len());
 
         for item in items {
             let seq = head.seq + 1;
@@ -485,6 +584,7 @@ impl Store {
             let Some(record) = record else {
                 self.add_to_group(&mut overlay, seq, &canonical)?;
                 head = ChainHead { seq, hash };
+                frames.push((seq, canonical));
                 continue;
             };
             if let Some(job_id) = record.event.job()
@@ -512,6 +612,7 @@ impl Store {
             self.add_to_group(&mut overlay, seq, &canonical)?;
             head = ChainHead { seq, hash };
             records.push(record);
+            frames.push((seq, canonical));
         }
         overlay.put(T::Meta, META_HEAD.to_vec(), head.to_bytes().to_vec());
         for (key, value) in meta {
@@ -532,7 +633,19 @@ impl Store {
                 None => state.jobs.remove(&id),
             };
         }
-        self.sync()?;
+        match durability {
+            Durability::Wal if !frames.is_empty() => {
+                let refs: Vec<(u64, &[u8])> =
+                    frames.iter().map(|(s, c)| (*s, c.as_slice())).collect();
+                state.wal.append(&refs)?;
+                fault_point("commit:wal-synced");
+                if state.wal.len() >= wal::CHECKPOINT_BYTES {
+                    self.sync()?;
+                    state.wal.clear()?;
+                }
+            }
+            _ => self.sync()?,
+        }
         if state.high_water == 0
             || head.seq / high_water::EVERY != state.high_water / high_water::EVERY
         {
@@ -609,7 +722,16 @@ impl Store {
         let mut overlay = Overlay::default();
         let mut n = 0u64;
         for item in self.stored_events() {
-            let stored = item?;
+            let stored = match item {
+                Ok(s) => s,
+                // A newer traveler's record: kept, chained, not indexed by this build.
+                Err(e @ (StoreError::Newer { .. } | StoreError::Undecodable { .. })) => {
+                    warn!("reindex leaves a record without index entries: {e}");
+                    n += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             index::static_writes(trees, &stored.record, &mut overlay)?;
             n += 1;
             if overlay.bytes >= REINDEX_FLUSH_BYTES {

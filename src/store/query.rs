@@ -209,6 +209,12 @@ impl Store {
         }
     }
 
+    /// Every record's stored bytes in seq order from `from`, undecoded: the raw
+    /// sequential read verify, backup and a chain receiver build on.
+    pub fn raw_records(&self, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
+        GroupIter::new(self.tree(T::Events), from, u64::MAX)
+    }
+
     pub(crate) fn record_groups_upto(&self, to: u64) -> GroupIter {
         GroupIter::new(self.tree(T::Events), 1, to)
     }
