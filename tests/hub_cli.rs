@@ -226,6 +226,8 @@ async fn two_benches_one_hub_shop_wide_answers_name_the_bench() {
             .to_string()
     };
     assert!(line("BENCH-01").contains(&format!(" {h1} ")), "{out}");
+    // The refused `hub sync` with bench 1's token on bench 2's store.
+    assert!(line("BENCH-01").ends_with("1, last store_claimed"), "{out}");
     assert!(line("BENCH-02").contains(&format!(" {h2} ")), "{out}");
     assert!(line("QA-DESK").contains("desk"), "{out}");
     let (code, _, err) = traveler(&["hub", "revoke", "BENCH-02", "--db", &db]);

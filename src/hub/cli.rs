@@ -271,9 +271,9 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
                 "bench", "kind", "store", "head", "lag", "last contact"
             )?;
             for r in &rows {
-                let mut alarms = match r.alarms {
-                    0 => String::new(),
-                    n => format!("{n}"),
+                let mut alarms = match (r.alarms, &r.last_alarm) {
+                    (0, _) | (_, None) => String::new(),
+                    (n, Some(last)) => format!("{n}, last {last}"),
                 };
                 if let Some(seq) = r.fork_seq {
                     alarms.push_str(&format!(" FORK at {seq}"));

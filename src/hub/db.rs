@@ -808,6 +808,8 @@ pub struct BenchStatus {
     pub lag: Option<i64>,
     pub fork_seq: Option<u64>,
     pub alarms: i64,
+    /// The kind of the bench's latest alarm (fork, loss, store_claimed, bad_hash, …).
+    pub last_alarm: Option<String>,
 }
 
 pub async fn status(pool: &Pool) -> Result<Vec<BenchStatus>, DbError> {
@@ -816,7 +818,8 @@ pub async fn status(pool: &Pool) -> Result<Vec<BenchStatus>, DbError> {
         .query(
             "SELECT b.bench, b.kind, b.revoked_at IS NOT NULL, greatest(b.last_contact, s.last_contact),
                     s.store_id, s.head_seq, s.bench_head_seq - s.head_seq, s.fork_seq,
-                    (SELECT count(*) FROM hub_alarms a WHERE a.bench = b.bench)
+                    (SELECT count(*) FROM hub_alarms a WHERE a.bench = b.bench),
+                    (SELECT a.kind FROM hub_alarms a WHERE a.bench = b.bench ORDER BY a.id DESC LIMIT 1)
              FROM hub_benches b LEFT JOIN hub_stores s ON s.bench = b.bench
              ORDER BY b.bench, s.store_id",
             &[],
@@ -834,6 +837,7 @@ pub async fn status(pool: &Pool) -> Result<Vec<BenchStatus>, DbError> {
             lag: r.get(6),
             fork_seq: r.get::<_, Option<i64>>(7).map(|s| s as u64),
             alarms: r.get(8),
+            last_alarm: r.get(9),
         })
         .collect())
 }
