@@ -182,6 +182,7 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_writer(io::stderr)
+                .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("TRAVELER_LOG")
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -220,10 +221,15 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
             let kind = if desk { Kind::Desk } else { Kind::Bench };
             match db::enrol(&pool, &bench, kind, reissue).await {
                 Ok(token) => {
-                    eprintln!(
-                        "enrolled {} {bench}; its token (shown once, put it in the bench's [hub] table):",
-                        if desk { "desk" } else { "bench" }
-                    );
+                    if desk {
+                        eprintln!(
+                            "enrolled desk {bench}; its token (shown once, give it to --hub-token or TRAVELER_HUB_TOKEN):"
+                        );
+                    } else {
+                        eprintln!(
+                            "enrolled bench {bench}; its token (shown once, put it in the bench's [hub] table):"
+                        );
+                    }
                     println!("{token}");
                     Ok(0)
                 }
