@@ -71,12 +71,10 @@ fn main() {
     );
     println!("RSS after start-up: {:.1} MB", rss_kib() as f64 / 1024.0);
 
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "BENCH".into(),
-        export_dir: dir.path().join("exports"),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "BENCH"),
+        dir.path().join("exports"),
+    );
     for c in "T100".chars() {
         dispatch(&mut state, &exec, Action::Char(c));
     }

@@ -58,7 +58,15 @@ enum Command {
 
 fn main() -> ExitCode {
     traveler::memory::keep_large_allocations_returnable();
-    let args = Cli::parse();
+    // `--store` means one store wherever it is given (see cli::store_flag).
+    let argv = match cli::store_flag::hoist(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("traveler: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = Cli::parse_from(argv);
     let result = match args.command {
         // `--hub URL`: the same question across every bench (src/hub/cli.rs).
         Some(Command::Verify(a)) if a.on_hub() => traveler::hub::cli::verify(a),

@@ -218,8 +218,46 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     tmux.wait_for("Step 2/2");
 
     tmux.keys(&["Enter"]); // open the pass/fail checkpoint
-    tmux.keys(&["Enter"]); // pass
+    tmux.keys(&["Enter"]); // nothing is chosen for the inspector
+    tmux.wait_for("Choose the result first");
+    tmux.keys(&["p", "Enter"]); // pass
     tmux.keys(&["I300", "Enter"]); // inspector badge
+    tmux.keys(&["3333", "Enter"]);
+    tmux.wait_for("Signed Pass");
+    tmux.keys(&["n"]);
+    tmux.wait_for("submit the job for review");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("submitted for review");
+
+    // The supervisor rejects it with a reason.
+    tmux.keys(&["l"]);
+    tmux.wait_for("scan your badge");
+    tmux.keys(&["S400", "Enter"]);
+    tmux.keys(&["4444", "Enter"]);
+    tmux.wait_for("Your open jobs");
+    tmux.keys(&["r"]);
+    tmux.wait_for("Review queue (1)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Deviations");
+    tmux.keys(&["x"]);
+    tmux.keys(&["fillet too small", "Enter"]);
+    tmux.keys(&["4444", "Enter"]);
+    tmux.wait_for("rejected and returned");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["l"]);
+
+    // The technician redoes the inspection step as a new attempt and resubmits.
+    tmux.wait_for("scan your badge");
+    tmux.keys(&["T100", "Enter"]);
+    tmux.keys(&["1111", "Enter"]);
+    tmux.wait_for("fillet too small");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Rejected by review");
+    tmux.keys(&["2"]);
+    tmux.keys(&["touch up the fillet", "Enter"]);
+    tmux.wait_for("attempt 2");
+    tmux.keys(&["Enter", "p", "Enter"]);
+    tmux.keys(&["I300", "Enter"]);
     tmux.keys(&["3333", "Enter"]);
     tmux.wait_for("Signed Pass");
     tmux.keys(&["n"]);
@@ -248,7 +286,28 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
-    assert_eq!(kinds.iter().filter(|k| **k == "step_completed").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "step_completed").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "job_submitted").count(), 2);
+    assert!(events.iter().any(|e| matches!(e, Event::StepRedone { step: 1, reason, .. } if reason == "touch up the fillet")));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::JobReviewed { comment, .. } if comment == "fillet too small")
+        )
+    );
+    // Nothing was chosen for the inspector: the one pass/fail result of each
+    // attempt is the one typed.
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::CheckpointSigned { step: 1, .. }))
+            .all(|e| matches!(
+                e,
+                Event::CheckpointSigned {
+                    result: traveler::domain::types::CheckResult::Pass,
+                    ..
+                }
+            ))
+    );
     assert!(events.iter().any(|e| matches!(e, Event::LotRecorded { lot, material, .. } if lot == "LOT-E2E-1" && material == "flux")));
     let first_step_samples = events.iter().find_map(|e| match e {
         Event::StepCompleted {

@@ -349,8 +349,10 @@ fn every_schema_2_record_decodes_and_encodes_to_the_same_bytes() {
         assert_eq!(String::from_utf8(again).unwrap(), bytes, "seq {seq}");
         kinds.insert(d.record.event.kind());
     }
-    let all: std::collections::BTreeSet<&str> = KINDS_V2.into_iter().collect();
-    assert_eq!(kinds, all);
+    // Every kind schema 2 had when format 4 was released is in the fixture; kinds
+    // added later belong in a fixture of their own (this one is never rewritten).
+    assert_eq!(kinds.len(), 27, "{kinds:?}");
+    assert!(kinds.iter().all(|k| KINDS_V2.contains(k)), "{kinds:?}");
 }
 
 #[test]

@@ -31,21 +31,22 @@ fn library() -> Arc<Library> {
 }
 
 fn bench() -> Bench {
+    bench_with(library())
+}
+
+fn bench_with(library: Arc<Library>) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    let library = library();
     traveler::demo::seed(
         &store,
         library.policy.as_ref().unwrap(),
         Utc::now().date_naive(),
     )
     .unwrap();
-    let exec = Executor {
-        store: store.clone(),
-        library: library.clone(),
-        bench: "B1".into(),
-        export_dir: dir.path().join("exports"),
-    };
+    let exec = Executor::new(
+        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
+        dir.path().join("exports"),
+    );
     Bench {
         state: State::new(library, "B1", Utc::now()),
         exec,
@@ -136,7 +137,11 @@ impl Bench {
         let r = self.runner();
         let cp = r.instruction.spec.steps[r.step as usize].checkpoints[r.selected].clone();
         match cp.kind.get_ref() {
-            CheckpointKind::PassFail => self.act(Action::Enter),
+            CheckpointKind::PassFail => {
+                // Nothing is chosen for the technician: p, then Enter.
+                self.act(Action::Command('p'));
+                self.act(Action::Enter);
+            }
             CheckpointKind::Measurement => {
                 let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
                 self.typ(&v.to_string());
@@ -304,10 +309,10 @@ fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
     let w = b.runner().window.clone().unwrap();
     b.feed(&w.channel, w.min_c + 1.0, 0);
     b.feed(&w.channel, w.max_c + 20.0, 1);
-    assert!(b.runner().alarm.is_some());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
     b.feed(&w.channel, w.max_c + 30.0, 2);
     b.feed(&w.channel, w.min_c + 1.0, 3);
-    assert!(b.runner().alarm.is_none());
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_none());
     assert_eq!(b.runner().job.open_excursions(b.runner().step).count(), 1);
     let exc = b.runner().job.excursions[0].clone();
     assert_eq!(exc.peak_c, w.max_c + 30.0);
@@ -443,11 +448,17 @@ fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
         JobStatus::Suspended
     );
     b.act(Action::Enter);
+    // Resuming asks why work goes on; the reason is recorded.
+    b.typ("next shift, same bench");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step, 2);
     assert_eq!(
         b.store.job(&job_id).unwrap().unwrap().status,
         JobStatus::InProgress
     );
+    assert!(b.events().iter().any(
+        |e| matches!(e, Event::JobResumed { reason, .. } if reason == "next shift, same bench")
+    ));
     let kinds: Vec<&str> = b
         .events()
         .iter()
@@ -513,6 +524,8 @@ fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
     assert!(matches!(b.state.screen, Screen::Summary(_)));
     let last = char::from_digit(steps as u32, 10).unwrap();
     b.act(Action::Command(last)); // reopen the last step
+    b.typ("bigger fillet on C4");
+    b.act(Action::Enter);
     assert_eq!(b.runner().step as usize, steps - 1);
     b.complete_step("1111");
     b.act(Action::Enter); // submit again
@@ -792,7 +805,11 @@ fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
     let Some(Modal::Sign(d)) = &b.state.modal else {
         panic!()
     };
-    assert!(!d.pass, "out of limits must fail");
+    assert_eq!(
+        d.verdict,
+        Some(traveler::domain::command::Verdict::Fail),
+        "out of limits must fail"
+    );
     assert_eq!(d.stage, traveler::tui::state::SignStage::Comment);
     b.act(Action::Enter); // no comment: refused
     let Some(Modal::Sign(d)) = &b.state.modal else {
@@ -899,4 +916,841 @@ fn a_supervisor_exports_a_job_report_from_the_review_screen() {
             .unwrap();
     let report = traveler::export::verify_json_export(json.as_bytes()).unwrap();
     assert!(report.failure.is_none(), "{:?}", report.failure);
+}
+
+// ---------------------------------------------------------------------------
+// Defects of issue 10, each through the keys a person presses and a real store.
+
+impl Bench {
+    fn job_id(&self) -> String {
+        self.events()
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::JobStarted { job, .. } => Some(job.clone()),
+                _ => None,
+            })
+            .expect("a job was started")
+    }
+    fn job(&self) -> traveler::domain::job::Job {
+        self.store.job(&self.job_id()).unwrap().unwrap()
+    }
+    /// Completes steps until `pred` holds for the runner.
+    fn walk_to(&mut self, pin: &str, pred: impl Fn(&traveler::tui::state::RunnerState) -> bool) {
+        let mut guard = 0;
+        while !pred(self.runner()) {
+            self.complete_step(pin);
+            guard += 1;
+            assert!(guard < 12, "no such step; flash: {}", self.flash());
+        }
+    }
+    fn select(&mut self, i: usize) {
+        if let Screen::Runner(r) = &mut self.state.screen {
+            r.selected = i;
+        }
+    }
+    fn verify_ok(&self, when: &str) {
+        if let Err(e) = self.store.verify() {
+            panic!("verify failed {when}: {e}");
+        }
+    }
+}
+
+/// Defect 1: the footer offered p/f, p and f did nothing and Pass was preselected,
+/// so "f, Enter, PIN" recorded Pass.
+#[test]
+fn pass_fail_has_no_default_and_f_records_a_fail() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D1", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .any(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+    });
+    let i = {
+        let r = b.runner();
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .position(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+            .unwrap()
+    };
+    let step = b.runner().step;
+    b.select(i);
+    b.act(Action::Enter);
+    assert!(
+        traveler::tui::view::keys(&b.state).contains(&("p/f", "pass/fail")),
+        "the footer names p/f: {:?}",
+        traveler::tui::view::keys(&b.state)
+    );
+    // Enter without a choice asks for one.
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    assert_eq!(d.verdict, None, "nothing is chosen for the technician");
+    assert_eq!(d.stage, traveler::tui::state::SignStage::Choice);
+    assert!(d.error.as_deref().unwrap_or("").contains("Choose"));
+    // f, Enter, comment, PIN: a fail is recorded.
+    b.act(Action::Command('f'));
+    b.act(Action::Enter);
+    b.typ("land 2 lifted");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    let signed: Vec<CheckResult> = b
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSigned {
+                result,
+                checkpoint,
+                step: s,
+                ..
+            } if *checkpoint == i as u32 && *s == step => Some(*result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(signed, vec![CheckResult::Fail]);
+    assert_eq!(b.state.modal, Some(Modal::Held));
+    // ← and → choose too.
+    b.act(Action::Command('r'));
+    b.typ("lands repaired, do it again");
+    b.act(Action::Enter);
+    b.act(Action::Enter);
+    b.act(Action::Right);
+    b.act(Action::Left);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert_eq!(d.verdict, Some(traveler::domain::command::Verdict::Pass));
+}
+
+/// Defect 2: a redone step's samples were counted against the first attempt's seal,
+/// so `verify` failed on a healthy store. Each attempt has its own samples and seal.
+#[test]
+fn verify_is_ok_through_reject_redo_crash_resume_resubmit_approve() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D2", "WI-CHIP-001", '3', "");
+    let steps = b.runner().job.steps.len();
+    for _ in 0..steps {
+        b.complete_step("1111");
+    }
+    b.act(Action::Enter); // submit
+    b.verify_ok("after submitting");
+    let job_id = b.job_id();
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('x'));
+    b.typ("tip temperature too high on C4");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    b.verify_ok("after the rejection");
+    b.act(Action::Esc);
+    b.act(Action::Command('l'));
+
+    // The technician reopens the step with a temperature window.
+    b.login("T100", "1111");
+    b.act(Action::Enter);
+    let heated = {
+        let Screen::Summary(s) = &b.state.screen else {
+            panic!("{}", b.flash())
+        };
+        let alloy = b.state.library.alloy(&s.job.alloy);
+        (0..steps)
+            .find(|i| s.instruction.step_window(*i, alloy).is_some())
+            .expect("a heated step")
+    };
+    b.act(Action::Command(
+        char::from_digit(heated as u32 + 1, 10).unwrap(),
+    ));
+    b.typ("lower tip temperature");
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step as usize, heated);
+    let w = b.runner().window.clone().unwrap();
+    for i in 0..60 {
+        b.feed(&w.channel, (w.min_c + w.max_c) / 2.0, 100 + i);
+    }
+    b.act(Action::Tick(Utc::now()));
+    b.verify_ok("while the redo is in progress");
+    let job = b.job();
+    let first = &job.steps[heated].attempt_log[0];
+    let second = &job.steps[heated].attempt_log[1];
+    assert_eq!(second.reason.as_deref(), Some("lower tip temperature"));
+    assert_ne!(first.sample_stream, second.sample_stream);
+    let first_seal = first.samples_digest.clone().unwrap();
+    assert!(b.store.samples(&job_id, second.sample_stream).count() >= 60);
+
+    // The program dies mid-redo; a new screen on the same store resumes the attempt.
+    let mut fresh = State::new(b.state.library.clone(), "B1", Utc::now());
+    std::mem::swap(&mut b.state, &mut fresh);
+    drop(fresh);
+    b.verify_ok("after the crash");
+    b.login("T100", "1111");
+    b.act(Action::Enter);
+    assert_eq!(b.runner().step as usize, heated);
+    b.complete_step("1111");
+    b.verify_ok("after the redo completed");
+    assert!(
+        matches!(b.state.screen, Screen::Summary(_)),
+        "{}",
+        b.flash()
+    );
+    b.act(Action::Enter); // resubmit
+    b.verify_ok("after resubmitting");
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    b.act(Action::Command('a'));
+    b.typ("redo verified");
+    b.act(Action::Enter);
+    b.typ("4444");
+    b.act(Action::Enter);
+    b.verify_ok("after the approval");
+    let job = b.job();
+    assert_eq!(job.status, JobStatus::Approved);
+    let s = &job.steps[heated];
+    assert_eq!(s.attempt_log.len(), 2);
+    assert_eq!(
+        s.attempt_log[0].samples_digest.as_deref(),
+        Some(first_seal.as_str()),
+        "the first attempt keeps its own seal"
+    );
+    assert!(s.attempt_log[1].sample_count >= 60);
+    assert_eq!(
+        s.attempt_log[1].sample_count,
+        b.store
+            .samples(&job_id, s.attempt_log[1].sample_stream)
+            .count() as u64
+    );
+    // The hashed JSON record with its samples verifies too.
+    let mut json = Vec::new();
+    traveler::export::json::write_json(
+        &b.store,
+        &b.state.library,
+        &traveler::export::Scope {
+            job: Some(job_id.clone()),
+            ..traveler::export::Scope::default()
+        },
+        &traveler::export::ExportOptions { samples: true },
+        &mut json,
+        &mut |_| {},
+    )
+    .unwrap();
+    traveler::export::json::verify_json_export(json.as_slice())
+        .unwrap_or_else(|e| panic!("the export of a redone job does not verify: {e}"));
+}
+
+/// Defect 3: readings were taken only while the runner was shown, so an idle
+/// log-out stopped the recording mid-step; the summary covered only part of what
+/// the digest sealed. Recording goes on; the core summarises the stored samples.
+#[test]
+fn recording_goes_on_after_idle_log_out_and_the_summary_covers_every_sample() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D3", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    let mid = (w.min_c + w.max_c) / 2.0;
+    for i in 0..3 {
+        b.feed(&w.channel, mid, i);
+    }
+    let idle = b.state.library.policy.as_ref().unwrap().idle_logout_minutes as i64;
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle + 1)));
+    assert!(matches!(b.state.screen, Screen::Login(_)));
+    // Nobody is logged in; the board is still on the heater.
+    for i in 3..10 {
+        b.feed(&w.channel, mid + 1.0, i);
+    }
+    b.act(Action::Tick(Utc::now() + Duration::minutes(idle + 2)));
+    let job_id = b.job_id();
+    assert_eq!(b.store.samples(&job_id, step).count(), 10);
+    // Someone else's screen (the trace look-up) does not stop it either.
+    b.login("T100", "1111");
+    b.act(Action::Command('t'));
+    for i in 10..12 {
+        b.feed(&w.channel, mid, i);
+    }
+    b.act(Action::Esc);
+    b.act(Action::Enter); // resume the job
+    assert_eq!(b.runner().step, step);
+    b.act(Action::Command('n'));
+    let job = b.job();
+    let s = &job.steps[step as usize];
+    assert!(s.completed.is_some(), "{}", b.flash());
+    assert_eq!(s.sample_count, 12);
+    let ch = s
+        .temperature
+        .iter()
+        .find(|c| c.channel == w.channel)
+        .unwrap();
+    assert_eq!(ch.count, 12, "the summary counts every sealed sample");
+    b.verify_ok("after completing");
+}
+
+/// Defect 4: BGA step 3 (preheat 100–150 °C) completed at 70 °C with no question.
+/// Completing a step whose window was never reached needs a signed deviation.
+#[test]
+fn a_window_never_reached_needs_a_signed_deviation_that_is_flagged() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D4", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    assert!(
+        70.0 < w.min_c,
+        "the preheat window starts above 70 °C: {w:?}"
+    );
+    for i in 0..5 {
+        b.feed(&w.channel, 70.0, i);
+    }
+    b.act(Action::Command('n'));
+    assert!(
+        b.job().steps[step as usize].completed.is_none(),
+        "completed at 70 °C"
+    );
+    let Some(Modal::Comment(d)) = &b.state.modal else {
+        panic!("no deviation asked: {:?} {}", b.state.modal, b.flash())
+    };
+    assert!(d.title.contains("DEVIATION"), "{}", d.title);
+    b.typ("heater fault, board at temperature by IR gun");
+    b.act(Action::Enter);
+    b.typ("0000"); // a wrong PIN first: refused, recorded, nothing completed
+    b.act(Action::Enter);
+    assert!(b.job().steps[step as usize].completed.is_none());
+    assert!(
+        matches!(&b.state.modal, Some(Modal::Comment(d)) if d.error.as_deref().unwrap_or("").contains("wrong PIN"))
+    );
+    b.typ("1111");
+    b.act(Action::Enter);
+    let job = b.job();
+    assert!(
+        job.steps[step as usize].completed.is_some(),
+        "{}",
+        b.flash()
+    );
+    assert_eq!(job.deviations.len(), 1);
+    assert_eq!(
+        job.deviations[0].kind,
+        traveler::domain::event::DeviationKind::WindowNeverReached
+    );
+    assert_eq!(job.deviations[0].by, "T100");
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    assert_eq!(
+        summary.count(traveler::domain::deviations::FlagKind::Deviation),
+        1
+    );
+    assert_eq!(b.runner().step, step + 1);
+}
+
+/// Defect 4, the other half: a step left outside its window needs a deviation too,
+/// after its alarm is acknowledged.
+#[test]
+fn a_step_left_outside_its_window_needs_a_deviation() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D4B", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    b.feed(&w.channel, w.min_c + 5.0, 0);
+    b.feed(&w.channel, w.max_c + 10.0, 1);
+    b.act(Action::Command('a'));
+    b.typ("overshoot, heater turned down");
+    b.act(Action::Enter);
+    b.act(Action::Command('n'));
+    let Some(Modal::Comment(d)) = &b.state.modal else {
+        panic!("{:?} {}", b.state.modal, b.flash())
+    };
+    assert!(d.title.contains("left outside"), "{}", d.title);
+    b.typ("part lifted at the overshoot");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    let job = b.job();
+    assert!(job.steps[step as usize].completed.is_some());
+    assert_eq!(
+        job.deviations[0].kind,
+        traveler::domain::event::DeviationKind::LeftOutsideWindow
+    );
+}
+
+/// Defect 5: an expired lot was refused, then accepted with another expiry, and
+/// nothing of the refusal was recorded.
+#[test]
+fn lot_refusals_are_recorded_and_a_second_expiry_is_flagged() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D5", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        !traveler::tui::update::lot_materials(&r.instruction, r.step).is_empty()
+    });
+    b.act(Action::Scan("(01)09506000134352(17)200101(10)L-55".into()));
+    assert!(b.flash().contains("REFUSED"), "{}", b.flash());
+    let expiry = (Utc::now() + Duration::days(300)).format("%y%m%d");
+    b.act(Action::Scan(format!(
+        "(01)09506000134352(17){expiry}(10)L-55"
+    )));
+    let job = b.job();
+    assert_eq!(job.lot_refusals.len(), 1);
+    assert_eq!(job.lot_refusals[0].by, "T100");
+    assert!(matches!(
+        job.lot_refusals[0].reason,
+        traveler::domain::event::LotRefusal::Expired { .. }
+    ));
+    assert_eq!(job.lots.len(), 1);
+    assert!(b.flash().contains("FLAGGED"), "{}", b.flash());
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    use traveler::domain::deviations::FlagKind;
+    assert_eq!(summary.count(FlagKind::LotRefused), 1);
+    assert_eq!(summary.count(FlagKind::LotExpiryConflict), 1);
+}
+
+/// Defect 11: readings and an alarm arriving between Enter and the PIN, and the
+/// signature's answer coming late, never lose the signature's visible answer.
+#[test]
+fn readings_and_an_alarm_between_enter_and_the_pin_never_hide_the_signature() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D11", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.window.is_some()
+            && !r.instruction.spec.steps[r.step as usize]
+                .checkpoints
+                .is_empty()
+    });
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    b.feed(&w.channel, (w.min_c + w.max_c) / 2.0, 0);
+    let cp = b.runner().instruction.spec.steps[step as usize].checkpoints[0].clone();
+    b.select(0);
+    b.act(Action::Enter); // opens the dialog
+    // Readings and an alarm arrive while the person types.
+    b.feed(&w.channel, w.max_c + 25.0, 1);
+    b.feed(&w.channel, w.max_c + 30.0, 2);
+    if *cp.kind.get_ref() == CheckpointKind::PassFail {
+        b.act(Action::Command('p'));
+        b.act(Action::Enter);
+    } else if *cp.kind.get_ref() == CheckpointKind::Measurement {
+        b.typ(&cp.max.unwrap_or(1.0).to_string());
+        b.act(Action::Enter);
+    }
+    b.typ("1111");
+    b.feed(&w.channel, w.max_c + 31.0, 3);
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
+    // Enter: the signature goes out, its answer is held back (a busy disk)…
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Enter);
+    assert!(!held.is_empty());
+    assert!(
+        matches!(&b.state.modal, Some(Modal::Sign(d)) if d.waiting.is_some()),
+        "the dialog waits for its answer"
+    );
+    // …more readings come first…
+    b.feed(&w.channel, w.max_c + 32.0, 4);
+    // …then the answer: the dialog closes and says so, the alarm stays up.
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    assert!(b.state.modal.is_none(), "{:?}", b.state.modal);
+    assert!(b.flash().starts_with("Signed"), "{}", b.flash());
+    assert!(b.flash().contains("saved"));
+    assert!(b.state.recorder.as_ref().unwrap().alarm.is_some());
+    let job = b.job();
+    assert!(job.steps[step as usize].signatures.contains_key(&0));
+    assert_eq!(job.open_excursions(step).count(), 1);
+}
+
+/// A late answer never reopens a screen the person has left.
+#[test]
+fn a_late_job_opened_answer_does_not_pull_the_person_back() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-LATE", "WI-CHIP-001", '3', "");
+    b.act(Action::Esc);
+    assert!(matches!(b.state.screen, Screen::Home(_)));
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Enter);
+    b.act(Action::Command('t')); // the person goes to the trace screen meanwhile
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    assert!(
+        matches!(b.state.screen, Screen::Lookup(_)),
+        "the late answer reopened the job"
+    );
+}
+
+/// Defect 6: limits, history, review and exports read earlier jobs' instructions
+/// from today's folder. The job carries its procedures and the store archives the
+/// exact text it ran, once per hash; all of it works with the folder gone.
+#[test]
+fn the_record_alone_serves_limits_history_review_and_exports() {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, folder.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let lib = Arc::new(load_dir(folder.path()).library);
+    let mut b = bench_with(lib);
+    b.login("T100", "1111");
+    for serial in ["SN-D6", "SN-D6"] {
+        b.start_job(serial, "WI-CHIP-001", '3', "");
+        let steps = b.runner().job.steps.len();
+        for _ in 0..steps {
+            b.complete_step("1111");
+        }
+        b.act(Action::Enter); // submit
+        assert!(b.flash().contains("submitted"), "{}", b.flash());
+    }
+    let events = b.events();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind() == "instruction_archived")
+            .count(),
+        1,
+        "archived once per hash"
+    );
+    let wi = b.state.library.instruction("WI-CHIP-001").unwrap().clone();
+    assert!(events.iter().any(
+        |e| matches!(e, Event::JobStarted { procedures, .. } if *procedures == wi.procedure_refs())
+    ));
+
+    // The instruction leaves the folder.
+    std::fs::remove_file(&wi.path).unwrap();
+    let gone = Arc::new(load_dir(folder.path()).library);
+    assert!(gone.instruction("WI-CHIP-001").is_none());
+    let core = traveler::core::Core::new(b.store.clone(), gone.clone(), "B1");
+    // Limits: the earlier jobs still count with their procedures.
+    let prior = core.prior_jobs("SN-D6").unwrap();
+    assert_eq!(prior.len(), 2);
+    assert!(prior.iter().all(|p| p.procedures == wi.procedure_refs()));
+    // Review: the job opens with the text it ran.
+    let job = b.job();
+    let ins = core.instruction_for(&job).unwrap();
+    assert_eq!(ins.hash, job.instruction_hash);
+    assert_eq!(ins.spec.steps.len(), wi.spec.steps.len());
+    // History and exports name the instruction and its steps.
+    let lib = traveler::core::library_with_archive(&b.store, &gone);
+    let h = traveler::export::queries::board_history(&b.store, &lib, "SN-D6").unwrap();
+    assert!(
+        h.jobs
+            .iter()
+            .all(|j| j.instruction_title.as_deref() == Some(wi.spec.title.as_str()))
+    );
+    assert!(h.jobs.iter().all(|j| !j.procedures.is_empty()));
+    let out = tempfile::tempdir().unwrap();
+    let scope = traveler::export::Scope {
+        job: Some(job.id.clone()),
+        ..traveler::export::Scope::default()
+    };
+    traveler::export::html::write_html(
+        &b.store,
+        &lib,
+        &scope,
+        &traveler::export::ExportOptions { samples: false },
+        out.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let first_step: String = wi.spec.steps[0].text.chars().take(30).collect();
+    assert!(
+        html.contains(&first_step),
+        "the report shows the text the job ran"
+    );
+    // And the bench: a supervisor opens it for review with the folder gone.
+    let mut r = bench_with(gone);
+    r.store = b.store.clone();
+    r.exec = traveler::tui::exec::Executor::new(core, out.path().to_path_buf());
+    r.login("S400", "4444");
+    r.act(Action::Command('r'));
+    r.act(Action::Enter);
+    let Screen::Review(rv) = &r.state.screen else {
+        panic!("{}", r.flash())
+    };
+    let (_, ins) = rv.open.as_ref().expect("the job opened");
+    assert!(
+        ins.is_some(),
+        "review shows the instruction text the job ran"
+    );
+}
+
+const WI_RECORDED: &str = r#"id = "WI-TAL-001"
+revision = "A"
+title = "Reflow one joint and record time above liquidus"
+activity = "rework"
+procedures = ["7711 3.1.1"]
+classes = [1, 2, 3]
+skill = "intermediate"
+modules = [4]
+equipment = ["Hot air station"]
+
+[[step]]
+text = "Reflow the joint."
+temperature = { channel = "board", min = 200.0, max = 260.0 }
+
+[[step.checkpoint]]
+text = "Time above liquidus"
+acceptance = "ORG-QP-14 §4"
+signer = "technician"
+kind = "measurement"
+unit = "s"
+min = 5.0
+max = 90.0
+recorded = "above_liquidus_s"
+tolerance = 5.0
+"#;
+
+fn folder_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions");
+    for f in ["procedures.toml", "alloys.toml", "policy.toml"] {
+        std::fs::copy(shipped.join(f), folder.path().join(f)).unwrap();
+    }
+    for (name, text) in extra {
+        std::fs::write(folder.path().join(name), text).unwrap();
+    }
+    folder
+}
+
+/// Defect 9: a measurement the station recorded (time above liquidus) accepted any
+/// typed value. The dialog shows the recorded figure; a value further from it than
+/// the tolerance needs a comment and is flagged.
+#[test]
+fn a_typed_value_that_differs_from_the_recorded_figure_needs_a_comment_and_is_flagged() {
+    let folder = folder_with(&[("WI-TAL-001.toml", WI_RECORDED)]);
+    let loaded = load_dir(folder.path());
+    assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
+    let mut b = bench_with(Arc::new(loaded.library));
+    b.login("T100", "1111");
+    b.start_job("SN-D9", "WI-TAL-001", '3', "");
+    // 15 readings a second apart above the liquidus: 14 s recorded.
+    for i in 0..15 {
+        b.feed("board", 230.0, i);
+    }
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
+    };
+    let recorded = d.recorded.expect("the dialog shows the recorded figure");
+    assert!((recorded - 14.0).abs() < 0.01, "{recorded}");
+    b.typ("62");
+    b.act(Action::Enter);
+    let Some(Modal::Sign(d)) = &b.state.modal else {
+        panic!()
+    };
+    assert_eq!(
+        d.stage,
+        traveler::tui::state::SignStage::Comment,
+        "a value far from the record asks why"
+    );
+    b.act(Action::Enter);
+    assert!(matches!(&b.state.modal, Some(Modal::Sign(d)) if d.error.is_some()));
+    b.typ("read from the oven's own profile");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    assert!(b.state.modal.is_none(), "{:?} {}", b.state.modal, b.flash());
+    assert!(b.flash().contains("FLAGGED"), "{}", b.flash());
+    let job = b.job();
+    let sig = &job.history[0];
+    assert_eq!(sig.recorded.as_ref().map(|r| r.value), Some(recorded));
+    assert!(sig.differs_from_record());
+    let summary = traveler::domain::deviations::deviations_summary(&job);
+    assert_eq!(
+        summary.count(traveler::domain::deviations::FlagKind::MeasurementDiffersFromRecord),
+        1
+    );
+}
+
+/// `traveler check` validates the recorded-metric field with file:line:col.
+#[test]
+fn check_refuses_an_unknown_recorded_metric_and_one_on_a_pass_fail_checkpoint() {
+    let bad = WI_RECORDED
+        .replace("WI-TAL-001", "WI-TAL-002")
+        .replace("\"above_liquidus_s\"", "\"time_on_bench\"");
+    let on_pass_fail = WI_RECORDED.replace("WI-TAL-001", "WI-TAL-003").replace(
+        "kind = \"measurement\"\nunit = \"s\"\nmin = 5.0\nmax = 90.0\n",
+        "kind = \"pass-fail\"\n",
+    );
+    let folder = folder_with(&[("bad.toml", &bad), ("pf.toml", &on_pass_fail)]);
+    let loaded = load_dir(folder.path());
+    let text: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("bad.toml:23:") && t.contains("time_on_bench")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("pf.toml:") && t.contains("measurement")),
+        "{text:#?}"
+    );
+}
+
+fn screen_text(state: &State, w: u16, h: u16) -> String {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| traveler::tui::view::draw(state, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Defects 7 and 8: the reviewer saw only the last attempt; the failed signature,
+/// the redo reason and the suspend/resume reasons were hidden, and who acknowledged
+/// an alarm only in the JSON. The review shows all of it in time order, with the
+/// deviations summary first.
+#[test]
+fn the_review_shows_every_attempt_reason_and_who_when_under_a_deviations_summary() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-D8", "WI-TH-001", '3', "");
+    b.walk_to("1111", |r| r.window.is_some());
+    let w = b.runner().window.clone().unwrap();
+    b.feed(&w.channel, w.min_c + 1.0, 0);
+    b.feed(&w.channel, w.max_c + 20.0, 1);
+    b.feed(&w.channel, w.min_c + 1.0, 2);
+    b.act(Action::Command('a'));
+    b.typ("tip touched the barrel");
+    b.act(Action::Enter);
+    b.act(Action::Command('z'));
+    b.typ("shift end");
+    b.act(Action::Enter);
+    b.act(Action::Enter); // open the suspended job again
+    b.typ("next shift");
+    b.act(Action::Enter);
+    // Fail a pass/fail checkpoint on this or a later step, then redo it.
+    b.walk_to("1111", |r| {
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .any(|c| {
+                *c.kind.get_ref() == CheckpointKind::PassFail && c.signer == Signer::Technician
+            })
+    });
+    let i = {
+        let r = b.runner();
+        r.instruction.spec.steps[r.step as usize]
+            .checkpoints
+            .iter()
+            .position(|c| *c.kind.get_ref() == CheckpointKind::PassFail)
+            .unwrap()
+    };
+    b.select(i);
+    b.act(Action::Enter);
+    b.act(Action::Command('f'));
+    b.act(Action::Enter);
+    b.typ("land 2 lifted");
+    b.act(Action::Enter);
+    b.typ("1111");
+    b.act(Action::Enter);
+    b.act(Action::Command('r'));
+    b.typ("new land bonded");
+    b.act(Action::Enter);
+    let steps = b.runner().job.steps.len();
+    while matches!(b.state.screen, Screen::Runner(_)) {
+        b.complete_step("1111");
+        assert!(
+            b.job()
+                .steps
+                .iter()
+                .filter(|s| s.completed.is_some())
+                .count()
+                <= steps
+        );
+    }
+    b.act(Action::Enter); // submit
+    b.act(Action::Command('l'));
+    b.login("S400", "4444");
+    b.act(Action::Command('r'));
+    b.act(Action::Enter);
+    let Screen::Review(r) = &b.state.screen else {
+        panic!("{}", b.flash())
+    };
+    assert!(r.open.is_some());
+    let text = screen_text(&b.state, 200, 120);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not on the review screen:\n{text}"))
+    };
+    // The summary comes first and names each kind.
+    let summary = at("Deviations:");
+    assert!(summary < at("⚑"));
+    for needle in [
+        "failed checkpoint",
+        "redo",
+        "suspended",
+        "land 2 lifted",
+        "new land bonded",
+        "shift end",
+        "next shift",
+        "acknowledged by T100",
+    ] {
+        at(needle);
+    }
+    // The failed attempt and the redo show under the step, in time order.
+    let failed = text.rfind("land 2 lifted").unwrap();
+    let redo = text.rfind("attempt 2: new land bonded").unwrap();
+    assert!(failed < redo, "the failed attempt before the redo");
+    assert!(text.contains("Fail"), "{text}");
+}
+
+/// Readings that arrive after `n` and before its answer never join the samples the
+/// completion sealed (verify stays OK); they go to the next step.
+#[test]
+fn readings_while_a_step_completes_go_to_the_next_step_not_into_the_seal() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-SEAL", "WI-BGA-001", '3', "");
+    b.walk_to("1111", |r| {
+        r.window.is_some()
+            && r.instruction.spec.steps[r.step as usize]
+                .checkpoints
+                .is_empty()
+    });
+    let w = b.runner().window.clone().unwrap();
+    let step = b.runner().step;
+    let mid = (w.min_c + w.max_c) / 2.0;
+    for i in 0..5 {
+        b.feed(&w.channel, mid, i);
+    }
+    let held = traveler::tui::runtime::dispatch_held(&mut b.state, &b.exec, Action::Command('n'));
+    // The disk is slow; readings keep coming, ticks keep flushing.
+    for i in 5..(5 + 60) {
+        b.feed(&w.channel, mid, i);
+    }
+    b.act(Action::Tick(Utc::now()));
+    for reply in held {
+        b.act(Action::Done(Box::new(reply)));
+    }
+    b.act(Action::Tick(Utc::now()));
+    let job = b.job();
+    assert!(
+        job.steps[step as usize].completed.is_some(),
+        "{}",
+        b.flash()
+    );
+    assert_eq!(job.steps[step as usize].sample_count, 5);
+    b.verify_ok("after readings raced the completion");
+    assert_eq!(b.store.samples(&job.id, step).count(), 5);
+    assert_eq!(b.store.samples(&job.id, step + 1).count(), 60);
 }

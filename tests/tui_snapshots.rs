@@ -208,9 +208,19 @@ fn runner_state() -> State {
     let mut s = state(Some(ana()));
     let job = bga_job(false);
     s.screen = Screen::Home(HomeState::default());
+    let instruction = std::sync::Arc::new(
+        s.library
+            .instruction(&job.instruction_id)
+            .cloned()
+            .expect("the job's instruction"),
+    );
+    let request = s.ask(traveler::tui::state::Ask::OpenJob);
     update(
         &mut s,
-        Action::Done(Box::new(traveler::tui::action::Outcome::JobOpened(Ok(job)))),
+        Action::Done(Box::new(traveler::tui::action::Reply {
+            request,
+            outcome: traveler::tui::action::Outcome::JobOpened(Ok((job, instruction))),
+        })),
     );
     // A preheat ramp with one excursion above the window.
     let w = match &s.screen {
@@ -236,6 +246,8 @@ fn runner_state() -> State {
             }),
         );
     }
+    // What was asked has been answered: nothing is shown as saving.
+    s.requests.clear();
     s
 }
 
@@ -334,7 +346,9 @@ fn sign_dialog_for_an_inspector_checkpoint() {
         step: 1,
         checkpoint: 0,
         stage: SignStage::Pin,
-        pass: true,
+        verdict: None,
+        recorded: None,
+        waiting: None,
         value: TextField::new("Measured value"),
         comment: TextField::new("Comment"),
         badge: TextField::new("Inspector badge").with("I300"),
@@ -381,6 +395,7 @@ fn review_queue_and_record() {
             performer: "T100".into(),
             submitted: t0() + Duration::hours(1),
             excursions: 1,
+            flags: 2,
         }],
         ..ReviewState::default()
     };

@@ -84,12 +84,10 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             format!("{problems} problem(s) in the instructions folder: run `traveler check`"),
         );
     }
-    let exec = Executor {
-        store,
-        library,
-        bench: settings.bench.clone(),
-        export_dir: settings.export_dir.clone(),
-    };
+    let exec = Executor::new(
+        crate::core::Core::new(store, library, &settings.bench),
+        settings.export_dir.clone(),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -97,7 +95,19 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     rt.block_on(async move {
         let (target, target_rx) = watch::channel(None);
         let station = crate::cli::station_link::start(&settings.station, target_rx);
-        runtime::run(state, exec, Channels { station, target }).await
+        // Background tasks report into the header here: the shop hub sync and the
+        // CFX publisher (`hub::sync::spawn`, `cfx::live::spawn`) each add one entry.
+        let background: Vec<Box<dyn Fn() -> String + Send>> = Vec::new();
+        runtime::run(
+            state,
+            exec,
+            Channels {
+                station,
+                target,
+                background,
+            },
+        )
+        .await
     })?;
     Ok(0)
 }

@@ -185,7 +185,8 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let library = library(instructions);
+    // A job's record is self-contained: the texts it ran are archived in the store.
+    let library = crate::core::library_with_archive(&store, &library(instructions));
     let scope = Scope {
         job: args.job.clone(),
         serial: args.serial.clone(),
@@ -263,7 +264,7 @@ pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Re
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let library = library(instructions);
+    let library = crate::core::library_with_archive(&store, &library(instructions));
     let h = match queries::board_history(&store, &library, &args.serial) {
         Ok(h) => h,
         Err(e) => return Ok(fail(&e)),

@@ -8,3 +8,4 @@ pub mod people;
 pub mod station;
 pub mod station_link;
 pub mod store;
+pub mod store_flag;

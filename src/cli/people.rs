@@ -9,13 +9,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 
 use super::store::{StoreDir, exit_code, open_store};
-use crate::domain::event::Event;
+use crate::core::{Core, Credentials, Request, RequestId};
+use crate::domain::command::{Command, Rejection, RosterCommand};
+use crate::domain::event::SYSTEM_ACTOR;
 use crate::domain::person::{Person, Roster};
-use crate::domain::policy::{Policy, Refusal, admin_remains, may_administer};
+use crate::domain::policy::Refusal;
 use crate::domain::types::{CertLevel, Certification, Role, SkillLevel};
 use crate::instruction::{Library, load_dir};
 use crate::people::admin;
-use crate::people::auth::{authenticate, roster};
 use crate::people::certs::{expiring_certificates, missing_modules};
 use crate::people::pin::{check_pin_format, hash_pin};
 use crate::people::roster_file;
@@ -310,16 +311,16 @@ pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32>
     }
 }
 
-/// One run: the roster as saved, and who authorised the change.
-struct Session<'a> {
-    store: &'a Store,
-    policy: Policy,
+/// One run: the roster as saved, the core every change goes through, and where
+/// PINs come from.
+struct Session {
+    core: Core,
     roster: Roster,
     pins: Pins,
     now: DateTime<Utc>,
 }
 
-impl Session<'_> {
+impl Session {
     fn today(&self) -> NaiveDate {
         self.now.date_naive()
     }
@@ -330,45 +331,61 @@ impl Session<'_> {
             .with_context(|| format!("badge {badge} is not on the roster"))
     }
 
-    fn active(&self, badge: &str) -> anyhow::Result<&Person> {
-        let p = self.person(badge)?;
-        if !p.active {
-            bail!("{} ({badge}) is deactivated", p.name);
-        }
-        Ok(p)
+    /// A roster change for the core: the admin's PIN proves it (recorded and
+    /// counted towards the lockout when wrong, as at the bench); the core decides.
+    fn change(&mut self, admin: Option<&str>, command: RosterCommand) -> anyhow::Result<String> {
+        let credentials = match admin {
+            Some(badge) => Some(Credentials {
+                badge: badge.to_string(),
+                pin: self.pins.next(&format!("PIN for admin {badge}: "))?,
+            }),
+            None => None,
+        };
+        self.send(admin.unwrap_or(SYSTEM_ACTOR), credentials, command)
     }
 
-    /// The admin's PIN checked through the same path as a signature, so a wrong
-    /// one is recorded and counts towards the lockout.
-    fn authorise(&mut self, admin: &str) -> anyhow::Result<String> {
-        let pin = self.pins.next(&format!("PIN for admin {admin}: "))?;
-        let person = authenticate(self.store, &self.policy, admin, &pin, "admin", self.now)
-            .map_err(anyhow::Error::msg)?;
-        match may_administer(&person, self.now) {
-            Ok(()) => {}
-            Err(Refusal::RoleMissing { .. }) => bail!("{} ({admin}) is not an admin", person.name),
-            Err(refusal) => bail!(
-                "{} ({admin}) may not change the roster: {refusal}",
-                person.name
-            ),
+    fn send(
+        &self,
+        by: &str,
+        credentials: Option<Credentials>,
+        command: RosterCommand,
+    ) -> anyhow::Result<String> {
+        let answer = self.core.execute_at(
+            Request {
+                id: RequestId(1),
+                by: by.to_string(),
+                credentials,
+                command: Command::Roster(command),
+            },
+            self.now,
+        );
+        match answer.result {
+            Ok(acc) => Ok(acc
+                .records
+                .first()
+                .map(|r| r.actor.clone())
+                .unwrap_or_default()),
+            Err(Rejection::NotAllowed {
+                who,
+                refusal: Refusal::RoleMissing { role: Role::Admin },
+            }) => bail!("{who} is not an admin"),
+            Err(Rejection::NotAllowed { who, refusal }) => {
+                bail!("{who} may not change the roster: {refusal}")
+            }
+            Err(r) => bail!("{r}"),
         }
-        Ok(person.badge)
-    }
-
-    fn save(&self, actor: &str, events: Vec<Event>) -> anyhow::Result<()> {
-        self.store
-            .append_batch(actor, events)
-            .context("saving to the store")?;
-        Ok(())
     }
 }
 
 fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyhow::Result<()> {
     let lib = library(instructions)?;
+    let policy = lib.policy.clone().context("policy")?;
+    let lib = std::sync::Arc::new(lib);
+    let core = Core::new(store.clone(), lib.clone(), "");
+    let roster = core.roster().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut s = Session {
-        store,
-        policy: lib.policy.clone().context("policy")?,
-        roster: roster(store).map_err(anyhow::Error::msg)?,
+        core,
+        roster,
         pins: Pins {
             from_stdin: args.pin_stdin,
         },
@@ -379,28 +396,26 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
         PeopleCommand::Init {
             badge,
             name,
-            mut role,
+            role,
             skill,
         } => {
             if !s.roster.people.is_empty() {
-                bail!(
-                    "the roster is not empty: add people with `traveler people add BADGE … --admin BADGE`"
-                );
+                bail!("{}", crate::domain::command::RosterProblem::NotEmpty);
             }
             admin::check_badge(&badge).map_err(msg)?;
             admin::check_name(&name).map_err(msg)?;
-            role.push(Role::Admin);
-            let roles = admin::normalise_roles(&role).map_err(msg)?;
+            let roles = role;
             let pin = s.pins.new_pin(&badge)?;
-            s.save(
+            s.send(
                 &badge,
-                vec![Event::PersonEnrolled {
+                None,
+                RosterCommand::Init {
                     badge: badge.clone(),
-                    name: name.trim().to_string(),
+                    name: name.clone(),
                     roles,
                     skill,
                     pin_hash: hash_pin(&pin).map_err(msg)?,
-                }],
+                },
             )?;
             println!(
                 "enrolled {} ({badge}) as the first admin in {} — saved",
@@ -421,17 +436,21 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             if s.roster.get(&badge).is_some() {
                 bail!("badge {badge} is already enrolled");
             }
-            let actor = s.authorise(&admin.badge)?;
+            let credentials = Credentials {
+                badge: admin.badge.clone(),
+                pin: s.pins.next(&format!("PIN for admin {}: ", admin.badge))?,
+            };
             let pin = s.pins.new_pin(&badge)?;
-            s.save(
-                &actor,
-                vec![Event::PersonEnrolled {
+            s.send(
+                &admin.badge,
+                Some(credentials),
+                RosterCommand::Enrol {
                     badge: badge.clone(),
-                    name: name.trim().to_string(),
+                    name: name.clone(),
                     roles,
                     skill,
                     pin_hash: hash_pin(&pin).map_err(msg)?,
-                }],
+                },
             )?;
             println!("enrolled {} ({badge}) — saved", name.trim());
         }
@@ -442,53 +461,45 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             skill,
             admin,
         } => {
-            if name.is_none() && role.is_none() && skill.is_none() {
-                bail!("nothing to change: give --name, --role or --skill");
+            if let Some(n) = &name {
+                admin::check_name(n).map_err(msg)?;
             }
-            let p = s.active(&badge)?;
-            let name = match name {
-                Some(n) => {
-                    admin::check_name(&n).map_err(msg)?;
-                    n.trim().to_string()
-                }
-                None => p.name.clone(),
-            };
             let roles = match role {
-                Some(r) => admin::normalise_roles(&r).map_err(msg)?,
-                None => p.roles.clone(),
+                Some(r) => Some(admin::normalise_roles(&r).map_err(msg)?),
+                None => None,
             };
-            let skill = skill.unwrap_or(p.skill);
-            admin_remains(
-                s.roster.people.values(),
-                &badge,
-                roles.contains(&Role::Admin),
-            )
-            .map_err(msg)?;
-            let actor = s.authorise(&admin.badge)?;
-            s.save(
-                &actor,
-                vec![Event::PersonUpdated {
+            s.change(
+                Some(&admin.badge),
+                RosterCommand::Update {
                     badge: badge.clone(),
-                    name: name.clone(),
-                    roles: roles.clone(),
+                    name,
+                    roles,
                     skill,
-                }],
+                },
             )?;
+            let roster = s.core.roster().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let p = roster.get(&badge).context("updated badge")?;
             println!(
-                "{badge}: {name}, {}, {skill} — saved",
-                join(roles.iter().map(ToString::to_string), ",")
+                "{badge}: {}, {}, {} — saved",
+                p.name,
+                join(p.roles.iter().map(ToString::to_string), ","),
+                p.skill
             );
         }
         PeopleCommand::SetPin { badge, admin } => {
-            s.active(&badge)?;
-            let actor = s.authorise(&admin.badge)?;
+            s.person(&badge)?;
+            let credentials = Credentials {
+                badge: admin.badge.clone(),
+                pin: s.pins.next(&format!("PIN for admin {}: ", admin.badge))?,
+            };
             let pin = s.pins.new_pin(&badge)?;
-            s.save(
-                &actor,
-                vec![Event::PinChanged {
+            s.send(
+                &admin.badge,
+                Some(credentials),
+                RosterCommand::SetPin {
                     badge: badge.clone(),
                     pin_hash: hash_pin(&pin).map_err(msg)?,
-                }],
+                },
             )?;
             println!("new PIN set for {badge} — saved");
         }
@@ -500,33 +511,19 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             issued,
             admin,
         } => {
-            s.active(&badge)?;
             let modules = admin::normalise_modules(&modules).map_err(msg)?;
             let certificate = certificate.trim().to_string();
             admin::check_certificate_no(&certificate).map_err(msg)?;
             admin::check_issued(issued, s.today()).map_err(msg)?;
-            if let Some(holder) = s.roster.people.values().find(|p| {
-                p.badge != badge
-                    && p.certifications
-                        .iter()
-                        .any(|c| c.certificate == certificate)
-            }) {
-                bail!(
-                    "certificate {certificate} is already recorded for {} ({})",
-                    holder.name,
-                    holder.badge
-                );
-            }
-            let replaces = s
-                .person(&badge)?
-                .certifications
-                .iter()
-                .any(|c| c.certificate == certificate);
-            let actor = s.authorise(&admin.badge)?;
-            let expires = s.policy.certification_expiry(issued);
-            s.save(
-                &actor,
-                vec![Event::PersonCertified {
+            let replaces = s.person(&badge).is_ok_and(|p| {
+                p.certifications
+                    .iter()
+                    .any(|c| c.certificate == certificate)
+            });
+            let expires = policy.certification_expiry(issued);
+            s.change(
+                Some(&admin.badge),
+                RosterCommand::Certify {
                     badge: badge.clone(),
                     certification: Certification {
                         level,
@@ -535,7 +532,7 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
                         issued,
                         expires,
                     },
-                }],
+                },
             )?;
             println!(
                 "{badge}: {level} certificate {certificate} {}, valid until {expires} — saved",
@@ -551,25 +548,16 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             reason,
             admin,
         } => {
-            let p = s.person(&badge)?;
-            if !p
-                .certifications
-                .iter()
-                .any(|c| c.certificate == certificate)
-            {
-                bail!("{badge} holds no certificate {certificate}");
-            }
             if reason.trim().is_empty() {
                 bail!("a revocation needs a --reason");
             }
-            let actor = s.authorise(&admin.badge)?;
-            s.save(
-                &actor,
-                vec![Event::CertificationRevoked {
+            s.change(
+                Some(&admin.badge),
+                RosterCommand::Revoke {
                     badge: badge.clone(),
                     certificate: certificate.clone(),
-                    reason: reason.trim().to_string(),
-                }],
+                    reason,
+                },
             )?;
             println!("certificate {certificate} of {badge} revoked — saved");
         }
@@ -578,18 +566,15 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             reason,
             admin,
         } => {
-            s.active(&badge)?;
             if reason.trim().is_empty() {
                 bail!("a deactivation needs a --reason");
             }
-            admin_remains(s.roster.people.values(), &badge, false).map_err(msg)?;
-            let actor = s.authorise(&admin.badge)?;
-            s.save(
-                &actor,
-                vec![Event::PersonDeactivated {
+            s.change(
+                Some(&admin.badge),
+                RosterCommand::Deactivate {
                     badge: badge.clone(),
-                    reason: reason.trim().to_string(),
-                }],
+                    reason,
+                },
             )?;
             println!("{badge} deactivated — saved; their records stay");
         }
@@ -658,10 +643,9 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
                 return Ok(());
             }
             let admin_badge = admin_badge.context("--admin BADGE is needed to import")?;
-            let actor = s.authorise(&admin_badge)?;
-            let events = roster_file::events(&people, &s.policy, roster_file::unknown_pin_hash)
+            let events = roster_file::events(&people, &policy, roster_file::unknown_pin_hash)
                 .map_err(msg)?;
-            s.save(&actor, events)?;
+            let actor = s.change(Some(&admin_badge), RosterCommand::Import { events })?;
             println!(
                 "imported {} people and {certs} certificate(s) — saved",
                 people.len()

@@ -266,7 +266,9 @@ pub struct Job {
     pub submitted: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     pub abort_reason: Option<String>,
-    /// Everything that happened, in record order.
+    /// Everything that happened, in record order. Derived from the records, which
+    /// exports carry themselves, so it is not serialised with the job.
+    #[serde(skip)]
     pub timeline: Vec<Happening>,
     pub last_event_seq: u64,
 }
@@ -387,15 +389,26 @@ impl Job {
                 temperature,
                 sample_count,
                 samples_digest,
+                attempt,
                 ..
             } => {
                 if let Some(s) = self.step_mut(*step) {
+                    // Written before attempts had samples of their own (attempt 0): every
+                    // attempt's samples are in the step's stream, and the seal covers
+                    // them all, as `sample_stream(step, 0)` says.
+                    if *attempt == 0 {
+                        s.sample_stream = sample_stream(*step, 0);
+                    }
                     s.completed = Some(time);
                     s.temperature = temperature.clone();
                     s.sample_count = *sample_count;
                     s.samples_digest = Some(samples_digest.clone());
                     s.attempts = s.attempts.max(1);
+                    let stream = s.sample_stream;
                     let a = s.current_attempt_mut();
+                    if *attempt == 0 {
+                        a.sample_stream = stream;
+                    }
                     a.completed = Some(time);
                     a.completed_by = Some(actor);
                     a.temperature = temperature.clone();
@@ -864,40 +877,6 @@ fn describe(event: &Event) -> (Option<u32>, String) {
     }
 }
 
-/// What still keeps a step from completing; empty when it may complete.
-/// `checkpoints` is how many the step has; `lot_materials` the materials whose
-/// lot must be captured at this step.
-pub fn step_blockers(
-    job: &Job,
-    step: u32,
-    checkpoints: usize,
-    lot_materials: &[String],
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(state) = job.steps.get(step as usize) else {
-        return vec![format!("step {} does not exist", step + 1)];
-    };
-    let unsigned = (0..checkpoints as u32)
-        .filter(|i| !state.signatures.contains_key(i))
-        .count();
-    if unsigned > 0 {
-        out.push(format!("{unsigned} checkpoint(s) not signed"));
-    }
-    if state.signatures.values().any(|s| s.result.is_failure()) {
-        out.push("a checkpoint failed: redo the step or abort".to_string());
-    }
-    for m in lot_materials {
-        if !job.lots_for_step(step).any(|l| &l.material == m) {
-            out.push(format!("lot of {m} not scanned"));
-        }
-    }
-    let open = job.open_excursions(step).count();
-    if open > 0 {
-        out.push(format!("{open} temperature alarm(s) not acknowledged"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -954,7 +933,23 @@ mod tests {
 
     #[test]
     fn blockers_table() {
-        let flux = vec!["flux".to_string()];
+        use crate::domain::command::{CheckKind, CheckpointPlan, LotPlan, StepPlan};
+        // One technician checkpoint and a flux lot.
+        let plan = StepPlan {
+            checkpoints: vec![CheckpointPlan {
+                kind: CheckKind::Confirm,
+                inspector: false,
+                min: None,
+                max: None,
+                unit: String::new(),
+                recorded: None,
+            }],
+            lots: vec![LotPlan {
+                material: "flux".into(),
+                needs_expiry: false,
+            }],
+            window: None,
+        };
         let lot = Event::LotRecorded {
             job: "J1".into(),
             step: 0,
@@ -1014,12 +1009,8 @@ mod tests {
                     .map(|(i, e)| rec(i as u64 + 1, e)),
             );
             let job = Job::fold(&recs).unwrap();
-            assert_eq!(
-                step_blockers(&job, 0, 1, &flux).len(),
-                n,
-                "{name}: {:?}",
-                step_blockers(&job, 0, 1, &flux)
-            );
+            let got = crate::domain::decide::blockers(&job, 0, &plan);
+            assert_eq!(got.len(), n, "{name}: {got:?}");
         }
     }
 

@@ -152,7 +152,8 @@ fn write_job<W: Write>(
     if options.samples {
         w.write_all(b",\"samples\":[")?;
         for step in 0..job.steps.len() as u32 {
-            let points = step_points(store, &job.id, step)?;
+            // The current attempt's samples: the ones its seal covers.
+            let points = step_points(store, &job.id, job.steps[step as usize].sample_stream)?;
             if step > 0 {
                 w.write_all(b",")?;
             }

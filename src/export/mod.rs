@@ -133,7 +133,12 @@ pub fn load_job<'l>(
             job: id.to_string(),
             what: "no job-started record (run `traveler verify`)".into(),
         })?;
-    let instruction = library.instruction(&job.instruction_id);
+    // The text the job ran (by hash; see core::library_with_archive), else today's.
+    let instruction = library
+        .instructions
+        .iter()
+        .find(|i| i.hash == job.instruction_hash)
+        .or_else(|| library.instruction(&job.instruction_id));
     Ok(Some(JobBundle {
         job,
         records,

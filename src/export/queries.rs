@@ -83,7 +83,12 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
 
 /// One job as a line of a board's history (shared with the shop-wide history).
 pub fn history_entry(library: &Library, job: Job) -> HistoryEntry {
-    let instruction = library.instruction(&job.instruction_id);
+    // The text the job ran (by hash; see core::library_with_archive), else today's.
+    let instruction = library
+        .instructions
+        .iter()
+        .find(|i| i.hash == job.instruction_hash)
+        .or_else(|| library.instruction(&job.instruction_id));
     let counts_as_cycle =
         job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
     HistoryEntry {

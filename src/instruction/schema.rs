@@ -266,4 +266,12 @@ pub struct Checkpoint {
     pub unit: Option<String>,
     pub min: Option<Spanned<f64>>,
     pub max: Option<f64>,
+    /// A figure the station records that this measurement corresponds to (one of
+    /// `domain::decide::RECORDED_METRICS`, e.g. "above_liquidus_s"): the dialog shows
+    /// it, and a typed value further from it than `tolerance` needs a comment.
+    #[serde(default)]
+    pub recorded: Option<Spanned<String>>,
+    /// How far (in the checkpoint's unit) a typed value may differ from `recorded`.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }

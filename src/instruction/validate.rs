@@ -374,6 +374,37 @@ pub fn instruction(src: &Source, wi: &WorkInstructionFile, library: &Library) ->
                     }
                 }
             }
+            // A recorded station figure: only for measurements, and only one we record.
+            match (&cp.recorded, cp.kind.get_ref()) {
+                (Some(metric), CheckpointKind::Measurement) => {
+                    if !crate::domain::decide::RECORDED_METRICS.contains(&metric.get_ref().as_str())
+                    {
+                        out.push(src.at(
+                            Some(metric.span()),
+                            format!(
+                                "{at}: recorded = {:?} is not a figure the station records (one of: {})",
+                                metric.get_ref(),
+                                crate::domain::decide::RECORDED_METRICS.join(", ")
+                            ),
+                        ));
+                    }
+                    if cp.tolerance.is_some_and(|t| !t.is_finite() || t < 0.0) {
+                        out.push(src.at(
+                            Some(metric.span()),
+                            format!("{at}: tolerance must be a number of 0 or more"),
+                        ));
+                    }
+                }
+                (Some(metric), _) => out.push(src.at(
+                    Some(metric.span()),
+                    format!("{at}: recorded belongs to kind = \"measurement\" only"),
+                )),
+                (None, _) if cp.tolerance.is_some() => out.push(src.at(
+                    kind_span.clone(),
+                    format!("{at}: tolerance needs recorded = \"…\" (the figure it applies to)"),
+                )),
+                _ => {}
+            }
         }
     }
     out

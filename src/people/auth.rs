@@ -1,8 +1,10 @@
 //! Proving who is at the keyboard: badge + PIN against the roster in the store.
-//! A wrong PIN is recorded against the badge; too many lock it.
+//! A wrong PIN is recorded against the badge; too many lock it. Only the core
+//! calls this, before it decides a signed command.
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::command::{AuthFailure, Rejection};
 use crate::domain::event::Event;
 use crate::domain::person::{Person, Roster};
 use crate::domain::policy::{Policy, lockout_after};
@@ -11,36 +13,44 @@ use crate::store::Store;
 use super::pin::verify_pin;
 
 /// The roster as the store has it now.
-pub fn roster(store: &Store) -> Result<Roster, String> {
+pub fn roster(store: &Store) -> Result<Roster, Rejection> {
     let records: Vec<_> = store
         .people_events()
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot read the roster: {e}"))?;
+        .map_err(|e| Rejection::Store {
+            reason: format!("cannot read the roster: {e}"),
+        })?;
     Ok(Roster::fold(&records))
 }
 
-/// Checks `pin` for `badge`; on success the person as of now. `purpose` says
-/// what the PIN was for in the record of a wrong one ("log-in", "signature").
+/// Checks `pin` for `badge` in `roster`; on success the person as of now. A wrong
+/// PIN is appended (with the lock it causes) before the refusal is returned.
+/// `purpose` says what the PIN was for ("log-in", "signature").
 pub fn authenticate(
     store: &Store,
+    roster: &Roster,
     policy: &Policy,
     badge: &str,
     pin: &str,
     purpose: &str,
     now: DateTime<Utc>,
-) -> Result<Person, String> {
-    let roster = roster(store)?;
+) -> Result<Person, Rejection> {
+    let fail = |a| Err(Rejection::Auth(a));
     let Some(person) = roster.get(badge) else {
-        return Err(format!("badge {badge:?} is not on the roster"));
+        return fail(AuthFailure::UnknownBadge {
+            badge: badge.to_string(),
+        });
     };
     if !person.active {
-        return Err(format!("badge {badge} is deactivated"));
+        return fail(AuthFailure::Deactivated {
+            badge: badge.to_string(),
+        });
     }
     if let Some(until) = person.locked_until.filter(|u| now < *u) {
-        return Err(format!(
-            "badge {badge} is locked after too many wrong PINs until {} UTC",
-            until.format("%H:%M")
-        ));
+        return fail(AuthFailure::Locked {
+            badge: badge.to_string(),
+            until,
+        });
     }
     if verify_pin(pin, &person.pin_hash) {
         return Ok(person.clone());
@@ -59,15 +69,13 @@ pub fn authenticate(
     }
     store
         .append_batch(badge, events)
-        .map_err(|e| format!("wrong PIN, and recording it failed: {e}"))?;
-    Err(match locked {
-        Some(until) => format!(
-            "wrong PIN: badge {badge} is now locked until {} UTC",
-            until.format("%H:%M")
-        ),
-        None => format!(
-            "wrong PIN ({failures} of {} before the badge locks)",
-            policy.max_failed_pins
-        ),
+        .map_err(|e| Rejection::Store {
+            reason: format!("wrong PIN, and recording it failed: {e}"),
+        })?;
+    fail(AuthFailure::WrongPin {
+        badge: badge.to_string(),
+        failures,
+        max: policy.max_failed_pins,
+        locked_until: locked,
     })
 }

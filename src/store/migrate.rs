@@ -190,15 +190,13 @@ impl Store {
             })
     }
 
-    /// Hashes of the instruction texts the chain holds already.
+    /// Hashes of the instruction texts the chain holds already (the store's archive).
     fn archived_hashes(&self) -> Result<std::collections::HashSet<String>> {
-        let mut out = std::collections::HashSet::new();
-        for rec in self.events_of_kind("instruction_archived") {
-            if let Event::InstructionArchived { hash, .. } = rec?.event {
-                out.insert(hash);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .archived_instructions()?
+            .into_iter()
+            .map(|a| a.hash)
+            .collect())
     }
 }
 
@@ -221,9 +219,9 @@ fn stored_format(path: &Path, options: &OpenOptions) -> Result<u32> {
 /// whose text the chain does not hold yet, once per hash (under the first job that ran
 /// it), and the jobs whose file is not in `dir`.
 ///
-/// traveler's own archiving for migration, on the domain's `InstructionArchived`
-/// event; when the store grows an instruction archive of its own, this is the one
-/// function to point at it.
+/// The records it writes are the domain's `InstructionArchived`, which the store's
+/// instruction archive (`archive`) finds by hash; what is archived already comes from
+/// that archive too.
 fn archive_instructions(
     store: &Store,
     dir: &Path,

@@ -29,6 +29,9 @@ mod index;
 mod keys;
 mod migrate;
 mod query;
+// Instruction texts archived by jobs, found by hash (core).
+mod archive;
+pub use archive::ArchivedText;
 mod samples;
 mod verify;
 mod wal;

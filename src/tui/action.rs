@@ -1,7 +1,13 @@
 //! Everything that can change the screen's state arrives as an `Action`: keys the
 //! keymap translated, scans, ticks, station readings, and the results of I/O.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+
+use crate::core::{Accepted, RequestId};
+use crate::domain::command::Rejection;
+use crate::instruction::Instruction;
 
 use crate::domain::job::Job;
 use crate::domain::person::Person;
@@ -35,7 +41,7 @@ pub enum Action {
     Tick(DateTime<Utc>),
     Resize,
     Station(StationUpdate),
-    Done(Box<Outcome>),
+    Done(Box<Reply>),
 }
 
 /// What the station reader tells the screen, already in °C.
@@ -53,10 +59,17 @@ pub enum StationUpdate {
     },
 }
 
-/// The answer to an `Effect`, delivered back to `update`.
+/// The answer to an `Effect`, with the request it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub request: RequestId,
+    pub outcome: Outcome,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    LoggedIn(Result<Person, String>),
+    /// The core's answer to a command: saved (fsynced) or refused with the reason.
+    Answer(Result<Accepted, Rejection>),
     Home {
         jobs: Vec<JobLine>,
         reviews: usize,
@@ -65,17 +78,23 @@ pub enum Outcome {
         serial: String,
         prior: Vec<PriorJob>,
     },
-    /// A job after an append: "saved" on screen only comes from here.
-    Job(Result<Job, String>),
-    JobOpened(Result<Job, String>),
-    /// A signature or decision was refused (wrong PIN, rule); nothing was signed.
-    Refused(String),
+    JobOpened(Result<(Job, Arc<Instruction>), String>),
     ReviewQueue(Vec<ReviewLine>),
     People(Result<Vec<Person>, String>),
     /// Where a job's report was written.
     Exported(Result<String, String>),
     Lookup(Result<LookupResult, String>),
-    ReviewOpened(Result<(Job, Vec<StepTrace>), String>),
-    Reviewed(Result<String, String>),
+    ReviewOpened(Result<Box<ReviewOpened>, String>),
+    Figure(Option<f64>),
+    /// Readings could not be saved.
+    SamplesNotSaved(String),
     Error(String),
+}
+
+/// A job as the reviewer opens it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewOpened {
+    pub job: Job,
+    pub instruction: Option<Arc<Instruction>>,
+    pub traces: Vec<StepTrace>,
 }

@@ -1,27 +1,42 @@
 //! I/O the update asks for. `update` never touches the store or the port: it
 //! returns `Effect`s, the runtime carries them out off the UI task and feeds the
-//! answers back as `Action::Done`.
+//! answers back as `Action::Done`, each tied to the request that asked.
+//! Changes are only ever `Command`s for the core: no effect carries events.
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::event::{ChannelSummary, Event};
-use crate::domain::policy::SignerRole;
+use crate::core::{Request, RequestId};
 use crate::domain::thermal::Window;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    Login {
-        badge: String,
-        pin: String,
+    /// A command for the core, which decides, appends and answers.
+    Command(Box<Request>),
+    /// Store a batch of readings of attempt `attempt` of a step. Readings are not
+    /// events; only a failure comes back.
+    StoreSamples {
+        job: String,
+        step: u32,
+        attempt: u32,
+        samples: Vec<(String, DateTime<Utc>, f64)>,
     },
-    Logout {
-        badge: String,
-        reason: String,
+    /// A query; never queues a change.
+    Read {
+        request: RequestId,
+        read: Read,
     },
-    LoadHome {
+    /// Point the (simulated) station at the current step's window.
+    StationTarget(Option<Window>),
+    Bell,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Read {
+    Home {
         badge: String,
     },
-    LoadBoard {
+    /// Earlier jobs on a board, for greying out what the limits forbid.
+    Board {
         serial: String,
     },
     OpenJob {
@@ -31,56 +46,20 @@ pub enum Effect {
     OpenReview {
         job: String,
     },
-    /// Append events for a job, fsync, and answer with the job folded again.
-    Append {
-        actor: String,
-        job: String,
-        events: Vec<Event>,
-    },
-    /// Verify a PIN (recording a wrong one, locking after too many), check the
-    /// signing rules, then append the signed event.
-    Sign {
-        badge: String,
-        pin: String,
-        role: SignerRole,
-        performer: String,
-        job: String,
-        event: Box<Event>,
-    },
-    /// Store a batch of the current step's samples.
-    StoreSamples {
-        job: String,
-        step: u32,
-        samples: Vec<(String, DateTime<Utc>, f64)>,
-    },
-    /// Write the remaining samples, compute their digest, append StepCompleted
-    /// (and StepStarted for the next step).
-    CompleteStep {
-        actor: String,
-        job: String,
-        step: u32,
-        pending: Vec<(String, DateTime<Utc>, f64)>,
-        temperature: Vec<ChannelSummary>,
-        next: Option<u32>,
-    },
-    LoadReviewQueue,
-    LoadPeople,
-    /// Write one job's HTML report and JSON record to the export folder.
-    ExportJob {
-        job: String,
-    },
+    ReviewQueue,
+    People,
     /// Board history and where-used for a serial or lot.
     Lookup {
         query: String,
     },
-    Review {
-        badge: String,
-        pin: String,
+    /// Write one job's HTML report and JSON record to the export folder.
+    ExportJob {
         job: String,
-        approve: bool,
-        comment: String,
     },
-    /// Point the (simulated) station at the current step's window.
-    StationTarget(Option<Window>),
-    Bell,
+    /// The station figure a measurement checkpoint names, from the stored samples.
+    Figure {
+        job: String,
+        step: u32,
+        checkpoint: u32,
+    },
 }

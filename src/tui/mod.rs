@@ -6,6 +6,7 @@ pub mod effect;
 pub mod exec;
 pub mod input;
 pub mod keymap;
+pub mod keys;
 pub mod runtime;
 pub mod scan;
 pub mod state;

@@ -10,7 +10,7 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, K
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::action::{Action, Outcome, StationUpdate};
+use super::action::{Action, Reply, StationUpdate};
 use super::effect::Effect;
 use super::exec::Executor;
 use super::keymap::{char_action, key_to_action};
@@ -25,20 +25,10 @@ pub struct Channels {
     pub station: mpsc::Receiver<StationUpdate>,
     /// Where the runner tells the (simulated) station the current window.
     pub target: watch::Sender<Option<Window>>,
-}
-
-/// Effects whose answer `update` counts as pending work ("saving…").
-fn counted(effect: &Effect) -> bool {
-    matches!(
-        effect,
-        Effect::Login { .. }
-            | Effect::OpenJob { .. }
-            | Effect::OpenReview { .. }
-            | Effect::Append { .. }
-            | Effect::Sign { .. }
-            | Effect::CompleteStep { .. }
-            | Effect::Review { .. }
-    )
+    /// Background tasks of the bench (shop hub sync, CFX publisher): each gives its
+    /// one-line state for the header, read once a second, e.g.
+    /// `Box::new(move || rx.borrow().header_text())` for a `watch::Receiver`.
+    pub background: Vec<Box<dyn Fn() -> String + Send>>,
 }
 
 /// Runs the terminal application until the user quits.
@@ -73,7 +63,7 @@ fn spawn_worker(exec: Executor) -> std::io::Result<Worker> {
 
 struct Worker {
     work: std::sync::mpsc::Sender<Effect>,
-    answers: mpsc::UnboundedReceiver<Outcome>,
+    answers: mpsc::UnboundedReceiver<Reply>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -102,7 +92,7 @@ async fn select_loop(
     state: &mut State,
     channels: &mut Channels,
     work: &std::sync::mpsc::Sender<Effect>,
-    answers: &mut mpsc::UnboundedReceiver<Outcome>,
+    answers: &mut mpsc::UnboundedReceiver<Reply>,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -145,7 +135,10 @@ async fn select_loop(
             },
             Some(outcome) = answers.recv() => actions.push(Action::Done(Box::new(outcome))),
             Some(update) = channels.station.recv() => actions.push(Action::Station(update)),
-            _ = tick.tick() => actions.push(Action::Tick(Utc::now())),
+            _ = tick.tick() => {
+                state.background = channels.background.iter().map(|f| f()).collect();
+                actions.push(Action::Tick(Utc::now()));
+            }
             _ = tokio::time::sleep(burst_wait) => {
                 let editing = state.editing();
                 actions.extend(assembler.tick(Instant::now()).into_iter().map(|a| assembled_action(editing, a)));
@@ -165,9 +158,6 @@ async fn select_loop(
                         let _ = channels.target.send(w);
                     }
                     other => {
-                        if counted(&other) {
-                            state.in_flight += 1;
-                        }
                         if work.send(other).is_err() {
                             anyhow::bail!("the I/O worker stopped");
                         }
@@ -194,11 +184,8 @@ fn assembled_action(editing: bool, a: Assembled) -> Action {
 pub fn settle(state: &mut State, exec: &Executor, effects: Vec<Effect>) {
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     while let Some(effect) = queue.pop_front() {
-        if counted(&effect) {
-            state.in_flight += 1;
-        }
-        if let Some(outcome) = exec.run(effect) {
-            queue.extend(update(state, Action::Done(Box::new(outcome))));
+        if let Some(reply) = exec.run(effect) {
+            queue.extend(update(state, Action::Done(Box::new(reply))));
         }
     }
 }
@@ -207,4 +194,13 @@ pub fn settle(state: &mut State, exec: &Executor, effects: Vec<Effect>) {
 pub fn dispatch(state: &mut State, exec: &Executor, action: Action) {
     let effects = update(state, action);
     settle(state, exec, effects);
+}
+
+/// Headless: the effects of one action are carried out, but their answers are
+/// held back and returned, to be delivered later (a slow disk, a busy worker).
+pub fn dispatch_held(state: &mut State, exec: &Executor, action: Action) -> Vec<Reply> {
+    update(state, action)
+        .into_iter()
+        .filter_map(|e| exec.run(e))
+        .collect()
 }

@@ -40,6 +40,8 @@ pub struct ReviewLine {
     pub performer: String,
     pub submitted: DateTime<Utc>,
     pub excursions: usize,
+    /// Entries of the job's deviations summary (failed attempts, redos, deviations…).
+    pub flags: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,18 +170,37 @@ pub struct Alarm {
 #[derive(Clone, Debug)]
 pub struct RunnerState {
     pub job: Job,
+    /// The instruction text the job ran (the folder's, or the store's archive).
     pub instruction: Arc<Instruction>,
     /// The step the screen shows (the job's current step while it runs).
     pub step: u32,
     pub window: Option<Window>,
     pub selected: usize,
-    pub trace: Trace,
+    /// A complete-step request is out: the answer decides what comes next.
+    pub saving: bool,
+}
+
+/// The recording of the step in progress. It lives beside the screens, not in
+/// one: readings are recorded whatever screen is shown and whoever is logged in,
+/// until the step completes or the job stops.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    pub job: String,
+    pub performer: String,
+    pub step: u32,
+    /// The attempt (1-based) whose samples these are.
+    pub attempt: u32,
+    pub window: Option<Window>,
+    pub thermal: crate::domain::thermal::StepThermal,
     /// Samples received but not yet handed to the store.
     pub pending: Vec<(String, DateTime<Utc>, f64)>,
-    pub thermal: crate::domain::thermal::StepThermal,
-    /// The excursion in progress or awaiting acknowledgement.
+    /// The excursion in progress.
     pub alarm: Option<Alarm>,
-    pub saving: bool,
+    pub next_alarm: u32,
+    pub trace: Trace,
+    /// The completion request that seals this attempt. Until it is answered,
+    /// readings wait here rather than join samples the seal may already cover.
+    pub sealing: Option<crate::core::RequestId>,
 }
 
 #[derive(Clone, Debug)]
@@ -276,11 +297,21 @@ pub enum Screen {
 /// What a comment or PIN dialog is for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Purpose {
-    AckExcursion { id: u32 },
+    AckExcursion {
+        id: u32,
+    },
     Suspend,
+    Resume,
     Redo,
+    /// Reopen a step of a rejected job.
+    Reopen {
+        step: u32,
+    },
     Abort,
-    FailComment,
+    /// Complete a step outside its window: reason and the technician's PIN.
+    Deviate {
+        kind: crate::domain::event::DeviationKind,
+    },
     Approve,
     Reject,
 }
@@ -299,8 +330,13 @@ pub struct SignDialog {
     pub step: u32,
     pub checkpoint: u32,
     pub stage: SignStage,
-    /// Pass (true) or fail (false) for pass/fail checkpoints.
-    pub pass: bool,
+    /// Pass or fail: nothing until the person chooses (p/f or ←/→); for
+    /// measurements, what the limits say of the typed value.
+    pub verdict: Option<crate::domain::command::Verdict>,
+    /// The station's recorded figure the checkpoint names, once the core read it.
+    pub recorded: Option<f64>,
+    /// The signature request that is out; its answer closes or re-opens the dialog.
+    pub waiting: Option<crate::core::RequestId>,
     pub value: TextField,
     pub comment: TextField,
     pub badge: TextField,
@@ -317,6 +353,7 @@ pub struct CommentDialog {
     pub pin: Option<TextField>,
     pub on_pin: bool,
     pub error: Option<String>,
+    pub waiting: Option<crate::core::RequestId>,
 }
 
 impl CommentDialog {
@@ -328,6 +365,7 @@ impl CommentDialog {
             pin: None,
             on_pin: false,
             error: None,
+            waiting: None,
         }))
     }
 
@@ -349,6 +387,7 @@ pub enum Modal {
     Lot {
         field: TextField,
         error: Option<String>,
+        waiting: Option<crate::core::RequestId>,
     },
     /// A checkpoint failed: redo the step or abort the job.
     Held,
@@ -368,8 +407,38 @@ pub struct State {
     pub help: bool,
     pub no_color: bool,
     pub quit: bool,
-    /// Effects in flight; the screen shows "saving…" while any append is pending.
-    pub in_flight: usize,
+    /// Requests asked and not answered yet, and what each was for. An answer whose
+    /// request is not here (or whose screen is gone) changes no screen.
+    pub requests: std::collections::BTreeMap<crate::core::RequestId, Asked>,
+    pub next_request: u64,
+    /// Bumped whenever the screen changes, so a late answer can tell.
+    pub screen_gen: u64,
+    pub recorder: Option<Recorder>,
+    /// One line per background task (shop hub sync, CFX publisher), set by the
+    /// runtime from their watch channels and shown in the header.
+    pub background: Vec<String>,
+}
+
+/// What a request was for, and on which screen it was asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asked {
+    pub what: Ask,
+    pub screen_gen: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ask {
+    /// A command for the core: shown as saved or refused whatever the screen.
+    Command(&'static str),
+    Home,
+    Board,
+    OpenJob,
+    OpenReview,
+    ReviewQueue,
+    People,
+    Lookup,
+    Export,
+    Figure,
 }
 
 impl State {
@@ -391,8 +460,40 @@ impl State {
             help: false,
             no_color: false,
             quit: false,
-            in_flight: 0,
+            requests: Default::default(),
+            next_request: 0,
+            screen_gen: 0,
+            recorder: None,
+            background: Vec::new(),
         }
+    }
+
+    /// Commands asked and not answered yet ("saving…").
+    pub fn in_flight(&self) -> usize {
+        self.requests
+            .values()
+            .filter(|a| matches!(a.what, Ask::Command(_)))
+            .count()
+    }
+
+    /// Shows another screen; answers asked on the one before no longer change it.
+    pub fn show(&mut self, screen: Screen) {
+        self.screen = screen;
+        self.screen_gen += 1;
+    }
+
+    /// A new request id, remembered with what it was for.
+    pub fn ask(&mut self, what: Ask) -> crate::core::RequestId {
+        self.next_request += 1;
+        let id = crate::core::RequestId(self.next_request);
+        self.requests.insert(
+            id,
+            Asked {
+                what,
+                screen_gen: self.screen_gen,
+            },
+        );
+        id
     }
 
     pub fn flash(&mut self, kind: FlashKind, text: impl Into<String>) {
@@ -409,12 +510,12 @@ impl State {
 
     /// True when a text field has the keyboard, so letters are text, not commands.
     pub fn editing(&self) -> bool {
-        if self
-            .modal
-            .as_ref()
-            .is_some_and(|m| !matches!(m, Modal::Held))
-        {
-            return true;
+        match &self.modal {
+            // Choosing pass or fail takes p/f as keys, not text.
+            Some(Modal::Held) => return false,
+            Some(Modal::Sign(d)) => return d.stage != SignStage::Choice,
+            Some(_) => return true,
+            None => {}
         }
         match &self.screen {
             Screen::Login(_) => true,

@@ -30,7 +30,9 @@ use super::chain::{SCHEMA, parse_hash};
 use super::error::StoreError;
 use super::identity::StoreIdentity;
 
-/// The kinds of schema 2 (this build), by their `type` tag.
+/// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
+/// belongs here too (verify then knows it without decoding it), and its golden record
+/// in a fixture of its own under `tests/fixtures/`.
 pub const KINDS_V2: [&str; 27] = [
     "person_enrolled",
     "person_updated",

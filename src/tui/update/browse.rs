@@ -3,27 +3,29 @@
 use super::*;
 
 pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::Review(r) = &mut state.screen else {
         return Vec::new();
     };
     if r.filtering {
-        match input {
-            Action::Enter | Action::Esc => r.filtering = false,
-            other => {
-                edit(&mut r.filter, &other);
+        match cmd {
+            Some(Cmd::Back) => r.filtering = false,
+            _ => {
+                edit(&mut r.filter, &input);
                 r.selected = 0;
             }
         }
         return Vec::new();
     }
-    if r.open.is_some() {
-        match input {
-            Action::Esc => r.open = None,
-            Action::Left | Action::Right => {
+    if let Some((job, _)) = &r.open {
+        let job = job.id.clone();
+        match cmd {
+            Some(Cmd::Back) => r.open = None,
+            Some(Cmd::Left | Cmd::Right) => {
                 // Step through the steps that have a recorded trace.
                 let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
                 if let Some(pos) = steps.iter().position(|s| *s == r.chart_step) {
-                    let next = if input == Action::Left {
+                    let next = if cmd == Some(Cmd::Left) {
                         pos.checked_sub(1).unwrap_or(steps.len() - 1)
                     } else {
                         (pos + 1) % steps.len()
@@ -31,39 +33,37 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
                     r.chart_step = steps[next];
                 }
             }
-            Action::Up => r.scroll = r.scroll.saturating_sub(1),
-            Action::Down => r.scroll = r.scroll.saturating_add(1),
-            Action::Command('e') => {
-                if let Some((job, _)) = &r.open {
-                    return vec![Effect::ExportJob {
-                        job: job.id.clone(),
-                    }];
-                }
+            Some(Cmd::Up) => r.scroll = r.scroll.saturating_sub(1),
+            Some(Cmd::Down) => r.scroll = r.scroll.saturating_add(1),
+            Some(Cmd::Export) => {
+                return vec![read(state, Ask::Export, Read::ExportJob { job })];
             }
-            Action::Command(c @ ('a' | 'x')) => {
-                let approve = c == 'a';
-                state.modal = Some(if approve {
-                    CommentDialog::signed(Purpose::Approve, "Approve: comment, then your PIN")
-                } else {
-                    CommentDialog::signed(
-                        Purpose::Reject,
-                        "Reject: the reason goes back to the technician",
-                    )
-                });
+            Some(Cmd::Approve) => {
+                state.modal = Some(CommentDialog::signed(
+                    Purpose::Approve,
+                    "Approve: comment, then your PIN",
+                ))
+            }
+            Some(Cmd::Reject) => {
+                state.modal = Some(CommentDialog::signed(
+                    Purpose::Reject,
+                    "Reject: the reason goes back to the technician",
+                ))
             }
             _ => {}
         }
         return Vec::new();
     }
     let visible = visible_reviews(r);
-    match input {
-        Action::Esc | Action::Command('h') => return go_home(state),
-        Action::Up => r.selected = r.selected.saturating_sub(1),
-        Action::Down => r.selected = (r.selected + 1).min(visible.len().saturating_sub(1)),
-        Action::Command('/') | Action::Command('f') => r.filtering = true,
-        Action::Enter => {
+    match cmd {
+        Some(Cmd::Back) => return go_home(state),
+        Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
+        Some(Cmd::Down) => r.selected = (r.selected + 1).min(visible.len().saturating_sub(1)),
+        Some(Cmd::Filter) => r.filtering = true,
+        Some(Cmd::Next) => {
             if let Some(id) = visible.get(r.selected) {
-                return vec![Effect::OpenReview { job: id.clone() }];
+                let job = id.clone();
+                return vec![read(state, Ask::OpenReview, Read::OpenReview { job })];
             }
         }
         _ => {}
@@ -93,38 +93,38 @@ pub fn visible_reviews(r: &ReviewState) -> Vec<String> {
 }
 
 pub(super) fn people_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::People(p) = &mut state.screen else {
         return Vec::new();
     };
-    match input {
-        Action::Esc | Action::Command('h') => return go_home(state),
-        Action::Up => p.scroll = p.scroll.saturating_sub(1),
-        Action::Down => p.scroll = p.scroll.saturating_add(1),
+    match cmd {
+        Some(Cmd::Back) => return go_home(state),
+        Some(Cmd::Up) => p.scroll = p.scroll.saturating_sub(1),
+        Some(Cmd::Down) => p.scroll = p.scroll.saturating_add(1),
         _ => {}
     }
     Vec::new()
 }
 
 pub(super) fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::Lookup(l) = &mut state.screen else {
         return Vec::new();
     };
-    match input {
-        Action::Esc => return go_home(state),
-        Action::Scan(q) => {
+    match (cmd, input) {
+        (_, Action::Scan(q)) => {
             l.query.value = q.trim().to_string();
-            return vec![Effect::Lookup {
-                query: q.trim().to_string(),
-            }];
+            let query = q.trim().to_string();
+            return vec![read(state, Ask::Lookup, Read::Lookup { query })];
         }
-        Action::Enter if !l.query.trimmed().is_empty() => {
-            return vec![Effect::Lookup {
-                query: l.query.trimmed().to_string(),
-            }];
+        (Some(Cmd::Back), _) => return go_home(state),
+        (Some(Cmd::Next), _) if !l.query.trimmed().is_empty() => {
+            let query = l.query.trimmed().to_string();
+            return vec![read(state, Ask::Lookup, Read::Lookup { query })];
         }
-        Action::Up => l.scroll = l.scroll.saturating_sub(1),
-        Action::Down => l.scroll = l.scroll.saturating_add(1),
-        other => {
+        (Some(Cmd::Up), _) => l.scroll = l.scroll.saturating_sub(1),
+        (Some(Cmd::Down), _) => l.scroll = l.scroll.saturating_add(1),
+        (_, other) => {
             edit(&mut l.query, &other);
         }
     }

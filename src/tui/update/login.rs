@@ -3,24 +3,25 @@
 use super::*;
 
 pub(super) fn login_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::Login(f) = &mut state.screen else {
         return Vec::new();
     };
-    match input {
-        Action::Scan(badge) => {
+    match (cmd, input) {
+        (_, Action::Scan(badge)) => {
             f.badge.value = badge.trim().to_string();
             f.focus = 1;
             f.error = None;
         }
-        Action::Tab | Action::Down | Action::BackTab | Action::Up => f.focus = 1 - f.focus,
-        Action::Esc => {
+        (Some(Cmd::NextField), _) => f.focus = 1 - f.focus,
+        (Some(Cmd::Back), _) => {
             if f.badge.value.is_empty() && f.pin.value.is_empty() {
                 state.quit = true;
             } else {
                 *f = LoginForm::default();
             }
         }
-        Action::Enter => {
+        (Some(Cmd::Next), _) => {
             if f.focus == 0 {
                 if !f.badge.trimmed().is_empty() {
                     f.focus = 1;
@@ -33,13 +34,17 @@ pub(super) fn login_input(state: &mut State, input: Action) -> Vec<Effect> {
             } else {
                 f.error = None;
                 let pin = std::mem::take(&mut f.pin.value);
-                return vec![Effect::Login {
-                    badge: f.badge.trimmed().to_string(),
-                    pin,
-                }];
+                let badge = f.badge.trimmed().to_string();
+                let id = state.ask(Ask::Command("log-in"));
+                return vec![Effect::Command(Box::new(Request {
+                    id,
+                    by: badge.clone(),
+                    credentials: Some(Credentials { badge, pin }),
+                    command: Command::LogIn,
+                }))];
             }
         }
-        other => {
+        (_, other) => {
             let field = if f.focus == 0 {
                 &mut f.badge
             } else {
@@ -57,49 +62,48 @@ pub(super) fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
         .as_ref()
         .is_some_and(|p| p.has_role(Role::Supervisor));
     let is_admin = state.user.as_ref().is_some_and(|p| p.has_role(Role::Admin));
+    let cmd = keys::command(state, &input);
     let Screen::Home(h) = &mut state.screen else {
         return Vec::new();
     };
-    match input {
-        Action::Up => h.selected = h.selected.saturating_sub(1),
-        Action::Down => h.selected = (h.selected + 1).min(h.jobs.len().saturating_sub(1)),
-        Action::Enter => {
+    if let Action::Scan(serial) = input {
+        // Scanning a board on the home screen starts a job for it.
+        let mut form = StartForm::default();
+        form.fields[0].value = serial.trim().to_string();
+        form.focus = 1;
+        state.show(Screen::Start(Box::new(form)));
+        let serial = serial.trim().to_string();
+        return vec![read(state, Ask::Board, Read::Board { serial })];
+    }
+    match cmd {
+        Some(Cmd::Up) => h.selected = h.selected.saturating_sub(1),
+        Some(Cmd::Down) => h.selected = (h.selected + 1).min(h.jobs.len().saturating_sub(1)),
+        Some(Cmd::Resume) => {
             if let Some(j) = h.jobs.get(h.selected) {
-                return vec![Effect::OpenJob { job: j.id.clone() }];
+                let job = j.id.clone();
+                return vec![read(state, Ask::OpenJob, Read::OpenJob { job })];
             }
         }
-        Action::Command('n') => state.screen = Screen::Start(Box::default()),
-        Action::Command('t') => state.screen = Screen::Lookup(Box::default()),
-        Action::Command('c') if is_supervisor || is_admin => {
-            state.screen = Screen::People(Box::default());
-            return vec![Effect::LoadPeople];
+        Some(Cmd::NewJob) => state.show(Screen::Start(Box::default())),
+        Some(Cmd::Trace) => state.show(Screen::Lookup(Box::default())),
+        Some(Cmd::Certs) if is_supervisor || is_admin => {
+            state.show(Screen::People(Box::default()));
+            return vec![read(state, Ask::People, Read::People)];
         }
-        Action::Command('c') => state.flash(
+        Some(Cmd::Certs) => state.flash(
             FlashKind::Error,
             "The certification view is for supervisors",
         ),
-        Action::Command('r') if is_supervisor => {
-            state.screen = Screen::Review(Box::default());
-            return vec![Effect::LoadReviewQueue];
+        Some(Cmd::Review) if is_supervisor => {
+            state.show(Screen::Review(Box::default()));
+            return vec![read(state, Ask::ReviewQueue, Read::ReviewQueue)];
         }
-        Action::Command('r') => state.flash(FlashKind::Error, "Review needs the supervisor role"),
-        Action::Command('l') | Action::Esc => {
+        Some(Cmd::Review) => state.flash(FlashKind::Error, "Review needs the supervisor role"),
+        Some(Cmd::LogOut) => {
             let badge = state.badge().unwrap_or_default().to_string();
+            let e = log_out_command(state, &badge, "logged out".into());
             log_out(state);
-            return vec![Effect::Logout {
-                badge,
-                reason: "logged out".into(),
-            }];
-        }
-        Action::Scan(serial) => {
-            // Scanning a board on the home screen starts a job for it.
-            let mut form = StartForm::default();
-            form.fields[0].value = serial.trim().to_string();
-            form.focus = 1;
-            state.screen = Screen::Start(Box::new(form));
-            return vec![Effect::LoadBoard {
-                serial: serial.trim().to_string(),
-            }];
+            return vec![e];
         }
         _ => {}
     }

@@ -1,33 +1,37 @@
-//! `update` is the only place the state changes. It does no I/O: what it needs
-//! done comes back as `Effect`s, whose answers return as `Action::Done`.
+//! `update` is the only place the state changes. It does no I/O and decides no
+//! rule: what it needs done comes back as `Effect`s (commands for the core, reads),
+//! whose answers return as `Action::Done`, each tied to the request that asked.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::event::{Event, Measurement};
-use crate::domain::gs1;
-use crate::domain::job::{Job, JobStatus, step_blockers};
-use crate::domain::policy::{self, PriorJob, Refusal, SignerRole};
-use crate::domain::types::{CheckResult, Meaning, ProductClass, Role};
+use crate::core::{Accepted, Credentials, Request, RequestId};
+use crate::domain::command::{Command, Rejection, Verdict};
+use crate::domain::event::{Event, SYSTEM_ACTOR};
+use crate::domain::job::{Job, JobStatus};
+use crate::domain::policy::{self, PriorJob, Refusal};
+use crate::domain::types::{ProductClass, Role};
 use crate::instruction::Instruction;
 use crate::instruction::schema::{CheckpointKind, Signer};
 
-use super::action::{Action, Outcome, StationUpdate};
-use super::effect::Effect;
+use super::action::{Action, Outcome, Reply, StationUpdate};
+use super::effect::{Effect, Read};
 use super::input::TextField;
+use super::keys::{self, Cmd};
 use super::state::{
-    Alarm, CommentDialog, FlashKind, HomeState, LoginForm, Modal, Purpose, ReviewState,
-    RunnerState, START_FIELDS, Screen, SignDialog, SignStage, StartForm, State, SummaryState,
-    Trace,
+    Alarm, Ask, CommentDialog, FlashKind, HomeState, LoginForm, Modal, Purpose, Recorder,
+    ReviewState, RunnerState, START_FIELDS, Screen, SignDialog, SignStage, StartForm, State,
+    SummaryState, Trace,
 };
 use crate::domain::thermal::{Sample, StepThermal, ThermalSignal};
 
 /// Chart points kept per step: older points are thinned so memory stays flat.
 const TRACE_POINTS: usize = 1200;
-/// Hand samples to the store at least this often (in ticks of one second).
+/// Hand samples to the store at least this often (in readings).
 const SAMPLE_BATCH: usize = 50;
 
+mod answer;
 mod browse;
 mod jobs;
 mod login;
@@ -36,6 +40,7 @@ mod runner;
 mod start;
 mod station;
 
+use answer::*;
 use browse::*;
 use jobs::*;
 use login::*;
@@ -52,20 +57,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => tick(state, now),
         Action::Station(u) => station(state, u),
-        Action::Done(outcome) => {
-            if matches!(
-                *outcome,
-                Outcome::LoggedIn(_)
-                    | Outcome::ReviewOpened(_)
-                    | Outcome::JobOpened(_)
-                    | Outcome::Job(_)
-                    | Outcome::Refused(_)
-                    | Outcome::Reviewed(_)
-            ) {
-                state.in_flight = state.in_flight.saturating_sub(1);
-            }
-            done(state, *outcome)
-        }
+        Action::Done(reply) => done(state, *reply),
         Action::Resize => Vec::new(),
         Action::Quit => {
             state.quit = true;
@@ -108,203 +100,109 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
         && idle > 0
         && now - state.last_input > Duration::minutes(i64::from(idle))
     {
-        fx.extend(flush_samples(state));
-        fx.push(Effect::Logout {
-            badge,
-            reason: format!("idle for {idle} minutes"),
-        });
+        fx.push(log_out_command(
+            state,
+            &badge,
+            format!("idle for {idle} minutes"),
+        ));
         log_out(state);
         state.flash(
             FlashKind::Info,
             format!("Logged out after {idle} idle minutes; open jobs stay open"),
         );
-        return fx;
     }
-    if let Screen::Runner(r) = &state.screen
-        && !r.pending.is_empty()
-    {
-        fx.extend(flush_samples(state));
-    }
+    // The open step goes on recording, logged in or not.
+    fx.extend(flush_samples(state));
     fx
 }
 
 fn log_out(state: &mut State) {
     state.user = None;
     state.modal = None;
-    state.screen = Screen::Login(LoginForm::default());
+    state.show(Screen::Login(LoginForm::default()));
 }
 
+/// Readings not yet stored, for the store, whatever the screen.
 fn flush_samples(state: &mut State) -> Vec<Effect> {
-    let Screen::Runner(r) = &mut state.screen else {
+    let Some(r) = &mut state.recorder else {
         return Vec::new();
     };
-    if r.pending.is_empty() {
+    if r.pending.is_empty() || r.sealing.is_some() {
         return Vec::new();
     }
     vec![Effect::StoreSamples {
-        job: r.job.id.clone(),
+        job: r.job.clone(),
         step: r.step,
+        attempt: r.attempt,
         samples: std::mem::take(&mut r.pending),
     }]
 }
 
-fn done(state: &mut State, outcome: Outcome) -> Vec<Effect> {
-    match outcome {
-        Outcome::LoggedIn(Ok(person)) => {
-            state.flash(FlashKind::Info, format!("Welcome, {}", person.name));
-            let badge = person.badge.clone();
-            state.user = Some(person);
-            state.screen = Screen::Home(HomeState::default());
-            vec![Effect::LoadHome { badge }]
-        }
-        Outcome::LoggedIn(Err(e)) => {
-            if let Screen::Login(f) = &mut state.screen {
-                f.error = Some(e);
-                f.pin.clear();
-                f.focus = 1;
-            }
-            Vec::new()
-        }
-        Outcome::Home { jobs, reviews } => {
-            if let Screen::Home(h) = &mut state.screen {
-                h.jobs = jobs;
-                h.reviews = reviews;
-                h.selected = h.selected.min(h.jobs.len().saturating_sub(1));
-                h.loaded = true;
-            }
-            Vec::new()
-        }
-        Outcome::Board { serial, prior } => {
-            if let Screen::Start(f) = &mut state.screen
-                && f.fields[0].trimmed() == serial
-            {
-                f.prior = Some((serial, prior));
-            }
-            Vec::new()
-        }
-        Outcome::JobOpened(Ok(job)) => {
-            if let Screen::Review(r) = &mut state.screen {
-                let instruction = state
-                    .library
-                    .instruction(&job.instruction_id)
-                    .cloned()
-                    .map(Arc::new);
-                r.open = Some((job, instruction));
-                r.scroll = 0;
-                return Vec::new();
-            }
-            open_job(state, job)
-        }
-        Outcome::JobOpened(Err(e)) | Outcome::Error(e) => {
-            state.flash(FlashKind::Error, e);
-            Vec::new()
-        }
-        Outcome::Job(Ok(job)) => job_saved(state, job),
-        Outcome::Job(Err(e)) => {
-            if let Screen::Runner(r) = &mut state.screen {
-                r.saving = false;
-            }
-            state.flash(FlashKind::Error, format!("NOT saved: {e}"));
-            Vec::new()
-        }
-        Outcome::Refused(reason) => {
-            match &mut state.modal {
-                Some(Modal::Sign(d)) => {
-                    d.error = Some(reason);
-                    d.pin.clear();
-                    d.stage = SignStage::Pin;
-                }
-                Some(Modal::Comment(d)) => {
-                    d.error = Some(reason);
-                    if let Some(p) = &mut d.pin {
-                        p.clear();
-                    }
-                }
-                _ => state.flash(FlashKind::Error, reason),
-            }
-            Vec::new()
-        }
-        Outcome::ReviewOpened(Ok((job, traces))) => {
-            if let Screen::Review(r) = &mut state.screen {
-                let instruction = state
-                    .library
-                    .instruction(&job.instruction_id)
-                    .cloned()
-                    .map(Arc::new);
-                r.chart_step = traces.first().map_or(0, |t| t.step as usize);
-                r.open = Some((job, instruction));
-                r.traces = traces;
-                r.scroll = 0;
-            }
-            Vec::new()
-        }
-        Outcome::ReviewOpened(Err(e)) => {
-            state.flash(FlashKind::Error, e);
-            Vec::new()
-        }
-        Outcome::Lookup(result) => {
-            match (result, &mut state.screen) {
-                (Ok(found), Screen::Lookup(l)) => {
-                    l.result = Some(found);
-                    l.scroll = 0;
-                }
-                (Err(e), _) => state.flash(FlashKind::Error, e),
-                _ => {}
-            }
-            Vec::new()
-        }
-        Outcome::Exported(result) => {
-            match result {
-                Ok(path) => state.flash(
-                    FlashKind::Saved,
-                    format!("Report and record written to {path}"),
-                ),
-                Err(e) => state.flash(FlashKind::Error, format!("Export failed: {e}")),
-            }
-            Vec::new()
-        }
-        Outcome::People(result) => {
-            match (result, &mut state.screen) {
-                (Ok(people), Screen::People(p)) => {
-                    p.people = people;
-                    p.loaded = true;
-                }
-                (Err(e), _) => state.flash(FlashKind::Error, e),
-                _ => {}
-            }
-            Vec::new()
-        }
-        Outcome::ReviewQueue(queue) => {
-            if let Screen::Review(r) = &mut state.screen {
-                r.queue = queue;
-                r.selected = r.selected.min(r.queue.len().saturating_sub(1));
-            }
-            Vec::new()
-        }
-        Outcome::Reviewed(Ok(text)) => {
-            state.modal = None;
-            state.flash(FlashKind::Saved, text);
-            if let Screen::Review(r) = &mut state.screen {
-                r.open = None;
-            }
-            vec![Effect::LoadReviewQueue]
-        }
-        Outcome::Reviewed(Err(e)) => {
-            state.flash(FlashKind::Error, e);
-            Vec::new()
-        }
+/// A command for the core, remembered as asked on the current screen.
+fn command(
+    state: &mut State,
+    what: &'static str,
+    credentials: Option<Credentials>,
+    command: Command,
+) -> (RequestId, Effect) {
+    let by = state.badge().unwrap_or(SYSTEM_ACTOR).to_string();
+    let id = state.ask(Ask::Command(what));
+    (
+        id,
+        Effect::Command(Box::new(Request {
+            id,
+            by,
+            credentials,
+            command,
+        })),
+    )
+}
+
+/// Completes a step: the readings so far are stored first (the core seals what is
+/// stored), then the recording holds new readings until the answer says whether
+/// they belong to the next step or still to this one.
+fn complete_step(state: &mut State, job: String, step: u32) -> Vec<Effect> {
+    let mut fx = flush_samples(state);
+    let (id, e) = command(
+        state,
+        "complete step",
+        None,
+        Command::CompleteStep {
+            job: job.clone(),
+            step,
+        },
+    );
+    if let Some(r) = &mut state.recorder
+        && r.job == job
+        && r.step == step
+    {
+        r.sealing = Some(id);
     }
+    fx.push(e);
+    fx
+}
+
+fn read(state: &mut State, what: Ask, read: Read) -> Effect {
+    let request = state.ask(what);
+    Effect::Read { request, read }
+}
+
+fn log_out_command(state: &mut State, badge: &str, reason: String) -> Effect {
+    let id = state.ask(Ask::Command("log-out"));
+    Effect::Command(Box::new(Request {
+        id,
+        by: badge.to_string(),
+        credentials: None,
+        command: Command::LogOut { reason },
+    }))
 }
 
 fn go_home(state: &mut State) -> Vec<Effect> {
     let mut fx = flush_samples(state);
     state.modal = None;
-    state.screen = Screen::Home(HomeState::default());
-    fx.push(Effect::StationTarget(None));
-    if let Some(badge) = state.badge() {
-        fx.push(Effect::LoadHome {
-            badge: badge.to_string(),
-        });
+    state.show(Screen::Home(HomeState::default()));
+    if let Some(badge) = state.badge().map(str::to_string) {
+        fx.push(read(state, Ask::Home, Read::Home { badge }));
     }
     fx
 }

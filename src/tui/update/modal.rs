@@ -1,28 +1,45 @@
-//! Dialogs: signing a checkpoint, required comments, lots typed by hand, held jobs.
+//! Dialogs: signing a checkpoint, required comments (some signed with a PIN), lots
+//! typed by hand, held jobs. A dialog that sent its request stays open, waiting,
+//! until the answer closes it or shows why not.
 
 use super::*;
 
 pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     match state.modal.take() {
-        Some(Modal::Sign(d)) => sign_input(state, *d, input),
+        Some(Modal::Sign(d)) => sign_input(state, *d, cmd, input),
         Some(Modal::Comment(mut d)) => {
+            if cmd == Some(Cmd::Back) {
+                // Not resuming a suspended job: it stays suspended, back to the list.
+                if d.purpose == Purpose::Resume && d.waiting.is_none() {
+                    return go_home(state);
+                }
+                return Vec::new();
+            }
+            if d.waiting.is_some() {
+                // Sent: only Esc (above) does anything until the answer comes.
+                state.modal = Some(Modal::Comment(d));
+                return Vec::new();
+            }
             d.error = None;
-            match input {
-                Action::Esc => return Vec::new(),
-                Action::Enter | Action::Scan(_) if !d.on_pin || d.pin.is_none() => {
+            let on_comment = !d.on_pin || d.pin.is_none();
+            match (cmd, input.clone()) {
+                (Some(Cmd::Next), _) | (_, Action::Scan(_)) if on_comment => {
                     if let Action::Scan(s) = &input {
                         d.comment.push_str(s);
                     }
-                    if d.comment.trimmed().len() < 3 {
+                    if d.comment.trimmed().chars().count() < 3 {
                         d.error = Some("A comment of a few words is required".into());
                     } else if d.pin.is_some() {
                         d.on_pin = true;
                     } else {
                         let text = d.comment.trimmed().to_string();
-                        return comment_done(state, d.purpose, text, None);
+                        let purpose = d.purpose.clone();
+                        state.modal = Some(Modal::Comment(d));
+                        return comment_done(state, purpose, text, None);
                     }
                 }
-                Action::Enter => {
+                (Some(Cmd::Next), _) => {
                     let pin = d
                         .pin
                         .as_mut()
@@ -31,14 +48,13 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
                     if pin.is_empty() {
                         d.error = Some("Type your PIN to sign".into());
                     } else {
-                        // The dialog stays open until the signature is accepted.
                         let (purpose, text) = (d.purpose.clone(), d.comment.trimmed().to_string());
                         state.modal = Some(Modal::Comment(d));
                         return comment_done(state, purpose, text, Some(pin));
                     }
                 }
-                Action::Tab | Action::BackTab if d.pin.is_some() => d.on_pin = !d.on_pin,
-                other => {
+                (Some(Cmd::NextField), _) if d.pin.is_some() => d.on_pin = !d.on_pin,
+                (_, other) => {
                     let field = match (&mut d.pin, d.on_pin) {
                         (Some(p), true) => p,
                         _ => &mut d.comment,
@@ -49,10 +65,29 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
             state.modal = Some(Modal::Comment(d));
             Vec::new()
         }
-        Some(Modal::Lot { mut field, error }) => match input {
-            Action::Esc => Vec::new(),
-            Action::Scan(raw) => capture_lot(state, &raw, None),
-            Action::Enter => {
+        Some(Modal::Lot {
+            mut field,
+            error,
+            waiting,
+        }) => match (cmd, input) {
+            (Some(Cmd::Back), _) => Vec::new(),
+            (_, _) if waiting.is_some() => {
+                state.modal = Some(Modal::Lot {
+                    field,
+                    error,
+                    waiting,
+                });
+                Vec::new()
+            }
+            (_, Action::Scan(raw)) => {
+                state.modal = Some(Modal::Lot {
+                    field,
+                    error: None,
+                    waiting: None,
+                });
+                capture_lot(state, &raw, None)
+            }
+            (Some(Cmd::Next), _) => {
                 // "LOT 2027-05-31": a typed expiry follows the lot after a space.
                 let text = field.trimmed().to_string();
                 let (lot, expiry) = match text.rsplit_once(' ') {
@@ -66,29 +101,35 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
                     state.modal = Some(Modal::Lot {
                         field,
                         error: Some("Type or scan the lot".into()),
+                        waiting: None,
                     });
                     return Vec::new();
                 }
-                state.modal = Some(Modal::Lot { field, error: None });
+                state.modal = Some(Modal::Lot {
+                    field,
+                    error: None,
+                    waiting: None,
+                });
                 capture_lot(state, &lot, expiry)
             }
-            other => {
+            (_, other) => {
                 edit(&mut field, &other);
-                state.modal = Some(Modal::Lot { field, error });
+                state.modal = Some(Modal::Lot {
+                    field,
+                    error,
+                    waiting,
+                });
                 Vec::new()
             }
         },
         Some(Modal::Held) => {
-            let purpose = match input {
-                Action::Command('r') => Some((
+            let purpose = match cmd {
+                Some(Cmd::Redo) => Some((
                     Purpose::Redo,
                     "Redo the step: what will you do differently?",
                 )),
-                Action::Command('x') => Some((Purpose::Abort, "Abort the job: why?")),
-                Action::Esc => {
-                    state.modal = Some(Modal::Held);
-                    return go_home(state);
-                }
+                Some(Cmd::Abort) => Some((Purpose::Abort, "Abort the job: why?")),
+                Some(Cmd::Back) => return go_home(state),
                 _ => None,
             };
             state.modal = Some(match purpose {
@@ -101,6 +142,7 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
     }
 }
 
+/// A comment dialog's text (and PIN) becomes its command; the dialog waits.
 pub(super) fn comment_done(
     state: &mut State,
     purpose: Purpose,
@@ -108,64 +150,107 @@ pub(super) fn comment_done(
     pin: Option<String>,
 ) -> Vec<Effect> {
     let badge = state.badge().unwrap_or_default().to_string();
-    match (&state.screen, purpose) {
-        (Screen::Review(r), p @ (Purpose::Approve | Purpose::Reject)) => {
+    let credentials = pin.map(|pin| Credentials {
+        badge: badge.clone(),
+        pin,
+    });
+    let (what, c) = match (&state.screen, &purpose) {
+        (Screen::Review(r), Purpose::Approve | Purpose::Reject) => {
             let Some((job, _)) = &r.open else {
                 return Vec::new();
             };
-            vec![Effect::Review {
-                badge,
-                pin: pin.unwrap_or_default(),
-                job: job.id.clone(),
-                approve: p == Purpose::Approve,
-                comment,
-            }]
+            (
+                "review",
+                Command::Review {
+                    job: job.id.clone(),
+                    decision: crate::domain::decide::decision(purpose == Purpose::Approve),
+                    comment,
+                },
+            )
         }
+        (Screen::Summary(s), Purpose::Reopen { step }) => (
+            "reopen",
+            Command::Redo {
+                job: s.job.id.clone(),
+                step: *step,
+                reason: comment,
+            },
+        ),
         (Screen::Runner(r), purpose) => {
             let job = r.job.id.clone();
             let step = r.step;
-            let events = match purpose {
-                Purpose::AckExcursion { id } => vec![Event::ExcursionAcknowledged {
-                    job: job.clone(),
-                    step,
-                    id,
-                    comment,
-                }],
-                Purpose::Suspend => vec![Event::JobSuspended {
-                    job: job.clone(),
-                    reason: comment,
-                }],
-                Purpose::Redo => vec![
-                    Event::StepRedone {
-                        job: job.clone(),
+            match purpose {
+                Purpose::AckExcursion { id } => (
+                    "acknowledge",
+                    Command::AcknowledgeAlarm {
+                        job,
+                        step,
+                        id: *id,
+                        comment,
+                    },
+                ),
+                Purpose::Suspend => (
+                    "suspend",
+                    Command::Suspend {
+                        job,
+                        reason: comment,
+                    },
+                ),
+                Purpose::Resume => (
+                    "resume",
+                    Command::Resume {
+                        job,
+                        reason: comment,
+                    },
+                ),
+                Purpose::Redo => (
+                    "redo",
+                    Command::Redo {
+                        job,
                         step,
                         reason: comment,
                     },
-                    Event::StepStarted {
-                        job: job.clone(),
-                        step,
+                ),
+                Purpose::Abort => (
+                    "abort",
+                    Command::Abort {
+                        job,
+                        reason: comment,
                     },
-                ],
-                Purpose::Abort => vec![Event::JobAborted {
-                    job: job.clone(),
-                    reason: comment,
-                }],
+                ),
+                Purpose::Deviate { kind } => (
+                    "deviate",
+                    Command::Deviate {
+                        job,
+                        step,
+                        kind: *kind,
+                        reason: comment,
+                    },
+                ),
                 _ => return Vec::new(),
-            };
-            state.modal = None;
-            let mut fx = flush_samples(state);
-            fx.push(Effect::Append {
-                actor: badge,
-                job,
-                events,
-            });
-            fx
+            }
         }
-        _ => Vec::new(),
+        _ => return Vec::new(),
+    };
+    let mut fx = if matches!(c, Command::Suspend { .. } | Command::Abort { .. }) {
+        flush_samples(state)
+    } else {
+        Vec::new()
+    };
+    let (id, e) = command(state, what, credentials, c);
+    if let Some(Modal::Comment(d)) = &mut state.modal {
+        d.waiting = Some(id);
     }
+    fx.push(e);
+    fx
 }
 
-pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) -> Vec<Effect> {
+pub(super) fn sign_input(
+    state: &mut State,
+    mut d: SignDialog,
+    cmd: Option<Cmd>,
+    input: Action,
+) -> Vec<Effect> {
     let Screen::Runner(r) = &state.screen else {
         return Vec::new();
     };
@@ -179,45 +264,60 @@ pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) ->
     else {
         return Vec::new();
     };
+    if cmd == Some(Cmd::Back) {
+        return Vec::new();
+    }
+    if d.waiting.is_some() {
+        state.modal = Some(Modal::Sign(Box::new(d)));
+        return Vec::new();
+    }
     let inspector = cp.signer == Signer::Inspector;
     let performer = r.job.performer.clone();
     let job = r.job.id.clone();
-    if input == Action::Esc {
-        return Vec::new();
-    }
     d.error = None;
-    let failed = |d: &SignDialog| !d.pass;
-    match (d.stage, input) {
-        (SignStage::Choice, Action::Command('p') | Action::Left) => d.pass = true,
-        (SignStage::Choice, Action::Command('f') | Action::Right) => d.pass = false,
-        (SignStage::Choice, Action::Enter) => {
-            d.stage = if failed(&d) {
-                SignStage::Comment
-            } else if inspector {
-                SignStage::Badge
-            } else {
-                SignStage::Pin
-            }
+    let after_result = |d: &SignDialog| {
+        if d.verdict == Some(Verdict::Fail) {
+            SignStage::Comment
+        } else if inspector {
+            SignStage::Badge
+        } else {
+            SignStage::Pin
         }
-        (SignStage::Value, Action::Enter) => {
+    };
+    match (d.stage, cmd, input) {
+        (SignStage::Choice, Some(Cmd::Pass), _) => d.verdict = Some(Verdict::Pass),
+        (SignStage::Choice, Some(Cmd::Fail), _) => d.verdict = Some(Verdict::Fail),
+        (SignStage::Choice, Some(Cmd::Next), _) => match d.verdict {
+            None => d.error = Some("Choose the result first: p pass, f fail".into()),
+            Some(_) => d.stage = after_result(&d),
+        },
+        (SignStage::Value, Some(Cmd::Next), _) => {
             match d.value.trimmed().replace(',', ".").parse::<f64>() {
                 Ok(v) if v.is_finite() => {
+                    // What the limits say, to ask for a comment up front; the core
+                    // judges the value again.
                     let min = cp.min.as_ref().map(|m| *m.get_ref());
-                    d.pass = min.is_none_or(|m| v >= m) && cp.max.is_none_or(|m| v <= m);
-                    d.stage = if failed(&d) {
+                    let inside = min.is_none_or(|m| v >= m) && cp.max.is_none_or(|m| v <= m);
+                    d.verdict = Some(if inside { Verdict::Pass } else { Verdict::Fail });
+                    let differs = d
+                        .recorded
+                        .is_some_and(|rv| (v - rv).abs() > cp.tolerance.unwrap_or(0.0));
+                    d.stage = if differs {
                         SignStage::Comment
-                    } else if inspector {
-                        SignStage::Badge
                     } else {
-                        SignStage::Pin
+                        after_result(&d)
                     };
                 }
                 _ => d.error = Some("Type the measured value as a number".into()),
             }
         }
-        (SignStage::Comment, Action::Enter) => {
-            if d.comment.trimmed().len() < 3 {
-                d.error = Some("A failed checkpoint needs a comment".into());
+        (SignStage::Comment, Some(Cmd::Next), _) => {
+            if d.comment.trimmed().chars().count() < 3 {
+                d.error = Some(if d.verdict == Some(Verdict::Fail) {
+                    "A failed checkpoint needs a comment".into()
+                } else {
+                    "The value differs from what the station recorded: say why".into()
+                });
             } else {
                 d.stage = if inspector {
                     SignStage::Badge
@@ -226,11 +326,11 @@ pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) ->
                 };
             }
         }
-        (SignStage::Badge, Action::Scan(b)) => {
+        (SignStage::Badge, _, Action::Scan(b)) => {
             d.badge.value = b.trim().to_string();
             d.stage = SignStage::Pin;
         }
-        (SignStage::Badge, Action::Enter) => {
+        (SignStage::Badge, Some(Cmd::Next), _) => {
             if d.badge.trimmed().is_empty() {
                 d.error = Some("The inspector scans or types their badge".into());
             } else if d.badge.trimmed() == performer {
@@ -240,7 +340,7 @@ pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) ->
                 d.stage = SignStage::Pin;
             }
         }
-        (SignStage::Pin, Action::Enter) => {
+        (SignStage::Pin, Some(Cmd::Next), _) => {
             if d.pin.value.is_empty() {
                 d.error = Some("Type the PIN to sign".into());
             } else {
@@ -249,53 +349,37 @@ pub(super) fn sign_input(state: &mut State, mut d: SignDialog, input: Action) ->
                 } else {
                     performer.clone()
                 };
-                let result = match cp.kind.get_ref() {
-                    CheckpointKind::Confirm => CheckResult::Confirmed,
-                    _ if d.pass => CheckResult::Pass,
-                    _ => CheckResult::Fail,
-                };
-                let measurement = (*cp.kind.get_ref() == CheckpointKind::Measurement)
+                let value = (*cp.kind.get_ref() == CheckpointKind::Measurement)
                     .then(|| d.value.trimmed().replace(',', ".").parse::<f64>().ok())
-                    .flatten()
-                    .map(|value| Measurement {
-                        value,
-                        unit: cp.unit.clone().unwrap_or_default(),
-                    });
+                    .flatten();
+                let verdict = (*cp.kind.get_ref() == CheckpointKind::PassFail)
+                    .then_some(d.verdict)
+                    .flatten();
                 let comment = Some(d.comment.trimmed().to_string()).filter(|c| !c.is_empty());
-                let event = Event::CheckpointSigned {
-                    job: job.clone(),
-                    step: d.step,
-                    checkpoint: d.checkpoint,
-                    signer: signer.clone(),
-                    // The store's executor fills the printed name from the roster.
-                    signer_name: String::new(),
-                    meaning: if inspector {
-                        Meaning::Inspected
-                    } else {
-                        Meaning::Performed
-                    },
-                    result,
-                    measurement,
-                    comment,
-                    recorded: None,
-                };
                 let pin = std::mem::take(&mut d.pin.value);
-                state.modal = Some(Modal::Sign(Box::new(d)));
-                return vec![Effect::Sign {
-                    badge: signer,
-                    pin,
-                    role: if inspector {
-                        SignerRole::Inspector
-                    } else {
-                        SignerRole::Technician
+                // Readings so far are stored first: a recorded figure the core
+                // compares with counts them, as the dialog's did.
+                let mut fx = flush_samples(state);
+                let (id, e) = command(
+                    state,
+                    "sign",
+                    Some(Credentials { badge: signer, pin }),
+                    Command::Sign {
+                        job,
+                        step: d.step,
+                        checkpoint: d.checkpoint,
+                        verdict,
+                        value,
+                        comment,
                     },
-                    performer,
-                    job,
-                    event: Box::new(event),
-                }];
+                );
+                d.waiting = Some(id);
+                state.modal = Some(Modal::Sign(Box::new(d)));
+                fx.push(e);
+                return fx;
             }
         }
-        (stage, other) => {
+        (stage, _, other) => {
             let field = match stage {
                 SignStage::Value => Some(&mut d.value),
                 SignStage::Comment => Some(&mut d.comment),

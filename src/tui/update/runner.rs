@@ -3,6 +3,7 @@
 use super::*;
 
 pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::Runner(r) = &mut state.screen else {
         return Vec::new();
     };
@@ -11,10 +12,13 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
         return Vec::new();
     };
     let n_cp = spec.checkpoints.len();
-    match input {
-        Action::Up => r.selected = r.selected.saturating_sub(1),
-        Action::Down => r.selected = (r.selected + 1).min(n_cp.saturating_sub(1)),
-        Action::Enter | Action::Command('c') => {
+    if let Action::Scan(raw) = input {
+        return capture_lot(state, &raw, None);
+    }
+    match cmd {
+        Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
+        Some(Cmd::Down) => r.selected = (r.selected + 1).min(n_cp.saturating_sub(1)),
+        Some(Cmd::Sign) => {
             if r.saving {
                 return Vec::new();
             }
@@ -38,26 +42,44 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 }
                 CheckpointKind::Confirm => SignStage::Pin,
             };
+            let wants_figure = checkpoint.recorded.is_some();
+            let job = r.job.id.clone();
             state.modal = Some(Modal::Sign(Box::new(SignDialog {
                 step,
                 checkpoint: cp,
                 stage,
-                pass: true,
+                verdict: None,
+                recorded: None,
+                waiting: None,
                 value: TextField::new("Measured value"),
                 comment: TextField::new("Comment"),
                 badge: TextField::new("Inspector badge"),
                 pin: TextField::masked("PIN"),
                 error: None,
             })));
+            if wants_figure {
+                // Readings so far go to the store first, so the figure counts them.
+                let mut fx = flush_samples(state);
+                fx.push(read(
+                    state,
+                    Ask::Figure,
+                    Read::Figure {
+                        job,
+                        step,
+                        checkpoint: cp,
+                    },
+                ));
+                return fx;
+            }
         }
-        Action::Scan(raw) => return capture_lot(state, &raw, None),
-        Action::Command('l') => {
+        Some(Cmd::Lot) => {
             state.modal = Some(Modal::Lot {
                 field: TextField::new("Lot (or GS1 label)"),
                 error: None,
+                waiting: None,
             })
         }
-        Action::Command('a') => {
+        Some(Cmd::Acknowledge) => {
             let open = r.job.open_excursions(step).next().map(|e| {
                 (
                     e.id,
@@ -78,42 +100,22 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 None => state.flash(FlashKind::Info, "No temperature alarm to acknowledge"),
             }
         }
-        Action::Command('n') => {
+        Some(Cmd::CompleteStep) => {
             if r.saving {
                 return Vec::new();
             }
-            let lot_materials = lot_materials(&r.instruction, step);
-            let mut blockers = step_blockers(&r.job, step, n_cp, &lot_materials);
-            if r.alarm.is_some() {
-                blockers.push("temperature is still outside its window".into());
-            }
-            if !blockers.is_empty() {
-                state.flash(
-                    FlashKind::Error,
-                    format!("Step {} cannot complete: {}", step + 1, blockers.join("; ")),
-                );
-                return Vec::new();
-            }
             r.saving = true;
-            let next = (step + 1 < r.job.steps.len() as u32).then_some(step + 1);
-            let temperature = r.thermal.summary().for_record();
-            return vec![Effect::CompleteStep {
-                actor: r.job.performer.clone(),
-                job: r.job.id.clone(),
-                step,
-                pending: std::mem::take(&mut r.pending),
-                temperature,
-                next,
-            }];
+            let job = r.job.id.clone();
+            return complete_step(state, job, step);
         }
-        Action::Command('z') => {
+        Some(Cmd::Suspend) => {
             state.modal = Some(CommentDialog::open(
                 Purpose::Suspend,
                 "Suspend the job: why?",
                 "Reason",
             ))
         }
-        Action::Esc | Action::Command('h') => return go_home(state),
+        Some(Cmd::Back) => return go_home(state),
         _ => {}
     }
     Vec::new()
@@ -137,124 +139,71 @@ pub fn lot_materials(instruction: &Instruction, step: u32) -> Vec<String> {
         .collect()
 }
 
-/// A lot scan (or typed lot) for the current step. `typed_expiry` comes from the
-/// lot dialog when the label carries none.
+/// A lot scan (or typed lot) for the current step, for the core to judge.
+/// `typed_expiry` comes from the lot dialog when the label carries none.
 pub(super) fn capture_lot(
     state: &mut State,
     raw: &str,
     typed_expiry: Option<chrono::NaiveDate>,
 ) -> Vec<Effect> {
-    let today = state.now.date_naive();
-    let Screen::Runner(r) = &mut state.screen else {
+    let Screen::Runner(r) = &state.screen else {
         return Vec::new();
     };
-    let step = r.step;
-    let set_error = |state: &mut State, e: String| {
-        if let Some(Modal::Lot { error, .. }) = &mut state.modal {
-            *error = Some(e);
-        } else {
-            state.flash(FlashKind::Error, e);
-        }
-        Vec::new()
-    };
-    let wanted = lot_materials(&r.instruction, step);
-    let Some(material) = wanted
-        .iter()
-        .find(|m| !r.job.lots_for_step(step).any(|l| &l.material == *m))
-        .or(wanted.first())
-        .cloned()
-    else {
-        return set_error(
-            state,
-            "This step uses no material whose lot is recorded".into(),
-        );
-    };
-    let scan = match gs1::parse_scan(raw, today) {
-        Ok(s) => s,
-        Err(e) => return set_error(state, format!("Scan not accepted: {e}")),
-    };
-    let expiry = scan.expiry.or(typed_expiry);
-    let needs_expiry = r
-        .instruction
-        .spec
-        .materials
-        .iter()
-        .any(|d| d.id.get_ref() == &material && d.capture_expiry);
-    if needs_expiry && expiry.is_none() {
-        // Ask for the date by hand rather than refusing a label without one.
-        state.modal = Some(Modal::Lot {
-            field: TextField::new("Lot (or GS1 label)").with(&scan.lot),
-            error: Some(format!(
-                "{material} needs an expiry: add it after the lot as ' YYYY-MM-DD', or scan the GS1 label"
-            )),
-        });
-        return Vec::new();
-    }
-    if gs1::expired(expiry, today) {
-        let e = expiry.map(|d| d.to_string()).unwrap_or_default();
-        return set_error(
-            state,
-            format!("Lot {} of {material} REFUSED: expired on {e}", scan.lot),
-        );
-    }
-    let Screen::Runner(r) = &mut state.screen else {
-        return Vec::new();
-    };
-    state.modal = None;
-    vec![Effect::Append {
-        actor: r.job.performer.clone(),
-        job: r.job.id.clone(),
-        events: vec![Event::LotRecorded {
-            job: r.job.id.clone(),
+    let (job, step) = (r.job.id.clone(), r.step);
+    let (id, e) = command(
+        state,
+        "lot",
+        None,
+        Command::RecordLot {
+            job,
             step,
-            material,
-            lot: scan.lot,
-            expiry,
-            gtin: scan.gtin,
-            raw_scan: scan.raw,
-        }],
-    }]
+            raw_scan: raw.to_string(),
+            typed_expiry,
+        },
+    );
+    match &mut state.modal {
+        Some(Modal::Lot { waiting, error, .. }) => {
+            *waiting = Some(id);
+            *error = None;
+        }
+        _ => {
+            // A scan without the dialog: the dialog waits for the answer, so a
+            // label without the expiry it needs can be completed by hand.
+            state.modal = Some(Modal::Lot {
+                field: TextField::new("Lot (or GS1 label)").with(raw.trim()),
+                error: None,
+                waiting: Some(id),
+            });
+        }
+    }
+    vec![e]
 }
 
 pub(super) fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
+    let cmd = keys::command(state, &input);
     let Screen::Summary(s) = &mut state.screen else {
         return Vec::new();
     };
-    match input {
-        Action::Enter | Action::Command('s') => match s.job.status {
-            JobStatus::InProgress | JobStatus::Rejected => {
-                return vec![Effect::Append {
-                    actor: s.job.performer.clone(),
-                    job: s.job.id.clone(),
-                    events: vec![Event::JobSubmitted {
-                        job: s.job.id.clone(),
-                    }],
-                }];
-            }
-            other => state.flash(FlashKind::Info, format!("This job is {}", other.as_str())),
-        },
-        Action::Command(c @ '1'..='9') if s.job.status == JobStatus::Rejected => {
-            // Reopen a step the reviewer rejected.
+    match (cmd, input) {
+        (Some(Cmd::Submit), _) => {
+            let job = s.job.id.clone();
+            let (_, e) = command(state, "submit", None, Command::Submit { job });
+            return vec![e];
+        }
+        (Some(Cmd::Reopen), Action::Command(c @ '1'..='9')) => {
+            // Reopen a step the reviewer rejected: a new attempt, with a reason.
             let step = c as u32 - '1' as u32;
-            if (step as usize) < s.job.steps.len() {
-                return vec![Effect::Append {
-                    actor: s.job.performer.clone(),
-                    job: s.job.id.clone(),
-                    events: vec![
-                        Event::StepRedone {
-                            job: s.job.id.clone(),
-                            step,
-                            reason: "reopened after review".into(),
-                        },
-                        Event::StepStarted {
-                            job: s.job.id.clone(),
-                            step,
-                        },
-                    ],
-                }];
+            if s.job.status != JobStatus::Rejected {
+                state.flash(FlashKind::Info, "Only a rejected job has steps to reopen");
+            } else if (step as usize) < s.job.steps.len() {
+                state.modal = Some(CommentDialog::open(
+                    Purpose::Reopen { step },
+                    format!("Reopen step {}: what will be done again?", step + 1),
+                    "Reason",
+                ));
             }
         }
-        Action::Esc | Action::Command('h') => return go_home(state),
+        (Some(Cmd::Back), _) => return go_home(state),
         _ => {}
     }
     Vec::new()

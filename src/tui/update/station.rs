@@ -1,4 +1,5 @@
-//! Readings from the station: the live trace, the step's figures, the alarm.
+//! Readings from the station: the live view, and the recording of the open step,
+//! whatever screen is shown and whoever is logged in.
 
 use super::*;
 
@@ -23,93 +24,97 @@ pub(super) fn station(state: &mut State, update: StationUpdate) -> Vec<Effect> {
                 .station
                 .latest
                 .insert(channel.clone(), (time, celsius));
-            let Screen::Runner(r) = &mut state.screen else {
-                return Vec::new();
-            };
-            // Only a running step records: a held or suspended job is not being worked.
-            if r.job.status != JobStatus::InProgress || r.saving {
-                return Vec::new();
-            }
-            let sample = Sample {
-                channel: channel.clone(),
-                time,
-                celsius,
-            };
-            let signal = r.thermal.push(&sample);
-            r.pending.push((channel.clone(), time, celsius));
-            let mut fx = Vec::new();
-            if r.pending.len() >= SAMPLE_BATCH {
-                fx.push(Effect::StoreSamples {
-                    job: r.job.id.clone(),
-                    step: r.step,
-                    samples: std::mem::take(&mut r.pending),
-                });
-            }
-            if r.window.as_ref().is_some_and(|w| w.channel == channel) {
-                push_trace(&mut r.trace, time, celsius);
-            }
-            let job = r.job.id.clone();
-            let step = r.step;
-            let actor = r.job.performer.clone();
-            match signal {
-                Some(ThermalSignal::ExcursionStarted {
-                    channel,
-                    time,
-                    celsius,
-                    window,
-                }) => {
-                    let id = r.job.excursions.iter().filter(|e| e.step == step).count() as u32 + 1;
-                    let alarm = Alarm {
-                        id,
-                        channel,
-                        window: (window.min_c, window.max_c),
-                        peak: celsius,
-                        started: time,
-                        ended: None,
-                    };
-                    fx.push(excursion_effect(actor, &job, step, &alarm));
-                    r.alarm = Some(alarm);
-                    fx.push(Effect::Bell);
-                }
-                Some(ThermalSignal::ExcursionEnded(e)) => {
-                    if let Some(mut alarm) = r.alarm.take() {
-                        alarm.peak = e.peak_c;
-                        alarm.ended = e.end;
-                        fx.push(excursion_effect(actor, &job, step, &alarm));
-                    }
-                }
-                None => {
-                    // Keep the alarm's peak current while it lasts.
-                    if let Some(a) = &mut r.alarm
-                        && a.channel == channel
-                    {
-                        let beyond = |v: f64| (v - a.window.1).max(a.window.0 - v);
-                        if beyond(celsius) > beyond(a.peak) {
-                            a.peak = celsius;
-                        }
-                    }
-                }
-            }
-            fx
+            record(state, channel, time, celsius)
         }
     }
 }
 
-pub(super) fn excursion_effect(actor: String, job: &str, step: u32, a: &Alarm) -> Effect {
-    Effect::Append {
-        actor,
-        job: job.to_string(),
-        events: vec![Event::Excursion {
-            job: job.to_string(),
-            step,
-            id: a.id,
-            channel: a.channel.clone(),
-            window_min_c: a.window.0,
-            window_max_c: a.window.1,
-            peak_c: a.peak,
-            started: a.started,
-            ended: a.ended,
-        }],
+fn record(state: &mut State, channel: String, time: DateTime<Utc>, celsius: f64) -> Vec<Effect> {
+    let Some(r) = &mut state.recorder else {
+        return Vec::new();
+    };
+    let sample = Sample {
+        channel: channel.clone(),
+        time,
+        celsius,
+    };
+    let signal = r.thermal.push(&sample);
+    r.pending.push((channel.clone(), time, celsius));
+    let mut fx = Vec::new();
+    if r.pending.len() >= SAMPLE_BATCH && r.sealing.is_none() {
+        fx.push(Effect::StoreSamples {
+            job: r.job.clone(),
+            step: r.step,
+            attempt: r.attempt,
+            samples: std::mem::take(&mut r.pending),
+        });
+    }
+    if r.window.as_ref().is_some_and(|w| w.channel == channel) {
+        push_trace(&mut r.trace, time, celsius);
+    }
+    let mut observed = None;
+    match signal {
+        Some(ThermalSignal::ExcursionStarted {
+            channel,
+            time,
+            celsius,
+            window,
+        }) => {
+            let alarm = Alarm {
+                id: r.next_alarm,
+                channel,
+                window: (window.min_c, window.max_c),
+                peak: celsius,
+                started: time,
+                ended: None,
+            };
+            r.next_alarm += 1;
+            observed = Some(excursion_command(r, &alarm));
+            r.alarm = Some(alarm);
+            fx.push(Effect::Bell);
+        }
+        Some(ThermalSignal::ExcursionEnded(e)) => {
+            if let Some(mut alarm) = r.alarm.take() {
+                alarm.peak = e.peak_c;
+                alarm.ended = e.end;
+                observed = Some(excursion_command(r, &alarm));
+            }
+        }
+        None => {
+            // Keep the alarm's peak current while it lasts.
+            if let Some(a) = &mut r.alarm
+                && a.channel == channel
+            {
+                let beyond = |v: f64| (v - a.window.1).max(a.window.0 - v);
+                if beyond(celsius) > beyond(a.peak) {
+                    a.peak = celsius;
+                }
+            }
+        }
+    }
+    if let Some(c) = observed {
+        // The station observed it: recorded as the program's, not a person's.
+        let id = state.ask(Ask::Command("alarm"));
+        fx.push(Effect::Command(Box::new(Request {
+            id,
+            by: SYSTEM_ACTOR.to_string(),
+            credentials: None,
+            command: c,
+        })));
+    }
+    fx
+}
+
+fn excursion_command(r: &Recorder, a: &Alarm) -> Command {
+    Command::RecordExcursion {
+        job: r.job.clone(),
+        step: r.step,
+        id: a.id,
+        channel: a.channel.clone(),
+        window: a.window,
+        peak_c: a.peak,
+        started: a.started,
+        ended: a.ended,
     }
 }
 

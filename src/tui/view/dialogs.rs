@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use super::centered;
 use super::login::field_line;
 use super::theme::Theme;
+use crate::domain::command::Verdict;
 use crate::instruction::schema::{CheckpointKind, Signer};
 use crate::tui::state::{Modal, Screen, SignStage, State};
 
@@ -29,7 +30,11 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
                 ]),
             ],
         ),
-        Modal::Lot { field, error } => {
+        Modal::Lot {
+            field,
+            error,
+            waiting,
+        } => {
             let mut l = vec![
                 Line::raw("Scan the label, or type the lot (and ' YYYY-MM-DD' for an expiry)."),
                 Line::raw(""),
@@ -37,6 +42,9 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             ];
             if let Some(e) = error {
                 l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            if waiting.is_some() {
+                l.push(Line::from(Span::styled("checking…", theme.dim())));
             }
             (" Material lot ".to_string(), l)
         }
@@ -51,6 +59,9 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             }
             if let Some(e) = &d.error {
                 l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            if d.waiting.is_some() {
+                l.push(Line::from(Span::styled("saving…", theme.dim())));
             }
             (" Comment ".to_string(), l)
         }
@@ -77,17 +88,22 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             ];
             match cp.kind.get_ref() {
                 CheckpointKind::PassFail => {
-                    let (p, f) = if d.pass {
-                        (theme.selected(), theme.dim())
-                    } else {
-                        (theme.dim(), theme.alarm())
+                    // Nothing is chosen until the person presses p or f.
+                    let (p, f) = match d.verdict {
+                        Some(Verdict::Pass) => (theme.selected(), theme.dim()),
+                        Some(Verdict::Fail) => (theme.dim(), theme.alarm()),
+                        None => (theme.bold(), theme.bold()),
                     };
-                    l.push(Line::from(vec![
+                    let mut spans = vec![
                         Span::raw("Result: "),
                         Span::styled(" P pass ", p),
                         Span::raw("  "),
                         Span::styled(" F fail ", f),
-                    ]));
+                    ];
+                    if d.verdict.is_none() {
+                        spans.push(Span::styled("  press p or f", theme.warn()));
+                    }
+                    l.push(Line::from(spans));
                 }
                 CheckpointKind::Measurement => {
                     l.push(Line::raw(format!(
@@ -98,8 +114,22 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
                         cp.max.map_or("–".into(), |m| m.to_string()),
                         cp.unit.clone().unwrap_or_default()
                     )));
+                    if let Some(metric) = &cp.recorded {
+                        l.push(Line::from(Span::styled(
+                            match d.recorded {
+                                Some(v) => format!(
+                                    "Station recorded {}: {v:.1} {} (tolerance {})",
+                                    metric.get_ref(),
+                                    cp.unit.clone().unwrap_or_default(),
+                                    cp.tolerance.unwrap_or(0.0)
+                                ),
+                                None => format!("Station recorded {}: reading…", metric.get_ref()),
+                            },
+                            theme.accent(),
+                        )));
+                    }
                     l.push(field_line(&d.value, d.stage == SignStage::Value, theme, 12));
-                    if d.stage != SignStage::Value && !d.pass {
+                    if d.stage != SignStage::Value && d.verdict == Some(Verdict::Fail) {
                         l.push(Line::from(Span::styled(
                             "OUT OF LIMITS: this is a failure",
                             theme.alarm(),
@@ -133,6 +163,9 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             }
             if let Some(e) = &d.error {
                 l.push(Line::from(Span::styled(e.clone(), theme.bad())));
+            }
+            if d.waiting.is_some() {
+                l.push(Line::from(Span::styled("signing…", theme.dim())));
             }
             (format!(" Sign checkpoint {} ", d.checkpoint + 1), l)
         }

@@ -19,7 +19,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::state::{FlashKind, Modal, Screen, State};
+use super::state::{FlashKind, Screen, State};
 use theme::Theme;
 
 pub fn draw(state: &State, frame: &mut Frame) {
@@ -72,8 +72,12 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     if state.demo.is_some() {
         spans.push(Span::styled("  DEMO", theme.warn()));
     }
-    if state.in_flight > 0 {
+    if state.in_flight() > 0 {
         spans.push(Span::styled("  saving…", theme.dim()));
+    }
+    // Background tasks (shop hub sync, CFX publisher) report here, one short text each.
+    for text in &state.background {
+        spans.push(Span::styled(format!("  {text}"), theme.dim()));
     }
     let clock = state.now.format("%H:%M UTC").to_string();
     let [left, right] =
@@ -97,73 +101,10 @@ fn draw_flash(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// The keys of what has focus now: the footer shows them, `?` explains them.
+/// The keys of what has focus now: the footer shows them, `?` explains them; both
+/// come from the screen's key table, which dispatch uses too.
 pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
-    if let Some(m) = &state.modal {
-        return match m {
-            Modal::Held => vec![("r", "redo step"), ("x", "abort job"), ("Esc", "later")],
-            Modal::Sign(_) => vec![
-                ("Enter", "next / sign"),
-                ("p/f", "pass/fail"),
-                ("Esc", "cancel"),
-            ],
-            _ => vec![
-                ("Enter", "confirm"),
-                ("Tab", "next field"),
-                ("Esc", "cancel"),
-            ],
-        };
-    }
-    match &state.screen {
-        Screen::Login(_) => vec![
-            ("Enter", "next / log in"),
-            ("Tab", "switch field"),
-            ("Esc", "clear / quit"),
-        ],
-        Screen::Home(_) => vec![
-            ("n", "new job"),
-            ("Enter", "resume"),
-            ("t", "trace"),
-            ("r", "review"),
-            ("c", "certs"),
-            ("l", "log out"),
-            ("?", "help"),
-            ("^Q", "quit"),
-        ],
-        Screen::Start(_) => vec![
-            ("Tab/↑↓", "move"),
-            ("←→", "class/alloy"),
-            ("Enter", "next / start"),
-            ("Esc", "back"),
-        ],
-        Screen::Runner(_) => vec![
-            ("Enter", "sign"),
-            ("l", "lot"),
-            ("a", "ack"),
-            ("n", "next step"),
-            ("z", "suspend"),
-            ("Esc", "jobs"),
-            ("?", "help"),
-        ],
-        Screen::Summary(_) => vec![
-            ("Enter", "submit for review"),
-            ("1-9", "reopen step (rejected)"),
-            ("Esc", "jobs"),
-        ],
-        Screen::Review(r) if r.open.is_some() => {
-            vec![
-                ("a", "approve"),
-                ("x", "reject"),
-                ("e", "export"),
-                ("←→", "step chart"),
-                ("↑↓", "scroll"),
-                ("Esc", "queue"),
-            ]
-        }
-        Screen::Review(_) => vec![("Enter", "open"), ("/", "filter"), ("Esc", "jobs")],
-        Screen::Lookup(_) => vec![("scan/Enter", "look up"), ("↑↓", "scroll"), ("Esc", "jobs")],
-        Screen::People(_) => vec![("↑↓", "scroll"), ("Esc", "jobs")],
-    }
+    crate::tui::keys::footer(state)
 }
 
 fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -178,7 +119,7 @@ fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 fn draw_help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let popup = centered(area, 64, 18);
     frame.render_widget(Clear, popup);
-    let mut lines: Vec<Line> = keys(state)
+    let mut lines: Vec<Line> = crate::tui::keys::help(state)
         .into_iter()
         .map(|(k, w)| {
             Line::from(vec![

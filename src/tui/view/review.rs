@@ -70,10 +70,11 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
                 l.instruction.clone(),
                 l.performer.clone(),
                 l.submitted.format("%Y-%m-%d %H:%M").to_string(),
-                if l.excursions > 0 {
-                    format!("⚠ {}", l.excursions)
-                } else {
-                    String::new()
+                match (l.excursions, l.flags) {
+                    (0, 0) => String::new(),
+                    (a, 0) => format!("⚠ {a}"),
+                    (0, f) => format!("⚑ {f} flagged"),
+                    (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
                 },
             ]);
             if i == r.selected {
@@ -96,8 +97,15 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
             ],
         )
         .header(
-            Row::new(["Job", "Board", "Instruction", "By", "Submitted", "Alarms"])
-                .style(theme.bold()),
+            Row::new([
+                "Job",
+                "Board",
+                "Instruction",
+                "By",
+                "Submitted",
+                "Alarms/flags",
+            ])
+            .style(theme.bold()),
         )
         .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
         list,

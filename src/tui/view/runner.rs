@@ -7,12 +7,14 @@ use super::bigdigits;
 use super::theme::Theme;
 use crate::domain::types::CheckResult;
 use crate::instruction::schema::{CheckpointKind, Signer};
-use crate::tui::state::{RunnerState, State};
+use crate::tui::state::{Recorder, RunnerState, State, Trace};
 use crate::tui::update::lot_materials;
 
 pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let open_alarms: Vec<_> = r.job.open_excursions(r.step).collect();
-    let banner_rows = if r.alarm.is_some() || !open_alarms.is_empty() {
+    let rec = recording(state, r);
+    let alarm = rec.and_then(|x| x.alarm.as_ref());
+    let banner_rows = if alarm.is_some() || !open_alarms.is_empty() {
         1
     } else {
         0
@@ -51,7 +53,7 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
         progress,
     );
 
-    if let Some(a) = &r.alarm {
+    if let Some(a) = alarm {
         let side = if a.peak > a.window.1 {
             "ABOVE"
         } else {
@@ -297,16 +299,26 @@ fn draw_temperature(state: &State, r: &RunnerState, theme: &Theme, frame: &mut F
         Paragraph::new(Line::from(vec![conn, Span::styled(others, theme.dim())])),
         status,
     );
-    draw_chart(r, theme, frame, chart);
+    draw_chart(state, r, theme, frame, chart);
 }
 
-fn draw_chart(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let band = r.window.as_ref().map(|w| (w.min_c, w.max_c));
-    let open: Vec<(f64, f64)> = r
-        .alarm
+/// The recording of the step the runner shows, if it is the one recording.
+fn recording<'a>(state: &'a State, r: &RunnerState) -> Option<&'a Recorder> {
+    state
+        .recorder
         .as_ref()
+        .filter(|x| x.job == r.job.id && x.step == r.step)
+}
+
+fn draw_chart(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let band = r.window.as_ref().map(|w| (w.min_c, w.max_c));
+    let empty = Trace::default();
+    let rec = recording(state, r);
+    let trace = rec.map_or(&empty, |x| &x.trace);
+    let open: Vec<(f64, f64)> = rec
+        .and_then(|x| x.alarm.as_ref())
         .and_then(|a| {
-            r.trace.start.map(|s| {
+            trace.start.map(|s| {
                 (
                     (a.started - s).num_milliseconds() as f64 / 1000.0,
                     f64::INFINITY,
@@ -315,5 +327,5 @@ fn draw_chart(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
         })
         .into_iter()
         .collect();
-    super::chart::draw(&r.trace.points, band, &open, theme, frame, area);
+    super::chart::draw(&trace.points, band, &open, theme, frame, area);
 }

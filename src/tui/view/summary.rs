@@ -4,6 +4,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme::Theme;
+use crate::domain::deviations::deviations_summary;
 use crate::domain::job::{Job, JobStatus};
 use crate::tui::state::{State, SummaryState};
 
@@ -33,6 +34,28 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
             .map(|a| format!(" · approval {a}"))
             .unwrap_or_default()
     )));
+    // What the reviewer must weigh comes first, in time order.
+    let summary = deviations_summary(job);
+    lines.push(Line::from(Span::styled(
+        format!("Deviations: {}", summary.headline()),
+        if summary.is_clean() {
+            theme.ok()
+        } else {
+            theme.warn()
+        },
+    )));
+    for f in &summary.flags {
+        let by = if f.by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", f.by)
+        };
+        lines.push(Line::from(Span::styled(
+            format!("  ⚑ {} {}{by}", f.time.format("%m-%d %H:%M"), f.text),
+            theme.warn(),
+        )));
+    }
+    let hm = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     for (i, s) in job.steps.iter().enumerate() {
         let text = step_texts.get(i).map(String::as_str).unwrap_or("");
         let short: String = text.chars().take(60).collect();
@@ -45,76 +68,150 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
             Span::raw(format!("{short} ")),
             Span::styled(format!("[{done}]"), theme.dim()),
         ]));
-        for t in &s.temperature {
-            let window = match (t.window_min_c, t.window_max_c) {
-                (Some(a), Some(b)) => format!(" window {a:.0}–{b:.0}"),
-                _ => String::new(),
-            };
-            let never_reached = match (t.window_min_c, t.window_max_c) {
-                (Some(a), _) if t.max_c < a => true,
-                (_, Some(b)) if t.min_c > b => true,
-                _ => false,
-            };
-            if never_reached {
+        let several = s.attempt_log.len() > 1;
+        for a in &s.attempt_log {
+            if several {
+                let opened = match (&a.reason, &a.opened_by) {
+                    (Some(r), Some(by)) => format!(": {r} — reopened by {by}"),
+                    (Some(r), None) => format!(": {r}"),
+                    _ => String::new(),
+                };
+                let ended = a
+                    .completed
+                    .map(|t| format!(", completed {}", hm(t)))
+                    .unwrap_or_default();
                 lines.push(Line::from(Span::styled(
-                    format!("      ⚠ {} never reached its window", t.channel),
-                    theme.warn(),
+                    format!("    attempt {}{opened}{ended}", a.number),
+                    theme.bold(),
                 )));
             }
-            lines.push(Line::raw(format!(
-                "      {} {} samples, min {:.1} max {:.1} mean {:.1} °C, {:.0} s above liquidus{window}{}",
-                t.channel,
-                t.count,
-                t.min_c,
-                t.max_c,
-                t.mean_c,
-                t.above_liquidus_s,
-                if t.excursions > 0 { format!(", {} excursion(s)", t.excursions) } else { String::new() }
-            )));
-        }
-        for sig in s.signatures.values() {
-            let value = sig
-                .measurement
-                .as_ref()
-                .map(|m| format!(" {} {}", m.value, m.unit))
-                .unwrap_or_default();
-            let comment = sig
-                .comment
-                .as_ref()
-                .map(|c| format!(" “{c}”"))
-                .unwrap_or_default();
-            lines.push(Line::raw(format!(
-                "      ✍ cp {} {:?}{value} — {} ({}), {}, {}{comment}",
-                sig.checkpoint + 1,
-                sig.result,
-                sig.signer_name,
-                sig.signer,
-                sig.meaning,
-                sig.time.format("%Y-%m-%d %H:%M UTC")
-            )));
+            for t in &a.temperature {
+                let window = match (t.window_min_c, t.window_max_c) {
+                    (Some(a), Some(b)) => format!(" window {a:.0}–{b:.0}"),
+                    _ => String::new(),
+                };
+                let never_reached = match (t.window_min_c, t.window_max_c) {
+                    (Some(a), _) if t.max_c < a => true,
+                    (_, Some(b)) if t.min_c > b => true,
+                    _ => false,
+                };
+                if never_reached {
+                    lines.push(Line::from(Span::styled(
+                        format!("      ⚠ {} never reached its window", t.channel),
+                        theme.warn(),
+                    )));
+                }
+                lines.push(Line::raw(format!(
+                    "      {} {} samples, min {:.1} max {:.1} mean {:.1} °C, {:.0} s above liquidus{window}{}",
+                    t.channel,
+                    t.count,
+                    t.min_c,
+                    t.max_c,
+                    t.mean_c,
+                    t.above_liquidus_s,
+                    if t.excursions > 0 { format!(", {} excursion(s)", t.excursions) } else { String::new() }
+                )));
+            }
+            for sig in &a.signatures {
+                let value = sig
+                    .measurement
+                    .as_ref()
+                    .map(|m| format!(" {} {}", m.value, m.unit))
+                    .unwrap_or_default();
+                let recorded = sig
+                    .recorded
+                    .as_ref()
+                    .map(|r| format!(" (station recorded {})", r.value))
+                    .unwrap_or_default();
+                let comment = sig
+                    .comment
+                    .as_ref()
+                    .map(|c| format!(" “{c}”"))
+                    .unwrap_or_default();
+                let line = format!(
+                    "      ✍ cp {} {:?}{value}{recorded} — {} ({}), {}, {}{comment}",
+                    sig.checkpoint + 1,
+                    sig.result,
+                    sig.signer_name,
+                    sig.signer,
+                    sig.meaning,
+                    hm(sig.time)
+                );
+                lines.push(if sig.result.is_failure() || sig.differs_from_record() {
+                    Line::from(Span::styled(line, theme.bad()))
+                } else {
+                    Line::raw(line)
+                });
+            }
+            for d in &a.deviations {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "      ⚑ DEVIATION: {} — {} ({}, {})",
+                        d.kind,
+                        d.reason,
+                        d.by_name,
+                        hm(d.time)
+                    ),
+                    theme.bad(),
+                )));
+            }
         }
         for l in job.lots.iter().filter(|l| l.step as usize == i) {
             lines.push(Line::raw(format!(
-                "      ▣ {} lot {}{}",
+                "      ▣ {} lot {}{} — {}, {}",
                 l.material,
                 l.lot,
-                l.expiry.map(|e| format!(" exp {e}")).unwrap_or_default()
+                l.expiry.map(|e| format!(" exp {e}")).unwrap_or_default(),
+                l.by,
+                hm(l.time)
+            )));
+        }
+        for l in job.lot_refusals.iter().filter(|l| l.step as usize == i) {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "      ✖ {} lot {} REFUSED: {} — {}, {}",
+                    l.material,
+                    l.lot,
+                    l.reason,
+                    l.by,
+                    hm(l.time)
+                ),
+                theme.bad(),
             )));
         }
         for e in job.excursions.iter().filter(|e| e.step as usize == i) {
+            let ack = match (&e.acknowledgement, &e.acknowledged_by, e.acknowledged_at) {
+                (Some(c), Some(by), Some(at)) => format!("{c} — acknowledged by {by}, {}", hm(at)),
+                (Some(c), _, _) => c.clone(),
+                _ => "NOT acknowledged".into(),
+            };
             lines.push(Line::from(Span::styled(
                 format!(
-                    "      ⚠ excursion {}: {} peak {:.1} °C outside {:.0}–{:.0} — {}",
-                    e.id,
-                    e.channel,
-                    e.peak_c,
-                    e.window_min_c,
-                    e.window_max_c,
-                    e.acknowledgement.as_deref().unwrap_or("NOT acknowledged")
+                    "      ⚠ excursion {}: {} peak {:.1} °C outside {:.0}–{:.0} — {ack}",
+                    e.id, e.channel, e.peak_c, e.window_min_c, e.window_max_c,
                 ),
                 theme.warn(),
             )));
         }
+    }
+    for s in &job.suspensions {
+        let resumed = match (s.resumed, &s.resumed_by) {
+            (Some(t), Some(by)) => format!(
+                "; resumed by {by}, {}{}",
+                hm(t),
+                s.resume_reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            _ => "; not resumed".into(),
+        };
+        lines.push(Line::raw(format!(
+            "Suspended by {}, {}: {}{resumed}",
+            s.by,
+            hm(s.time),
+            s.reason
+        )));
     }
     for r in &job.reviews {
         lines.push(Line::from(Span::styled(

@@ -1,0 +1,501 @@
+//! The application core: the one door every change passes. A [`Request`] (a typed
+//! command, who asks, their PIN where the command is signed) comes in; the core
+//! loads what the decision needs from the store, checks the PIN, calls the pure
+//! `domain::decide::decide`, appends the events (one transaction, flushed and
+//! fsynced) and answers with an [`Answer`] tied to the request. The bench screens,
+//! every CLI command and later the shop hub call only this.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::domain::command::{
+    CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, Rejection, StepPlan,
+};
+use crate::domain::decide::{AttemptThermal, Situation, StartFacts, decide};
+use crate::domain::event::{Event, Record};
+use crate::domain::job::{Job, JobStatus, sample_stream};
+use crate::domain::person::{Person, Roster};
+use crate::domain::policy::PriorJob;
+use crate::domain::thermal::Sample;
+use crate::instruction::schema::{CheckpointKind, Signer, WorkInstructionFile};
+use crate::instruction::{Instruction, Library};
+use crate::people::auth::{authenticate, roster};
+use crate::store::{Store, StoredSample};
+
+/// Which request an answer belongs to; the screen matches answers to what it asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct RequestId(pub u64);
+
+/// A badge and the PIN typed for it. The PIN never shows in debug output.
+#[derive(Clone, PartialEq)]
+pub struct Credentials {
+    pub badge: String,
+    pub pin: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({}, PIN hidden)", self.badge)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub id: RequestId,
+    /// The badge logged in at the bench (the actor of unsigned commands), or
+    /// `system` for what the program itself observes.
+    pub by: String,
+    /// For signed commands: whose PIN proves the signature.
+    pub credentials: Option<Credentials>,
+    pub command: Command,
+}
+
+/// What a request led to: saved (with the records as written) or refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub request: RequestId,
+    pub result: Result<Accepted, Rejection>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    /// The records as appended: on disk, fsynced.
+    pub records: Vec<Record>,
+    /// The job folded again after the append, for job commands.
+    pub job: Option<Job>,
+    /// Who the PIN proved (log-in, signatures).
+    pub person: Option<Person>,
+}
+
+impl Accepted {
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.records.iter().map(|r| &r.event)
+    }
+}
+
+#[derive(Clone)]
+pub struct Core {
+    pub store: Store,
+    pub library: Arc<Library>,
+    pub bench: String,
+}
+
+impl Core {
+    pub fn new(store: Store, library: Arc<Library>, bench: &str) -> Core {
+        Core {
+            store,
+            library,
+            bench: bench.to_string(),
+        }
+    }
+
+    /// Decides and, when accepted, appends. Exactly one answer per request.
+    pub fn execute(&self, request: Request) -> Answer {
+        self.execute_at(request, Utc::now())
+    }
+
+    pub fn execute_at(&self, request: Request, now: DateTime<Utc>) -> Answer {
+        let id = request.id;
+        let result = self.run(request, now);
+        if let Err(r) = &result {
+            tracing::info!(request = id.0, "refused: {r}");
+        }
+        Answer {
+            request: id,
+            result,
+        }
+    }
+
+    fn run(&self, req: Request, now: DateTime<Utc>) -> Result<Accepted, Rejection> {
+        let policy = self.library.policy.as_ref();
+        let roster = roster(&self.store)?;
+        let command = &req.command;
+        // Who acts: the badge whose PIN was checked, else the logged-in badge.
+        let actor: Option<Person> = if command.needs_pin() {
+            let c = req.credentials.as_ref().ok_or(Rejection::NotLoggedIn)?;
+            let policy = policy.ok_or(Rejection::NoPolicy)?;
+            Some(authenticate(
+                &self.store,
+                &roster,
+                policy,
+                &c.badge,
+                &c.pin,
+                command.pin_purpose(),
+                now,
+            )?)
+        } else {
+            roster.get(&req.by).cloned()
+        };
+        let job = match command.job() {
+            Some(id) => Some(self.job(id)?.ok_or_else(|| Rejection::NoSuchJob {
+                job: id.to_string(),
+            })?),
+            None => None,
+        };
+        let (plan, thermal) = match (&job, command) {
+            (
+                Some(j),
+                Command::RecordLot { step, .. }
+                | Command::Sign { step, .. }
+                | Command::CompleteStep { step, .. }
+                | Command::Deviate { step, .. },
+            ) => {
+                let ins = self.instruction_for(j)?;
+                let plan = self.plan(&ins, &j.alloy);
+                // Lots need no readings; the others are judged on the stored ones.
+                let thermal = match command {
+                    Command::RecordLot { .. } => None,
+                    _ => Some(self.attempt_thermal(j, *step, &plan)?),
+                };
+                (Some(plan), thermal)
+            }
+            _ => (None, None),
+        };
+        let start = match command {
+            Command::StartJob(new) => Some(self.start_facts(new, now)?),
+            _ => None,
+        };
+        let situation = Situation {
+            bench: &self.bench,
+            policy,
+            actor: actor.as_ref(),
+            roster: Some(&roster),
+            job: job.as_ref(),
+            plan: plan.as_ref(),
+            start: start.as_ref(),
+            thermal: thermal.as_ref(),
+        };
+        let events = decide(&situation, command, now)?;
+        let badge = actor
+            .as_ref()
+            .map(|p| p.badge.clone())
+            .unwrap_or_else(|| req.by.clone());
+        let records = self
+            .store
+            .append_batch_at(
+                events
+                    .into_iter()
+                    .map(|e| (now, badge.clone(), e))
+                    .collect(),
+            )
+            .map_err(store_error)?;
+        for r in &records {
+            if let Event::InstructionArchived { hash, .. } = &r.event {
+                self.store.note_archived(hash, r.seq).map_err(store_error)?;
+            }
+        }
+        let job_id = records
+            .iter()
+            .find_map(|r| r.event.job().map(str::to_string));
+        let job = match job_id {
+            Some(id) => self.job(&id)?,
+            None => None,
+        };
+        Ok(Accepted {
+            records,
+            job,
+            person: actor,
+        })
+    }
+
+    pub fn job(&self, id: &str) -> Result<Option<Job>, Rejection> {
+        self.store.job(id).map_err(store_error)
+    }
+
+    /// The instruction a job ran: the folder's file when its bytes are the same,
+    /// else the text archived in the store. Never today's text under the same name.
+    pub fn instruction_for(&self, job: &Job) -> Result<Arc<Instruction>, Rejection> {
+        if let Some(i) = self
+            .library
+            .instructions
+            .iter()
+            .find(|i| i.hash == job.instruction_hash)
+        {
+            return Ok(Arc::new(i.clone()));
+        }
+        let unavailable = || Rejection::InstructionUnavailable {
+            id: job.instruction_id.clone(),
+            hash: job.instruction_hash.clone(),
+        };
+        let archived = self
+            .store
+            .archived_instruction(&job.instruction_hash)
+            .map_err(store_error)?
+            .ok_or_else(unavailable)?;
+        archived_instruction(&archived)
+            .map(Arc::new)
+            .map_err(|reason| Rejection::Store { reason })
+    }
+
+    /// What an instruction asks of each step, with windows resolved for `alloy`.
+    pub fn plan(&self, ins: &Instruction, alloy: &str) -> JobPlan {
+        plan(ins, self.library.alloy(alloy))
+    }
+
+    /// The stored samples of the current attempt of `step`, judged.
+    pub fn attempt_thermal(
+        &self,
+        job: &Job,
+        step: u32,
+        plan: &JobPlan,
+    ) -> Result<AttemptThermal, Rejection> {
+        let stream = sample_stream(step, job.attempt_of(step));
+        let mut samples = Vec::new();
+        for s in self.store.samples(&job.id, stream) {
+            let s = s.map_err(store_error)?;
+            samples.push(Sample {
+                channel: s.channel,
+                time: s.time,
+                celsius: s.celsius,
+            });
+        }
+        let digest = self
+            .store
+            .samples_digest(&job.id, stream)
+            .map_err(store_error)?;
+        let window = plan
+            .steps
+            .get(step as usize)
+            .and_then(|s| s.window.as_ref());
+        let liquidus = self.library.alloy(&job.alloy).map(|a| a.liquidus_c);
+        let mut t = AttemptThermal::judge(&samples, window, liquidus, digest.sha256);
+        t.sample_count = digest.count;
+        Ok(t)
+    }
+
+    /// Writes a batch of readings of attempt `attempt` of a step. Readings are not
+    /// events: they go to their own tree; the step's completion seals them.
+    pub fn record_samples(
+        &self,
+        job: &str,
+        step: u32,
+        attempt: u32,
+        samples: &[(String, DateTime<Utc>, f64)],
+    ) -> Result<usize, Rejection> {
+        let stored: Vec<StoredSample> = samples
+            .iter()
+            .map(|(channel, time, celsius)| StoredSample {
+                channel: channel.clone(),
+                time: *time,
+                celsius: *celsius,
+            })
+            .collect();
+        self.store
+            .append_samples(job, sample_stream(step, attempt), &stored)
+            .map_err(store_error)
+    }
+
+    /// Earlier jobs on a board, for the rework-cycle limits: their procedures as
+    /// recorded (or as archived), never as today's folder says.
+    pub fn prior_jobs(&self, serial: &str) -> Result<Vec<PriorJob>, Rejection> {
+        let mut out = Vec::new();
+        for id in self.store.jobs_by_serial(serial).map_err(store_error)? {
+            let Some(job) = self.job(&id)? else {
+                continue;
+            };
+            let procedures = if job.procedures.is_empty() {
+                // Written before jobs carried them: the text the job ran says.
+                self.instruction_for(&job)
+                    .map(|i| i.procedure_refs())
+                    .or_else(|_| {
+                        self.library
+                            .instruction(&job.instruction_id)
+                            .map(Instruction::procedure_refs)
+                            .ok_or_else(|| Rejection::InstructionUnavailable {
+                                id: job.instruction_id.clone(),
+                                hash: job.instruction_hash.clone(),
+                            })
+                    })?
+            } else {
+                job.procedures.clone()
+            };
+            // An aborted job counts only if it got past its first step.
+            let counts =
+                job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
+            out.push(PriorJob {
+                refdes: job.refdes.clone(),
+                procedures,
+                counts,
+            });
+        }
+        Ok(out)
+    }
+
+    fn start_facts(
+        &self,
+        new: &crate::domain::command::NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<StartFacts, Rejection> {
+        let ins = self
+            .library
+            .instruction(&new.instruction_id)
+            .ok_or_else(|| Rejection::NoSuchInstruction {
+                id: new.instruction_id.clone(),
+            })?;
+        let base = format!("{}-{}", self.bench, now.format("%Y%m%d-%H%M%S"));
+        let job = self.unique_job_id(&base)?;
+        let archive = match self
+            .store
+            .archived_instruction(&ins.hash)
+            .map_err(store_error)?
+        {
+            Some(_) => None,
+            None => {
+                // The bytes as they are now must be the bytes that were checked.
+                let text = std::fs::read_to_string(&ins.path).map_err(|e| Rejection::Store {
+                    reason: format!("cannot read {} to archive it: {e}", ins.path.display()),
+                })?;
+                if hex::encode(Sha256::digest(text.as_bytes())) != ins.hash {
+                    return Err(Rejection::Store {
+                        reason: format!(
+                            "{} changed since it was loaded: restart traveler to load it again",
+                            ins.path.display()
+                        ),
+                    });
+                }
+                let name = ins
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Some((name, text))
+            }
+        };
+        Ok(StartFacts {
+            job,
+            bench: self.bench.clone(),
+            facts: ins.facts(&self.library),
+            revision: ins.revision().to_string(),
+            hash: ins.hash.clone(),
+            step_count: ins.spec.steps.len() as u32,
+            prior: self.prior_jobs(&new.board_serial)?,
+            archive,
+        })
+    }
+
+    /// A job id is the bench and the second it started in; a second job started
+    /// in the same second gets a suffix rather than merging into the first.
+    fn unique_job_id(&self, base: &str) -> Result<String, Rejection> {
+        let taken = |id: &str| self.store.job(id).map(|j| j.is_some()).map_err(store_error);
+        if !taken(base)? {
+            return Ok(base.to_string());
+        }
+        for n in 2..1000 {
+            let id = format!("{base}-{n}");
+            if !taken(&id)? {
+                return Ok(id);
+            }
+        }
+        Err(Rejection::Store {
+            reason: format!("no free job id after {base}"),
+        })
+    }
+
+    /// The roster as stored.
+    pub fn roster(&self) -> Result<Roster, Rejection> {
+        roster(&self.store)
+    }
+}
+
+/// An archived instruction text as an `Instruction` (checked as it was when the job
+/// started; parsed again here).
+pub fn archived_instruction(a: &crate::store::ArchivedText) -> Result<Instruction, String> {
+    let spec: WorkInstructionFile = toml::from_str(&a.text).map_err(|e| {
+        format!(
+            "the archived text {} (record {}) does not read as an instruction: {e}",
+            a.file_name, a.seq
+        )
+    })?;
+    Ok(Instruction {
+        path: PathBuf::from(&a.file_name),
+        hash: a.hash.clone(),
+        spec,
+    })
+}
+
+/// The library with every instruction text the store archived and the folder no
+/// longer has (by hash), for history and exports: a job's record is self-contained.
+/// The folder's instructions come first, so look-ups by id still find today's.
+pub fn library_with_archive(store: &Store, library: &Library) -> Library {
+    let mut out = library.clone();
+    match store.archived_instructions() {
+        Ok(texts) => {
+            for a in texts {
+                if out.instructions.iter().any(|i| i.hash == a.hash) {
+                    continue;
+                }
+                match archived_instruction(&a) {
+                    Ok(i) => out.instructions.push(i),
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!("archived instructions not read: {e}"),
+    }
+    out
+}
+
+/// Two instructions are the same when their bytes are: the hash covers them.
+impl PartialEq for Instruction {
+    fn eq(&self, other: &Instruction) -> bool {
+        self.hash == other.hash
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> Rejection {
+    Rejection::Store {
+        reason: e.to_string(),
+    }
+}
+
+/// What an instruction asks of each step, as the rules need it.
+pub fn plan(ins: &Instruction, alloy: Option<&crate::instruction::schema::Alloy>) -> JobPlan {
+    JobPlan {
+        steps: ins
+            .spec
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepPlan {
+                checkpoints: s
+                    .checkpoints
+                    .iter()
+                    .map(|c| CheckpointPlan {
+                        kind: match c.kind.get_ref() {
+                            CheckpointKind::Confirm => CheckKind::Confirm,
+                            CheckpointKind::PassFail => CheckKind::PassFail,
+                            CheckpointKind::Measurement => CheckKind::Measurement,
+                        },
+                        inspector: c.signer == Signer::Inspector,
+                        min: c.min.as_ref().map(|m| *m.get_ref()),
+                        max: c.max,
+                        unit: c.unit.clone().unwrap_or_default(),
+                        recorded: c
+                            .recorded
+                            .as_ref()
+                            .map(|m| (m.get_ref().clone(), c.tolerance.unwrap_or(0.0))),
+                    })
+                    .collect(),
+                lots: s
+                    .materials
+                    .iter()
+                    .filter_map(|m| {
+                        ins.spec
+                            .materials
+                            .iter()
+                            .find(|d| d.id.get_ref() == m.get_ref() && d.capture_lot)
+                    })
+                    .map(|d| LotPlan {
+                        material: d.id.get_ref().clone(),
+                        needs_expiry: d.capture_expiry,
+                    })
+                    .collect(),
+                window: ins.step_window(i, alloy),
+            })
+            .collect(),
+    }
+}

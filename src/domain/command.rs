@@ -1,0 +1,577 @@
+//! Typed commands: what a person (or the station) asks the record to say. Each one
+//! is decided by [`super::decide::decide`] against what is stored; a refusal is a
+//! [`Rejection`] with its reason as data.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::event::{DeviationKind, Event};
+use super::job::JobStatus;
+use super::policy::Refusal;
+use super::thermal::Window;
+use super::types::{Certification, Decision, ProductClass, Role, SkillLevel};
+
+/// What a pass/fail checkpoint was judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// The board and instruction a new job is for, as typed on the new-job form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    pub board_serial: String,
+    pub assembly_part: String,
+    pub assembly_rev: String,
+    pub refdes: Vec<String>,
+    pub defect_ref: String,
+    pub approval_ref: String,
+    pub class: ProductClass,
+    pub alloy: String,
+    pub instruction_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    LogIn,
+    LogOut {
+        reason: String,
+    },
+    StartJob(Box<NewJob>),
+    StartStep {
+        job: String,
+        step: u32,
+    },
+    /// A lot scan (or typed lot); `typed_expiry` when the label carries none.
+    RecordLot {
+        job: String,
+        step: u32,
+        raw_scan: String,
+        typed_expiry: Option<NaiveDate>,
+    },
+    /// A checkpoint signature; the signer is the authenticated badge of the request.
+    Sign {
+        job: String,
+        step: u32,
+        checkpoint: u32,
+        verdict: Option<Verdict>,
+        value: Option<f64>,
+        comment: Option<String>,
+    },
+    /// The station saw a channel leave (or come back into) its window.
+    RecordExcursion {
+        job: String,
+        step: u32,
+        id: u32,
+        channel: String,
+        window: (f64, f64),
+        peak_c: f64,
+        started: DateTime<Utc>,
+        ended: Option<DateTime<Utc>>,
+    },
+    AcknowledgeAlarm {
+        job: String,
+        step: u32,
+        id: u32,
+        comment: String,
+    },
+    CompleteStep {
+        job: String,
+        step: u32,
+    },
+    /// Signed by the technician: the step completes outside its window, and why.
+    Deviate {
+        job: String,
+        step: u32,
+        kind: DeviationKind,
+        reason: String,
+    },
+    Suspend {
+        job: String,
+        reason: String,
+    },
+    Resume {
+        job: String,
+        reason: String,
+    },
+    Redo {
+        job: String,
+        step: u32,
+        reason: String,
+    },
+    Abort {
+        job: String,
+        reason: String,
+    },
+    Submit {
+        job: String,
+    },
+    Review {
+        job: String,
+        decision: Decision,
+        comment: String,
+    },
+    Roster(RosterCommand),
+}
+
+/// Changes to the roster, authorised by an admin's badge and PIN (except the first).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RosterCommand {
+    /// The first admin of an empty roster.
+    Init {
+        badge: String,
+        name: String,
+        roles: Vec<Role>,
+        skill: SkillLevel,
+        pin_hash: String,
+    },
+    Enrol {
+        badge: String,
+        name: String,
+        roles: Vec<Role>,
+        skill: SkillLevel,
+        pin_hash: String,
+    },
+    Update {
+        badge: String,
+        name: Option<String>,
+        roles: Option<Vec<Role>>,
+        skill: Option<SkillLevel>,
+    },
+    SetPin {
+        badge: String,
+        pin_hash: String,
+    },
+    Certify {
+        badge: String,
+        certification: Certification,
+    },
+    Revoke {
+        badge: String,
+        certificate: String,
+        reason: String,
+    },
+    Deactivate {
+        badge: String,
+        reason: String,
+    },
+    /// Roster events built from a checked roster file, all or nothing.
+    Import {
+        events: Vec<Event>,
+    },
+}
+
+impl Command {
+    /// The job the command is about, if any.
+    pub fn job(&self) -> Option<&str> {
+        use Command::*;
+        match self {
+            StartStep { job, .. }
+            | RecordLot { job, .. }
+            | Sign { job, .. }
+            | RecordExcursion { job, .. }
+            | AcknowledgeAlarm { job, .. }
+            | CompleteStep { job, .. }
+            | Deviate { job, .. }
+            | Suspend { job, .. }
+            | Resume { job, .. }
+            | Redo { job, .. }
+            | Abort { job, .. }
+            | Submit { job }
+            | Review { job, .. } => Some(job),
+            LogIn | LogOut { .. } | StartJob(_) | Roster(_) => None,
+        }
+    }
+
+    /// Whether the command is signed: the request's badge must give its PIN.
+    pub fn needs_pin(&self) -> bool {
+        use Command::*;
+        match self {
+            LogIn | Sign { .. } | Deviate { .. } | Review { .. } => true,
+            Roster(RosterCommand::Init { .. }) => false,
+            Roster(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Words for a wrong PIN's record ("signature", "log-in").
+    pub fn pin_purpose(&self) -> &'static str {
+        match self {
+            Command::LogIn => "log-in",
+            Command::Sign { .. } => "signature",
+            Command::Deviate { .. } => "deviation",
+            Command::Review { .. } => "review",
+            _ => "admin",
+        }
+    }
+}
+
+/// What the instruction asks of a checkpoint, as the rules need it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointPlan {
+    pub kind: CheckKind,
+    pub inspector: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub unit: String,
+    /// The station figure the checkpoint corresponds to, and the tolerance.
+    pub recorded: Option<(String, f64)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckKind {
+    Confirm,
+    PassFail,
+    Measurement,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LotPlan {
+    pub material: String,
+    pub needs_expiry: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct StepPlan {
+    pub checkpoints: Vec<CheckpointPlan>,
+    pub lots: Vec<LotPlan>,
+    pub window: Option<Window>,
+}
+
+/// What the instruction a job ran asks of each step.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct JobPlan {
+    pub steps: Vec<StepPlan>,
+}
+
+/// Why a step cannot complete yet.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Blocker {
+    Unsigned { count: usize },
+    FailedCheckpoint,
+    LotMissing { material: String },
+    AlarmOpen { count: usize },
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::Unsigned { count } => write!(f, "{count} checkpoint(s) not signed"),
+            Blocker::FailedCheckpoint => write!(f, "a checkpoint failed: redo the step or abort"),
+            Blocker::LotMissing { material } => write!(f, "lot of {material} not scanned"),
+            Blocker::AlarmOpen { count } => {
+                write!(f, "{count} temperature alarm(s) not acknowledged")
+            }
+        }
+    }
+}
+
+/// Why a PIN did not prove who is at the keyboard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum AuthFailure {
+    UnknownBadge {
+        badge: String,
+    },
+    Deactivated {
+        badge: String,
+    },
+    Locked {
+        badge: String,
+        until: DateTime<Utc>,
+    },
+    WrongPin {
+        badge: String,
+        failures: u32,
+        max: u32,
+        locked_until: Option<DateTime<Utc>>,
+    },
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthFailure::UnknownBadge { badge } => {
+                write!(f, "badge {badge:?} is not on the roster")
+            }
+            AuthFailure::Deactivated { badge } => write!(f, "badge {badge} is deactivated"),
+            AuthFailure::Locked { badge, until } => write!(
+                f,
+                "badge {badge} is locked after too many wrong PINs until {} UTC",
+                until.format("%H:%M")
+            ),
+            AuthFailure::WrongPin {
+                badge,
+                locked_until: Some(until),
+                ..
+            } => write!(
+                f,
+                "wrong PIN: badge {badge} is now locked until {} UTC",
+                until.format("%H:%M")
+            ),
+            AuthFailure::WrongPin { failures, max, .. } => {
+                write!(f, "wrong PIN ({failures} of {max} before the badge locks)")
+            }
+        }
+    }
+}
+
+/// Why a lot scan could not even be judged.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum LotProblem {
+    NoLotMaterial,
+    BadScan { reason: String },
+    ExpiryNeeded { material: String, lot: String },
+}
+
+/// Why a command was refused; nothing was written (except a wrong PIN's record).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Rejection {
+    Auth(AuthFailure),
+    NotLoggedIn,
+    NoSuchJob {
+        job: String,
+    },
+    /// The job is not in a state that allows the command.
+    JobIs {
+        job: String,
+        status: JobStatus,
+    },
+    NoSuchStep {
+        step: u32,
+    },
+    NotCurrentStep {
+        step: u32,
+        current: Option<u32>,
+    },
+    StepNotStarted {
+        step: u32,
+    },
+    StepAlreadyStarted {
+        step: u32,
+    },
+    NoSuchCheckpoint {
+        step: u32,
+        checkpoint: u32,
+    },
+    AlreadySigned {
+        step: u32,
+        checkpoint: u32,
+    },
+    /// Pass or fail was not chosen.
+    VerdictNeeded,
+    ValueNeeded,
+    CommentNeeded {
+        why: CommentFor,
+    },
+    /// The person may not do this (role, own work, locked, …).
+    NotAllowed {
+        who: String,
+        refusal: Refusal,
+    },
+    StepIncomplete {
+        step: u32,
+        blockers: Vec<Blocker>,
+    },
+    DeviationNeeded {
+        step: u32,
+        kind: DeviationKind,
+    },
+    NoDeviationNeeded {
+        step: u32,
+    },
+    NoSuchAlarm {
+        step: u32,
+        id: u32,
+    },
+    AlarmAlreadyAcknowledged {
+        step: u32,
+        id: u32,
+    },
+    Lot(LotProblem),
+    FieldsMissing {
+        fields: Vec<&'static str>,
+    },
+    StartRefused {
+        instruction: String,
+        refusals: Vec<Refusal>,
+    },
+    ApprovalNeeded {
+        reason: String,
+    },
+    NoSuchInstruction {
+        id: String,
+    },
+    /// The instruction the job ran is neither archived nor in the folder.
+    InstructionUnavailable {
+        id: String,
+        hash: String,
+    },
+    NoPolicy,
+    Roster(RosterProblem),
+    /// The store could not be read or written: nothing was saved.
+    Store {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CommentFor {
+    FailedCheckpoint,
+    DiffersFromRecord,
+    Reason,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum RosterProblem {
+    NotEmpty,
+    AlreadyEnrolled { badge: String },
+    NotEnrolled { badge: String },
+    Deactivated { badge: String },
+    NothingToChange,
+    LastAdmin { badge: String },
+    CertificateHeldBy { certificate: String, badge: String },
+    NoSuchCertificate { badge: String, certificate: String },
+    Invalid { reason: String },
+}
+
+impl fmt::Display for RosterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RosterProblem::NotEmpty => write!(
+                f,
+                "the roster is not empty: add people with `traveler people add BADGE … --admin BADGE`"
+            ),
+            RosterProblem::AlreadyEnrolled { badge } => {
+                write!(f, "badge {badge} is already enrolled")
+            }
+            RosterProblem::NotEnrolled { badge } => {
+                write!(f, "badge {badge} is not on the roster")
+            }
+            RosterProblem::Deactivated { badge } => write!(f, "{badge} is deactivated"),
+            RosterProblem::NothingToChange => {
+                write!(f, "nothing to change: give --name, --role or --skill")
+            }
+            RosterProblem::LastAdmin { badge } => write!(
+                f,
+                "{badge} is the last active admin: enrol another admin first"
+            ),
+            RosterProblem::CertificateHeldBy { certificate, badge } => {
+                write!(
+                    f,
+                    "certificate {certificate} is already recorded for {badge}"
+                )
+            }
+            RosterProblem::NoSuchCertificate { badge, certificate } => {
+                write!(f, "{badge} holds no certificate {certificate}")
+            }
+            RosterProblem::Invalid { reason } => f.write_str(reason),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Rejection::*;
+        match self {
+            Auth(a) => write!(f, "{a}"),
+            NotLoggedIn => write!(f, "log in first"),
+            NoSuchJob { job } => write!(f, "job {job} is not in the store"),
+            JobIs { job, status } => write!(f, "job {job} is {}", status.as_str()),
+            NoSuchStep { step } => write!(f, "step {} does not exist", step + 1),
+            NotCurrentStep {
+                step,
+                current: Some(c),
+            } => write!(
+                f,
+                "step {} is not the step in progress (step {} is)",
+                step + 1,
+                c + 1
+            ),
+            NotCurrentStep {
+                step,
+                current: None,
+            } => write!(f, "step {} is done: every step is complete", step + 1),
+            StepNotStarted { step } => write!(f, "step {} has not started", step + 1),
+            StepAlreadyStarted { step } => write!(f, "step {} has already started", step + 1),
+            NoSuchCheckpoint { step, checkpoint } => {
+                write!(f, "step {} has no checkpoint {}", step + 1, checkpoint + 1)
+            }
+            AlreadySigned { step, checkpoint } => write!(
+                f,
+                "checkpoint {}.{} is already signed",
+                step + 1,
+                checkpoint + 1
+            ),
+            VerdictNeeded => write!(f, "choose pass (p) or fail (f) first"),
+            ValueNeeded => write!(f, "type the measured value as a number"),
+            CommentNeeded {
+                why: CommentFor::FailedCheckpoint,
+            } => write!(f, "a failed checkpoint needs a comment"),
+            CommentNeeded {
+                why: CommentFor::DiffersFromRecord,
+            } => write!(
+                f,
+                "the value differs from what the station recorded: a comment is needed"
+            ),
+            CommentNeeded {
+                why: CommentFor::Reason,
+            } => write!(f, "a reason of a few words is needed"),
+            NotAllowed { who, refusal } => write!(f, "{who} may not do this: {refusal}"),
+            StepIncomplete { step, blockers } => {
+                let b: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+                write!(f, "step {} cannot complete: {}", step + 1, b.join("; "))
+            }
+            DeviationNeeded { step, kind } => write!(
+                f,
+                "step {} {kind}: completing it is a deviation — give the reason and your PIN",
+                step + 1
+            ),
+            NoDeviationNeeded { step } => write!(
+                f,
+                "step {} is within its window: no deviation to record",
+                step + 1
+            ),
+            NoSuchAlarm { step, id } => {
+                write!(f, "step {} has no temperature alarm {id}", step + 1)
+            }
+            AlarmAlreadyAcknowledged { step, id } => write!(
+                f,
+                "temperature alarm {id} of step {} is already acknowledged",
+                step + 1
+            ),
+            Lot(LotProblem::NoLotMaterial) => {
+                write!(f, "this step uses no material whose lot is recorded")
+            }
+            Lot(LotProblem::BadScan { reason }) => write!(f, "scan not accepted: {reason}"),
+            Lot(LotProblem::ExpiryNeeded { material, lot }) => write!(
+                f,
+                "{material} needs an expiry for lot {lot}: add it after the lot as ' YYYY-MM-DD', or scan the GS1 label"
+            ),
+            FieldsMissing { fields } => write!(f, "fill in: {}", fields.join(", ")),
+            StartRefused {
+                instruction,
+                refusals,
+            } => {
+                let r: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+                write!(f, "{instruction} cannot be run: {}", r.join("; "))
+            }
+            ApprovalNeeded { reason } => f.write_str(reason),
+            NoSuchInstruction { id } => {
+                write!(f, "instruction {id} is not in the instructions folder")
+            }
+            InstructionUnavailable { id, hash } => write!(
+                f,
+                "the text of instruction {id} (sha256 {}) is neither archived in the store nor in the instructions folder",
+                &hash[..hash.len().min(12)]
+            ),
+            NoPolicy => write!(f, "policy.toml did not load: run `traveler check`"),
+            Roster(p) => write!(f, "{p}"),
+            Store { reason } => write!(f, "NOT saved: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}

@@ -1,0 +1,1280 @@
+//! Table tests of `decide`: per command, the accepted case and each rejection.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::domain::command::{
+    CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, NewJob, Rejection, RosterCommand,
+    StepPlan, Verdict,
+};
+use crate::domain::event::{DeviationKind, Event, Record};
+use crate::domain::job::Job;
+use crate::domain::person::{Person, Roster};
+use crate::domain::policy::{ApprovalRule, InstructionFacts, Policy, Refusal};
+use crate::domain::thermal::Window;
+use crate::domain::types::{Activity, CheckResult, Decision, ProductClass, Role, SkillLevel};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).unwrap()
+}
+
+fn policy() -> Policy {
+    Policy {
+        certification_validity_years: 2,
+        allowed: vec![],
+        approvals: vec![ApprovalRule {
+            activity: Activity::Repair,
+            required: true,
+            label: "engineering approval".into(),
+            pattern: None,
+        }],
+        rework_limits: vec![],
+        max_failed_pins: 5,
+        lockout_minutes: 15,
+        idle_logout_minutes: 10,
+    }
+}
+
+fn person(badge: &str, roles: &[Role]) -> Person {
+    Person {
+        badge: badge.into(),
+        name: format!("Name {badge}"),
+        roles: roles.to_vec(),
+        skill: SkillLevel::Expert,
+        pin_hash: String::new(),
+        certifications: vec![],
+        active: true,
+        locked_until: None,
+        failed_pins: 0,
+    }
+}
+
+fn rec(seq: u64, event: Event) -> Record {
+    Record {
+        seq,
+        prev_hash: String::new(),
+        time: Utc
+            .with_ymd_and_hms(2026, 11, 23, 10, 0, seq as u32)
+            .unwrap(),
+        actor: "T1".into(),
+        event,
+    }
+}
+
+fn started() -> Event {
+    Event::JobStarted {
+        job: "J1".into(),
+        board_serial: "SN1".into(),
+        assembly_part: "PN".into(),
+        assembly_rev: "A".into(),
+        refdes: vec!["U7".into()],
+        defect_ref: "NCR-1".into(),
+        class: ProductClass::Class3,
+        alloy: "SAC305".into(),
+        instruction_id: "WI".into(),
+        instruction_rev: "A".into(),
+        instruction_hash: "h".into(),
+        step_count: 2,
+        approval_ref: None,
+        bench: "B1".into(),
+        performer: "T1".into(),
+        procedures: vec![],
+    }
+}
+
+fn step_started(step: u32) -> Event {
+    Event::StepStarted {
+        job: "J1".into(),
+        step,
+    }
+}
+
+fn signed(step: u32, cp: u32, result: CheckResult) -> Event {
+    Event::CheckpointSigned {
+        job: "J1".into(),
+        step,
+        checkpoint: cp,
+        signer: "T1".into(),
+        signer_name: "Name T1".into(),
+        meaning: crate::domain::types::Meaning::Performed,
+        result,
+        measurement: None,
+        comment: Some("why".into()),
+        recorded: None,
+    }
+}
+
+fn job(events: Vec<Event>) -> Job {
+    let mut all = vec![started()];
+    all.extend(events);
+    let recs: Vec<Record> = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| rec(i as u64 + 1, e))
+        .collect();
+    Job::fold(&recs).unwrap()
+}
+
+/// Step 1: a pass/fail checkpoint, a measurement 1–2 mm, flux with an expiry,
+/// a window 100–150 °C. Step 2: an inspector pass/fail checkpoint.
+fn plan() -> JobPlan {
+    JobPlan {
+        steps: vec![
+            StepPlan {
+                checkpoints: vec![
+                    CheckpointPlan {
+                        kind: CheckKind::PassFail,
+                        inspector: false,
+                        min: None,
+                        max: None,
+                        unit: String::new(),
+                        recorded: None,
+                    },
+                    CheckpointPlan {
+                        kind: CheckKind::Measurement,
+                        inspector: false,
+                        min: Some(1.0),
+                        max: Some(2.0),
+                        unit: "s".into(),
+                        recorded: Some(("above_liquidus_s".into(), 1.0)),
+                    },
+                ],
+                lots: vec![LotPlan {
+                    material: "flux".into(),
+                    needs_expiry: true,
+                }],
+                window: Some(Window {
+                    channel: "tip".into(),
+                    min_c: 100.0,
+                    max_c: 150.0,
+                }),
+            },
+            StepPlan {
+                checkpoints: vec![CheckpointPlan {
+                    kind: CheckKind::PassFail,
+                    inspector: true,
+                    min: None,
+                    max: None,
+                    unit: String::new(),
+                    recorded: None,
+                }],
+                lots: vec![],
+                window: None,
+            },
+        ],
+    }
+}
+
+fn thermal(reached: bool, ends_inside: bool, above: f64) -> AttemptThermal {
+    AttemptThermal {
+        temperature: vec![crate::domain::event::ChannelSummary {
+            channel: "tip".into(),
+            count: 3,
+            min_c: 90.0,
+            max_c: 140.0,
+            mean_c: 120.0,
+            peak_c: 140.0,
+            above_liquidus_s: above,
+            window_min_c: Some(100.0),
+            window_max_c: Some(150.0),
+            excursions: 0,
+        }],
+        sample_count: 3,
+        digest: "d".into(),
+        reached,
+        ends_inside,
+    }
+}
+
+struct Case {
+    name: &'static str,
+    job: Option<Job>,
+    actor: Option<Person>,
+    thermal: Option<AttemptThermal>,
+    command: Command,
+    /// `Ok(kinds)` of the events, or the rejection.
+    want: Result<Vec<&'static str>, Rejection>,
+}
+
+fn run(cases: Vec<Case>) {
+    let policy = policy();
+    let plan = plan();
+    let mut roster = Roster::default();
+    for p in [
+        person("T1", &[Role::Technician]),
+        person("I1", &[Role::Inspector]),
+        person("S1", &[Role::Supervisor]),
+        person("A1", &[Role::Admin]),
+    ] {
+        roster.people.insert(p.badge.clone(), p);
+    }
+    for c in cases {
+        let s = Situation {
+            bench: "B1",
+            policy: Some(&policy),
+            actor: c.actor.as_ref(),
+            roster: Some(&roster),
+            job: c.job.as_ref(),
+            plan: Some(&plan),
+            start: None,
+            thermal: c.thermal.as_ref(),
+        };
+        let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
+        assert_eq!(got, c.want, "{}", c.name);
+    }
+}
+
+fn t1() -> Option<Person> {
+    Some(person("T1", &[Role::Technician]))
+}
+
+fn sign(cp: u32, verdict: Option<Verdict>, value: Option<f64>, comment: Option<&str>) -> Command {
+    Command::Sign {
+        job: "J1".into(),
+        step: 0,
+        checkpoint: cp,
+        verdict,
+        value,
+        comment: comment.map(str::to_string),
+    }
+}
+
+#[test]
+fn sign_table() {
+    let running = || Some(job(vec![step_started(0)]));
+    run(vec![
+        Case {
+            name: "pass",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Ok(vec!["checkpoint_signed"]),
+        },
+        Case {
+            name: "no verdict",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, None, None, None),
+            want: Err(Rejection::VerdictNeeded),
+        },
+        Case {
+            name: "fail without comment",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Fail), None, Some(" ")),
+            want: Err(Rejection::CommentNeeded {
+                why: CommentFor::FailedCheckpoint,
+            }),
+        },
+        Case {
+            name: "fail with comment",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Fail), None, Some("land lifted")),
+            want: Ok(vec!["checkpoint_signed"]),
+        },
+        Case {
+            name: "already signed",
+            job: Some(job(vec![step_started(0), signed(0, 0, CheckResult::Pass)])),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::AlreadySigned {
+                step: 0,
+                checkpoint: 0,
+            }),
+        },
+        Case {
+            name: "no such checkpoint",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(7, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::NoSuchCheckpoint {
+                step: 0,
+                checkpoint: 7,
+            }),
+        },
+        Case {
+            name: "step not started",
+            job: Some(job(vec![])),
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::StepNotStarted { step: 0 }),
+        },
+        Case {
+            name: "not the performer",
+            job: running(),
+            actor: Some(person("T2", &[Role::Technician])),
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::NotAllowed {
+                who: "Name T2".into(),
+                refusal: Refusal::NotPerformer {
+                    performer: "T1".into(),
+                },
+            }),
+        },
+        Case {
+            name: "held job",
+            job: Some(job(vec![step_started(0), signed(0, 0, CheckResult::Fail)])),
+            actor: t1(),
+            thermal: None,
+            command: sign(1, None, Some(1.5), None),
+            want: Err(Rejection::JobIs {
+                job: "J1".into(),
+                status: JobStatus::Held,
+            }),
+        },
+        Case {
+            name: "measurement needs a value",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: sign(1, None, None, None),
+            want: Err(Rejection::ValueNeeded),
+        },
+        Case {
+            name: "measurement out of limits needs a comment",
+            job: running(),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 3.0)),
+            command: sign(1, None, Some(3.0), None),
+            want: Err(Rejection::CommentNeeded {
+                why: CommentFor::FailedCheckpoint,
+            }),
+        },
+        Case {
+            name: "typed value far from the recorded figure needs a comment",
+            job: running(),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 0.5)),
+            command: sign(1, None, Some(1.9), None),
+            want: Err(Rejection::CommentNeeded {
+                why: CommentFor::DiffersFromRecord,
+            }),
+        },
+        Case {
+            name: "typed value near the recorded figure",
+            job: running(),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 1.5)),
+            command: sign(1, None, Some(1.9), None),
+            want: Ok(vec!["checkpoint_signed"]),
+        },
+        Case {
+            name: "no job",
+            job: None,
+            actor: t1(),
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::NoSuchJob { job: "J1".into() }),
+        },
+        Case {
+            name: "nobody",
+            job: running(),
+            actor: None,
+            thermal: None,
+            command: sign(0, Some(Verdict::Pass), None, None),
+            want: Err(Rejection::NotLoggedIn),
+        },
+    ]);
+}
+
+#[test]
+fn inspector_signs_only_someone_elses_work() {
+    let step2 = || {
+        Some(job(vec![
+            step_started(0),
+            Event::StepCompleted {
+                job: "J1".into(),
+                step: 0,
+                temperature: vec![],
+                sample_count: 0,
+                samples_digest: "d".into(),
+                attempt: 1,
+            },
+            step_started(1),
+        ]))
+    };
+    let c = |verdict| Command::Sign {
+        job: "J1".into(),
+        step: 1,
+        checkpoint: 0,
+        verdict,
+        value: None,
+        comment: None,
+    };
+    run(vec![
+        Case {
+            name: "inspector",
+            job: step2(),
+            actor: Some(person("I1", &[Role::Inspector])),
+            thermal: None,
+            command: c(Some(Verdict::Pass)),
+            want: Ok(vec!["checkpoint_signed"]),
+        },
+        Case {
+            name: "own work",
+            job: step2(),
+            actor: Some(person("T1", &[Role::Technician, Role::Inspector])),
+            thermal: None,
+            command: c(Some(Verdict::Pass)),
+            want: Err(Rejection::NotAllowed {
+                who: "Name T1".into(),
+                refusal: Refusal::OwnWork,
+            }),
+        },
+        Case {
+            name: "no inspector role",
+            job: step2(),
+            actor: Some(person("S1", &[Role::Supervisor])),
+            thermal: None,
+            command: c(Some(Verdict::Pass)),
+            want: Err(Rejection::NotAllowed {
+                who: "Name S1".into(),
+                refusal: Refusal::RoleMissing {
+                    role: Role::Inspector,
+                },
+            }),
+        },
+        Case {
+            name: "not the current step",
+            job: Some(job(vec![step_started(0)])),
+            actor: Some(person("I1", &[Role::Inspector])),
+            thermal: None,
+            command: c(Some(Verdict::Pass)),
+            want: Err(Rejection::NotCurrentStep {
+                step: 1,
+                current: Some(0),
+            }),
+        },
+    ]);
+}
+
+fn lot(raw: &str, typed: Option<NaiveDate>) -> Command {
+    Command::RecordLot {
+        job: "J1".into(),
+        step: 0,
+        raw_scan: raw.into(),
+        typed_expiry: typed,
+    }
+}
+
+#[test]
+fn lot_table() {
+    let running = || Some(job(vec![step_started(0)]));
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+    let with_lot = || {
+        Some(job(vec![
+            step_started(0),
+            Event::LotRecorded {
+                job: "J1".into(),
+                step: 0,
+                material: "flux".into(),
+                lot: "L1".into(),
+                expiry: d(2027, 1, 1),
+                gtin: None,
+                raw_scan: "L1".into(),
+            },
+        ]))
+    };
+    run(vec![
+        Case {
+            name: "recorded",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: lot("L1", d(2027, 1, 1)),
+            want: Ok(vec!["lot_recorded"]),
+        },
+        Case {
+            name: "expired: the refusal is an event",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: lot("L1", d(2020, 1, 1)),
+            want: Ok(vec!["lot_refused"]),
+        },
+        Case {
+            name: "expiry needed",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: lot("L1", None),
+            want: Err(Rejection::Lot(LotProblem::ExpiryNeeded {
+                material: "flux".into(),
+                lot: "L1".into(),
+            })),
+        },
+        Case {
+            name: "another expiry than the recorded one is refused",
+            job: with_lot(),
+            actor: t1(),
+            thermal: None,
+            command: lot("L1", d(2028, 1, 1)),
+            want: Ok(vec!["lot_refused"]),
+        },
+        Case {
+            name: "empty scan",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: lot("  ", None),
+            want: Err(Rejection::Lot(LotProblem::BadScan {
+                reason: "the scan is empty".into(),
+            })),
+        },
+        Case {
+            name: "a step without lots",
+            job: Some(job(vec![
+                step_started(0),
+                Event::StepCompleted {
+                    job: "J1".into(),
+                    step: 0,
+                    temperature: vec![],
+                    sample_count: 0,
+                    samples_digest: "d".into(),
+                    attempt: 1,
+                },
+                step_started(1),
+            ])),
+            actor: t1(),
+            thermal: None,
+            command: Command::RecordLot {
+                job: "J1".into(),
+                step: 1,
+                raw_scan: "L1".into(),
+                typed_expiry: None,
+            },
+            want: Err(Rejection::Lot(LotProblem::NoLotMaterial)),
+        },
+    ]);
+}
+
+#[test]
+fn complete_and_deviate_table() {
+    let ready = || {
+        job(vec![
+            step_started(0),
+            signed(0, 0, CheckResult::Pass),
+            signed(0, 1, CheckResult::Pass),
+            Event::LotRecorded {
+                job: "J1".into(),
+                step: 0,
+                material: "flux".into(),
+                lot: "L1".into(),
+                expiry: None,
+                gtin: None,
+                raw_scan: "L1".into(),
+            },
+        ])
+    };
+    let deviated = |kind| {
+        let mut j = ready();
+        j.apply(&rec(
+            9,
+            Event::Deviated {
+                job: "J1".into(),
+                step: 0,
+                attempt: 1,
+                kind,
+                reason: "heater fault".into(),
+                by: "T1".into(),
+                by_name: "Name T1".into(),
+            },
+        ));
+        j
+    };
+    let complete = Command::CompleteStep {
+        job: "J1".into(),
+        step: 0,
+    };
+    let deviate = |kind| Command::Deviate {
+        job: "J1".into(),
+        step: 0,
+        kind,
+        reason: "heater fault".into(),
+    };
+    run(vec![
+        Case {
+            name: "complete",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 0.0)),
+            command: complete.clone(),
+            want: Ok(vec!["step_completed", "step_started"]),
+        },
+        Case {
+            name: "unsigned and no lot",
+            job: Some(job(vec![step_started(0)])),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 0.0)),
+            command: complete.clone(),
+            want: Err(Rejection::StepIncomplete {
+                step: 0,
+                blockers: vec![
+                    Blocker::Unsigned { count: 2 },
+                    Blocker::LotMissing {
+                        material: "flux".into(),
+                    },
+                ],
+            }),
+        },
+        Case {
+            name: "window never reached",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: complete.clone(),
+            want: Err(Rejection::DeviationNeeded {
+                step: 0,
+                kind: DeviationKind::WindowNeverReached,
+            }),
+        },
+        Case {
+            name: "left outside",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(true, false, 0.0)),
+            command: complete.clone(),
+            want: Err(Rejection::DeviationNeeded {
+                step: 0,
+                kind: DeviationKind::LeftOutsideWindow,
+            }),
+        },
+        Case {
+            name: "never reached, deviation signed",
+            job: Some(deviated(DeviationKind::WindowNeverReached)),
+            actor: t1(),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: complete.clone(),
+            want: Ok(vec!["step_completed", "step_started"]),
+        },
+        Case {
+            name: "the wrong deviation does not count",
+            job: Some(deviated(DeviationKind::LeftOutsideWindow)),
+            actor: t1(),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: complete,
+            want: Err(Rejection::DeviationNeeded {
+                step: 0,
+                kind: DeviationKind::WindowNeverReached,
+            }),
+        },
+        Case {
+            name: "deviate",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: deviate(DeviationKind::WindowNeverReached),
+            want: Ok(vec!["deviated"]),
+        },
+        Case {
+            name: "no deviation to record",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(true, true, 0.0)),
+            command: deviate(DeviationKind::WindowNeverReached),
+            want: Err(Rejection::NoDeviationNeeded { step: 0 }),
+        },
+        Case {
+            name: "a deviation of another kind than the samples show",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(true, false, 0.0)),
+            command: deviate(DeviationKind::WindowNeverReached),
+            want: Err(Rejection::DeviationNeeded {
+                step: 0,
+                kind: DeviationKind::LeftOutsideWindow,
+            }),
+        },
+        Case {
+            name: "only the performer deviates",
+            job: Some(ready()),
+            actor: Some(person("I1", &[Role::Inspector])),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: deviate(DeviationKind::WindowNeverReached),
+            want: Err(Rejection::NotAllowed {
+                who: "Name I1".into(),
+                refusal: Refusal::NotPerformer {
+                    performer: "T1".into(),
+                },
+            }),
+        },
+        Case {
+            name: "a deviation needs a reason",
+            job: Some(ready()),
+            actor: t1(),
+            thermal: Some(thermal(false, false, 0.0)),
+            command: Command::Deviate {
+                job: "J1".into(),
+                step: 0,
+                kind: DeviationKind::WindowNeverReached,
+                reason: "x".into(),
+            },
+            want: Err(Rejection::CommentNeeded {
+                why: CommentFor::Reason,
+            }),
+        },
+    ]);
+}
+
+#[test]
+fn life_cycle_table() {
+    let running = || Some(job(vec![step_started(0)]));
+    let held = || Some(job(vec![step_started(0), signed(0, 0, CheckResult::Fail)]));
+    let suspended = || {
+        Some(job(vec![
+            step_started(0),
+            Event::JobSuspended {
+                job: "J1".into(),
+                reason: "shift".into(),
+            },
+        ]))
+    };
+    let done = || {
+        let mut evs = vec![];
+        for step in 0..2 {
+            evs.push(step_started(step));
+            evs.push(Event::StepCompleted {
+                job: "J1".into(),
+                step,
+                temperature: vec![],
+                sample_count: 0,
+                samples_digest: "d".into(),
+                attempt: 1,
+            });
+        }
+        job(evs)
+    };
+    let submitted = || {
+        let mut j = done();
+        j.apply(&rec(20, Event::JobSubmitted { job: "J1".into() }));
+        Some(j)
+    };
+    let j = || "J1".to_string();
+    let status = |status| Err(Rejection::JobIs { job: j(), status });
+    let s1 = || Some(person("S1", &[Role::Supervisor]));
+    run(vec![
+        Case {
+            name: "suspend",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Suspend {
+                job: j(),
+                reason: "end of shift".into(),
+            },
+            want: Ok(vec!["job_suspended"]),
+        },
+        Case {
+            name: "suspend needs a reason",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Suspend {
+                job: j(),
+                reason: "".into(),
+            },
+            want: Err(Rejection::CommentNeeded {
+                why: CommentFor::Reason,
+            }),
+        },
+        Case {
+            name: "suspend twice",
+            job: suspended(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Suspend {
+                job: j(),
+                reason: "again".into(),
+            },
+            want: status(JobStatus::Suspended),
+        },
+        Case {
+            name: "resume",
+            job: suspended(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Resume {
+                job: j(),
+                reason: "next shift".into(),
+            },
+            want: Ok(vec!["job_resumed"]),
+        },
+        Case {
+            name: "resume a running job",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Resume {
+                job: j(),
+                reason: "x".into(),
+            },
+            want: status(JobStatus::InProgress),
+        },
+        Case {
+            name: "redo a held step",
+            job: held(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Redo {
+                job: j(),
+                step: 0,
+                reason: "reflow again".into(),
+            },
+            want: Ok(vec!["step_redone", "step_started"]),
+        },
+        Case {
+            name: "redo a running job",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Redo {
+                job: j(),
+                step: 0,
+                reason: "reflow again".into(),
+            },
+            want: status(JobStatus::InProgress),
+        },
+        Case {
+            name: "abort",
+            job: held(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Abort {
+                job: j(),
+                reason: "board scrapped".into(),
+            },
+            want: Ok(vec!["job_aborted"]),
+        },
+        Case {
+            name: "submit",
+            job: Some(done()),
+            actor: t1(),
+            thermal: None,
+            command: Command::Submit { job: j() },
+            want: Ok(vec!["job_submitted"]),
+        },
+        Case {
+            name: "submit with a step open",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::Submit { job: j() },
+            want: Err(Rejection::NotCurrentStep {
+                step: 2,
+                current: Some(0),
+            }),
+        },
+        Case {
+            name: "approve",
+            job: submitted(),
+            actor: s1(),
+            thermal: None,
+            command: Command::Review {
+                job: j(),
+                decision: Decision::Approved,
+                comment: "verified".into(),
+            },
+            want: Ok(vec!["job_reviewed"]),
+        },
+        Case {
+            name: "review own work",
+            job: submitted(),
+            actor: Some(person("T1", &[Role::Supervisor])),
+            thermal: None,
+            command: Command::Review {
+                job: j(),
+                decision: Decision::Approved,
+                comment: "verified".into(),
+            },
+            want: Err(Rejection::NotAllowed {
+                who: "Name T1".into(),
+                refusal: Refusal::OwnWork,
+            }),
+        },
+        Case {
+            name: "review by a technician",
+            job: submitted(),
+            actor: Some(person("T2", &[Role::Technician])),
+            thermal: None,
+            command: Command::Review {
+                job: j(),
+                decision: Decision::Rejected,
+                comment: "no".into(),
+            },
+            want: Err(Rejection::NotAllowed {
+                who: "Name T2".into(),
+                refusal: Refusal::RoleMissing {
+                    role: Role::Supervisor,
+                },
+            }),
+        },
+        Case {
+            name: "review a job not submitted",
+            job: running(),
+            actor: s1(),
+            thermal: None,
+            command: Command::Review {
+                job: j(),
+                decision: Decision::Approved,
+                comment: "ok fine".into(),
+            },
+            want: status(JobStatus::InProgress),
+        },
+        Case {
+            name: "acknowledge an alarm that does not exist",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::AcknowledgeAlarm {
+                job: j(),
+                step: 0,
+                id: 4,
+                comment: "tip cleaned".into(),
+            },
+            want: Err(Rejection::NoSuchAlarm { step: 0, id: 4 }),
+        },
+        Case {
+            name: "start a started step",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::StartStep { job: j(), step: 0 },
+            want: Err(Rejection::StepAlreadyStarted { step: 0 }),
+        },
+        Case {
+            name: "start the next step early",
+            job: running(),
+            actor: t1(),
+            thermal: None,
+            command: Command::StartStep { job: j(), step: 1 },
+            want: Err(Rejection::NotCurrentStep {
+                step: 1,
+                current: Some(0),
+            }),
+        },
+    ]);
+}
+
+#[test]
+fn alarm_table() {
+    let with_alarm = |acked: bool| {
+        let mut evs = vec![
+            step_started(0),
+            Event::Excursion {
+                job: "J1".into(),
+                step: 0,
+                id: 1,
+                channel: "tip".into(),
+                window_min_c: 100.0,
+                window_max_c: 150.0,
+                peak_c: 170.0,
+                started: now(),
+                ended: None,
+            },
+        ];
+        if acked {
+            evs.push(Event::ExcursionAcknowledged {
+                job: "J1".into(),
+                step: 0,
+                id: 1,
+                comment: "seen".into(),
+            });
+        }
+        Some(job(evs))
+    };
+    let ack = || Command::AcknowledgeAlarm {
+        job: "J1".into(),
+        step: 0,
+        id: 1,
+        comment: "tip cleaned".into(),
+    };
+    run(vec![
+        Case {
+            name: "acknowledge",
+            job: with_alarm(false),
+            actor: t1(),
+            thermal: None,
+            command: ack(),
+            want: Ok(vec!["excursion_acknowledged"]),
+        },
+        Case {
+            name: "twice",
+            job: with_alarm(true),
+            actor: t1(),
+            thermal: None,
+            command: ack(),
+            want: Err(Rejection::AlarmAlreadyAcknowledged { step: 0, id: 1 }),
+        },
+        Case {
+            name: "nobody logged in",
+            job: with_alarm(false),
+            actor: None,
+            thermal: None,
+            command: ack(),
+            want: Err(Rejection::NotLoggedIn),
+        },
+    ]);
+}
+
+#[test]
+fn start_job_table() {
+    let policy = policy();
+    let facts = |activity| StartFacts {
+        job: "B1-1".into(),
+        bench: "B1".into(),
+        facts: InstructionFacts {
+            id: "WI".into(),
+            activity,
+            skill: SkillLevel::Intermediate,
+            modules: vec![],
+            classes: vec![ProductClass::Class3],
+            procedures: vec![("7711 3.1.1".into(), None)],
+        },
+        revision: "A".into(),
+        hash: "h".into(),
+        step_count: 2,
+        prior: vec![],
+        archive: Some(("WI.toml".into(), "id = \"WI\"".into())),
+    };
+    let new = |serial: &str, approval: &str| {
+        Command::StartJob(Box::new(NewJob {
+            board_serial: serial.into(),
+            assembly_part: "PN".into(),
+            assembly_rev: "A".into(),
+            refdes: vec!["U1".into()],
+            defect_ref: "NCR".into(),
+            approval_ref: approval.into(),
+            class: ProductClass::Class3,
+            alloy: "SAC305".into(),
+            instruction_id: "WI".into(),
+        }))
+    };
+    let p = person("T1", &[Role::Technician]);
+    type StartCase = (
+        &'static str,
+        Activity,
+        Command,
+        Result<Vec<&'static str>, Rejection>,
+    );
+    let cases: Vec<StartCase> = vec![
+        (
+            "started, archived, first step",
+            Activity::Rework,
+            new("SN1", ""),
+            Ok(vec!["job_started", "instruction_archived", "step_started"]),
+        ),
+        (
+            "no serial",
+            Activity::Rework,
+            new(" ", ""),
+            Err(Rejection::FieldsMissing {
+                fields: vec!["board serial"],
+            }),
+        ),
+        (
+            "repair without approval",
+            Activity::Repair,
+            new("SN1", ""),
+            Err(Rejection::ApprovalNeeded {
+                reason: "repair needs engineering approval before it starts".into(),
+            }),
+        ),
+    ];
+    for (name, activity, command, want) in cases {
+        let f = facts(activity);
+        let s = Situation {
+            bench: "B1",
+            policy: Some(&policy),
+            actor: Some(&p),
+            start: Some(&f),
+            ..Situation::default()
+        };
+        let got = decide(&s, &command, now()).map(|e| e.iter().map(Event::kind).collect());
+        assert_eq!(got, want, "{name}");
+    }
+    // The procedures travel with the job.
+    let f = facts(Activity::Rework);
+    let s = Situation {
+        policy: Some(&policy),
+        actor: Some(&p),
+        start: Some(&f),
+        ..Situation::default()
+    };
+    let evs = decide(&s, &new("SN1", ""), now()).unwrap();
+    assert!(
+        matches!(&evs[0], Event::JobStarted { procedures, .. } if procedures == &["7711 3.1.1".to_string()])
+    );
+}
+
+#[test]
+fn roster_table() {
+    let admin = || Some(person("A1", &[Role::Admin]));
+    let c = |r| Command::Roster(r);
+    run(vec![
+        Case {
+            name: "enrol",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Enrol {
+                badge: "T9".into(),
+                name: "Nine".into(),
+                roles: vec![Role::Technician],
+                skill: SkillLevel::Advanced,
+                pin_hash: "x".into(),
+            }),
+            want: Ok(vec!["person_enrolled"]),
+        },
+        Case {
+            name: "enrol twice",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Enrol {
+                badge: "T1".into(),
+                name: "One".into(),
+                roles: vec![Role::Technician],
+                skill: SkillLevel::Advanced,
+                pin_hash: "x".into(),
+            }),
+            want: Err(Rejection::Roster(RosterProblem::AlreadyEnrolled {
+                badge: "T1".into(),
+            })),
+        },
+        Case {
+            name: "not an admin",
+            job: None,
+            actor: t1(),
+            thermal: None,
+            command: c(RosterCommand::SetPin {
+                badge: "I1".into(),
+                pin_hash: "x".into(),
+            }),
+            want: Err(Rejection::NotAllowed {
+                who: "Name T1 (T1)".into(),
+                refusal: Refusal::RoleMissing { role: Role::Admin },
+            }),
+        },
+        Case {
+            name: "the last admin stays",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Deactivate {
+                badge: "A1".into(),
+                reason: "left".into(),
+            }),
+            want: Err(Rejection::Roster(RosterProblem::LastAdmin {
+                badge: "A1".into(),
+            })),
+        },
+        Case {
+            name: "deactivate",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Deactivate {
+                badge: "T1".into(),
+                reason: "left".into(),
+            }),
+            want: Ok(vec!["person_deactivated"]),
+        },
+        Case {
+            name: "revoke what is not held",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Revoke {
+                badge: "T1".into(),
+                certificate: "C-9".into(),
+                reason: "x".into(),
+            }),
+            want: Err(Rejection::Roster(RosterProblem::NoSuchCertificate {
+                badge: "T1".into(),
+                certificate: "C-9".into(),
+            })),
+        },
+        Case {
+            name: "init on a roster that is not empty",
+            job: None,
+            actor: None,
+            thermal: None,
+            command: c(RosterCommand::Init {
+                badge: "A2".into(),
+                name: "Two".into(),
+                roles: vec![],
+                skill: SkillLevel::Advanced,
+                pin_hash: "x".into(),
+            }),
+            want: Err(Rejection::Roster(RosterProblem::NotEmpty)),
+        },
+        Case {
+            name: "nothing to update",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Update {
+                badge: "T1".into(),
+                name: None,
+                roles: None,
+                skill: None,
+            }),
+            want: Err(Rejection::Roster(RosterProblem::NothingToChange)),
+        },
+    ]);
+}
+
+/// The window judgement of an attempt's stored samples.
+#[test]
+fn attempt_thermal_table() {
+    let w = Window {
+        channel: "tip".into(),
+        min_c: 100.0,
+        max_c: 150.0,
+    };
+    let at = |s| Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, s).unwrap();
+    let samples = |vals: &[f64]| -> Vec<crate::domain::thermal::Sample> {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| crate::domain::thermal::Sample {
+                channel: "tip".into(),
+                time: at(i as u32),
+                celsius: *v,
+            })
+            .collect()
+    };
+    let cases: Vec<(&str, Vec<f64>, Option<DeviationKind>)> = vec![
+        ("inside", vec![90.0, 120.0, 130.0], None),
+        (
+            "never reached",
+            vec![70.0, 71.0],
+            Some(DeviationKind::WindowNeverReached),
+        ),
+        (
+            "no samples",
+            vec![],
+            Some(DeviationKind::WindowNeverReached),
+        ),
+        (
+            "overshoot at the end",
+            vec![120.0, 160.0],
+            Some(DeviationKind::LeftOutsideWindow),
+        ),
+        ("overshoot, back inside", vec![120.0, 160.0, 140.0], None),
+    ];
+    for (name, vals, want) in cases {
+        let t = AttemptThermal::judge(&samples(&vals), Some(&w), None, String::new());
+        assert_eq!(t.deviation(), want, "{name}");
+    }
+    let none = AttemptThermal::judge(&samples(&[20.0]), None, None, String::new());
+    assert_eq!(none.deviation(), None, "a step without a window");
+}

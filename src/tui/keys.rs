@@ -1,0 +1,392 @@
+//! One key table per screen (and per dialog). `update` dispatches through it, the
+//! footer shows it and `?` explains it, so the footer can never offer a key that
+//! does something else.
+
+use super::action::Action;
+use super::state::{Modal, Screen, SignStage, State};
+
+/// A key as the tables name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    /// Any of 1–9.
+    Digit,
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    /// Global keys the runtime handles before any table (listed for the footer).
+    Help,
+    Quit,
+}
+
+/// What a key does on the screen where it is listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    // Shared.
+    Next,
+    Back,
+    Up,
+    Down,
+    Left,
+    Right,
+    NextField,
+    PrevField,
+    Help,
+    Quit,
+    // Home.
+    NewJob,
+    Resume,
+    Trace,
+    Review,
+    Certs,
+    LogOut,
+    // Start.
+    Class,
+    // Runner.
+    Sign,
+    Lot,
+    Acknowledge,
+    CompleteStep,
+    Suspend,
+    // Held.
+    Redo,
+    Abort,
+    // Sign dialog.
+    Pass,
+    Fail,
+    // Summary.
+    Submit,
+    Reopen,
+    // Review.
+    Approve,
+    Reject,
+    Export,
+    Filter,
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the footer and help name the keys ("Enter", "p/f").
+    pub label: &'static str,
+    /// Short, for the footer.
+    pub what: &'static str,
+    pub cmd: Cmd,
+    /// Shown in the footer (every binding is in the help).
+    pub footer: bool,
+}
+
+const fn b(
+    keys: &'static [Key],
+    label: &'static str,
+    what: &'static str,
+    cmd: Cmd,
+    footer: bool,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        what,
+        cmd,
+        footer,
+    }
+}
+
+use Key as K;
+
+pub const LOGIN: &[Binding] = &[
+    b(&[K::Enter], "Enter", "next / log in", Cmd::Next, true),
+    b(
+        &[K::Tab, K::BackTab, K::Up, K::Down],
+        "Tab",
+        "switch field",
+        Cmd::NextField,
+        true,
+    ),
+    b(&[K::Esc], "Esc", "clear / quit", Cmd::Back, true),
+];
+
+pub const HOME: &[Binding] = &[
+    b(&[K::Char('n')], "n", "new job", Cmd::NewJob, true),
+    b(&[K::Enter], "Enter", "resume", Cmd::Resume, true),
+    b(&[K::Char('t')], "t", "trace", Cmd::Trace, true),
+    b(&[K::Char('r')], "r", "review", Cmd::Review, true),
+    b(&[K::Char('c')], "c", "certs", Cmd::Certs, true),
+    b(&[K::Char('l'), K::Esc], "l", "log out", Cmd::LogOut, true),
+    b(&[K::Up], "↑", "previous job", Cmd::Up, false),
+    b(&[K::Down], "↓", "next job", Cmd::Down, false),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
+    b(&[K::Quit], "^Q", "quit", Cmd::Quit, true),
+];
+
+pub const START: &[Binding] = &[
+    b(&[K::Tab, K::Down], "Tab/↑↓", "move", Cmd::NextField, true),
+    b(
+        &[K::BackTab, K::Up],
+        "⇧Tab",
+        "move back",
+        Cmd::PrevField,
+        false,
+    ),
+    b(&[K::Left], "←", "class/alloy", Cmd::Left, false),
+    b(&[K::Right], "←→", "class/alloy", Cmd::Right, true),
+    b(
+        &[K::Digit],
+        "1-3",
+        "class (on the class field)",
+        Cmd::Class,
+        false,
+    ),
+    b(&[K::Enter], "Enter", "next / start", Cmd::Next, true),
+    b(&[K::Esc], "Esc", "back", Cmd::Back, true),
+];
+
+pub const RUNNER: &[Binding] = &[
+    b(&[K::Enter, K::Char('c')], "Enter", "sign", Cmd::Sign, true),
+    b(&[K::Char('l')], "l", "lot", Cmd::Lot, true),
+    b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
+    b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
+    b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
+    b(&[K::Up], "↑", "previous checkpoint", Cmd::Up, false),
+    b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
+    b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
+];
+
+pub const HELD: &[Binding] = &[
+    b(&[K::Char('r')], "r", "redo step", Cmd::Redo, true),
+    b(&[K::Char('x')], "x", "abort job", Cmd::Abort, true),
+    b(&[K::Esc], "Esc", "later", Cmd::Back, true),
+];
+
+/// The sign dialog while pass or fail is to be chosen: nothing is chosen for you.
+pub const SIGN_CHOICE: &[Binding] = &[
+    b(
+        &[K::Char('p'), K::Left],
+        "p/f",
+        "pass/fail",
+        Cmd::Pass,
+        true,
+    ),
+    b(&[K::Char('f'), K::Right], "f", "fail", Cmd::Fail, false),
+    b(&[K::Enter], "Enter", "next / sign", Cmd::Next, true),
+    b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+];
+
+pub const SIGN: &[Binding] = &[
+    b(&[K::Enter], "Enter", "next / sign", Cmd::Next, true),
+    b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+];
+
+pub const COMMENT: &[Binding] = &[
+    b(&[K::Enter], "Enter", "confirm", Cmd::Next, true),
+    b(
+        &[K::Tab, K::BackTab],
+        "Tab",
+        "next field",
+        Cmd::NextField,
+        true,
+    ),
+    b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+];
+
+pub const LOT: &[Binding] = &[
+    b(&[K::Enter], "Enter", "confirm", Cmd::Next, true),
+    b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+];
+
+pub const SUMMARY: &[Binding] = &[
+    b(
+        &[K::Enter, K::Char('s')],
+        "Enter",
+        "submit for review",
+        Cmd::Submit,
+        true,
+    ),
+    b(
+        &[K::Digit],
+        "1-9",
+        "reopen step (rejected)",
+        Cmd::Reopen,
+        true,
+    ),
+    b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+];
+
+pub const REVIEW_OPEN: &[Binding] = &[
+    b(&[K::Char('a')], "a", "approve", Cmd::Approve, true),
+    b(&[K::Char('x')], "x", "reject", Cmd::Reject, true),
+    b(&[K::Char('e')], "e", "export", Cmd::Export, true),
+    b(&[K::Left], "←", "previous step chart", Cmd::Left, false),
+    b(&[K::Right], "←→", "step chart", Cmd::Right, true),
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::Esc], "Esc", "queue", Cmd::Back, true),
+];
+
+pub const REVIEW_QUEUE: &[Binding] = &[
+    b(&[K::Enter], "Enter", "open", Cmd::Next, true),
+    b(
+        &[K::Char('/'), K::Char('f')],
+        "/",
+        "filter",
+        Cmd::Filter,
+        true,
+    ),
+    b(&[K::Up], "↑", "previous job", Cmd::Up, false),
+    b(&[K::Down], "↓", "next job", Cmd::Down, false),
+    b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+];
+
+pub const REVIEW_FILTER: &[Binding] = &[b(
+    &[K::Enter, K::Esc],
+    "Enter",
+    "done filtering",
+    Cmd::Back,
+    true,
+)];
+
+pub const LOOKUP: &[Binding] = &[
+    b(&[K::Enter], "scan/Enter", "look up", Cmd::Next, true),
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::Esc], "Esc", "jobs", Cmd::Back, true),
+];
+
+pub const PEOPLE: &[Binding] = &[
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+];
+
+/// The table of whatever has the keyboard now.
+pub fn table(state: &State) -> &'static [Binding] {
+    if let Some(m) = &state.modal {
+        return match m {
+            Modal::Held => HELD,
+            Modal::Sign(d) if d.stage == SignStage::Choice => SIGN_CHOICE,
+            Modal::Sign(_) => SIGN,
+            Modal::Comment(_) => COMMENT,
+            Modal::Lot { .. } => LOT,
+        };
+    }
+    match &state.screen {
+        Screen::Login(_) => LOGIN,
+        Screen::Home(_) => HOME,
+        Screen::Start(_) => START,
+        Screen::Runner(_) => RUNNER,
+        Screen::Summary(_) => SUMMARY,
+        Screen::Review(r) if r.filtering => REVIEW_FILTER,
+        Screen::Review(r) if r.open.is_some() => REVIEW_OPEN,
+        Screen::Review(_) => REVIEW_QUEUE,
+        Screen::Lookup(_) => LOOKUP,
+        Screen::People(_) => PEOPLE,
+    }
+}
+
+fn key_of(action: &Action) -> Option<Key> {
+    Some(match action {
+        Action::Command(c) => Key::Char(*c),
+        Action::Enter => Key::Enter,
+        Action::Esc => Key::Esc,
+        Action::Tab => Key::Tab,
+        Action::BackTab => Key::BackTab,
+        Action::Up => Key::Up,
+        Action::Down => Key::Down,
+        Action::Left => Key::Left,
+        Action::Right => Key::Right,
+        _ => return None,
+    })
+}
+
+/// What `action` does on the current screen, by its table; `None` when the table
+/// has no such key (text for a field, or nothing).
+pub fn command(state: &State, action: &Action) -> Option<Cmd> {
+    let key = key_of(action)?;
+    table(state).iter().find_map(|b| {
+        let hit = b
+            .keys
+            .iter()
+            .any(|k| *k == key || (*k == Key::Digit && matches!(key, Key::Char('1'..='9'))));
+        hit.then_some(b.cmd)
+    })
+}
+
+/// The footer's keys, from the same table.
+pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
+    table(state)
+        .iter()
+        .filter(|b| b.footer)
+        .map(|b| (b.label, b.what))
+        .collect()
+}
+
+/// Every key of the table, for the help overlay.
+pub fn help(state: &State) -> Vec<(String, &'static str)> {
+    table(state)
+        .iter()
+        .map(|b| {
+            let keys: Vec<String> = b.keys.iter().map(|k| name(*k)).collect();
+            (keys.join(" "), b.what)
+        })
+        .collect()
+}
+
+fn name(k: Key) -> String {
+    match k {
+        Key::Char(c) => c.to_string(),
+        Key::Digit => "1-9".into(),
+        Key::Enter => "Enter".into(),
+        Key::Esc => "Esc".into(),
+        Key::Tab => "Tab".into(),
+        Key::BackTab => "⇧Tab".into(),
+        Key::Up => "↑".into(),
+        Key::Down => "↓".into(),
+        Key::Left => "←".into(),
+        Key::Right => "→".into(),
+        Key::Help => "?/F1".into(),
+        Key::Quit => "Ctrl+Q".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key a footer shows does something in its table, and no key means two
+    /// things on one screen.
+    #[test]
+    fn tables_are_consistent() {
+        let all = [
+            LOGIN,
+            HOME,
+            START,
+            RUNNER,
+            HELD,
+            SIGN_CHOICE,
+            SIGN,
+            COMMENT,
+            LOT,
+            SUMMARY,
+            REVIEW_OPEN,
+            REVIEW_QUEUE,
+            REVIEW_FILTER,
+            LOOKUP,
+            PEOPLE,
+        ];
+        for t in all {
+            let mut seen: Vec<Key> = Vec::new();
+            for b in t {
+                assert!(!b.keys.is_empty(), "{} has no key", b.label);
+                for k in b.keys {
+                    assert!(!seen.contains(k), "{k:?} twice in the table of {}", b.label);
+                    seen.push(*k);
+                }
+            }
+        }
+    }
+}
