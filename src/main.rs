@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Reviews(a)) => cli::export::run_reviews(a.local),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
-        Some(Command::Hub(c)) => traveler::hub::cli::run(c),
+        Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone()),
         None => cli::app::run(args.app, args.instructions),
     };
     match result {

@@ -250,6 +250,21 @@ fn an_unreachable_database_is_said_plainly() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot reach the hub database"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none");
+    let args = [
+        "hub",
+        "sync",
+        "--once",
+        "--url",
+        "http://127.0.0.1:1",
+        "--token",
+        "t",
+    ];
+    let (code, _, err) = traveler(&[&args[..], &["--store", none.to_str().unwrap()]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("there is no store at"), "{err}");
+    assert!(!none.exists(), "sending a store never creates one");
     let (code, _, err) = traveler(&["hub", "init", "--db", "not a url"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is not a PostgreSQL URL"), "{err}");

@@ -136,11 +136,13 @@ fn db_fail(e: &db::DbError) -> i32 {
     }
 }
 
-pub fn run(cmd: HubCommand) -> anyhow::Result<i32> {
-    runtime()?.block_on(run_async(cmd))
+/// `top_store`: a `--store` given anywhere on the command line (the binary moves it to
+/// the top for commands that are not the store's own, see `cli::store_flag`).
+pub fn run(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Result<i32> {
+    runtime()?.block_on(run_async(cmd, top_store))
 }
 
-async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
+async fn run_async(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Result<i32> {
     match cmd {
         HubCommand::Init { db, service_role } => {
             let pool = match db::pool(&db.db) {
@@ -255,7 +257,7 @@ async fn run_async(cmd: HubCommand) -> anyhow::Result<i32> {
             token,
             ca_cert,
             once,
-        } => sync_store(store, url, token, ca_cert, once).await,
+        } => sync_store(store.or(top_store), url, token, ca_cert, once).await,
         HubCommand::Status { db, json } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -316,6 +318,11 @@ async fn sync_store(
         Some(p) => p,
         None => crate::config::default_store()?,
     };
+    // Sending a store never creates one.
+    if !path.join("db").exists() {
+        eprintln!("error: there is no store at {}", path.display());
+        return Ok(1);
+    }
     let store = match Store::open(&path, crate::store::OpenOptions::default()) {
         Ok(s) => s,
         Err(e) => {
