@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub station: Option<StationConfig>,
     /// CFX published live to a broker (`[cfx]`, see `cfx::config`); none: off.
     pub cfx: Option<crate::cfx::CfxConfig>,
+    /// The shop hub this bench sends its chain to (optional).
+    pub hub: Option<crate::hub::HubConfig>,
 }
 
 impl AppConfig {
@@ -91,6 +93,8 @@ pub struct Settings {
     pub export_dir: PathBuf,
     pub station: StationConfig,
     pub cfx: Option<crate::cfx::CfxConfig>,
+    /// The shop hub this bench sends its chain to (`[hub]`); none: the bench is alone.
+    pub hub: Option<crate::hub::HubConfig>,
 }
 
 impl Settings {
@@ -140,6 +144,7 @@ impl Settings {
             export_dir: config.export_dir.unwrap_or_else(|| data.join("exports")),
             station,
             cfx: config.cfx,
+            hub: config.hub,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod core;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod hub;
 pub mod instruction;
 pub mod logging;
 pub mod memory;

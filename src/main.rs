@@ -28,7 +28,7 @@ enum Command {
     /// Load and validate an instructions folder; list its work instructions.
     Check(cli::check::CheckArgs),
     /// Walk the whole hash chain and the temperature samples; exit 1 on the first fault.
-    Verify(cli::store::VerifyArgs),
+    Verify(traveler::hub::cli::OrHub<cli::store::VerifyArgs>),
     /// Write every event and sample to a JSON Lines file, with their hashes.
     Backup(cli::store::BackupArgs),
     /// Replay a backup into a new, empty store and verify it.
@@ -44,15 +44,18 @@ enum Command {
     /// Export the traceability record as JSON, CSV, CFX (IPC-2591) or HTML reports.
     Export(cli::export::ExportArgs),
     /// Every job on one board and the rework cycles per reference designator.
-    History(cli::export::HistoryArgs),
+    History(traveler::hub::cli::OrHub<cli::export::HistoryArgs>),
     /// Every board and job that used a material lot (for a recall).
-    WhereUsed(cli::export::WhereUsedArgs),
+    WhereUsed(traveler::hub::cli::OrHub<cli::export::WhereUsedArgs>),
     /// The jobs waiting for a supervisor's review, oldest first.
-    Reviews(cli::export::ReviewsArgs),
+    Reviews(traveler::hub::cli::OrHub<cli::export::ReviewsArgs>),
     /// The roster: enrol people, PINs, certificates, deactivation, reports.
     People(cli::people::PeopleArgs),
     /// CFX published live to the broker: `cfx status` shows the backlog.
     Cfx(cli::cfx::CfxArgs),
+    /// The shop hub: init its database, serve it, enrol benches, show their status.
+    #[command(subcommand)]
+    Hub(traveler::hub::cli::HubCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,19 +70,29 @@ fn main() -> ExitCode {
     };
     let args = Cli::parse_from(argv);
     let result = match args.command {
+        // `--hub URL`: the same question across every bench (src/hub/cli.rs).
+        Some(Command::Verify(a)) if a.on_hub() => traveler::hub::cli::verify(a),
+        Some(Command::History(a)) if a.on_hub() => {
+            traveler::hub::cli::history(a, args.instructions.as_deref())
+        }
+        Some(Command::WhereUsed(a)) if a.on_hub() => traveler::hub::cli::where_used(a),
+        Some(Command::Reviews(a)) if a.on_hub() => traveler::hub::cli::reviews(a),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
-        Some(Command::Verify(a)) => cli::store::run_verify(a),
+        Some(Command::Verify(a)) => cli::store::run_verify(a.local),
         Some(Command::Backup(a)) => cli::store::run_backup(a),
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
         Some(Command::Migrate(a)) => cli::store::run_migrate(a, args.instructions.as_deref()),
         Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
-        Some(Command::History(a)) => cli::export::run_history(a, args.instructions.as_deref()),
-        Some(Command::WhereUsed(a)) => cli::export::run_where_used(a),
-        Some(Command::Reviews(a)) => cli::export::run_reviews(a),
+        Some(Command::History(a)) => {
+            cli::export::run_history(a.local, args.instructions.as_deref())
+        }
+        Some(Command::WhereUsed(a)) => cli::export::run_where_used(a.local),
+        Some(Command::Reviews(a)) => cli::export::run_reviews(a.local),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
         Some(Command::Cfx(c)) => cli::cfx::run(c),
+        Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone()),
         None => cli::app::run(args.app, args.instructions),
     };
     match result {

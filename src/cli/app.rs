@@ -88,6 +88,8 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             format!("{problems} problem(s) in the instructions folder: run `traveler check`"),
         );
     }
+    let tasks_store = store.clone();
+    let tasks_library = library.clone();
     let exec = Executor::new(
         crate::core::Core::new(store, library, &settings.bench),
         settings.export_dir.clone(),
@@ -99,9 +101,24 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     rt.block_on(async move {
         let (target, target_rx) = watch::channel(None);
         let station = crate::cli::station_link::start(&settings.station, target_rx);
-        // Background tasks report into the header here: the shop hub sync and the
-        // CFX publisher (`hub::sync::spawn`, `cfx::live::spawn`) each add one entry.
-        let background: Vec<Box<dyn Fn() -> String + Send>> = Vec::new();
+        // Background tasks report into the header: the shop hub sync and the CFX
+        // publisher. Both read the chain (their outbox) and never hold up a sign-off.
+        let mut background: Vec<Box<dyn Fn() -> String + Send>> = Vec::new();
+        if let Some(hub) = settings.hub.clone() {
+            let rx = crate::hub::sync::spawn(tasks_store.clone(), hub);
+            background.push(Box::new(move || rx.borrow().header_text()));
+        }
+        if settings.cfx.as_ref().is_some_and(|c| c.enabled) {
+            let rx = crate::cfx::live::spawn(
+                tasks_store,
+                crate::cfx::live::LiveConfig {
+                    cfx: settings.cfx.clone(),
+                    bench: settings.bench.clone(),
+                    library: tasks_library,
+                },
+            );
+            background.push(Box::new(move || rx.borrow().header_text()));
+        }
         runtime::run(
             state,
             exec,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::event::Event;
-use crate::domain::job::JobStatus;
+use crate::domain::job::{Job, JobStatus};
 use crate::instruction::Library;
 use crate::store::Store;
 
@@ -71,34 +71,47 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
         let Some(job) = store.job(&id)? else {
             continue;
         };
-        // The text the job ran (by hash; see core::library_with_archive), else today's.
-        let instruction = library
-            .instructions
-            .iter()
-            .find(|i| i.hash == job.instruction_hash)
-            .or_else(|| library.instruction(&job.instruction_id));
-        let counts_as_cycle =
-            job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
-        jobs.push(HistoryEntry {
-            procedures: job_procedures(library, instruction),
-            instruction_title: instruction.map(|i| i.spec.title.clone()),
-            job: job.id,
-            instruction_id: job.instruction_id,
-            instruction_rev: job.instruction_rev,
-            refdes: job.refdes,
-            defect_ref: job.defect_ref,
-            status: job.status,
-            performer: job.performer,
-            started: job.started,
-            submitted: job.submitted,
-            finished: job.finished,
-            counts_as_cycle,
-        });
+        jobs.push(history_entry(library, job));
     }
     jobs.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.job.cmp(&b.job)));
+    Ok(BoardHistory {
+        serial: serial.to_string(),
+        cycles: rework_cycles(&jobs),
+        jobs,
+    })
+}
 
+/// One job as a line of a board's history (shared with the shop-wide history).
+pub fn history_entry(library: &Library, job: Job) -> HistoryEntry {
+    // The text the job ran (by hash; see core::library_with_archive), else today's.
+    let instruction = library
+        .instructions
+        .iter()
+        .find(|i| i.hash == job.instruction_hash)
+        .or_else(|| library.instruction(&job.instruction_id));
+    let counts_as_cycle =
+        job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
+    HistoryEntry {
+        procedures: job_procedures(library, instruction),
+        instruction_title: instruction.map(|i| i.spec.title.clone()),
+        job: job.id,
+        instruction_id: job.instruction_id,
+        instruction_rev: job.instruction_rev,
+        refdes: job.refdes,
+        defect_ref: job.defect_ref,
+        status: job.status,
+        performer: job.performer,
+        started: job.started,
+        submitted: job.submitted,
+        finished: job.finished,
+        counts_as_cycle,
+    }
+}
+
+/// Rework cycles per reference designator over jobs in start order.
+pub fn rework_cycles(jobs: &[HistoryEntry]) -> Vec<LocationCycles> {
     let mut by_location: BTreeMap<String, LocationCycles> = BTreeMap::new();
-    for j in &jobs {
+    for j in jobs {
         for r in &j.refdes {
             let entry = by_location
                 .entry(r.to_ascii_uppercase())
@@ -113,11 +126,7 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
             }
         }
     }
-    Ok(BoardHistory {
-        serial: serial.to_string(),
-        jobs,
-        cycles: by_location.into_values().collect(),
-    })
+    by_location.into_values().collect()
 }
 
 /// Every recorded use of `lot`, matched without regard to case (a label printed

@@ -1,0 +1,186 @@
+//! The bench's and the desk's side of the HTTP conversation (reqwest, rustls).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::wire::{
+    Hello, HelloReply, IngestReply, OfferedRecord, PendingSamples, Refusal, SampleUpload, ShopJob,
+    StoreVerdict, encode_batch,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The hub answered no, with its reason.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// No answer: the hub or the network is down.
+    #[error("cannot reach the hub at {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    /// An answer that is not the protocol.
+    #[error("unexpected answer from the hub: {0}")]
+    Protocol(String),
+    #[error("hub configuration: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// Worth trying again later: the hub, the network or its database was down.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable { .. }
+                | ClientError::Protocol(_)
+                | ClientError::Refused(Refusal::Unavailable { .. })
+        )
+    }
+}
+
+pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+#[derive(Clone)]
+pub struct HubClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl HubClient {
+    /// `ca_cert`: a PEM certificate to trust besides the built-in roots.
+    pub fn new(url: &str, token: &str, ca_cert: Option<&Path>) -> Result<HubClient, ClientError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ClientError::Config(format!(
+                "{url:?} is not an http:// or https:// URL"
+            )));
+        }
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .use_rustls_tls();
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path)
+                .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", path.display())))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))?;
+            b = b.add_root_certificate(cert);
+        }
+        let http = b.build().map_err(|e| ClientError::Config(e.to_string()))?;
+        Ok(HubClient {
+            http,
+            base: url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let resp =
+            req.bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    detail: error_chain(&e),
+                })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            detail: error_chain(&e),
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                ClientError::Protocol(format!("{e}: {}", String::from_utf8_lossy(&body)))
+            });
+        }
+        match serde_json::from_slice::<Refusal>(&body) {
+            Ok(r) => Err(ClientError::Refused(r)),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            ))),
+        }
+    }
+
+    fn store_url(&self, store_id: &str, what: &str) -> String {
+        format!("{}/v1/stores/{store_id}/{what}", self.base)
+    }
+
+    pub async fn hello(&self, store_id: &str, hello: &Hello) -> Result<HelloReply, ClientError> {
+        self.answer(
+            self.http
+                .post(self.store_url(store_id, "hello"))
+                .json(hello),
+        )
+        .await
+    }
+
+    pub async fn push(
+        &self,
+        store_id: &str,
+        records: &[OfferedRecord],
+    ) -> Result<IngestReply, ClientError> {
+        self.answer(
+            self.http
+                .post(self.store_url(store_id, "records"))
+                .header("content-type", "application/octet-stream")
+                .body(encode_batch(records)),
+        )
+        .await
+    }
+
+    pub async fn pending_samples(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<PendingSamples>, ClientError> {
+        self.answer(self.http.get(self.store_url(store_id, "samples/pending")))
+            .await
+    }
+
+    pub async fn upload_samples(
+        &self,
+        store_id: &str,
+        up: &SampleUpload,
+    ) -> Result<(), ClientError> {
+        let _: serde_json::Value = self
+            .answer(self.http.post(self.store_url(store_id, "samples")).json(up))
+            .await?;
+        Ok(())
+    }
+
+    /// Jobs across every bench: `query` is one of ("lot", L), ("serial", S),
+    /// ("submitted", "true").
+    pub async fn jobs(&self, query: (&str, &str)) -> Result<Vec<ShopJob>, ClientError> {
+        self.answer(
+            self.http
+                .get(format!("{}/v1/jobs", self.base))
+                .query(&[query]),
+        )
+        .await
+    }
+
+    pub async fn verify(&self) -> Result<Vec<StoreVerdict>, ClientError> {
+        self.answer(self.http.get(format!("{}/v1/verify", self.base)))
+            .await
+    }
+}
+
+/// reqwest's error with its causes, which hold the useful part ("connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

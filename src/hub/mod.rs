@@ -1,0 +1,27 @@
+//! The shop hub: every bench's chain in PostgreSQL, verified on arrival.
+//!
+//! ```text
+//! bench: traveler (store) --sync task: hello, records after the hub's head--> hub serve
+//! hub:   traveler hub serve (stateless, axum) --tokio-postgres--> PostgreSQL
+//! desk:  traveler where-used|history|reviews|verify --hub URL ----------------> hub serve
+//! ```
+//!
+//! The bench never waits for the hub: its chain is the outbox and the hub's head is
+//! the acknowledgement (`sync`). The hub checks every record against the chain it
+//! holds (`check`, pure) and the database checks again (CHECK constraint and trigger in
+//! `migrations/`), so history is never rewritten and a fork is refused and recorded.
+
+pub mod check;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod identity;
+pub mod migrate;
+pub mod queries;
+pub mod server;
+pub mod sync;
+pub mod wire;
+
+pub use config::HubConfig;
+pub use sync::{SyncState, spawn};

@@ -1,0 +1,307 @@
+//! What bench, desk and hub say to each other over HTTP.
+//!
+//! A batch of records travels as bytes, never re-encoded, so the hub hashes exactly
+//! what the bench stored:
+//!
+//! ```text
+//! "TVH1"  count u32 BE
+//! then per record: seq u64 BE ‖ claimed hash 32 bytes ‖ length u32 BE ‖ canonical bytes
+//! ```
+//!
+//! Everything else is JSON. A refusal is a `Refusal`, tagged by `kind`, with the
+//! reason as data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+pub const MAGIC: &[u8; 4] = b"TVH1";
+/// Largest batch body the hub accepts.
+pub const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// One record as offered: its place, the hash the bench computed, its stored bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferedRecord {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub bytes: Vec<u8>,
+}
+
+pub fn encode_batch(records: &[OfferedRecord]) -> Vec<u8> {
+    let size: usize = records.iter().map(|r| 44 + r.bytes.len()).sum();
+    let mut out = Vec::with_capacity(8 + size);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(records.len() as u32).to_be_bytes());
+    for r in records {
+        out.extend_from_slice(&r.seq.to_be_bytes());
+        out.extend_from_slice(&r.hash);
+        out.extend_from_slice(&(r.bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&r.bytes);
+    }
+    out
+}
+
+/// Decodes a batch; `Err` says at which byte it stops making sense.
+pub fn decode_batch(body: &[u8]) -> Result<Vec<OfferedRecord>, String> {
+    fn take<'a>(b: &mut &'a [u8], n: usize, at: usize) -> Result<&'a [u8], String> {
+        if b.len() < n {
+            return Err(format!("the batch ends early at byte {at}"));
+        }
+        let (head, rest) = b.split_at(n);
+        *b = rest;
+        Ok(head)
+    }
+    let total = body.len();
+    let mut b = body;
+    let at = |b: &[u8]| total - b.len();
+    if take(&mut b, 4, 0)? != MAGIC {
+        return Err("not a traveler record batch (no TVH1 header)".into());
+    }
+    let count = u32::from_be_bytes(take(&mut b, 4, 4)?.try_into().unwrap_or_default()) as usize;
+    let mut out = Vec::with_capacity(count.min(100_000));
+    for _ in 0..count {
+        let p = at(b);
+        let seq = u64::from_be_bytes(take(&mut b, 8, p)?.try_into().unwrap_or_default());
+        let p = at(b);
+        let hash: [u8; 32] = take(&mut b, 32, p)?.try_into().unwrap_or_default();
+        let p = at(b);
+        let len = u32::from_be_bytes(take(&mut b, 4, p)?.try_into().unwrap_or_default()) as usize;
+        let p = at(b);
+        let bytes = take(&mut b, len, p)?.to_vec();
+        out.push(OfferedRecord { seq, hash, bytes });
+    }
+    if !b.is_empty() {
+        return Err(format!("{} bytes after the last record", b.len()));
+    }
+    Ok(out)
+}
+
+/// A chain head as JSON: seq and hex hash.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The bench introduces its store and its head; the hub answers with its own head.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Hello {
+    /// The bench name the store carries (may be empty).
+    pub store_bench: String,
+    pub head: Head,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct HelloReply {
+    /// The bench the token was issued to.
+    pub bench: String,
+    pub hub_head: Head,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IngestReply {
+    pub appended: u64,
+    /// Records the hub already held byte for byte (a replay is a no-op).
+    pub replayed: u64,
+    pub head: Head,
+}
+
+/// A step whose samples the hub does not hold yet.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PendingSamples {
+    pub seal_seq: u64,
+    pub job: String,
+    pub step: u32,
+    /// The attempt the seal completes (0: records from before attempts had samples of
+    /// their own); the bench reads `job::sample_stream(step, attempt)`.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct WireSample {
+    pub channel: String,
+    pub time: DateTime<Utc>,
+    pub celsius: f64,
+}
+
+/// A sealed step's samples in digest order: (time, channel).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SampleUpload {
+    pub seal_seq: u64,
+    pub job: String,
+    pub step: u32,
+    #[serde(default)]
+    pub attempt: u32,
+    pub samples: Vec<WireSample>,
+}
+
+/// Why the hub said no. Tagged by `kind` on the wire.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("the hub does not know this token")]
+    UnknownToken,
+    #[error("the token of bench {bench} was revoked")]
+    Revoked { bench: String },
+    #[error("{bench} holds a desk token, which may only read")]
+    ReadOnly { bench: String },
+    #[error("store {store_id} belongs to bench {owner}, not {bench}")]
+    StoreClaimed {
+        store_id: String,
+        owner: String,
+        bench: String,
+    },
+    #[error("record {got} offered where the hub expects record {expected}")]
+    Gap { expected: u64, got: u64 },
+    #[error("record {seq} says seq {says}")]
+    SeqMismatch { seq: u64, says: u64 },
+    #[error("record {seq} does not follow the hub's head (its prev_hash is {prev_hash})")]
+    BadLink { seq: u64, prev_hash: String },
+    #[error("record {seq}: its bytes hash to {computed}, not the claimed {claimed}")]
+    BadHash {
+        seq: u64,
+        claimed: String,
+        computed: String,
+    },
+    #[error("record 1 names store {record_says}, not {store_id}")]
+    StoreMismatch {
+        store_id: String,
+        record_says: String,
+    },
+    #[error("record {seq} is not a readable record: {detail}")]
+    Undecodable { seq: u64, detail: String },
+    #[error(
+        "FORK at record {seq}: the hub holds different bytes under this seq (hub {hub_hash}, bench {bench_hash})"
+    )]
+    Fork {
+        seq: u64,
+        hub_hash: String,
+        bench_hash: String,
+    },
+    #[error(
+        "LOSS: the hub holds this store up to record {hub_seq} but the bench's store ends at {bench_seq} (restored from an older backup?)"
+    )]
+    Loss { hub_seq: u64, bench_seq: u64 },
+    #[error("samples of job {job} step {step}: {detail}")]
+    Samples {
+        job: String,
+        step: u32,
+        detail: String,
+    },
+    #[error("bad request: {detail}")]
+    BadRequest { detail: String },
+    #[error("the hub's database is unavailable: {detail}")]
+    Unavailable { detail: String },
+}
+
+impl Refusal {
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::UnknownToken | Refusal::Revoked { .. } => 401,
+            Refusal::ReadOnly { .. } | Refusal::StoreClaimed { .. } => 403,
+            Refusal::Fork { .. } | Refusal::Loss { .. } => 409,
+            Refusal::Gap { .. }
+            | Refusal::SeqMismatch { .. }
+            | Refusal::BadLink { .. }
+            | Refusal::BadHash { .. }
+            | Refusal::Undecodable { .. }
+            | Refusal::StoreMismatch { .. }
+            | Refusal::Samples { .. } => 422,
+            Refusal::BadRequest { .. } => 400,
+            Refusal::Unavailable { .. } => 503,
+        }
+    }
+
+    /// Short name for logs and the alarm table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::UnknownToken => "unknown_token",
+            Refusal::Revoked { .. } => "revoked",
+            Refusal::ReadOnly { .. } => "read_only",
+            Refusal::StoreClaimed { .. } => "store_claimed",
+            Refusal::Gap { .. } => "gap",
+            Refusal::SeqMismatch { .. } => "seq_mismatch",
+            Refusal::BadLink { .. } => "bad_link",
+            Refusal::BadHash { .. } => "bad_hash",
+            Refusal::Undecodable { .. } => "undecodable",
+            Refusal::StoreMismatch { .. } => "store_mismatch",
+            Refusal::Fork { .. } => "fork",
+            Refusal::Loss { .. } => "loss",
+            Refusal::Samples { .. } => "samples",
+            Refusal::BadRequest { .. } => "bad_request",
+            Refusal::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+/// One job of one bench's store, with its records verbatim (shop-wide reads).
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ShopJob {
+    pub bench: String,
+    pub store_id: String,
+    pub job: String,
+    pub records: Vec<Box<RawValue>>,
+}
+
+/// What `verify --hub` learns about one store.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StoreVerdict {
+    pub bench: String,
+    pub store_id: String,
+    pub head: Head,
+    pub records: u64,
+    /// The first fault found, if any.
+    pub fault: Option<String>,
+    pub samples_checked: u64,
+    pub samples_pending: u64,
+    /// The head the bench reported on its last contact, and when.
+    pub bench_head: Option<Head>,
+    pub last_contact: DateTime<Utc>,
+    pub fork_seq: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_round_trip_and_damage_is_named() {
+        let recs = vec![
+            OfferedRecord {
+                seq: 1,
+                hash: [1; 32],
+                bytes: b"{\"a\":1}".to_vec(),
+            },
+            OfferedRecord {
+                seq: 2,
+                hash: [2; 32],
+                bytes: Vec::new(),
+            },
+        ];
+        let enc = encode_batch(&recs);
+        assert_eq!(decode_batch(&enc).unwrap(), recs);
+        let cases: [(&[u8], &str); 3] = [
+            (&enc[..enc.len() - 1], "ends early"),
+            (b"XXXX\0\0\0\0", "no TVH1"),
+            (&[enc.as_slice(), b"x"].concat(), "after the last record"),
+        ];
+        for (body, want) in cases {
+            let e = decode_batch(body).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_tagged_on_the_wire() {
+        let r = Refusal::Fork {
+            seq: 3,
+            hub_hash: "aa".into(),
+            bench_hash: "bb".into(),
+        };
+        let s = serde_json::to_string(&r).unwrap();
+        assert!(s.starts_with("{\"kind\":\"fork\""), "{s}");
+        assert_eq!(serde_json::from_str::<Refusal>(&s).unwrap(), r);
+        assert_eq!(r.status(), 409);
+    }
+}
