@@ -248,7 +248,19 @@ impl Executor {
             if job.performer != badge || !job.status.is_open() {
                 continue;
             }
-            let done = job.steps.iter().filter(|s| s.completed.is_some()).count();
+            // The step the job resumes at, by number and name, not the steps done.
+            let step = match job.current_step() {
+                Some(i) => {
+                    let name = self
+                        .core
+                        .instruction_for(&job)
+                        .ok()
+                        .and_then(|ins| ins.spec.steps.get(i as usize).map(|s| s.text.clone()))
+                        .unwrap_or_default();
+                    format!("{}/{} {}", i + 1, job.steps.len(), name)
+                }
+                None => format!("all {} done", job.steps.len()),
+            };
             let note = match job.status {
                 JobStatus::Rejected => job
                     .reviews
@@ -262,7 +274,7 @@ impl Executor {
                 serial: job.board_serial.clone(),
                 instruction: job.instruction_id.clone(),
                 status: job.status,
-                step: format!("{}/{}", done, job.steps.len()),
+                step,
                 note,
             });
         }

@@ -19,6 +19,10 @@ pub enum Key {
     Down,
     Left,
     Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
     /// Global keys the runtime handles before any table (listed for the footer).
     Help,
     Quit,
@@ -38,6 +42,10 @@ pub enum Cmd {
     PrevField,
     Help,
     Quit,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
     // Home.
     NewJob,
     Resume,
@@ -151,7 +159,7 @@ pub const RUNNER: &[Binding] = &[
     b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
-    b(&[K::Up], "↑", "previous checkpoint", Cmd::Up, false),
+    b(&[K::Up], "↑↓", "checkpoint", Cmd::Up, true),
     b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
     b(&[K::Help], "?", "help", Cmd::Help, true),
@@ -167,7 +175,7 @@ pub const HELD: &[Binding] = &[
 pub const SIGN_CHOICE: &[Binding] = &[
     b(
         &[K::Char('p'), K::Left],
-        "p/f",
+        "p/f ←→",
         "pass/fail",
         Cmd::Pass,
         true,
@@ -214,18 +222,42 @@ pub const SUMMARY: &[Binding] = &[
         Cmd::Reopen,
         true,
     ),
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 pub const REVIEW_OPEN: &[Binding] = &[
     b(&[K::Char('a')], "a", "approve", Cmd::Approve, true),
     b(&[K::Char('x')], "x", "reject", Cmd::Reject, true),
     b(&[K::Char('e')], "e", "export", Cmd::Export, true),
-    b(&[K::Left], "←", "previous step chart", Cmd::Left, false),
+    b(&[K::Tab], "Tab", "record/charts", Cmd::NextField, true),
+    b(&[K::Left], "←", "previous step's chart", Cmd::Left, false),
     b(&[K::Right], "←→", "step chart", Cmd::Right, true),
     b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
     b(&[K::Esc], "Esc", "queue", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
+];
+
+/// The help overlay: it scrolls; any other key closes it.
+pub const HELP: &[Binding] = &[
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
+    b(&[K::Esc], "any other key", "close help", Cmd::Back, true),
 ];
 
 pub const REVIEW_QUEUE: &[Binding] = &[
@@ -263,8 +295,32 @@ pub const PEOPLE: &[Binding] = &[
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
 ];
 
+/// The new first line after a scrolling key, given the last first line that
+/// still fills the view and the view's height.
+pub fn scrolled(cmd: Cmd, top: u16, max: u16, page: u16) -> u16 {
+    let top = top.min(max);
+    let page = page.saturating_sub(1).max(1);
+    match cmd {
+        Cmd::Up => top.saturating_sub(1),
+        Cmd::Down => top.saturating_add(1).min(max),
+        Cmd::PageUp => top.saturating_sub(page),
+        Cmd::PageDown => top.saturating_add(page).min(max),
+        Cmd::Top => 0,
+        Cmd::Bottom => max,
+        _ => top,
+    }
+}
+
 /// The table of whatever has the keyboard now.
 pub fn table(state: &State) -> &'static [Binding] {
+    if state.help {
+        return HELP;
+    }
+    screen_table(state)
+}
+
+/// The table of the screen or dialog, under the help if it is open.
+pub fn screen_table(state: &State) -> &'static [Binding] {
     if let Some(m) = &state.modal {
         return match m {
             Modal::Held => HELD,
@@ -299,6 +355,10 @@ fn key_of(action: &Action) -> Option<Key> {
         Action::Down => Key::Down,
         Action::Left => Key::Left,
         Action::Right => Key::Right,
+        Action::PageUp => Key::PageUp,
+        Action::PageDown => Key::PageDown,
+        Action::Home => Key::Home,
+        Action::End => Key::End,
         _ => return None,
     })
 }
@@ -325,9 +385,9 @@ pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// Every key of the table, for the help overlay.
+/// Every key of the screen's table, for the help overlay.
 pub fn help(state: &State) -> Vec<(String, &'static str)> {
-    table(state)
+    screen_table(state)
         .iter()
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| name(*k)).collect();
@@ -348,6 +408,10 @@ fn name(k: Key) -> String {
         Key::Down => "↓".into(),
         Key::Left => "←".into(),
         Key::Right => "→".into(),
+        Key::PageUp => "PgUp".into(),
+        Key::PageDown => "PgDn".into(),
+        Key::Home => "Home".into(),
+        Key::End => "End".into(),
         Key::Help => "?/F1".into(),
         Key::Quit => "Ctrl+Q".into(),
     }
@@ -375,6 +439,7 @@ mod tests {
             REVIEW_OPEN,
             REVIEW_QUEUE,
             REVIEW_FILTER,
+            HELP,
             LOOKUP,
             PEOPLE,
         ];

@@ -98,6 +98,9 @@ async fn select_loop(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut assembler = ScanAssembler::default();
     let mut dirty = true;
+    // Scrolling screens page by what fits: the size is known before the first key.
+    let size = terminal.size()?;
+    update(state, Action::Resize(size.width, size.height));
 
     loop {
         if dirty {
@@ -128,7 +131,7 @@ async fn select_loop(
                     };
                     actions.extend(assembled.into_iter().map(|a| assembled_action(editing, a)));
                 }
-                Some(Ok(TermEvent::Resize(..))) => actions.push(Action::Resize),
+                Some(Ok(TermEvent::Resize(w, h))) => actions.push(Action::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),

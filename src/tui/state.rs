@@ -207,6 +207,18 @@ pub struct Recorder {
 pub struct SummaryState {
     pub job: Job,
     pub instruction: Arc<Instruction>,
+    /// First line of the record shown (↑↓, PgUp/PgDn, Home/End).
+    pub scroll: u16,
+}
+
+impl SummaryState {
+    pub fn new(job: Job, instruction: Arc<Instruction>) -> SummaryState {
+        SummaryState {
+            job,
+            instruction,
+            scroll: 0,
+        }
+    }
 }
 
 /// One step's recorded temperature, as the reviewer sees it.
@@ -231,6 +243,8 @@ pub struct ReviewState {
     pub traces: Vec<StepTrace>,
     /// Which step's chart is shown.
     pub chart_step: usize,
+    /// The charts page (one step's chart on the screen) rather than the record.
+    pub charts: bool,
     pub scroll: u16,
 }
 
@@ -244,6 +258,7 @@ impl Default for ReviewState {
             open: None,
             traces: Vec::new(),
             chart_step: 0,
+            charts: false,
             scroll: 0,
         }
     }
@@ -405,6 +420,10 @@ pub struct State {
     pub flash: Option<Flash>,
     pub station: StationView,
     pub help: bool,
+    /// First line of the help shown.
+    pub help_scroll: u16,
+    /// The terminal's size (columns, rows), for paging.
+    pub size: (u16, u16),
     pub no_color: bool,
     pub quit: bool,
     /// Requests asked and not answered yet, and what each was for. An answer whose
@@ -458,6 +477,8 @@ impl State {
                 ..StationView::default()
             },
             help: false,
+            help_scroll: 0,
+            size: (80, 24),
             no_color: false,
             quit: false,
             requests: Default::default(),

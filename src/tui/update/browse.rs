@@ -20,7 +20,10 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
     if let Some((job, _)) = &r.open {
         let job = job.id.clone();
         match cmd {
+            Some(Cmd::Back) if r.charts => r.charts = false,
             Some(Cmd::Back) => r.open = None,
+            Some(Cmd::NextField) => r.charts = !r.charts,
+            Some(Cmd::Left | Cmd::Right) if !r.charts => r.charts = true,
             Some(Cmd::Left | Cmd::Right) => {
                 // Step through the steps that have a recorded trace.
                 let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
@@ -33,8 +36,15 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
                     r.chart_step = steps[next];
                 }
             }
-            Some(Cmd::Up) => r.scroll = r.scroll.saturating_sub(1),
-            Some(Cmd::Down) => r.scroll = r.scroll.saturating_add(1),
+            Some(
+                c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom),
+            ) => {
+                let (max, page) = crate::tui::view::review_scroll_room(state);
+                if let Screen::Review(r) = &mut state.screen {
+                    r.charts = false;
+                    r.scroll = keys::scrolled(c, r.scroll, max, page);
+                }
+            }
             Some(Cmd::Export) => {
                 return vec![read(state, Ask::Export, Read::ExportJob { job })];
             }

@@ -203,6 +203,15 @@ pub(super) fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
                 ));
             }
         }
+        (
+            Some(c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom)),
+            _,
+        ) => {
+            let (max, page) = crate::tui::view::summary_scroll_room(state);
+            if let Screen::Summary(s) = &mut state.screen {
+                s.scroll = keys::scrolled(c, s.scroll, max, page);
+            }
+        }
         (Some(Cmd::Back), _) => return go_home(state),
         _ => {}
     }

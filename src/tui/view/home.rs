@@ -26,7 +26,7 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
     frame.render_widget(Paragraph::new(intro).block(Block::default()), top);
 
     let header =
-        Row::new(["Job", "Board", "Instruction", "Status", "Step", ""]).style(theme.bold());
+        Row::new(["Job", "Board", "Instruction", "Status", "At step", ""]).style(theme.bold());
     let rows: Vec<Row> = h
         .jobs
         .iter()
@@ -62,8 +62,8 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
                 Constraint::Length(12),
                 Constraint::Length(12),
                 Constraint::Length(11),
-                Constraint::Length(6),
-                Constraint::Min(0),
+                Constraint::Min(20),
+                Constraint::Max(30),
             ],
         )
         .header(header)
