@@ -301,6 +301,7 @@ impl Executor {
                 flags: crate::domain::deviations::deviations_summary(&job)
                     .flags
                     .len(),
+                inspectors: job.inspector_badges(),
             });
         }
         Ok(out)

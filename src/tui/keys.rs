@@ -58,6 +58,7 @@ pub enum Cmd {
     // Runner.
     Sign,
     Lot,
+    SameLot,
     Acknowledge,
     CompleteStep,
     Suspend,
@@ -156,6 +157,13 @@ pub const START: &[Binding] = &[
 pub const RUNNER: &[Binding] = &[
     b(&[K::Enter, K::Char('c')], "Enter", "sign", Cmd::Sign, true),
     b(&[K::Char('l')], "l", "lot", Cmd::Lot, true),
+    b(
+        &[K::Char('p')],
+        "p",
+        "same lot as an earlier step",
+        Cmd::SameLot,
+        false,
+    ),
     b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),

@@ -118,10 +118,11 @@ async fn select_loop(
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let now = Instant::now();
                     let editing = state.editing();
+                    let assemble = !editing || state.scans_while_editing();
                     let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
                     let assembled = match key.code {
-                        KeyCode::Char(c) if !editing && plain => assembler.char(c, now),
-                        KeyCode::Enter if !editing => assembler.enter(now),
+                        KeyCode::Char(c) if assemble && plain => assembler.char(c, now),
+                        KeyCode::Enter if assemble => assembler.enter(now),
                         _ => {
                             let mut out: Vec<Assembled> = assembler.flush_as_keys();
                             actions.extend(out.drain(..).map(|a| assembled_action(editing, a)));

@@ -42,6 +42,8 @@ pub struct ReviewLine {
     pub excursions: usize,
     /// Entries of the job's deviations summary (failed attempts, redos, deviations…).
     pub flags: usize,
+    /// Badges that signed an inspection: they may not review it.
+    pub inspectors: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -527,6 +529,13 @@ impl State {
 
     pub fn badge(&self) -> Option<&str> {
         self.user.as_ref().map(|p| p.badge.as_str())
+    }
+
+    /// True where a scanner's burst is told from typing even though a field has the
+    /// keyboard: on the log-in form a badge scanned onto the PIN field must not
+    /// become a PIN try.
+    pub fn scans_while_editing(&self) -> bool {
+        self.modal.is_none() && matches!(self.screen, Screen::Login(_))
     }
 
     /// True when a text field has the keyboard, so letters are text, not commands.

@@ -48,6 +48,12 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
             Some(Cmd::Export) => {
                 return vec![read(state, Ask::Export, Read::ExportJob { job })];
             }
+            Some(Cmd::Approve | Cmd::Reject)
+                if review_refusal_of_open(state).is_some() =>
+            {
+                let why = review_refusal_of_open(state).unwrap_or_default();
+                state.flash(FlashKind::Error, format!("You may not review this job — {why}"));
+            }
             Some(Cmd::Approve) => {
                 state.modal = Some(CommentDialog::signed(
                     Purpose::Approve,
@@ -65,6 +71,11 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         return Vec::new();
     }
     let visible = visible_reviews(r);
+    let refused = r
+        .queue
+        .iter()
+        .find(|l| visible.get(r.selected) == Some(&l.id))
+        .map(|l| (l.performer.clone(), l.inspectors.clone()));
     match cmd {
         Some(Cmd::Back) => return go_home(state),
         Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
@@ -73,12 +84,40 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         Some(Cmd::Next) => {
             if let Some(id) = visible.get(r.selected) {
                 let job = id.clone();
+                if let Some((performer, inspectors)) = refused
+                    && let Some(why) = review_refusal(state, &performer, &inspectors)
+                {
+                    // Reading is allowed; deciding is not, and it says so first.
+                    state.flash(
+                        FlashKind::Info,
+                        format!("Open to read only — you may not review it: {why}"),
+                    );
+                }
                 return vec![read(state, Ask::OpenReview, Read::OpenReview { job })];
             }
         }
         _ => {}
     }
     Vec::new()
+}
+
+/// Why the logged-in person may not review a job, by the core's own rule
+/// (`policy::may_review`), so the queue greys it out before anyone types a comment.
+pub fn review_refusal(
+    state: &State,
+    performer: &str,
+    inspectors: &[String],
+) -> Option<String> {
+    let user = state.user.as_ref()?;
+    let refusal = policy::may_review(user, performer, inspectors, state.now).err()?;
+    let whose = if inspectors.iter().any(|i| *i == user.badge) {
+        "you inspected it: "
+    } else if performer == user.badge {
+        "your own job: "
+    } else {
+        ""
+    };
+    Some(format!("{whose}{refusal}"))
 }
 
 /// Queue entries matching the filter (date, technician, instruction, serial).
@@ -139,4 +178,12 @@ pub(super) fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+fn review_refusal_of_open(state: &State) -> Option<String> {
+    let Screen::Review(r) = &state.screen else {
+        return None;
+    };
+    let (job, _) = r.open.as_ref()?;
+    review_refusal(state, &job.performer, &job.inspector_badges())
 }

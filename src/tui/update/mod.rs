@@ -49,8 +49,8 @@ use runner::*;
 use start::*;
 use station::*;
 
-pub use browse::visible_reviews;
-pub use runner::lot_materials;
+pub use browse::{review_refusal, visible_reviews};
+pub use runner::{LotTextError, lot_materials, lot_text, previous_lot};
 pub use start::refusals;
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {

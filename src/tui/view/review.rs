@@ -7,7 +7,7 @@ use super::login::field_line;
 use super::summary::record_lines;
 use super::theme::Theme;
 use crate::tui::state::{ReviewState, State};
-use crate::tui::update::visible_reviews;
+use crate::tui::update::{review_refusal, visible_reviews};
 
 fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
     let Some((job, instruction)) = &r.open else {
@@ -44,7 +44,7 @@ pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
     )
 }
 
-pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some((job, _)) = &r.open {
         if r.charts {
             draw_chart_page(r, theme, frame, area);
@@ -67,7 +67,32 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
         );
         return;
     }
-    let [filter, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let visible_ids = visible_reviews(r);
+    let why = r
+        .queue
+        .iter()
+        .filter(|l| visible_ids.contains(&l.id))
+        .nth(r.selected)
+        .and_then(|l| {
+            review_refusal(state, &l.performer, &l.inspectors).map(|w| (l.id.clone(), w))
+        });
+    let note = if why.is_some() { 2 } else { 0 };
+    let [filter, list, note_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(note),
+    ])
+    .areas(area);
+    if let Some((id, why)) = why {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                format!("✖ {id} is greyed: you may not review it — {why}. Enter opens it to read."),
+                theme.warn(),
+            )))
+            .wrap(Wrap { trim: true }),
+            note_area,
+        );
+    }
     frame.render_widget(
         Paragraph::new(field_line(&r.filter, r.filtering, theme, 30)),
         filter,
@@ -79,23 +104,29 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
         .filter(|l| visible.contains(&l.id))
         .enumerate()
         .map(|(i, l)| {
+            let refusal = review_refusal(state, &l.performer, &l.inspectors);
+            let flags = match (l.excursions, l.flags) {
+                (0, 0) => String::new(),
+                (a, 0) => format!("⚠ {a}"),
+                (0, f) => format!("⚑ {f} flagged"),
+                (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
+            };
+            let last = match &refusal {
+                Some(_) => format!("✖ not yours {flags}"),
+                None => flags,
+            };
             let row = Row::new([
                 l.id.clone(),
                 l.serial.clone(),
                 l.instruction.clone(),
                 l.performer.clone(),
                 l.submitted.format("%Y-%m-%d %H:%M").to_string(),
-                match (l.excursions, l.flags) {
-                    (0, 0) => String::new(),
-                    (a, 0) => format!("⚠ {a}"),
-                    (0, f) => format!("⚑ {f} flagged"),
-                    (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
-                },
+                last,
             ]);
-            if i == r.selected {
-                row.style(theme.selected())
-            } else {
-                row
+            match (i == r.selected, refusal.is_some()) {
+                (true, _) => row.style(theme.selected()),
+                (false, true) => row.style(theme.dim()),
+                (false, false) => row,
             }
         })
         .collect();
