@@ -24,11 +24,12 @@ use theme::Theme;
 
 pub fn draw(state: &State, frame: &mut Frame) {
     let theme = Theme::new(state.no_color);
+    let footer_rows = footer_rows(state, frame.area().width);
     let [header, body, flash, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_rows),
     ])
     .areas(frame.area());
 
@@ -109,7 +110,13 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
 
 /// Every key of the footer must show: when the roomy form does not fit, the
 /// padding goes first, then the footer takes a second look at the words.
-fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+fn draw_footer(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
+    frame.render_widget(footer(state), area);
+}
+
+fn footer(state: &State) -> Paragraph<'static> {
+    let theme = &Theme::new(state.no_color);
+    let width = state.size.0;
     let keys = keys(state);
     let roomy: usize = keys
         .iter()
@@ -117,7 +124,7 @@ fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         .sum();
     let mut spans = Vec::new();
     for (key, what) in keys {
-        if roomy <= area.width as usize {
+        if roomy <= width as usize {
             spans.push(Span::styled(format!(" {key} "), theme.key()));
             spans.push(Span::raw(format!(" {what} ")));
         } else {
@@ -125,15 +132,20 @@ fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             spans.push(Span::raw(format!(" {what} ")));
         }
     }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
-        area,
-    );
+    Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true })
 }
 
 /// The body of the screen (between header and flash line) for a terminal size.
-pub fn body_area(size: (u16, u16)) -> Rect {
-    Rect::new(0, 1, size.0, size.1.saturating_sub(3))
+pub fn body_area_of(state: &State) -> Rect {
+    let rows = footer_rows(state, state.size.0);
+    Rect::new(0, 1, state.size.0, state.size.1.saturating_sub(2 + rows))
+}
+
+/// The footer wraps to a second (third) row rather than lose a key.
+fn footer_rows(state: &State, width: u16) -> u16 {
+    u16::try_from(footer(state).line_count(width))
+        .unwrap_or(1)
+        .clamp(1, 3)
 }
 
 /// How far the summary's record can scroll, and its page height.
@@ -224,7 +236,7 @@ fn help_popup(area: Rect) -> Rect {
 /// How far the help can scroll at the current size, and its page height.
 pub fn help_scroll_room(state: &State) -> (u16, u16) {
     let theme = Theme::new(state.no_color);
-    let popup = help_popup(body_area(state.size));
+    let popup = help_popup(body_area_of(state));
     let inner = Block::bordered().inner(popup);
     let n = Paragraph::new(help_lines(state, &theme))
         .wrap(Wrap { trim: false })

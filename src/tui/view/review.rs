@@ -34,7 +34,7 @@ fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
 /// How far the record can scroll at the current size, and its page height.
 pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
     let theme = Theme::new(state.no_color);
-    let inner = Block::bordered().inner(super::body_area(state.size));
+    let inner = Block::bordered().inner(super::body_area_of(state));
     let n = Paragraph::new(open_lines(r, &theme))
         .wrap(Wrap { trim: false })
         .line_count(inner.width);
@@ -98,6 +98,7 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
         filter,
     );
     let visible = visible_reviews(r);
+    let narrow = area.width < 100;
     let rows: Vec<Row> = r
         .queue
         .iter()
@@ -120,7 +121,9 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
                 l.serial.clone(),
                 l.instruction.clone(),
                 l.performer.clone(),
-                l.submitted.format("%Y-%m-%d %H:%M").to_string(),
+                l.submitted
+                    .format(if narrow { "%m-%d %H:%M" } else { "%Y-%m-%d %H:%M" })
+                    .to_string(),
                 last,
             ]);
             match (i == r.selected, refusal.is_some()) {
@@ -134,11 +137,11 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
         Table::new(
             rows,
             [
-                Constraint::Length(24),
+                Constraint::Length(23),
                 Constraint::Length(10),
                 Constraint::Length(11),
-                Constraint::Length(8),
-                Constraint::Length(16),
+                Constraint::Length(6),
+                Constraint::Length(if narrow { 11 } else { 16 }),
                 Constraint::Min(0),
             ],
         )
@@ -149,7 +152,7 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
                 "Instruction",
                 "By",
                 "Submitted",
-                "Alarms/flags",
+                "Flags",
             ])
             .style(theme.bold()),
         )

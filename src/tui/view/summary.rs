@@ -308,7 +308,7 @@ fn areas(s: &SummaryState, theme: &Theme, area: Rect) -> (Rect, Rect) {
 /// How far the record can scroll at the current size, and its page height.
 pub fn scroll_room(state: &State, s: &SummaryState) -> (u16, u16) {
     let theme = Theme::new(state.no_color);
-    let (_, rec) = areas(s, &theme, super::body_area(state.size));
+    let (_, rec) = areas(s, &theme, super::body_area_of(state));
     let n = Paragraph::new(body_lines(s, &theme))
         .wrap(Wrap { trim: false })
         .line_count(rec.width);
