@@ -456,7 +456,10 @@ fn rejected_summary_shows_the_verdict_on_top_and_scrolls() {
         update(&mut s, Action::End);
         let end = shown(&mut s, w, h);
         assert!(end.contains("C5 fillet photo missing"), "{end}");
-        assert!(end.contains("steps ·") && end.contains("signatures"), "{end}");
+        assert!(
+            end.contains("steps ·") && end.contains("signatures"),
+            "{end}"
+        );
         update(&mut s, Action::Home);
     }
     update(&mut s, Action::Resize(80, 24));
@@ -474,25 +477,28 @@ fn review_queue_and_record() {
         &[1],
     )));
     let mut r = ReviewState {
-        queue: vec![ReviewLine {
-            id: "BENCH-7-20261123-100000".into(),
-            serial: "SN-4471".into(),
-            instruction: "WI-BGA-001".into(),
-            performer: "T100".into(),
-            submitted: t0() + Duration::hours(1),
-            excursions: 1,
-            flags: 2,
-            inspectors: vec!["I300".into()],
-        }, ReviewLine {
-            id: "BENCH-7-20261123-081500".into(),
-            serial: "SN-4470".into(),
-            instruction: "WI-BGA-001".into(),
-            performer: "T200".into(),
-            submitted: t0() + Duration::minutes(30),
-            excursions: 0,
-            flags: 0,
-            inspectors: vec!["S400".into()],
-        }],
+        queue: vec![
+            ReviewLine {
+                id: "BENCH-7-20261123-100000".into(),
+                serial: "SN-4471".into(),
+                instruction: "WI-BGA-001".into(),
+                performer: "T100".into(),
+                submitted: t0() + Duration::hours(1),
+                excursions: 1,
+                flags: 2,
+                inspectors: vec!["I300".into()],
+            },
+            ReviewLine {
+                id: "BENCH-7-20261123-081500".into(),
+                serial: "SN-4470".into(),
+                instruction: "WI-BGA-001".into(),
+                performer: "T200".into(),
+                submitted: t0() + Duration::minutes(30),
+                excursions: 0,
+                flags: 0,
+                inspectors: vec!["S400".into()],
+            },
+        ],
         ..ReviewState::default()
     };
     s.screen = Screen::Review(Box::new(r.clone()));

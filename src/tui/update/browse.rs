@@ -48,11 +48,12 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
             Some(Cmd::Export) => {
                 return vec![read(state, Ask::Export, Read::ExportJob { job })];
             }
-            Some(Cmd::Approve | Cmd::Reject)
-                if review_refusal_of_open(state).is_some() =>
-            {
+            Some(Cmd::Approve | Cmd::Reject) if review_refusal_of_open(state).is_some() => {
                 let why = review_refusal_of_open(state).unwrap_or_default();
-                state.flash(FlashKind::Error, format!("You may not review this job — {why}"));
+                state.flash(
+                    FlashKind::Error,
+                    format!("You may not review this job — {why}"),
+                );
             }
             Some(Cmd::Approve) => {
                 state.modal = Some(CommentDialog::signed(
@@ -103,11 +104,7 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
 
 /// Why the logged-in person may not review a job, by the core's own rule
 /// (`policy::may_review`), so the queue greys it out before anyone types a comment.
-pub fn review_refusal(
-    state: &State,
-    performer: &str,
-    inspectors: &[String],
-) -> Option<String> {
+pub fn review_refusal(state: &State, performer: &str, inspectors: &[String]) -> Option<String> {
     let user = state.user.as_ref()?;
     let refusal = policy::may_review(user, performer, inspectors, state.now).err()?;
     let whose = if inspectors.iter().any(|i| *i == user.badge) {

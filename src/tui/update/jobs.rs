@@ -21,7 +21,10 @@ pub(super) fn open_job(state: &mut State, job: Job, instruction: Arc<Instruction
     let mut fx = Vec::new();
     match job.current_step() {
         None => {
-            state.show(Screen::Summary(Box::new(SummaryState::new(job, instruction))));
+            state.show(Screen::Summary(Box::new(SummaryState::new(
+                job,
+                instruction,
+            ))));
             fx.push(Effect::StationTarget(None));
         }
         Some(step) => {
@@ -233,7 +236,9 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 .steps
                 .get(was_step as usize)
                 .is_some_and(|s| s.completed.is_some());
-            let signed = acc.events().any(|e| matches!(e, Event::CheckpointSigned { .. }));
+            let signed = acc
+                .events()
+                .any(|e| matches!(e, Event::CheckpointSigned { .. }));
             if signed {
                 r.selected = next_unsigned(r, r.selected);
             }
@@ -242,7 +247,10 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 let instruction = r.instruction.clone();
                 return match job.current_step() {
                     None => {
-                        state.show(Screen::Summary(Box::new(SummaryState::new(job, instruction))));
+                        state.show(Screen::Summary(Box::new(SummaryState::new(
+                            job,
+                            instruction,
+                        ))));
                         vec![Effect::StationTarget(None)]
                     }
                     Some(next) => {

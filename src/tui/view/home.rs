@@ -18,9 +18,9 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
         Paragraph::new(Line::from(Span::styled(text, theme.bold())))
             .wrap(ratatui::widgets::Wrap { trim: true })
     });
-    let detail_rows = detail
-        .as_ref()
-        .map_or(0, |p| u16::try_from(p.line_count(area.width)).unwrap_or(1).min(3));
+    let detail_rows = detail.as_ref().map_or(0, |p| {
+        u16::try_from(p.line_count(area.width)).unwrap_or(1).min(3)
+    });
     let [top, list, below] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(0),
@@ -46,8 +46,7 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
     }
     frame.render_widget(Paragraph::new(intro).block(Block::default()), top);
 
-    let header =
-        Row::new(["Job", "Board", "Instruction", "Status", "At step"]).style(theme.bold());
+    let header = Row::new(["Job", "Board", "Instruction", "Status", "At step"]).style(theme.bold());
     let rows: Vec<Row> = h
         .jobs
         .iter()

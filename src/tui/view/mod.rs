@@ -242,7 +242,9 @@ pub fn help_scroll_room(state: &State) -> (u16, u16) {
         .wrap(Wrap { trim: false })
         .line_count(inner.width);
     (
-        u16::try_from(n).unwrap_or(u16::MAX).saturating_sub(inner.height),
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(inner.height),
         inner.height,
     )
 }
@@ -269,7 +271,10 @@ pub fn scroll_title(name: &str, top: u16, height: u16, total: u16) -> String {
         return name.to_string();
     }
     let last = (top + height).min(total);
-    format!("{name}· lines {}–{last} of {total} · ↑↓ PgUp/PgDn ", top + 1)
+    format!(
+        "{name}· lines {}–{last} of {total} · ↑↓ PgUp/PgDn ",
+        top + 1
+    )
 }
 
 /// A rectangle of at most `w`×`h` in the middle of `area`.

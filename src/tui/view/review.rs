@@ -39,7 +39,9 @@ pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
         .wrap(Wrap { trim: false })
         .line_count(inner.width);
     (
-        u16::try_from(n).unwrap_or(u16::MAX).saturating_sub(inner.height),
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(inner.height),
         inner.height,
     )
 }
@@ -57,12 +59,13 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
         let top = r.scroll.min(total.saturating_sub(inner.height));
         let name = format!(" Review {} ", job.id);
         frame.render_widget(
-            para.scroll((top, 0)).block(Block::bordered().title(super::scroll_title(
-                &name,
-                top,
-                inner.height,
-                total,
-            ))),
+            para.scroll((top, 0))
+                .block(Block::bordered().title(super::scroll_title(
+                    &name,
+                    top,
+                    inner.height,
+                    total,
+                ))),
             area,
         );
         return;
@@ -122,7 +125,11 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
                 l.instruction.clone(),
                 l.performer.clone(),
                 l.submitted
-                    .format(if narrow { "%m-%d %H:%M" } else { "%Y-%m-%d %H:%M" })
+                    .format(if narrow {
+                        "%m-%d %H:%M"
+                    } else {
+                        "%Y-%m-%d %H:%M"
+                    })
                     .to_string(),
                 last,
             ]);
@@ -146,15 +153,8 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
             ],
         )
         .header(
-            Row::new([
-                "Job",
-                "Board",
-                "Instruction",
-                "By",
-                "Submitted",
-                "Flags",
-            ])
-            .style(theme.bold()),
+            Row::new(["Job", "Board", "Instruction", "By", "Submitted", "Flags"])
+                .style(theme.bold()),
         )
         .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
         list,

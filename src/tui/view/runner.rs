@@ -176,8 +176,7 @@ fn draw_step(
                 ),
                 theme.ok(),
             ),
-            (None, true) => match crate::tui::update::previous_lot(r)
-                .filter(|l| &l.material == id)
+            (None, true) => match crate::tui::update::previous_lot(r).filter(|l| &l.material == id)
             {
                 Some(l) => Span::styled(
                     format!("✖ scan lot, or p: {} of step {}", l.lot, l.step + 1),

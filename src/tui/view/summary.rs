@@ -313,7 +313,9 @@ pub fn scroll_room(state: &State, s: &SummaryState) -> (u16, u16) {
         .wrap(Wrap { trim: false })
         .line_count(rec.width);
     (
-        u16::try_from(n).unwrap_or(u16::MAX).saturating_sub(rec.height),
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(rec.height),
         rec.height,
     )
 }
@@ -324,7 +326,12 @@ pub fn draw(_state: &State, s: &SummaryState, theme: &Theme, frame: &mut Frame, 
     let total = u16::try_from(body.line_count(rec.width)).unwrap_or(u16::MAX);
     let first = s.scroll.min(total.saturating_sub(rec.height));
     frame.render_widget(
-        Block::bordered().title(super::scroll_title(" Job summary ", first, rec.height, total)),
+        Block::bordered().title(super::scroll_title(
+            " Job summary ",
+            first,
+            rec.height,
+            total,
+        )),
         area,
     );
     frame.render_widget(
