@@ -2098,3 +2098,98 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
         JobStatus::Approved
     );
 }
+
+/// Item 4: Enter walks the form in the order the screen shows it; a known
+/// board fills P/N and revision from its history; another kind of alloy than
+/// before warns of a mixed-alloy rework; Enter on a greyed instruction says why.
+#[test]
+fn new_job_form_follows_the_screen_and_the_board_history() {
+    let mut b = bench();
+    b.login("T100", "1111");
+    b.start_job("SN-1304", "WI-CHIP-001", '3', "");
+    assert!(matches!(b.state.screen, Screen::Runner(_)), "{}", b.flash());
+    b.act(Action::Esc);
+
+    b.act(Action::Command('n'));
+    b.typ("SN-1304");
+    b.act(Action::Enter);
+    let form = |b: &Bench| match &b.state.screen {
+        Screen::Start(f) => (**f).clone(),
+        _ => panic!("not on the form: {}", b.flash()),
+    };
+    let f = form(&b);
+    assert_eq!(f.focus, 1);
+    assert_eq!(
+        f.fields[1].value, "PCA-1001",
+        "P/N from the board's history"
+    );
+    assert_eq!(f.fields[2].value, "C", "revision from the board's history");
+    assert!(f.fields[1].suggested);
+    // Order on screen: left column top to bottom, then the right one.
+    let text = screen_text(&b.state, 80, 24);
+    let at = |label: &str| {
+        text.find(label)
+            .map(|i| {
+                let line = text[..i].matches('\n').count();
+                let col = i - text[..i].rfind('\n').map_or(0, |n| n + 1);
+                (col > 40, line)
+            })
+            .unwrap_or_else(|| panic!("{label} not shown:\n{text}"))
+    };
+    let labels = [
+        "Board serial",
+        "Assembly P/N",
+        "Assembly rev",
+        "Ref. designators",
+        "Defect / NCR",
+        "Approval / ECO",
+        "Product class",
+        "Alloy",
+    ];
+    let places: Vec<_> = labels.iter().map(|l| at(l)).collect();
+    let mut sorted = places.clone();
+    sorted.sort();
+    assert_eq!(places, sorted, "labels are shown in Enter's order:\n{text}");
+    for want in 2..=traveler::tui::state::StartForm::LIST {
+        b.act(Action::Enter);
+        assert_eq!(form(&b).focus, want);
+    }
+    let f = form(&b);
+    assert_eq!(f.fields[1].value, "PCA-1001", "Enter keeps the suggestion");
+
+    // SAC305 before; Sn63Pb37 now is a mixed-alloy rework.
+    let lead = b
+        .state
+        .library
+        .alloys
+        .iter()
+        .position(|a| a.id.get_ref() == "Sn63Pb37")
+        .unwrap();
+    if let Screen::Start(f) = &mut b.state.screen {
+        f.alloy = lead;
+    }
+    let text = screen_text(&b.state, 80, 24);
+    assert!(text.contains("Mixed-alloy rework"), "{text}");
+    let f = form(&b);
+    assert_eq!(f.mixed_alloys(&b.state.library), vec!["SAC305".to_string()]);
+
+    // A greyed instruction: Enter says why, and nothing starts.
+    let started = b.count("job_started");
+    let spl = b
+        .state
+        .library
+        .instructions
+        .iter()
+        .position(|i| i.id() == "WI-SPL-001")
+        .unwrap();
+    for _ in 0..spl {
+        b.act(Action::Down);
+    }
+    b.act(Action::Enter);
+    let err = form(&b).error.unwrap_or_default();
+    assert!(
+        err.contains("WI-SPL-001 cannot start") && err.contains("Class 3"),
+        "{err}"
+    );
+    assert_eq!(b.count("job_started"), started);
+}

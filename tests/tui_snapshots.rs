@@ -352,6 +352,13 @@ fn start_screen_greys_what_the_person_may_not_run() {
         f.fields[i].value = v.to_string();
     }
     f.prior = Some(("SN-4471".into(), vec![]));
+    // The board was reworked with SAC305 before; Sn63Pb37 is the first alloy.
+    f.board = Some(traveler::tui::state::BoardFacts {
+        part: "PCA-1001".into(),
+        rev: "C".into(),
+        alloys: vec!["SAC305".into()],
+    });
+    f.fields[2].suggested = true;
     f.focus = StartForm::LIST;
     s.screen = Screen::Start(Box::new(f));
     snap_sizes("start_greyed", &mut s);

@@ -82,6 +82,7 @@ pub enum Outcome {
     Board {
         serial: String,
         prior: Vec<PriorJob>,
+        board: Option<super::state::BoardFacts>,
     },
     JobOpened(Result<(Job, Arc<Instruction>), String>),
     ReviewQueue(Vec<ReviewLine>),

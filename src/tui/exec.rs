@@ -10,7 +10,7 @@ use crate::store::Store;
 
 use super::action::{Outcome, Reply, ReviewOpened};
 use super::effect::{Effect, Read};
-use super::state::{JobLine, LookupResult, ReviewLine, StepTrace};
+use super::state::{BoardFacts, JobLine, LookupResult, ReviewLine, StepTrace};
 use crate::export::queries::{board_history, where_used};
 
 #[derive(Clone)]
@@ -65,7 +65,14 @@ impl Executor {
         match read {
             Read::Home { badge } => self.home(&badge).unwrap_or_else(Outcome::Error),
             Read::Board { serial } => match self.core.prior_jobs(&serial) {
-                Ok(prior) => Outcome::Board { serial, prior },
+                Ok(prior) => {
+                    let board = self.board_facts(&serial);
+                    Outcome::Board {
+                        serial,
+                        prior,
+                        board,
+                    }
+                }
                 Err(e) => Outcome::Error(e.to_string()),
             },
             Read::OpenJob { job } => Outcome::JobOpened(self.job(&job).and_then(|j| {
@@ -234,6 +241,30 @@ impl Executor {
             query: query.to_string(),
             history: (!history.jobs.is_empty()).then_some(history),
             uses,
+        })
+    }
+
+    /// The assembly of a board's latest job and every alloy it was reworked with.
+    fn board_facts(&self, serial: &str) -> Option<BoardFacts> {
+        let mut jobs: Vec<Job> = self
+            .store()
+            .jobs_by_serial(serial)
+            .ok()?
+            .iter()
+            .filter_map(|id| self.job(id).ok())
+            .collect();
+        jobs.sort_by_key(|j| j.started);
+        let last = jobs.last()?;
+        let mut alloys: Vec<String> = Vec::new();
+        for j in &jobs {
+            if !alloys.contains(&j.alloy) {
+                alloys.push(j.alloy.clone());
+            }
+        }
+        Some(BoardFacts {
+            part: last.assembly_part.clone(),
+            rev: last.assembly_rev.clone(),
+            alloys,
         })
     }
 

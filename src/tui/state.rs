@@ -99,6 +99,15 @@ pub struct HomeState {
 
 pub const START_FIELDS: usize = 6;
 
+/// What earlier jobs on a board say about it: the assembly it is (latest job)
+/// and the alloys it was reworked with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BoardFacts {
+    pub part: String,
+    pub rev: String,
+    pub alloys: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartForm {
     /// Serial, part number, part revision, reference designators, defect/NCR, approval.
@@ -110,6 +119,8 @@ pub struct StartForm {
     pub selected: usize,
     /// Earlier jobs on the board, for rework-cycle limits; loaded when the serial is set.
     pub prior: Option<(String, Vec<PriorJob>)>,
+    /// The board's assembly and alloys from its history, once read.
+    pub board: Option<BoardFacts>,
     pub error: Option<String>,
 }
 
@@ -129,6 +140,7 @@ impl Default for StartForm {
             focus: 0,
             selected: 0,
             prior: None,
+            board: None,
             error: None,
         }
     }
@@ -139,6 +151,27 @@ impl StartForm {
     pub const ALLOY: usize = START_FIELDS + 1;
     pub const LIST: usize = START_FIELDS + 2;
     pub const APPROVAL: usize = 5;
+
+    /// Earlier alloys of the board that are of the other kind (tin-lead versus
+    /// lead-free) than `alloy`: starting would make a mixed-alloy rework.
+    pub fn mixed_alloys(&self, library: &Library) -> Vec<String> {
+        let Some(chosen) = library.alloys.get(self.alloy) else {
+            return Vec::new();
+        };
+        let Some(board) = &self.board else {
+            return Vec::new();
+        };
+        board
+            .alloys
+            .iter()
+            .filter(|a| {
+                library
+                    .alloy(a)
+                    .is_some_and(|x| x.lead_free != chosen.lead_free)
+            })
+            .cloned()
+            .collect()
+    }
 
     pub fn refdes(&self) -> Vec<String> {
         self.fields[3]

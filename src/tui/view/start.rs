@@ -18,9 +18,11 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             .map(|i| field_line(&f.fields[i], f.focus == i, theme, 20))
             .collect()
     };
-    let mut l = col(0..3);
+    // Read down the left column, then the right: the order Enter moves in.
+    let l = col(0..4);
+    let mut r = col(4..START_FIELDS);
     let class = ProductClass::ALL[f.class.min(2)];
-    l.push(Line::from(vec![
+    r.push(Line::from(vec![
         Span::styled(format!("{:>16}: ", "Product class"), theme.dim()),
         Span::styled(
             format!("◀ {class} ▶"),
@@ -31,7 +33,6 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             },
         ),
     ]));
-    let mut r = col(3..START_FIELDS);
     let alloy = state
         .library
         .alloys
@@ -61,8 +62,24 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
         Some((_, p)) => format!(" · {} earlier job(s) on this board", p.len()),
     };
     let mut lines = Vec::new();
+    let alloy = state
+        .library
+        .alloys
+        .get(f.alloy)
+        .map(|a| a.id.get_ref().clone())
+        .unwrap_or_default();
     if let Some(e) = &f.error {
         lines.push(Line::from(Span::styled(e.clone(), theme.bad())));
+    }
+    let mixed = f.mixed_alloys(&state.library);
+    if !mixed.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚠ Mixed-alloy rework: board earlier reworked with {}, now {alloy}",
+                mixed.join(", ")
+            ),
+            theme.warn(),
+        )));
     }
     for (i, instr) in state.library.instructions.iter().enumerate() {
         let why = refusals(state, f, instr);
