@@ -252,7 +252,7 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     tmux.keys(&["1111", "Enter"]);
     tmux.wait_for("fillet too small");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("Rejected by review");
+    tmux.wait_for("REJECTED by Dana Roth");
     tmux.keys(&["2"]);
     tmux.keys(&["touch up the fillet", "Enter"]);
     tmux.wait_for("attempt 2");
@@ -322,4 +322,35 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
         "no station readings recorded in step 1"
     );
     store.verify().unwrap();
+}
+
+/// Issue 13, item 13: `station sim` says that it runs, where, and how to stop it
+/// (on stderr; stdout keeps the bare path for scripts).
+#[test]
+fn station_sim_says_it_is_running_and_how_to_stop_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("bench-sim");
+    let mut child = Command::new(BIN)
+        .args(["station", "sim", "--protocol", "ascii-line", "--link"])
+        .arg(&link)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stderr)
+        .read_line(&mut line)
+        .unwrap();
+    let mut out = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut out)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("is running on"), "{line}");
+    assert!(line.contains(&link.display().to_string()), "{line}");
+    assert!(line.contains("Press Ctrl+C to stop"), "{line}");
+    assert!(out.starts_with(&link.display().to_string()), "{out}");
 }
