@@ -107,7 +107,7 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
 pub fn review_refusal(state: &State, performer: &str, inspectors: &[String]) -> Option<String> {
     let user = state.user.as_ref()?;
     let refusal = policy::may_review(user, performer, inspectors, state.now).err()?;
-    let whose = if inspectors.iter().any(|i| *i == user.badge) {
+    let whose = if inspectors.contains(&user.badge) {
         "you inspected it: "
     } else if performer == user.badge {
         "your own job: "
