@@ -81,37 +81,57 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             theme.warn(),
         )));
     }
+    let visible = list.height.saturating_sub(2) as usize;
+    let why: Vec<Vec<crate::domain::policy::Refusal>> = state
+        .library
+        .instructions
+        .iter()
+        .map(|i| refusals(state, f, i))
+        .collect();
+    let all_rows = lines.len() + why.iter().map(|w| 1 + w.len()).sum::<usize>();
+    // When every reason does not fit, only the selected instruction's are listed;
+    // the others carry a mark and how many there are (Enter on one says them all).
+    let compact = all_rows > visible;
+    let mut rows_before = lines.len();
     for (i, instr) in state.library.instructions.iter().enumerate() {
-        let why = refusals(state, f, instr);
+        let why = &why[i];
         let selected = f.focus == StartForm::LIST && i == f.selected;
-        let text = format!(
+        let mut text = format!(
             "{:<11} {:<2} {:<12} {}",
             instr.id(),
             instr.revision(),
             instr.spec.activity.to_string(),
             instr.spec.title
         );
+        let show_reasons = !compact || i == f.selected;
+        if compact {
+            let mark = match (why.len(), show_reasons) {
+                (0, _) | (_, true) => "   ".to_string(),
+                (n, false) => format!("✖{:<2}", n.min(9)),
+            };
+            text = format!("{mark}{text}");
+        }
         let style = match (selected, why.is_empty()) {
             (true, _) => theme.selected(),
             (false, true) => theme.bold(),
             (false, false) => theme.dim(),
         };
+        if i < f.selected {
+            rows_before += 1 + if show_reasons { why.len() } else { 0 };
+        }
         lines.push(Line::from(Span::styled(text, style)));
-        for reason in &why {
-            lines.push(Line::from(Span::styled(
-                format!("      ✖ {reason}"),
-                theme.dim(),
-            )));
+        if show_reasons {
+            for reason in why {
+                lines.push(Line::from(Span::styled(
+                    format!("      ✖ {reason}"),
+                    theme.dim(),
+                )));
+            }
         }
     }
-    // Keep the selected instruction in view on a 24-row terminal.
-    let rows_before: usize = state.library.instructions
-        [..f.selected.min(state.library.instructions.len())]
-        .iter()
-        .map(|i| 1 + refusals(state, f, i).len())
-        .sum();
-    let visible = list.height.saturating_sub(2) as usize;
-    let scroll = rows_before.saturating_sub(visible.saturating_sub(3)) as u16;
+    // Keep the selected instruction and its reasons in view.
+    let own = 1 + why.get(f.selected).map_or(0, Vec::len);
+    let scroll = (rows_before + own).saturating_sub(visible) as u16;
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll, 0))
