@@ -195,7 +195,14 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     assert!(ok.success());
 
     tmux.wait_for("scan your badge");
+    // A wrong PIN, then the badge scanned again (a burst, as a scanner sends it)
+    // while the PIN field has the keyboard: it restarts the log-in, no PIN try.
     tmux.keys(&["T100", "Enter"]);
+    tmux.keys(&["0000", "Enter"]);
+    tmux.wait_for("wrong PIN");
+    tmux.keys(&["T100", "Enter"]);
+    let screen = tmux.screen();
+    assert!(!screen.contains("wrong PIN"), "{screen}");
     tmux.keys(&["1111", "Enter"]);
     tmux.wait_for("Your open jobs");
     tmux.keys(&["n"]);
@@ -288,6 +295,11 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     }
     assert_eq!(kinds.iter().filter(|k| **k == "step_completed").count(), 3);
     assert_eq!(kinds.iter().filter(|k| **k == "job_submitted").count(), 2);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "pin_rejected").count(),
+        1,
+        "the badge scanned onto the PIN field was no PIN try"
+    );
     assert!(events.iter().any(|e| matches!(e, Event::StepRedone { step: 1, reason, .. } if reason == "touch up the fillet")));
     assert!(
         events.iter().any(
