@@ -2087,6 +2087,25 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
     b.login("S500", "5555");
     b.act(Action::Command('r'));
     b.act(Action::Enter);
+    // The record scrolls with the keys its footer and help name (item 1).
+    assert!(b.footer().contains("↑↓ scroll"), "{}", b.footer());
+    b.act(Action::Resize(80, 24));
+    b.act(Action::End);
+    let Screen::Review(r) = &b.state.screen else {
+        panic!()
+    };
+    assert!(r.scroll > 0, "End scrolls a BGA record at 80x24");
+    let end = screen_text(&b.state, 80, 24);
+    assert!(end.contains("Temperature charts of"), "{end}");
+    b.act(Action::Tab);
+    let chart = screen_text(&b.state, 80, 24);
+    assert!(chart.contains("chart 1 of"), "{chart}");
+    b.act(Action::Tab);
+    b.act(Action::Home);
+    let Screen::Review(r) = &b.state.screen else {
+        panic!()
+    };
+    assert_eq!(r.scroll, 0);
     b.act(Action::Command('a'));
     b.typ("inspected by Dana, reviewed by Eli");
     b.act(Action::Enter);

@@ -183,7 +183,9 @@ fn help_notes(state: &State) -> Vec<&'static str> {
         (None, Screen::Runner(_)) => notes.extend([
             "↑↓ choose the checkpoint; Enter signs it. After a signature the cursor",
             "moves to the next checkpoint still to sign.",
-            "l types a lot by hand; scanning a lot label needs no key.",
+            "l types a lot by hand (lot, a space, the expiry as YYYY-MM-DD); scanning a",
+            "lot label needs no key. p records again the lot an earlier step used for",
+            "the material this step still needs.",
             "n completes the step once every checkpoint is signed and every lot scanned.",
             "z suspends the job with a reason: it leaves the bench's list of running",
             "jobs and asks why when resumed. Recording stops.",
