@@ -177,6 +177,7 @@ pub const HELD: &[Binding] = &[
     b(&[K::Char('r')], "r", "redo step", Cmd::Redo, true),
     b(&[K::Char('x')], "x", "abort job", Cmd::Abort, true),
     b(&[K::Esc], "Esc", "later", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 /// The sign dialog while pass or fail is to be chosen: nothing is chosen for you.
@@ -191,6 +192,7 @@ pub const SIGN_CHOICE: &[Binding] = &[
     b(&[K::Char('f'), K::Right], "f", "fail", Cmd::Fail, false),
     b(&[K::Enter], "Enter", "next / sign", Cmd::Next, true),
     b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 pub const SIGN: &[Binding] = &[
