@@ -636,3 +636,56 @@ fn certification_view() {
     }));
     snap_sizes("certifications", &mut s);
 }
+
+/// Issue 13, item 13: every screen capture in the README is one of these
+/// snapshots, line for line, so the README shows what the app shows.
+#[test]
+fn readme_screen_captures_are_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let screen = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with('"') && l.ends_with('"') && l.len() >= 2)
+            .map(|l| l[1..l.len() - 1].trim_end().to_string())
+            .collect()
+    };
+    let snaps: Vec<(String, Vec<String>)> = std::fs::read_dir(root.join("tests/snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.display().to_string(), screen(&text))
+        })
+        .collect();
+    let mut captures = 0;
+    let mut blocks = readme.split("```\n");
+    blocks.next();
+    for (i, block) in blocks.enumerate() {
+        // Odd pieces are between fences; captures start with the header line.
+        if i % 2 == 1 || !block.starts_with(" traveler ") {
+            continue;
+        }
+        captures += 1;
+        let lines: Vec<String> = block.lines().map(|l| l.trim_end().to_string()).collect();
+        let mut shown = lines.clone();
+        while shown.last().is_some_and(|l| l.is_empty()) {
+            shown.pop();
+        }
+        assert!(
+            snaps.iter().any(|(_, s)| {
+                let mut s = s.clone();
+                while s.last().is_some_and(|l| l.is_empty()) {
+                    s.pop();
+                }
+                s == shown
+            }),
+            "a README capture is no snapshot of the app:\n{}",
+            shown.join("\n")
+        );
+    }
+    assert!(
+        captures >= 6,
+        "only {captures} captures found in the README"
+    );
+}
