@@ -1876,6 +1876,10 @@ fn after_a_signature_enter_signs_the_next_checkpoint() {
     }
     assert_eq!(b.count("checkpoint_signed"), n_cp);
     assert!(!b.flash().contains("already signed"), "{}", b.flash());
+    // Everything signed: Enter says what comes next.
+    b.act(Action::Enter);
+    assert!(b.state.modal.is_none());
+    assert!(b.flash().contains("press n to complete"), "{}", b.flash());
 
     b.act(Action::Resize(80, 24));
     b.act(Action::Help);

@@ -33,8 +33,17 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 return Vec::new();
             }
             let cp = r.selected as u32;
-            if r.job.steps[step as usize].signatures.contains_key(&cp) {
-                state.flash(FlashKind::Info, "This checkpoint is already signed");
+            let signatures = &r.job.steps[step as usize].signatures;
+            if signatures.contains_key(&cp) {
+                let all = (0..n_cp as u32).all(|c| signatures.contains_key(&c));
+                state.flash(
+                    FlashKind::Info,
+                    if all {
+                        "Every checkpoint of this step is signed: press n to complete it"
+                    } else {
+                        "This checkpoint is already signed: ↑↓ to another"
+                    },
+                );
                 return Vec::new();
             }
             let Some(checkpoint) = spec.checkpoints.get(r.selected) else {
