@@ -2080,6 +2080,17 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
     b.act(Action::Command('a'));
     assert!(b.state.modal.is_none(), "no comment or PIN is asked for");
     assert!(b.flash().contains("may not review"), "{}", b.flash());
+    // The whole reason is on an 80-column screen (the message wraps).
+    let text = screen_text(&b.state, 80, 24);
+    let flat = text
+        .replace('\n', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("you inspected it: nobody may inspect or review their own work"),
+        "{text}"
+    );
     b.act(Action::Command('x'));
     assert!(b.state.modal.is_none());
     assert_eq!(b.count("job_reviewed"), 0);

@@ -25,10 +25,11 @@ use theme::Theme;
 pub fn draw(state: &State, frame: &mut Frame) {
     let theme = Theme::new(state.no_color);
     let footer_rows = footer_rows(state, frame.area().width);
+    let flash_rows = flash_rows(state, frame.area().width);
     let [header, body, flash, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(flash_rows),
         Constraint::Length(footer_rows),
     ])
     .areas(frame.area());
@@ -87,19 +88,31 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(clock).right_aligned(), right);
 }
 
-fn draw_flash(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let Some(f) = &state.flash else {
-        return;
-    };
+fn flash(state: &State) -> Option<Paragraph<'static>> {
+    let theme = Theme::new(state.no_color);
+    let f = state.flash.as_ref()?;
     let (style, mark) = match f.kind {
         FlashKind::Saved => (theme.ok(), "✔ "),
         FlashKind::Info => (theme.accent(), "· "),
         FlashKind::Error => (theme.alarm(), "✖ "),
     };
-    frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(format!("{mark}{}", f.text), style))),
-        area,
-    );
+    Some(
+        Paragraph::new(Line::from(Span::styled(format!("{mark}{}", f.text), style)))
+            .wrap(Wrap { trim: true }),
+    )
+}
+
+/// A message wraps (up to three rows) rather than lose its end: it often says why.
+fn flash_rows(state: &State, width: u16) -> u16 {
+    flash(state).map_or(1, |p| {
+        u16::try_from(p.line_count(width)).unwrap_or(1).clamp(1, 3)
+    })
+}
+
+fn draw_flash(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(p) = flash(state) {
+        frame.render_widget(p, area);
+    }
 }
 
 /// The keys of what has focus now: the footer shows them, `?` explains them; both
@@ -137,8 +150,8 @@ fn footer(state: &State) -> Paragraph<'static> {
 
 /// The body of the screen (between header and flash line) for a terminal size.
 pub fn body_area_of(state: &State) -> Rect {
-    let rows = footer_rows(state, state.size.0);
-    Rect::new(0, 1, state.size.0, state.size.1.saturating_sub(2 + rows))
+    let rows = footer_rows(state, state.size.0) + flash_rows(state, state.size.0);
+    Rect::new(0, 1, state.size.0, state.size.1.saturating_sub(1 + rows))
 }
 
 /// The footer wraps to a second (third) row rather than lose a key.
