@@ -62,6 +62,17 @@ pub const ROSTER: &[DemoPerson] = &[
         modules: &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         issued_days_ago: 400,
     },
+    // A second supervisor: a job Dana Roth inspected can still be reviewed.
+    DemoPerson {
+        badge: "S500",
+        pin: "5555",
+        name: "Eli Moreau",
+        roles: &[Role::Supervisor],
+        skill: SkillLevel::Advanced,
+        level: CertLevel::CIS,
+        modules: &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        issued_days_ago: 300,
+    },
     DemoPerson {
         badge: "A900",
         pin: "9999",

@@ -195,7 +195,14 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     assert!(ok.success());
 
     tmux.wait_for("scan your badge");
+    // A wrong PIN, then the badge scanned again (a burst, as a scanner sends it)
+    // while the PIN field has the keyboard: it restarts the log-in, no PIN try.
     tmux.keys(&["T100", "Enter"]);
+    tmux.keys(&["0000", "Enter"]);
+    tmux.wait_for("wrong PIN");
+    tmux.keys(&["T100", "Enter"]);
+    let screen = tmux.screen();
+    assert!(!screen.contains("wrong PIN"), "{screen}");
     tmux.keys(&["1111", "Enter"]);
     tmux.wait_for("Your open jobs");
     tmux.keys(&["n"]);
@@ -252,7 +259,7 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     tmux.keys(&["1111", "Enter"]);
     tmux.wait_for("fillet too small");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("Rejected by review");
+    tmux.wait_for("REJECTED by Dana Roth");
     tmux.keys(&["2"]);
     tmux.keys(&["touch up the fillet", "Enter"]);
     tmux.wait_for("attempt 2");
@@ -288,6 +295,11 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
     }
     assert_eq!(kinds.iter().filter(|k| **k == "step_completed").count(), 3);
     assert_eq!(kinds.iter().filter(|k| **k == "job_submitted").count(), 2);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "pin_rejected").count(),
+        1,
+        "the badge scanned onto the PIN field was no PIN try"
+    );
     assert!(events.iter().any(|e| matches!(e, Event::StepRedone { step: 1, reason, .. } if reason == "touch up the fillet")));
     assert!(
         events.iter().any(
@@ -322,4 +334,35 @@ fn a_job_runs_in_the_real_binary_with_a_pty_station() {
         "no station readings recorded in step 1"
     );
     store.verify().unwrap();
+}
+
+/// Issue 13, item 13: `station sim` says that it runs, where, and how to stop it
+/// (on stderr; stdout keeps the bare path for scripts).
+#[test]
+fn station_sim_says_it_is_running_and_how_to_stop_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("bench-sim");
+    let mut child = Command::new(BIN)
+        .args(["station", "sim", "--protocol", "ascii-line", "--link"])
+        .arg(&link)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stderr)
+        .read_line(&mut line)
+        .unwrap();
+    let mut out = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut out)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("is running on"), "{line}");
+    assert!(line.contains(&link.display().to_string()), "{line}");
+    assert!(line.contains("Press Ctrl+C to stop"), "{line}");
+    assert!(out.starts_with(&link.display().to_string()), "{out}");
 }

@@ -257,11 +257,36 @@ macro_rules! snap {
     };
 }
 
+/// Renders at `w`×`h` (the state paging at that size too) and checks that every
+/// key the footer offers is on the screen's last line, whole.
+fn shown(s: &mut State, w: u16, h: u16) -> String {
+    update(s, Action::Resize(w, h));
+    let text = render(s, w, h);
+    // The footer is the last rows (it wraps rather than cut a key).
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('"')).collect();
+    let last = rows[rows.len().saturating_sub(3)..].join("");
+    for (key, what) in traveler::tui::keys::footer(s) {
+        assert!(
+            last.contains(key) && last.contains(what),
+            "{w}x{h}: the footer cuts `{key} {what}`: {last}"
+        );
+    }
+    text
+}
+
+/// The two sizes every changed screen is checked at.
+fn snap_sizes(name: &str, s: &mut State) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = shown(s, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
+    }
+}
+
 #[test]
 fn login_screen_in_demo_mode() {
     let mut s = state(None);
     s.demo = Some(traveler::demo::badges());
-    snap!("login_demo_80x24", render(&s, 80, 24));
+    snap_sizes("login_demo", &mut s);
 }
 
 #[test]
@@ -272,7 +297,7 @@ fn login_screen_with_an_error() {
         f.focus = 1;
         f.error = Some("wrong PIN (2 of 5 before the badge locks)".into());
     }
-    snap!("login_error_80x24", render(&s, 80, 24));
+    snap_sizes("login_error", &mut s);
 }
 
 #[test]
@@ -291,7 +316,7 @@ fn home_screen_lists_open_jobs() {
                 serial: "SN-4471".into(),
                 instruction: "WI-BGA-001".into(),
                 status: JobStatus::InProgress,
-                step: "1/10".into(),
+                step: "4/10 Preheat the board from below".into(),
                 note: String::new(),
             },
             JobLine {
@@ -299,7 +324,7 @@ fn home_screen_lists_open_jobs() {
                 serial: "SN-4402".into(),
                 instruction: "WI-TH-001".into(),
                 status: JobStatus::Rejected,
-                step: "7/7".into(),
+                step: "all 7 done".into(),
                 note: "rejected: fillet on J3 pin 2".into(),
             },
         ],
@@ -307,7 +332,7 @@ fn home_screen_lists_open_jobs() {
         selected: 0,
         loaded: true,
     });
-    snap!("home_80x24", render(&s, 80, 24));
+    snap_sizes("home", &mut s);
 }
 
 #[test]
@@ -327,16 +352,49 @@ fn start_screen_greys_what_the_person_may_not_run() {
         f.fields[i].value = v.to_string();
     }
     f.prior = Some(("SN-4471".into(), vec![]));
+    // The board was reworked with SAC305 before; Sn63Pb37 is the first alloy.
+    f.board = Some(traveler::tui::state::BoardFacts {
+        part: "PCA-1001".into(),
+        rev: "C".into(),
+        alloys: vec!["SAC305".into()],
+    });
+    f.fields[2].suggested = true;
     f.focus = StartForm::LIST;
     s.screen = Screen::Start(Box::new(f));
-    snap!("start_greyed_80x24", render(&s, 80, 24));
+    snap_sizes("start_greyed", &mut s);
 }
 
 #[test]
 fn runner_with_live_temperature_and_alarm() {
-    let s = runner_state();
-    snap!("runner_80x24", render(&s, 80, 24));
-    snap!("runner_120x40", render(&s, 120, 40));
+    let mut s = runner_state();
+    snap_sizes("runner", &mut s);
+    // At 60 columns the window keeps its digits.
+    let narrow = shown(&mut s, 60, 20);
+    let w = match &s.screen {
+        Screen::Runner(r) => r.window.clone().unwrap(),
+        _ => unreachable!(),
+    };
+    assert!(
+        narrow.contains(&format!("{:.0}–{:.0}", w.min_c, w.max_c)),
+        "{narrow}"
+    );
+    snap!("runner_60x20", narrow);
+}
+
+#[test]
+fn runner_says_when_the_station_is_gone() {
+    let mut s = runner_state();
+    update(
+        &mut s,
+        Action::Station(StationUpdate::Status {
+            connected: false,
+            text: "/dev/ttyUSB0 vanished, reconnecting".into(),
+            bad_frames: 0,
+        }),
+    );
+    let text = shown(&mut s, 80, 24);
+    assert!(text.contains("STATION DISCONNECTED"), "{text}");
+    snap!("runner_disconnected_80x24", text);
 }
 
 #[test]
@@ -355,14 +413,14 @@ fn sign_dialog_for_an_inspector_checkpoint() {
         pin: TextField::masked("PIN").with("33"),
         error: Some("wrong PIN (1 of 5 before the badge locks)".into()),
     })));
-    snap!("sign_dialog_80x24", render(&s, 80, 24));
+    snap_sizes("sign_dialog", &mut s);
 }
 
 #[test]
 fn held_job_asks_for_a_decision() {
     let mut s = runner_state();
     s.modal = Some(Modal::Held);
-    snap!("held_80x24", render(&s, 80, 24));
+    snap_sizes("held", &mut s);
 }
 
 #[test]
@@ -371,11 +429,49 @@ fn summary_before_submit() {
     let lib = library();
     let mut job = bga_job(true);
     job.status = JobStatus::InProgress;
-    s.screen = Screen::Summary(Box::new(SummaryState {
+    s.screen = Screen::Summary(Box::new(SummaryState::new(
         job,
-        instruction: Arc::new(lib.instruction("WI-BGA-001").unwrap().clone()),
-    }));
+        Arc::new(lib.instruction("WI-BGA-001").unwrap().clone()),
+    )));
     snap!("summary_120x40", render(&s, 120, 40));
+}
+
+/// A rejected job's verdict and reason sit above the record, at every size, and
+/// End shows the last step of the record.
+#[test]
+fn rejected_summary_shows_the_verdict_on_top_and_scrolls() {
+    let mut s = state(Some(ana()));
+    let lib = library();
+    let mut job = bga_job(true);
+    job.status = JobStatus::Rejected;
+    job.reviews.push(traveler::domain::job::Review {
+        decision: Decision::Rejected,
+        reviewer: "S400".into(),
+        reviewer_name: "Dana Roth".into(),
+        comment: "C5 fillet photo missing; redo step 6".into(),
+        time: t0() + Duration::hours(2),
+    });
+    s.screen = Screen::Summary(Box::new(SummaryState::new(
+        job,
+        Arc::new(lib.instruction("WI-BGA-001").unwrap().clone()),
+    )));
+    snap_sizes("summary_rejected", &mut s);
+    for (w, h) in [(80, 24), (100, 30)] {
+        let top = shown(&mut s, w, h);
+        assert!(top.contains("C5 fillet photo missing"), "{top}");
+        assert!(top.contains("REJECTED by Dana Roth"), "{top}");
+        update(&mut s, Action::End);
+        let end = shown(&mut s, w, h);
+        assert!(end.contains("C5 fillet photo missing"), "{end}");
+        assert!(
+            end.contains("steps ·") && end.contains("signatures"),
+            "{end}"
+        );
+        update(&mut s, Action::Home);
+    }
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::End);
+    snap!("summary_rejected_end_80x24", render(&s, 80, 24));
 }
 
 #[test]
@@ -388,19 +484,36 @@ fn review_queue_and_record() {
         &[1],
     )));
     let mut r = ReviewState {
-        queue: vec![ReviewLine {
-            id: "BENCH-7-20261123-100000".into(),
-            serial: "SN-4471".into(),
-            instruction: "WI-BGA-001".into(),
-            performer: "T100".into(),
-            submitted: t0() + Duration::hours(1),
-            excursions: 1,
-            flags: 2,
-        }],
+        queue: vec![
+            ReviewLine {
+                id: "BENCH-7-20261123-100000".into(),
+                serial: "SN-4471".into(),
+                instruction: "WI-BGA-001".into(),
+                performer: "T100".into(),
+                submitted: t0() + Duration::hours(1),
+                excursions: 1,
+                flags: 2,
+                inspectors: vec!["I300".into()],
+            },
+            ReviewLine {
+                id: "BENCH-7-20261123-081500".into(),
+                serial: "SN-4470".into(),
+                instruction: "WI-BGA-001".into(),
+                performer: "T200".into(),
+                submitted: t0() + Duration::minutes(30),
+                excursions: 0,
+                flags: 0,
+                inspectors: vec!["S400".into()],
+            },
+        ],
         ..ReviewState::default()
     };
     s.screen = Screen::Review(Box::new(r.clone()));
-    snap!("review_queue_80x24", render(&s, 80, 24));
+    snap_sizes("review_queue", &mut s);
+    update(&mut s, Action::Down);
+    let text = shown(&mut s, 80, 24);
+    assert!(text.contains("you inspected it"), "{text}");
+    snap!("review_queue_greyed_80x24", text);
     let lib = library();
     let mut job = bga_job(true);
     job.reviews.push(traveler::domain::job::Review {
@@ -414,15 +527,33 @@ fn review_queue_and_record() {
         job,
         Some(Arc::new(lib.instruction("WI-BGA-001").unwrap().clone())),
     ));
+    r.traces = vec![traveler::tui::state::StepTrace {
+        step: 3,
+        channel: "board".into(),
+        window: Some((150.0, 180.0)),
+        points: (0..60).map(|i| (i as f64, 120.0 + i as f64)).collect(),
+        excursions: vec![(50.0, 55.0)],
+    }];
+    r.chart_step = 3;
     s.screen = Screen::Review(Box::new(r));
-    snap!("review_record_120x40", render(&s, 120, 40));
+    snap_sizes("review_record", &mut s);
+    update(&mut s, Action::Tab);
+    snap_sizes("review_chart", &mut s);
 }
 
 #[test]
 fn help_overlay() {
     let mut s = runner_state();
     s.help = true;
-    snap!("help_80x24", render(&s, 80, 24));
+    snap_sizes("help", &mut s);
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::End);
+    assert!(s.help, "End scrolls the help rather than closing it");
+    let end = shown(&mut s, 80, 24);
+    assert!(end.contains("Ctrl+Q (or Ctrl+C) quits"), "{end}");
+    snap!("help_end_80x24", end);
+    update(&mut s, Action::Char('x'));
+    assert!(!s.help, "any other key closes the help");
 }
 
 #[test]
@@ -467,7 +598,7 @@ fn trace_lookup_screen() {
         uses: Vec::new(),
     });
     s.screen = Screen::Lookup(Box::new(l));
-    snap!("trace_80x24", render(&s, 80, 24));
+    snap_sizes("trace", &mut s);
 }
 
 #[test]
@@ -503,5 +634,69 @@ fn certification_view() {
         loaded: true,
         scroll: 0,
     }));
-    snap!("certifications_80x24", render(&s, 80, 24));
+    snap_sizes("certifications", &mut s);
+}
+
+/// Issue 13, item 13: every screen capture in the README is one of these
+/// snapshots, line for line, so the README shows what the app shows.
+#[test]
+fn readme_screen_captures_are_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let screen = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with('"') && l.ends_with('"') && l.len() >= 2)
+            .map(|l| l[1..l.len() - 1].trim_end().to_string())
+            .collect()
+    };
+    let snaps: Vec<(String, Vec<String>)> = std::fs::read_dir(root.join("tests/snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.display().to_string(), screen(&text))
+        })
+        .collect();
+    // Fenced blocks, whatever their language tag; captures start with the header line.
+    let mut fenced: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            match open.take() {
+                Some(block) => fenced.push(block),
+                None => open = Some(String::new()),
+            }
+        } else if let Some(block) = open.as_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    let mut captures = 0;
+    for block in &fenced {
+        if !block.starts_with(" traveler ") {
+            continue;
+        }
+        captures += 1;
+        let lines: Vec<String> = block.lines().map(|l| l.trim_end().to_string()).collect();
+        let mut shown = lines.clone();
+        while shown.last().is_some_and(|l| l.is_empty()) {
+            shown.pop();
+        }
+        assert!(
+            snaps.iter().any(|(_, s)| {
+                let mut s = s.clone();
+                while s.last().is_some_and(|l| l.is_empty()) {
+                    s.pop();
+                }
+                s == shown
+            }),
+            "a README capture is no snapshot of the app:\n{}",
+            shown.join("\n")
+        );
+    }
+    assert!(
+        captures >= 6,
+        "only {captures} captures found in the README"
+    );
 }

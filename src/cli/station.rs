@@ -282,10 +282,25 @@ async fn simulate(args: SimArgs) -> anyhow::Result<i32> {
             }
             ev = rx.recv() => match ev {
                 Some(SimEvent::Ready { path }) => {
-                    match &args.link {
-                        Some(link) => println!("{} -> {}", link.display(), path.display()),
-                        None => println!("{}", path.display()),
-                    }
+                    // stdout keeps the bare path for scripts; people read stderr.
+                    let port = match &args.link {
+                        Some(link) => {
+                            println!("{} -> {}", link.display(), path.display());
+                            link.display().to_string()
+                        }
+                        None => {
+                            println!("{}", path.display());
+                            path.display().to_string()
+                        }
+                    };
+                    let protocol = clap::ValueEnum::to_possible_value(&args.protocol)
+                        .map(|v| v.get_name().to_string())
+                        .unwrap_or_default();
+                    eprintln!(
+                        "traveler station sim: a simulated {protocol} station is running on \
+                         {port}. Point the bench's station.toml `port` at it. \
+                         Press Ctrl+C to stop."
+                    );
                 }
                 Some(SimEvent::Unplugged { for_ }) => println!("# unplugged for {:.1} s", for_.as_secs_f64()),
                 None => {}

@@ -338,12 +338,7 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
         } => {
             let p = actor(s)?;
             let j = open_job(s, job, &[JobStatus::Submitted])?;
-            let inspectors: Vec<String> = j
-                .history
-                .iter()
-                .filter(|s| s.meaning == Meaning::Inspected)
-                .map(|s| s.signer.clone())
-                .collect();
+            let inspectors = j.inspector_badges();
             policy::may_review(p, &j.performer, &inspectors, now).map_err(|r| {
                 Rejection::NotAllowed {
                     who: p.name.clone(),

@@ -668,6 +668,15 @@ impl Job {
         self.steps.get_mut(step as usize)
     }
 
+    /// Badges that signed an inspection of this job: none of them may review it.
+    pub fn inspector_badges(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter(|s| s.meaning == Meaning::Inspected)
+            .map(|s| s.signer.clone())
+            .collect()
+    }
+
     /// The first step not completed yet; `None` when every step is done.
     pub fn current_step(&self) -> Option<u32> {
         self.steps

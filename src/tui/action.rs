@@ -30,6 +30,10 @@ pub enum Action {
     Down,
     Left,
     Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
     /// A single-key command of the current screen (only when no field has focus).
     Command(char),
     /// A barcode scanner's burst, ended by Enter.
@@ -39,7 +43,8 @@ pub enum Action {
     Quit,
     /// Once a second, with the wall-clock time: idle log-out, sample batching.
     Tick(DateTime<Utc>),
-    Resize,
+    /// The terminal's size (columns, rows): at start and whenever it changes.
+    Resize(u16, u16),
     Station(StationUpdate),
     Done(Box<Reply>),
 }
@@ -77,6 +82,7 @@ pub enum Outcome {
     Board {
         serial: String,
         prior: Vec<PriorJob>,
+        board: Option<super::state::BoardFacts>,
     },
     JobOpened(Result<(Job, Arc<Instruction>), String>),
     ReviewQueue(Vec<ReviewLine>),

@@ -10,7 +10,7 @@ use crate::store::Store;
 
 use super::action::{Outcome, Reply, ReviewOpened};
 use super::effect::{Effect, Read};
-use super::state::{JobLine, LookupResult, ReviewLine, StepTrace};
+use super::state::{BoardFacts, JobLine, LookupResult, ReviewLine, StepTrace};
 use crate::export::queries::{board_history, where_used};
 
 #[derive(Clone)]
@@ -65,7 +65,14 @@ impl Executor {
         match read {
             Read::Home { badge } => self.home(&badge).unwrap_or_else(Outcome::Error),
             Read::Board { serial } => match self.core.prior_jobs(&serial) {
-                Ok(prior) => Outcome::Board { serial, prior },
+                Ok(prior) => {
+                    let board = self.board_facts(&serial);
+                    Outcome::Board {
+                        serial,
+                        prior,
+                        board,
+                    }
+                }
                 Err(e) => Outcome::Error(e.to_string()),
             },
             Read::OpenJob { job } => Outcome::JobOpened(self.job(&job).and_then(|j| {
@@ -239,6 +246,30 @@ impl Executor {
         })
     }
 
+    /// The assembly of a board's latest job and every alloy it was reworked with.
+    fn board_facts(&self, serial: &str) -> Option<BoardFacts> {
+        let mut jobs: Vec<Job> = self
+            .store()
+            .jobs_by_serial(serial)
+            .ok()?
+            .iter()
+            .filter_map(|id| self.job(id).ok())
+            .collect();
+        jobs.sort_by_key(|j| j.started);
+        let last = jobs.last()?;
+        let mut alloys: Vec<String> = Vec::new();
+        for j in &jobs {
+            if !alloys.contains(&j.alloy) {
+                alloys.push(j.alloy.clone());
+            }
+        }
+        Some(BoardFacts {
+            part: last.assembly_part.clone(),
+            rev: last.assembly_rev.clone(),
+            alloys,
+        })
+    }
+
     fn home(&self, badge: &str) -> Result<Outcome, String> {
         let mut jobs = Vec::new();
         for id in self
@@ -250,7 +281,19 @@ impl Executor {
             if job.performer != badge || !job.status.is_open() {
                 continue;
             }
-            let done = job.steps.iter().filter(|s| s.completed.is_some()).count();
+            // The step the job resumes at, by number and name, not the steps done.
+            let step = match job.current_step() {
+                Some(i) => {
+                    let name = self
+                        .core
+                        .instruction_for(&job)
+                        .ok()
+                        .and_then(|ins| ins.spec.steps.get(i as usize).map(|s| s.text.clone()))
+                        .unwrap_or_default();
+                    format!("{}/{} {}", i + 1, job.steps.len(), name)
+                }
+                None => format!("all {} done", job.steps.len()),
+            };
             let note = match job.status {
                 JobStatus::Rejected => job
                     .reviews
@@ -264,7 +307,7 @@ impl Executor {
                 serial: job.board_serial.clone(),
                 instruction: job.instruction_id.clone(),
                 status: job.status,
-                step: format!("{}/{}", done, job.steps.len()),
+                step,
                 note,
             });
         }
@@ -291,6 +334,7 @@ impl Executor {
                 flags: crate::domain::deviations::deviations_summary(&job)
                     .flags
                     .len(),
+                inspectors: job.inspector_badges(),
             });
         }
         Ok(out)

@@ -8,6 +8,9 @@ pub struct TextField {
     pub value: String,
     /// PINs are shown as dots and never leave the field except into a verify call.
     pub masked: bool,
+    /// Filled in for the person (from the board's history): the first character
+    /// typed replaces it, Enter keeps it.
+    pub suggested: bool,
 }
 
 impl TextField {
@@ -16,6 +19,7 @@ impl TextField {
             label,
             value: String::new(),
             masked: false,
+            suggested: false,
         }
     }
 
@@ -36,6 +40,9 @@ impl TextField {
     pub fn push(&mut self, c: char) {
         // The group separator is kept: it ends variable-length GS1 fields.
         if !c.is_control() || c == GS {
+            if std::mem::take(&mut self.suggested) {
+                self.value.clear();
+            }
             self.value.push(c);
         }
     }
@@ -47,10 +54,12 @@ impl TextField {
     }
 
     pub fn backspace(&mut self) {
+        self.suggested = false;
         self.value.pop();
     }
 
     pub fn clear(&mut self) {
+        self.suggested = false;
         self.value.clear();
     }
 

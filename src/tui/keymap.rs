@@ -23,6 +23,10 @@ pub fn key_to_action(editing: bool, key: KeyEvent) -> Option<Action> {
         KeyCode::Down => Action::Down,
         KeyCode::Left => Action::Left,
         KeyCode::Right => Action::Right,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home => Action::Home,
+        KeyCode::End => Action::End,
         KeyCode::F(1) => Action::Help,
         _ => return None,
     })

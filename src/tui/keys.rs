@@ -19,6 +19,10 @@ pub enum Key {
     Down,
     Left,
     Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
     /// Global keys the runtime handles before any table (listed for the footer).
     Help,
     Quit,
@@ -38,6 +42,10 @@ pub enum Cmd {
     PrevField,
     Help,
     Quit,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
     // Home.
     NewJob,
     Resume,
@@ -50,6 +58,7 @@ pub enum Cmd {
     // Runner.
     Sign,
     Lot,
+    SameLot,
     Acknowledge,
     CompleteStep,
     Suspend,
@@ -148,10 +157,17 @@ pub const START: &[Binding] = &[
 pub const RUNNER: &[Binding] = &[
     b(&[K::Enter, K::Char('c')], "Enter", "sign", Cmd::Sign, true),
     b(&[K::Char('l')], "l", "lot", Cmd::Lot, true),
+    b(
+        &[K::Char('p')],
+        "p",
+        "same lot as an earlier step",
+        Cmd::SameLot,
+        false,
+    ),
     b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
-    b(&[K::Up], "↑", "previous checkpoint", Cmd::Up, false),
+    b(&[K::Up], "↑↓", "checkpoint", Cmd::Up, true),
     b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
     b(&[K::Help], "?", "help", Cmd::Help, true),
@@ -161,13 +177,14 @@ pub const HELD: &[Binding] = &[
     b(&[K::Char('r')], "r", "redo step", Cmd::Redo, true),
     b(&[K::Char('x')], "x", "abort job", Cmd::Abort, true),
     b(&[K::Esc], "Esc", "later", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 /// The sign dialog while pass or fail is to be chosen: nothing is chosen for you.
 pub const SIGN_CHOICE: &[Binding] = &[
     b(
         &[K::Char('p'), K::Left],
-        "p/f",
+        "p/f ←→",
         "pass/fail",
         Cmd::Pass,
         true,
@@ -175,6 +192,7 @@ pub const SIGN_CHOICE: &[Binding] = &[
     b(&[K::Char('f'), K::Right], "f", "fail", Cmd::Fail, false),
     b(&[K::Enter], "Enter", "next / sign", Cmd::Next, true),
     b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 pub const SIGN: &[Binding] = &[
@@ -214,18 +232,42 @@ pub const SUMMARY: &[Binding] = &[
         Cmd::Reopen,
         true,
     ),
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 pub const REVIEW_OPEN: &[Binding] = &[
     b(&[K::Char('a')], "a", "approve", Cmd::Approve, true),
     b(&[K::Char('x')], "x", "reject", Cmd::Reject, true),
     b(&[K::Char('e')], "e", "export", Cmd::Export, true),
-    b(&[K::Left], "←", "previous step chart", Cmd::Left, false),
+    b(&[K::Tab], "Tab", "record/charts", Cmd::NextField, true),
+    b(&[K::Left], "←", "previous step's chart", Cmd::Left, false),
     b(&[K::Right], "←→", "step chart", Cmd::Right, true),
     b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
     b(&[K::Esc], "Esc", "queue", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
+];
+
+/// The help overlay: it scrolls; any other key closes it.
+pub const HELP: &[Binding] = &[
+    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
+    b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
+    b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
+    b(&[K::Home], "Home", "top", Cmd::Top, false),
+    b(&[K::End], "End", "bottom", Cmd::Bottom, false),
+    b(&[K::Esc], "any other key", "close help", Cmd::Back, true),
 ];
 
 pub const REVIEW_QUEUE: &[Binding] = &[
@@ -263,8 +305,32 @@ pub const PEOPLE: &[Binding] = &[
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
 ];
 
+/// The new first line after a scrolling key, given the last first line that
+/// still fills the view and the view's height.
+pub fn scrolled(cmd: Cmd, top: u16, max: u16, page: u16) -> u16 {
+    let top = top.min(max);
+    let page = page.saturating_sub(1).max(1);
+    match cmd {
+        Cmd::Up => top.saturating_sub(1),
+        Cmd::Down => top.saturating_add(1).min(max),
+        Cmd::PageUp => top.saturating_sub(page),
+        Cmd::PageDown => top.saturating_add(page).min(max),
+        Cmd::Top => 0,
+        Cmd::Bottom => max,
+        _ => top,
+    }
+}
+
 /// The table of whatever has the keyboard now.
 pub fn table(state: &State) -> &'static [Binding] {
+    if state.help {
+        return HELP;
+    }
+    screen_table(state)
+}
+
+/// The table of the screen or dialog, under the help if it is open.
+pub fn screen_table(state: &State) -> &'static [Binding] {
     if let Some(m) = &state.modal {
         return match m {
             Modal::Held => HELD,
@@ -299,6 +365,10 @@ fn key_of(action: &Action) -> Option<Key> {
         Action::Down => Key::Down,
         Action::Left => Key::Left,
         Action::Right => Key::Right,
+        Action::PageUp => Key::PageUp,
+        Action::PageDown => Key::PageDown,
+        Action::Home => Key::Home,
+        Action::End => Key::End,
         _ => return None,
     })
 }
@@ -325,9 +395,9 @@ pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// Every key of the table, for the help overlay.
+/// Every key of the screen's table, for the help overlay.
 pub fn help(state: &State) -> Vec<(String, &'static str)> {
-    table(state)
+    screen_table(state)
         .iter()
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| name(*k)).collect();
@@ -348,6 +418,10 @@ fn name(k: Key) -> String {
         Key::Down => "↓".into(),
         Key::Left => "←".into(),
         Key::Right => "→".into(),
+        Key::PageUp => "PgUp".into(),
+        Key::PageDown => "PgDn".into(),
+        Key::Home => "Home".into(),
+        Key::End => "End".into(),
         Key::Help => "?/F1".into(),
         Key::Quit => "Ctrl+Q".into(),
     }
@@ -375,6 +449,7 @@ mod tests {
             REVIEW_OPEN,
             REVIEW_QUEUE,
             REVIEW_FILTER,
+            HELP,
             LOOKUP,
             PEOPLE,
         ];

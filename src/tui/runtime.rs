@@ -98,6 +98,9 @@ async fn select_loop(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut assembler = ScanAssembler::default();
     let mut dirty = true;
+    // Scrolling screens page by what fits: the size is known before the first key.
+    let size = terminal.size()?;
+    update(state, Action::Resize(size.width, size.height));
 
     loop {
         if dirty {
@@ -115,10 +118,11 @@ async fn select_loop(
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let now = Instant::now();
                     let editing = state.editing();
+                    let assemble = !editing || state.scans_while_editing();
                     let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
                     let assembled = match key.code {
-                        KeyCode::Char(c) if !editing && plain => assembler.char(c, now),
-                        KeyCode::Enter if !editing => assembler.enter(now),
+                        KeyCode::Char(c) if assemble && plain => assembler.char(c, now),
+                        KeyCode::Enter if assemble => assembler.enter(now),
                         _ => {
                             let mut out: Vec<Assembled> = assembler.flush_as_keys();
                             actions.extend(out.drain(..).map(|a| assembled_action(editing, a)));
@@ -128,7 +132,7 @@ async fn select_loop(
                     };
                     actions.extend(assembled.into_iter().map(|a| assembled_action(editing, a)));
                 }
-                Some(Ok(TermEvent::Resize(..))) => actions.push(Action::Resize),
+                Some(Ok(TermEvent::Resize(w, h))) => actions.push(Action::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),

@@ -42,6 +42,8 @@ pub struct ReviewLine {
     pub excursions: usize,
     /// Entries of the job's deviations summary (failed attempts, redos, deviations…).
     pub flags: usize,
+    /// Badges that signed an inspection: they may not review it.
+    pub inspectors: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +99,15 @@ pub struct HomeState {
 
 pub const START_FIELDS: usize = 6;
 
+/// What earlier jobs on a board say about it: the assembly it is (latest job)
+/// and the alloys it was reworked with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BoardFacts {
+    pub part: String,
+    pub rev: String,
+    pub alloys: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartForm {
     /// Serial, part number, part revision, reference designators, defect/NCR, approval.
@@ -108,6 +119,8 @@ pub struct StartForm {
     pub selected: usize,
     /// Earlier jobs on the board, for rework-cycle limits; loaded when the serial is set.
     pub prior: Option<(String, Vec<PriorJob>)>,
+    /// The board's assembly and alloys from its history, once read.
+    pub board: Option<BoardFacts>,
     pub error: Option<String>,
 }
 
@@ -127,6 +140,7 @@ impl Default for StartForm {
             focus: 0,
             selected: 0,
             prior: None,
+            board: None,
             error: None,
         }
     }
@@ -137,6 +151,27 @@ impl StartForm {
     pub const ALLOY: usize = START_FIELDS + 1;
     pub const LIST: usize = START_FIELDS + 2;
     pub const APPROVAL: usize = 5;
+
+    /// Earlier alloys of the board that are of the other kind (tin-lead versus
+    /// lead-free) than `alloy`: starting would make a mixed-alloy rework.
+    pub fn mixed_alloys(&self, library: &Library) -> Vec<String> {
+        let Some(chosen) = library.alloys.get(self.alloy) else {
+            return Vec::new();
+        };
+        let Some(board) = &self.board else {
+            return Vec::new();
+        };
+        board
+            .alloys
+            .iter()
+            .filter(|a| {
+                library
+                    .alloy(a)
+                    .is_some_and(|x| x.lead_free != chosen.lead_free)
+            })
+            .cloned()
+            .collect()
+    }
 
     pub fn refdes(&self) -> Vec<String> {
         self.fields[3]
@@ -207,6 +242,18 @@ pub struct Recorder {
 pub struct SummaryState {
     pub job: Job,
     pub instruction: Arc<Instruction>,
+    /// First line of the record shown (↑↓, PgUp/PgDn, Home/End).
+    pub scroll: u16,
+}
+
+impl SummaryState {
+    pub fn new(job: Job, instruction: Arc<Instruction>) -> SummaryState {
+        SummaryState {
+            job,
+            instruction,
+            scroll: 0,
+        }
+    }
 }
 
 /// One step's recorded temperature, as the reviewer sees it.
@@ -231,6 +278,8 @@ pub struct ReviewState {
     pub traces: Vec<StepTrace>,
     /// Which step's chart is shown.
     pub chart_step: usize,
+    /// The charts page (one step's chart on the screen) rather than the record.
+    pub charts: bool,
     pub scroll: u16,
 }
 
@@ -244,6 +293,7 @@ impl Default for ReviewState {
             open: None,
             traces: Vec::new(),
             chart_step: 0,
+            charts: false,
             scroll: 0,
         }
     }
@@ -405,6 +455,10 @@ pub struct State {
     pub flash: Option<Flash>,
     pub station: StationView,
     pub help: bool,
+    /// First line of the help shown.
+    pub help_scroll: u16,
+    /// The terminal's size (columns, rows), for paging.
+    pub size: (u16, u16),
     pub no_color: bool,
     pub quit: bool,
     /// Requests asked and not answered yet, and what each was for. An answer whose
@@ -458,6 +512,8 @@ impl State {
                 ..StationView::default()
             },
             help: false,
+            help_scroll: 0,
+            size: (80, 24),
             no_color: false,
             quit: false,
             requests: Default::default(),
@@ -506,6 +562,13 @@ impl State {
 
     pub fn badge(&self) -> Option<&str> {
         self.user.as_ref().map(|p| p.badge.as_str())
+    }
+
+    /// True where a scanner's burst is told from typing even though a field has the
+    /// keyboard: on the log-in form a badge scanned onto the PIN field must not
+    /// become a PIN try.
+    pub fn scans_while_editing(&self) -> bool {
+        self.modal.is_none() && matches!(self.screen, Screen::Login(_))
     }
 
     /// True when a text field has the keyboard, so letters are text, not commands.

@@ -30,11 +30,25 @@ pub(super) fn done(state: &mut State, reply: Reply) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Outcome::Board { serial, prior } => {
+        Outcome::Board {
+            serial,
+            prior,
+            board,
+        } => {
             if let Screen::Start(f) = &mut state.screen
                 && f.fields[0].trimmed() == serial
             {
                 f.prior = Some((serial, prior));
+                // A known board: its assembly comes from its history, unless typed.
+                if let Some(b) = &board {
+                    for (i, v) in [(1, &b.part), (2, &b.rev)] {
+                        if f.fields[i].trimmed().is_empty() {
+                            f.fields[i].value = v.clone();
+                            f.fields[i].suggested = true;
+                        }
+                    }
+                }
+                f.board = board;
             }
             Vec::new()
         }

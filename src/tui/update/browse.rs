@@ -20,7 +20,10 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
     if let Some((job, _)) = &r.open {
         let job = job.id.clone();
         match cmd {
+            Some(Cmd::Back) if r.charts => r.charts = false,
             Some(Cmd::Back) => r.open = None,
+            Some(Cmd::NextField) => r.charts = !r.charts,
+            Some(Cmd::Left | Cmd::Right) if !r.charts => r.charts = true,
             Some(Cmd::Left | Cmd::Right) => {
                 // Step through the steps that have a recorded trace.
                 let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
@@ -33,10 +36,24 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
                     r.chart_step = steps[next];
                 }
             }
-            Some(Cmd::Up) => r.scroll = r.scroll.saturating_sub(1),
-            Some(Cmd::Down) => r.scroll = r.scroll.saturating_add(1),
+            Some(
+                c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom),
+            ) => {
+                let (max, page) = crate::tui::view::review_scroll_room(state);
+                if let Screen::Review(r) = &mut state.screen {
+                    r.charts = false;
+                    r.scroll = keys::scrolled(c, r.scroll, max, page);
+                }
+            }
             Some(Cmd::Export) => {
                 return vec![read(state, Ask::Export, Read::ExportJob { job })];
+            }
+            Some(Cmd::Approve | Cmd::Reject) if review_refusal_of_open(state).is_some() => {
+                let why = review_refusal_of_open(state).unwrap_or_default();
+                state.flash(
+                    FlashKind::Error,
+                    format!("You may not review this job — {why}"),
+                );
             }
             Some(Cmd::Approve) => {
                 state.modal = Some(CommentDialog::signed(
@@ -55,6 +72,11 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         return Vec::new();
     }
     let visible = visible_reviews(r);
+    let refused = r
+        .queue
+        .iter()
+        .find(|l| visible.get(r.selected) == Some(&l.id))
+        .map(|l| (l.performer.clone(), l.inspectors.clone()));
     match cmd {
         Some(Cmd::Back) => return go_home(state),
         Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
@@ -63,12 +85,36 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         Some(Cmd::Next) => {
             if let Some(id) = visible.get(r.selected) {
                 let job = id.clone();
+                if let Some((performer, inspectors)) = refused
+                    && let Some(why) = review_refusal(state, &performer, &inspectors)
+                {
+                    // Reading is allowed; deciding is not, and it says so first.
+                    state.flash(
+                        FlashKind::Info,
+                        format!("Open to read only — you may not review it: {why}"),
+                    );
+                }
                 return vec![read(state, Ask::OpenReview, Read::OpenReview { job })];
             }
         }
         _ => {}
     }
     Vec::new()
+}
+
+/// Why the logged-in person may not review a job, by the core's own rule
+/// (`policy::may_review`), so the queue greys it out before anyone types a comment.
+pub fn review_refusal(state: &State, performer: &str, inspectors: &[String]) -> Option<String> {
+    let user = state.user.as_ref()?;
+    let refusal = policy::may_review(user, performer, inspectors, state.now).err()?;
+    let whose = if inspectors.contains(&user.badge) {
+        "you inspected it: "
+    } else if performer == user.badge {
+        "your own job: "
+    } else {
+        ""
+    };
+    Some(format!("{whose}{refusal}"))
 }
 
 /// Queue entries matching the filter (date, technician, instruction, serial).
@@ -129,4 +175,12 @@ pub(super) fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+fn review_refusal_of_open(state: &State) -> Option<String> {
+    let Screen::Review(r) = &state.screen else {
+        return None;
+    };
+    let (job, _) = r.open.as_ref()?;
+    review_refusal(state, &job.performer, &job.inspector_badges())
 }

@@ -21,7 +21,10 @@ pub(super) fn open_job(state: &mut State, job: Job, instruction: Arc<Instruction
     let mut fx = Vec::new();
     match job.current_step() {
         None => {
-            state.show(Screen::Summary(Box::new(SummaryState { job, instruction })));
+            state.show(Screen::Summary(Box::new(SummaryState::new(
+                job,
+                instruction,
+            ))));
             fx.push(Effect::StationTarget(None));
         }
         Some(step) => {
@@ -71,14 +74,37 @@ pub(super) fn runner_for(
 ) -> RunnerState {
     let alloy = state.library.alloy(&job.alloy);
     let window = instruction.step_window(step as usize, alloy);
-    RunnerState {
+    let mut r = RunnerState {
         job,
         instruction,
         step,
         window,
         selected: 0,
         saving: false,
-    }
+    };
+    r.selected = next_unsigned(&r, 0);
+    r
+}
+
+/// The first checkpoint still to sign at or after `from` (wrapping round), so
+/// Enter after a signature signs the next one; where it was when all are signed.
+pub(super) fn next_unsigned(r: &RunnerState, from: usize) -> usize {
+    let n = r
+        .instruction
+        .spec
+        .steps
+        .get(r.step as usize)
+        .map_or(0, |s| s.checkpoints.len());
+    let signed = |cp: usize| {
+        r.job
+            .steps
+            .get(r.step as usize)
+            .is_some_and(|s| s.signatures.contains_key(&(cp as u32)))
+    };
+    (0..n)
+        .map(|i| (from + i) % n)
+        .find(|cp| !signed(*cp))
+        .unwrap_or(from.min(n.saturating_sub(1)))
 }
 
 /// The window of a job's step, from the runner showing it or the folder's text.
@@ -210,12 +236,21 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 .steps
                 .get(was_step as usize)
                 .is_some_and(|s| s.completed.is_some());
+            let signed = acc
+                .events()
+                .any(|e| matches!(e, Event::CheckpointSigned { .. }));
+            if signed {
+                r.selected = next_unsigned(r, r.selected);
+            }
             if done || r.job.current_step() != Some(was_step) {
                 let job = r.job.clone();
                 let instruction = r.instruction.clone();
                 return match job.current_step() {
                     None => {
-                        state.show(Screen::Summary(Box::new(SummaryState { job, instruction })));
+                        state.show(Screen::Summary(Box::new(SummaryState::new(
+                            job,
+                            instruction,
+                        ))));
                         vec![Effect::StationTarget(None)]
                     }
                     Some(next) => {

@@ -8,10 +8,23 @@ pub(super) fn login_input(state: &mut State, input: Action) -> Vec<Effect> {
         return Vec::new();
     };
     match (cmd, input) {
+        // Digits typed fast onto the PIN field (a keypad) are a PIN, unless they
+        // are the badge scanned again.
+        (_, Action::Scan(burst))
+            if f.focus == 1
+                && burst.trim() != f.badge.trimmed()
+                && !burst.trim().is_empty()
+                && burst.trim().chars().all(|c| c.is_ascii_digit()) =>
+        {
+            f.pin.value = burst.trim().to_string();
+            return login_input(state, Action::Enter);
+        }
+        // A badge scanned anywhere on the form starts the log-in again with it:
+        // it never lands in the PIN field, so it never costs a PIN try.
         (_, Action::Scan(badge)) => {
+            *f = LoginForm::default();
             f.badge.value = badge.trim().to_string();
             f.focus = 1;
-            f.error = None;
         }
         (Some(Cmd::NextField), _) => f.focus = 1 - f.focus,
         (Some(Cmd::Back), _) => {

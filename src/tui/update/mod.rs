@@ -49,8 +49,8 @@ use runner::*;
 use start::*;
 use station::*;
 
-pub use browse::visible_reviews;
-pub use runner::lot_materials;
+pub use browse::{review_refusal, visible_reviews};
+pub use runner::{LotTextError, lot_materials, lot_text, previous_lot};
 pub use start::refusals;
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -58,7 +58,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Tick(now) => tick(state, now),
         Action::Station(u) => station(state, u),
         Action::Done(reply) => done(state, *reply),
-        Action::Resize => Vec::new(),
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            Vec::new()
+        }
         Action::Quit => {
             state.quit = true;
             // Readings not yet handed to the store go with the last effects.
@@ -67,11 +70,25 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         input => {
             state.last_input = state.now;
             if state.help {
-                state.help = false;
+                match keys::command(state, &input) {
+                    Some(
+                        c @ (Cmd::Up
+                        | Cmd::Down
+                        | Cmd::PageUp
+                        | Cmd::PageDown
+                        | Cmd::Top
+                        | Cmd::Bottom),
+                    ) => {
+                        let (max, page) = crate::tui::view::help_scroll_room(state);
+                        state.help_scroll = keys::scrolled(c, state.help_scroll, max, page);
+                    }
+                    _ => state.help = false,
+                }
                 return Vec::new();
             }
             if input == Action::Help {
                 state.help = true;
+                state.help_scroll = 0;
                 return Vec::new();
             }
             if state.modal.is_some() {

@@ -79,32 +79,37 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
                 });
                 Vec::new()
             }
-            (_, Action::Scan(raw)) => {
-                state.modal = Some(Modal::Lot {
-                    field,
-                    error: None,
-                    waiting: None,
-                });
-                capture_lot(state, &raw, None)
-            }
-            (Some(Cmd::Next), _) => {
-                // "LOT 2027-05-31": a typed expiry follows the lot after a space.
-                let text = field.trimmed().to_string();
-                let (lot, expiry) = match text.rsplit_once(' ') {
-                    Some((l, d)) => match chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d") {
-                        Ok(date) => (l.trim().to_string(), Some(date)),
-                        Err(_) => (text.clone(), None),
-                    },
-                    None => (text.clone(), None),
-                };
-                if lot.is_empty() {
+            (_, Action::Scan(raw)) => match lot_text(&raw) {
+                Ok((lot, expiry)) => {
                     state.modal = Some(Modal::Lot {
                         field,
-                        error: Some("Type or scan the lot".into()),
+                        error: None,
                         waiting: None,
                     });
-                    return Vec::new();
+                    capture_lot(state, &lot, expiry)
                 }
+                Err(e) => {
+                    state.modal = Some(Modal::Lot {
+                        field: TextField::new("Lot (or GS1 label)").with(raw.trim()),
+                        error: Some(e.to_string()),
+                        waiting: None,
+                    });
+                    Vec::new()
+                }
+            },
+            (Some(Cmd::Next), _) => {
+                // "LOT 2027-05-31": a typed expiry follows the lot after a space.
+                let (lot, expiry) = match lot_text(field.trimmed()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        state.modal = Some(Modal::Lot {
+                            field,
+                            error: Some(e.to_string()),
+                            waiting: None,
+                        });
+                        return Vec::new();
+                    }
+                };
                 state.modal = Some(Modal::Lot {
                     field,
                     error: None,

@@ -13,7 +13,17 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
     };
     let n_cp = spec.checkpoints.len();
     if let Action::Scan(raw) = input {
-        return capture_lot(state, &raw, None);
+        return match lot_text(&raw) {
+            Ok((lot, expiry)) => capture_lot(state, &lot, expiry),
+            Err(e) => {
+                state.modal = Some(Modal::Lot {
+                    field: TextField::new("Lot (or GS1 label)").with(raw.trim()),
+                    error: Some(e.to_string()),
+                    waiting: None,
+                });
+                Vec::new()
+            }
+        };
     }
     match cmd {
         Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
@@ -23,8 +33,17 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 return Vec::new();
             }
             let cp = r.selected as u32;
-            if r.job.steps[step as usize].signatures.contains_key(&cp) {
-                state.flash(FlashKind::Info, "This checkpoint is already signed");
+            let signatures = &r.job.steps[step as usize].signatures;
+            if signatures.contains_key(&cp) {
+                let all = (0..n_cp as u32).all(|c| signatures.contains_key(&c));
+                state.flash(
+                    FlashKind::Info,
+                    if all {
+                        "Every checkpoint of this step is signed: press n to complete it"
+                    } else {
+                        "This checkpoint is already signed: ↑↓ to another"
+                    },
+                );
                 return Vec::new();
             }
             let Some(checkpoint) = spec.checkpoints.get(r.selected) else {
@@ -78,6 +97,17 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 error: None,
                 waiting: None,
             })
+        }
+        Some(Cmd::SameLot) => {
+            let Some(l) = previous_lot(r) else {
+                state.flash(
+                    FlashKind::Info,
+                    "No lot of an earlier step for what this step needs: scan it",
+                );
+                return Vec::new();
+            };
+            let (lot, expiry) = (l.lot.clone(), l.expiry);
+            return capture_lot(state, &lot, expiry);
         }
         Some(Cmd::Acknowledge) => {
             let open = r.job.open_excursions(step).next().map(|e| {
@@ -137,6 +167,63 @@ pub fn lot_materials(instruction: &Instruction, step: u32) -> Vec<String> {
         })
         .map(|m| m.get_ref().clone())
         .collect()
+}
+
+/// Why a lot's text cannot be sent as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LotTextError {
+    Empty,
+    /// The part after the lot looks like a date but is none.
+    BadDate(String),
+}
+
+impl std::fmt::Display for LotTextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LotTextError::Empty => write!(f, "Type or scan the lot"),
+            LotTextError::BadDate(d) => {
+                write!(f, "“{d}” is not a valid date (use YYYY-MM-DD)")
+            }
+        }
+    }
+}
+
+/// "FLX-7788 2027-05-05", scanned or typed: the lot and the expiry after a space.
+/// A last word made of digits and date separators is taken for a date and must be
+/// one; anything else (a GS1 label, a lot with spaces) goes to the core whole.
+pub fn lot_text(text: &str) -> Result<(String, Option<chrono::NaiveDate>), LotTextError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(LotTextError::Empty);
+    }
+    let Some((lot, last)) = text.rsplit_once(' ') else {
+        return Ok((text.to_string(), None));
+    };
+    let date_like = last.chars().any(|c| c.is_ascii_digit())
+        && last.chars().any(|c| matches!(c, '-' | '/' | '.'))
+        && last
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '/' | '.'));
+    if !date_like {
+        return Ok((text.to_string(), None));
+    }
+    match chrono::NaiveDate::parse_from_str(last, "%Y-%m-%d") {
+        Ok(d) => Ok((lot.trim().to_string(), Some(d))),
+        Err(_) => Err(LotTextError::BadDate(last.to_string())),
+    }
+}
+
+/// The lot of an earlier step of this job for the material this step still
+/// needs a lot of, so one key records it again (flux used in three steps).
+pub fn previous_lot(r: &RunnerState) -> Option<&crate::domain::job::Lot> {
+    let needed = lot_materials(&r.instruction, r.step)
+        .into_iter()
+        .find(|m| !r.job.lots_for_step(r.step).any(|l| &l.material == m))?;
+    r.job
+        .lots
+        .iter()
+        .rev()
+        .find(|l| l.step < r.step && l.material == needed)
 }
 
 /// A lot scan (or typed lot) for the current step, for the core to judge.
@@ -201,6 +288,15 @@ pub(super) fn summary_input(state: &mut State, input: Action) -> Vec<Effect> {
                     format!("Reopen step {}: what will be done again?", step + 1),
                     "Reason",
                 ));
+            }
+        }
+        (
+            Some(c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom)),
+            _,
+        ) => {
+            let (max, page) = crate::tui::view::summary_scroll_room(state);
+            if let Screen::Summary(s) = &mut state.screen {
+                s.scroll = keys::scrolled(c, s.scroll, max, page);
             }
         }
         (Some(Cmd::Back), _) => return go_home(state),

@@ -36,6 +36,7 @@ pub(super) fn start_input(state: &mut State, input: Action) -> Vec<Effect> {
     match (cmd, input) {
         (_, Action::Scan(text)) if f.focus < START_FIELDS => {
             f.fields[f.focus].value = text.trim().to_string();
+            f.fields[f.focus].suggested = false;
             f.focus += 1;
         }
         (Some(Cmd::Back), _) => return go_home(state),
@@ -89,6 +90,22 @@ pub(super) fn start_job(state: &mut State) -> Vec<Effect> {
     let Some(instruction) = state.library.instructions.get(f.selected) else {
         return Vec::new();
     };
+    // Greyed: say why at once, by the rule the core applies (it checks again).
+    let why = refusals(state, f, instruction);
+    if !why.is_empty() {
+        let text = format!(
+            "{} cannot start: {}",
+            instruction.id(),
+            why.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        if let Screen::Start(f) = &mut state.screen {
+            f.error = Some(text);
+        }
+        return Vec::new();
+    }
     let alloy = state
         .library
         .alloys

@@ -8,7 +8,28 @@ use crate::domain::types::Role;
 use crate::tui::state::{HomeState, State};
 
 pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let [top, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(area);
+    // The selected job in full below the table: its step name and a rejection
+    // reason are never cut to the column's width.
+    let detail = h.jobs.get(h.selected).map(|j| {
+        let mut text = format!("▶ {} · {} · at step {}", j.id, j.serial, j.step);
+        if !j.note.is_empty() {
+            text.push_str(&format!(" · {}", j.note));
+        }
+        Paragraph::new(Line::from(Span::styled(text, theme.bold())))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+    });
+    let detail_rows = detail.as_ref().map_or(0, |p| {
+        u16::try_from(p.line_count(area.width)).unwrap_or(1).min(3)
+    });
+    let [top, list, below] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(0),
+        Constraint::Length(detail_rows),
+    ])
+    .areas(area);
+    if let Some(p) = detail {
+        frame.render_widget(p, below);
+    }
     let mut intro = vec![Line::from(vec![
         Span::styled("n", theme.key()),
         Span::raw(" start a job (or just scan a board serial)   "),
@@ -25,8 +46,7 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
     }
     frame.render_widget(Paragraph::new(intro).block(Block::default()), top);
 
-    let header =
-        Row::new(["Job", "Board", "Instruction", "Status", "Step", ""]).style(theme.bold());
+    let header = Row::new(["Job", "Board", "Instruction", "Status", "At step"]).style(theme.bold());
     let rows: Vec<Row> = h
         .jobs
         .iter()
@@ -37,8 +57,11 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
                 j.serial.clone(),
                 j.instruction.clone(),
                 j.status.as_str().replace('_', " "),
-                j.step.clone(),
-                j.note.clone(),
+                if j.note.is_empty() {
+                    j.step.clone()
+                } else {
+                    format!("{} · {}", j.step, j.note)
+                },
             ]);
             if i == h.selected {
                 row.style(theme.selected())
@@ -58,11 +81,10 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
         Table::new(
             rows,
             [
-                Constraint::Length(24),
-                Constraint::Length(12),
-                Constraint::Length(12),
+                Constraint::Length(23),
+                Constraint::Length(10),
                 Constraint::Length(11),
-                Constraint::Length(6),
+                Constraint::Length(11),
                 Constraint::Min(0),
             ],
         )

@@ -14,6 +14,9 @@ pub fn field_line<'a>(f: &'a TextField, focused: bool, theme: &Theme, width: usi
     if focused {
         value.push('▏');
     }
+    if f.suggested {
+        value.push_str(" (history)");
+    }
     let style = if focused {
         theme.selected()
     } else {

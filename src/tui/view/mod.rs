@@ -24,11 +24,13 @@ use theme::Theme;
 
 pub fn draw(state: &State, frame: &mut Frame) {
     let theme = Theme::new(state.no_color);
+    let footer_rows = footer_rows(state, frame.area().width);
+    let flash_rows = flash_rows(state, frame.area().width);
     let [header, body, flash, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(flash_rows),
+        Constraint::Length(footer_rows),
     ])
     .areas(frame.area());
 
@@ -86,19 +88,31 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(clock).right_aligned(), right);
 }
 
-fn draw_flash(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let Some(f) = &state.flash else {
-        return;
-    };
+fn flash(state: &State) -> Option<Paragraph<'static>> {
+    let theme = Theme::new(state.no_color);
+    let f = state.flash.as_ref()?;
     let (style, mark) = match f.kind {
         FlashKind::Saved => (theme.ok(), "✔ "),
         FlashKind::Info => (theme.accent(), "· "),
         FlashKind::Error => (theme.alarm(), "✖ "),
     };
-    frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(format!("{mark}{}", f.text), style))),
-        area,
-    );
+    Some(
+        Paragraph::new(Line::from(Span::styled(format!("{mark}{}", f.text), style)))
+            .wrap(Wrap { trim: true }),
+    )
+}
+
+/// A message wraps (up to three rows) rather than lose its end: it often says why.
+fn flash_rows(state: &State, width: u16) -> u16 {
+    flash(state).map_or(1, |p| {
+        u16::try_from(p.line_count(width)).unwrap_or(1).clamp(1, 3)
+    })
+}
+
+fn draw_flash(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(p) = flash(state) {
+        frame.render_widget(p, area);
+    }
 }
 
 /// The keys of what has focus now: the footer shows them, `?` explains them; both
@@ -107,43 +121,175 @@ pub fn keys(state: &State) -> Vec<(&'static str, &'static str)> {
     crate::tui::keys::footer(state)
 }
 
-fn draw_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let mut spans = Vec::new();
-    for (key, what) in keys(state) {
-        spans.push(Span::styled(format!(" {key} "), theme.key()));
-        spans.push(Span::raw(format!(" {what} ")));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+/// Every key of the footer must show: when the roomy form does not fit, the
+/// padding goes first, then the footer takes a second look at the words.
+fn draw_footer(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
+    frame.render_widget(footer(state), area);
 }
 
-fn draw_help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 64, 18);
-    frame.render_widget(Clear, popup);
+fn footer(state: &State) -> Paragraph<'static> {
+    let theme = &Theme::new(state.no_color);
+    let width = state.size.0;
+    let keys = keys(state);
+    let roomy: usize = keys
+        .iter()
+        .map(|(k, w)| k.chars().count() + w.chars().count() + 4)
+        .sum();
+    let mut spans = Vec::new();
+    for (key, what) in keys {
+        if roomy <= width as usize {
+            spans.push(Span::styled(format!(" {key} "), theme.key()));
+            spans.push(Span::raw(format!(" {what} ")));
+        } else {
+            spans.push(Span::styled(key.to_string(), theme.key()));
+            spans.push(Span::raw(format!(" {what} ")));
+        }
+    }
+    Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true })
+}
+
+/// The body of the screen (between header and flash line) for a terminal size.
+pub fn body_area_of(state: &State) -> Rect {
+    let rows = footer_rows(state, state.size.0) + flash_rows(state, state.size.0);
+    Rect::new(0, 1, state.size.0, state.size.1.saturating_sub(1 + rows))
+}
+
+/// The footer wraps to a second (third) row rather than lose a key.
+fn footer_rows(state: &State, width: u16) -> u16 {
+    u16::try_from(footer(state).line_count(width))
+        .unwrap_or(1)
+        .clamp(1, 3)
+}
+
+/// How far the summary's record can scroll, and its page height.
+pub fn summary_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::Summary(s) => summary::scroll_room(state, s),
+        _ => (0, 1),
+    }
+}
+
+/// How far the open review record can scroll, and its page height.
+pub fn review_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::Review(r) => review::scroll_room(state, r),
+        _ => (0, 1),
+    }
+}
+
+/// What a screen's help says beyond its keys: what happens to an open job.
+fn help_notes(state: &State) -> Vec<&'static str> {
+    let mut notes = Vec::new();
+    match (&state.modal, &state.screen) {
+        (Some(super::state::Modal::Held), _) => notes.extend([
+            "A checkpoint failed, so the job is held: nothing more can be signed.",
+            "r redoes the step: a new attempt with your reason; the failed one stays in the record.",
+            "x aborts the job with a reason; it cannot be resumed.",
+            "Esc leaves it held; opening the job again asks the same question.",
+        ]),
+        (Some(super::state::Modal::Sign(_)), _) => notes.extend([
+            "p or ← passes, f or → fails: nothing is chosen for you.",
+            "Enter goes on to the next field; the signature is saved after the PIN.",
+            "Esc cancels: nothing is signed.",
+        ]),
+        (Some(_), _) => notes.push("Enter confirms, Esc cancels: nothing is saved until Enter."),
+        (None, Screen::Runner(_)) => notes.extend([
+            "↑↓ choose the checkpoint; Enter signs it. After a signature the cursor",
+            "moves to the next checkpoint still to sign.",
+            "l types a lot by hand (lot, a space, the expiry as YYYY-MM-DD); scanning a",
+            "lot label needs no key. p records again the lot an earlier step used for",
+            "the material this step still needs.",
+            "n completes the step once every checkpoint is signed and every lot scanned.",
+            "z suspends the job with a reason: it leaves the bench's list of running",
+            "jobs and asks why when resumed. Recording stops.",
+            "Esc goes back to the job list: the job stays in progress at this step and",
+            "the station's readings go on being recorded.",
+            "Ctrl+Q or Ctrl+C quits traveler: everything signed is already saved; the",
+            "job stays in progress and resumes at this step.",
+        ]),
+        (None, Screen::Summary(_)) => notes.extend([
+            "A rejected job: the reviewer's verdict and reason are at the top. Press the",
+            "step's number to redo it, then Enter to submit again.",
+        ]),
+        (None, Screen::Login(_)) => notes.extend([
+            "Scanning a badge, even on the PIN field, starts the log-in again with it;",
+            "it does not count as a PIN try.",
+        ]),
+        _ => {}
+    }
+    notes.extend([
+        "A scanner can be used anywhere: badges, board serials, lots.",
+        "Every signature asks for a PIN; \"saved\" means written to disk.",
+        "F1 or ? shows this help; ↑↓ PgUp/PgDn scroll it; any other key closes it.",
+        "Ctrl+Q (or Ctrl+C) quits; open jobs stay open and resume where they stood.",
+    ]);
+    notes
+}
+
+fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    // The keys of the screen under the help, not of the help itself.
     let mut lines: Vec<Line> = crate::tui::keys::help(state)
         .into_iter()
         .map(|(k, w)| {
             Line::from(vec![
-                Span::styled(format!("{k:>8}  "), theme.key()),
+                Span::styled(format!("{k:>9}  "), theme.key()),
                 Span::raw(w),
             ])
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::raw(
-        "  A scanner can be used anywhere: badges, board serials, lots.",
-    ));
-    lines.push(Line::raw(
-        "  Every signature asks for a PIN; \"saved\" means written to disk.",
-    ));
-    lines.push(Line::raw(
-        "  F1 or ? shows this help; any key closes it.  Ctrl+Q quits.",
-    ));
+    for n in help_notes(state) {
+        lines.push(Line::raw(format!("  {n}")));
+    }
+    lines
+}
+
+fn help_popup(area: Rect) -> Rect {
+    centered(area, 84, area.height)
+}
+
+/// How far the help can scroll at the current size, and its page height.
+pub fn help_scroll_room(state: &State) -> (u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let popup = help_popup(body_area_of(state));
+    let inner = Block::bordered().inner(popup);
+    let n = Paragraph::new(help_lines(state, &theme))
+        .wrap(Wrap { trim: false })
+        .line_count(inner.width);
+    (
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(inner.height),
+        inner.height,
+    )
+}
+
+fn draw_help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let popup = help_popup(area);
+    frame.render_widget(Clear, popup);
+    let lines = help_lines(state, theme);
+    let inner = Block::bordered().inner(popup);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+    let max = total.saturating_sub(inner.height);
+    let top = state.help_scroll.min(max);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" Help ")),
+        para.scroll((top, 0))
+            .block(Block::bordered().title(scroll_title(" Help ", top, inner.height, total))),
         popup,
     );
+}
+
+/// A title that says where in a long text the view is, so people know it scrolls.
+pub fn scroll_title(name: &str, top: u16, height: u16, total: u16) -> String {
+    if total <= height {
+        return name.to_string();
+    }
+    let last = (top + height).min(total);
+    format!(
+        "{name}· lines {}–{last} of {total} · ↑↓ PgUp/PgDn ",
+        top + 1
+    )
 }
 
 /// A rectangle of at most `w`×`h` in the middle of `area`.

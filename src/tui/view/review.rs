@@ -1,86 +1,142 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, Wrap};
 
 use super::login::field_line;
 use super::summary::record_lines;
 use super::theme::Theme;
 use crate::tui::state::{ReviewState, State};
-use crate::tui::update::visible_reviews;
+use crate::tui::update::{review_refusal, visible_reviews};
 
-pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    if let Some((job, instruction)) = &r.open {
-        let texts: Vec<String> = instruction
-            .as_ref()
-            .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
-            .unwrap_or_default();
-        let wide = area.width >= 110;
-        let [record, chart] = if wide {
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area)
-        } else {
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
-        };
-        frame.render_widget(
-            Paragraph::new(record_lines(job, &texts, theme))
-                .wrap(Wrap { trim: false })
-                .scroll((r.scroll, 0))
-                .block(Block::bordered().title(format!(" Review {} ", job.id))),
-            record,
-        );
-        let trace = r.traces.iter().find(|t| t.step as usize == r.chart_step);
-        let title = match trace {
-            Some(t) => {
-                let window = t
-                    .window
-                    .map(|(a, b)| format!(" window {a:.0}–{b:.0} °C"))
-                    .unwrap_or_default();
-                format!(
-                    " Step {} · {}{window} · {} excursion(s) · ←→ step ",
-                    t.step + 1,
-                    t.channel,
-                    t.excursions.len()
-                )
-            }
-            None => " No temperature recorded ".into(),
-        };
-        let block = Block::bordered().title(title);
-        let inner = block.inner(chart);
-        frame.render_widget(block, chart);
-        if let Some(t) = trace {
-            super::chart::draw(&t.points, t.window, &t.excursions, theme, frame, inner);
+fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
+    let Some((job, instruction)) = &r.open else {
+        return Vec::new();
+    };
+    let texts: Vec<String> = instruction
+        .as_ref()
+        .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
+        .unwrap_or_default();
+    let mut lines = record_lines(job, &texts, theme);
+    if !r.traces.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Temperature charts of {} step(s): Tab or ←→ shows them one step a page.",
+                r.traces.len()
+            ),
+            theme.accent(),
+        )));
+    }
+    lines
+}
+
+/// How far the record can scroll at the current size, and its page height.
+pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let inner = Block::bordered().inner(super::body_area_of(state));
+    let n = Paragraph::new(open_lines(r, &theme))
+        .wrap(Wrap { trim: false })
+        .line_count(inner.width);
+    (
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(inner.height),
+        inner.height,
+    )
+}
+
+pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some((job, _)) = &r.open {
+        if r.charts {
+            draw_chart_page(r, theme, frame, area);
+            return;
         }
+        // The record has the screen: deviations summary first, then every step.
+        let para = Paragraph::new(open_lines(r, theme)).wrap(Wrap { trim: false });
+        let inner = Block::bordered().inner(area);
+        let total = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+        let top = r.scroll.min(total.saturating_sub(inner.height));
+        let name = format!(" Review {} ", job.id);
+        frame.render_widget(
+            para.scroll((top, 0))
+                .block(Block::bordered().title(super::scroll_title(
+                    &name,
+                    top,
+                    inner.height,
+                    total,
+                ))),
+            area,
+        );
         return;
     }
-    let [filter, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let visible_ids = visible_reviews(r);
+    let why = r
+        .queue
+        .iter()
+        .filter(|l| visible_ids.contains(&l.id))
+        .nth(r.selected)
+        .and_then(|l| {
+            review_refusal(state, &l.performer, &l.inspectors).map(|w| (l.id.clone(), w))
+        });
+    let note = if why.is_some() { 2 } else { 0 };
+    let [filter, list, note_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(note),
+    ])
+    .areas(area);
+    if let Some((id, why)) = why {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                format!("✖ {id} is greyed: you may not review it — {why}. Enter opens it to read."),
+                theme.warn(),
+            )))
+            .wrap(Wrap { trim: true }),
+            note_area,
+        );
+    }
     frame.render_widget(
         Paragraph::new(field_line(&r.filter, r.filtering, theme, 30)),
         filter,
     );
     let visible = visible_reviews(r);
+    let narrow = area.width < 100;
     let rows: Vec<Row> = r
         .queue
         .iter()
         .filter(|l| visible.contains(&l.id))
         .enumerate()
         .map(|(i, l)| {
+            let refusal = review_refusal(state, &l.performer, &l.inspectors);
+            let flags = match (l.excursions, l.flags) {
+                (0, 0) => String::new(),
+                (a, 0) => format!("⚠ {a}"),
+                (0, f) => format!("⚑ {f} flagged"),
+                (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
+            };
+            let last = match &refusal {
+                Some(_) => format!("✖ not yours {flags}"),
+                None => flags,
+            };
             let row = Row::new([
                 l.id.clone(),
                 l.serial.clone(),
                 l.instruction.clone(),
                 l.performer.clone(),
-                l.submitted.format("%Y-%m-%d %H:%M").to_string(),
-                match (l.excursions, l.flags) {
-                    (0, 0) => String::new(),
-                    (a, 0) => format!("⚠ {a}"),
-                    (0, f) => format!("⚑ {f} flagged"),
-                    (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
-                },
+                l.submitted
+                    .format(if narrow {
+                        "%m-%d %H:%M"
+                    } else {
+                        "%Y-%m-%d %H:%M"
+                    })
+                    .to_string(),
+                last,
             ]);
-            if i == r.selected {
-                row.style(theme.selected())
-            } else {
-                row
+            match (i == r.selected, refusal.is_some()) {
+                (true, _) => row.style(theme.selected()),
+                (false, true) => row.style(theme.dim()),
+                (false, false) => row,
             }
         })
         .collect();
@@ -88,27 +144,51 @@ pub fn draw(_state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, a
         Table::new(
             rows,
             [
-                Constraint::Length(24),
+                Constraint::Length(23),
                 Constraint::Length(10),
                 Constraint::Length(11),
-                Constraint::Length(8),
-                Constraint::Length(16),
+                Constraint::Length(6),
+                Constraint::Length(if narrow { 11 } else { 16 }),
                 Constraint::Min(0),
             ],
         )
         .header(
-            Row::new([
-                "Job",
-                "Board",
-                "Instruction",
-                "By",
-                "Submitted",
-                "Alarms/flags",
-            ])
-            .style(theme.bold()),
+            Row::new(["Job", "Board", "Instruction", "By", "Submitted", "Flags"])
+                .style(theme.bold()),
         )
         .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
         list,
     );
-    let _ = Line::raw("");
+}
+
+/// One step's chart on its own page.
+fn draw_chart_page(r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let trace = r.traces.iter().find(|t| t.step as usize == r.chart_step);
+    let title = match trace {
+        Some(t) => {
+            let window = t
+                .window
+                .map(|(a, b)| format!(" · window {a:.0}–{b:.0} °C"))
+                .unwrap_or_else(|| " · no window".into());
+            let page = r
+                .traces
+                .iter()
+                .position(|x| x.step == t.step)
+                .map_or(0, |p| p + 1);
+            format!(
+                " Step {} · {}{window} · {} excursion(s) · chart {page} of {} ",
+                t.step + 1,
+                t.channel,
+                t.excursions.len(),
+                r.traces.len()
+            )
+        }
+        None => " No temperature recorded ".into(),
+    };
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(t) = trace {
+        super::chart::draw(&t.points, t.window, &t.excursions, theme, frame, inner);
+    }
 }

@@ -14,11 +14,37 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
     let open_alarms: Vec<_> = r.job.open_excursions(r.step).collect();
     let rec = recording(state, r);
     let alarm = rec.and_then(|x| x.alarm.as_ref());
-    let banner_rows = if alarm.is_some() || !open_alarms.is_empty() {
-        1
-    } else {
-        0
-    };
+    // A temperature step whose station went away says so in words, not only ○.
+    let lost = r.window.is_some() && !state.station.connected;
+    let mut banners = Vec::new();
+    if let Some(a) = alarm {
+        let side = if a.peak > a.window.1 {
+            "ABOVE"
+        } else {
+            "BELOW"
+        };
+        banners.push(format!(
+            " ⚠ TEMPERATURE ALARM: {} {:.1} °C {side} window {:.0}–{:.0} °C ",
+            a.channel, a.peak, a.window.0, a.window.1
+        ));
+    } else if let Some(e) = open_alarms.first() {
+        banners.push(format!(
+            " ⚠ Alarm {}: {} peaked {:.1} °C outside {:.0}–{:.0} °C — press a to acknowledge ",
+            e.id, e.channel, e.peak_c, e.window_min_c, e.window_max_c
+        ));
+    }
+    if lost {
+        banners.push(format!(
+            " ○ STATION DISCONNECTED ({}): no readings are being recorded ",
+            state.station.status
+        ));
+    }
+    let banner_para = Paragraph::new(banners.into_iter().map(Line::raw).collect::<Vec<_>>())
+        .style(theme.alarm())
+        .wrap(Wrap { trim: true });
+    let banner_rows = u16::try_from(banner_para.line_count(area.width))
+        .unwrap_or(0)
+        .min(4);
     let [progress, banner, main] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_rows),
@@ -52,31 +78,7 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
         ])),
         progress,
     );
-
-    if let Some(a) = alarm {
-        let side = if a.peak > a.window.1 {
-            "ABOVE"
-        } else {
-            "BELOW"
-        };
-        frame.render_widget(
-            Paragraph::new(format!(
-                " ⚠ TEMPERATURE ALARM: {} {:.1} °C {side} window {:.0}–{:.0} °C ",
-                a.channel, a.peak, a.window.0, a.window.1
-            ))
-            .style(theme.alarm()),
-            banner,
-        );
-    } else if let Some(e) = open_alarms.first() {
-        frame.render_widget(
-            Paragraph::new(format!(
-                " ⚠ Alarm {}: {} peaked {:.1} °C outside {:.0}–{:.0} °C — press a to acknowledge ",
-                e.id, e.channel, e.peak_c, e.window_min_c, e.window_max_c
-            ))
-            .style(theme.alarm()),
-            banner,
-        );
-    }
+    frame.render_widget(banner_para, banner);
 
     // Wide terminals also get the step list; 80 columns keep the progress bar only.
     let list_width = if main.width >= 110 { 26 } else { 0 };
@@ -174,7 +176,14 @@ fn draw_step(
                 ),
                 theme.ok(),
             ),
-            (None, true) => Span::styled("✖ scan lot", theme.warn()),
+            (None, true) => match crate::tui::update::previous_lot(r).filter(|l| &l.material == id)
+            {
+                Some(l) => Span::styled(
+                    format!("✖ scan lot, or p: {} of step {}", l.lot, l.step + 1),
+                    theme.warn(),
+                ),
+                None => Span::styled("✖ scan lot", theme.warn()),
+            },
             (None, false) => Span::styled("(no lot)", theme.dim()),
         };
         lines.push(Line::from(vec![
@@ -246,43 +255,32 @@ fn draw_step(
 }
 
 fn draw_temperature(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    // The title drops words before it would drop a digit of the window.
+    let room = area.width.saturating_sub(2) as usize;
+    let fit = |options: Vec<String>| {
+        options
+            .iter()
+            .find(|t| t.chars().count() <= room)
+            .or(options.last())
+            .cloned()
+            .unwrap_or_default()
+    };
     let block = Block::bordered().title(match &r.window {
-        Some(w) => format!(" {} · window {:.0}–{:.0} °C ", w.channel, w.min_c, w.max_c),
-        None => " Temperature (no window for this step) ".into(),
+        Some(w) => fit(vec![
+            format!(" {} · window {:.0}–{:.0} °C ", w.channel, w.min_c, w.max_c),
+            format!(" {} {:.0}–{:.0} °C ", w.channel, w.min_c, w.max_c),
+            format!(" {:.0}–{:.0} °C ", w.min_c, w.max_c),
+            format!("{:.0}–{:.0}", w.min_c, w.max_c),
+        ]),
+        None => fit(vec![
+            " Temperature · no window for this step ".into(),
+            " Temperature · no window ".into(),
+            " no window ".into(),
+        ]),
     });
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [digits, status, chart] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-
     let channel = r.window.as_ref().map(|w| w.channel.as_str());
-    let current = channel
-        .and_then(|c| state.station.latest.get(c))
-        .or_else(|| state.station.latest.values().next());
-    match current {
-        Some((_, v)) => {
-            let inside = r
-                .window
-                .as_ref()
-                .is_none_or(|w| *v >= w.min_c && *v <= w.max_c);
-            let style = if inside { theme.ok() } else { theme.alarm() };
-            let rows = bigdigits::render(&format!("{v:.1}"));
-            let lines: Vec<Line> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let unit = if i == 0 { " °C" } else { "" };
-                    Line::from(vec![Span::styled(row.clone(), style), Span::raw(unit)])
-                })
-                .collect();
-            frame.render_widget(Paragraph::new(lines), digits);
-        }
-        None => frame.render_widget(Paragraph::new("no reading yet").style(theme.dim()), digits),
-    }
     let conn = if state.station.connected {
         Span::styled(format!("● {}", state.station.status), theme.ok())
     } else {
@@ -295,10 +293,54 @@ fn draw_temperature(state: &State, r: &RunnerState, theme: &Theme, frame: &mut F
         .filter(|(c, _)| Some(c.as_str()) != channel)
         .map(|(c, (_, v))| format!(" {c} {v:.0}"))
         .collect();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![conn, Span::styled(others, theme.dim())])),
-        status,
-    );
+    let status_line = Paragraph::new(Line::from(vec![conn, Span::styled(others, theme.dim())]))
+        .wrap(Wrap { trim: true });
+    let status_rows = u16::try_from(status_line.line_count(inner.width))
+        .unwrap_or(1)
+        .clamp(1, 3);
+    let [digits, status, chart] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(status_rows),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+
+    let current = match channel {
+        Some(c) => state.station.latest.get_key_value(c),
+        None => state.station.latest.iter().next(),
+    };
+    match current {
+        Some((name, (_, v))) => {
+            let inside = r
+                .window
+                .as_ref()
+                .is_none_or(|w| *v >= w.min_c && *v <= w.max_c);
+            let style = if inside { theme.ok() } else { theme.alarm() };
+            let rows = bigdigits::render(&format!("{v:.1}"));
+            let lines: Vec<Line> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    // The big digits name their channel.
+                    let unit = match i {
+                        0 => " °C".to_string(),
+                        1 => format!(" {name}"),
+                        _ => String::new(),
+                    };
+                    Line::from(vec![Span::styled(row.clone(), style), Span::raw(unit)])
+                })
+                .collect();
+            frame.render_widget(Paragraph::new(lines), digits);
+        }
+        None => {
+            let what = match channel {
+                Some(c) => format!("no {c} reading yet"),
+                None => "no reading yet".into(),
+            };
+            frame.render_widget(Paragraph::new(what).style(theme.dim()), digits)
+        }
+    }
+    frame.render_widget(status_line, status);
     draw_chart(state, r, theme, frame, chart);
 }
 

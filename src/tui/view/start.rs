@@ -18,9 +18,11 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             .map(|i| field_line(&f.fields[i], f.focus == i, theme, 20))
             .collect()
     };
-    let mut l = col(0..3);
+    // Read down the left column, then the right: the order Enter moves in.
+    let l = col(0..4);
+    let mut r = col(4..START_FIELDS);
     let class = ProductClass::ALL[f.class.min(2)];
-    l.push(Line::from(vec![
+    r.push(Line::from(vec![
         Span::styled(format!("{:>16}: ", "Product class"), theme.dim()),
         Span::styled(
             format!("◀ {class} ▶"),
@@ -31,7 +33,6 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             },
         ),
     ]));
-    let mut r = col(3..START_FIELDS);
     let alloy = state
         .library
         .alloys
@@ -61,40 +62,76 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
         Some((_, p)) => format!(" · {} earlier job(s) on this board", p.len()),
     };
     let mut lines = Vec::new();
+    let alloy = state
+        .library
+        .alloys
+        .get(f.alloy)
+        .map(|a| a.id.get_ref().clone())
+        .unwrap_or_default();
     if let Some(e) = &f.error {
         lines.push(Line::from(Span::styled(e.clone(), theme.bad())));
     }
+    let mixed = f.mixed_alloys(&state.library);
+    if !mixed.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚠ Mixed-alloy rework: board earlier reworked with {}, now {alloy}",
+                mixed.join(", ")
+            ),
+            theme.warn(),
+        )));
+    }
+    let visible = list.height.saturating_sub(2) as usize;
+    let why: Vec<Vec<crate::domain::policy::Refusal>> = state
+        .library
+        .instructions
+        .iter()
+        .map(|i| refusals(state, f, i))
+        .collect();
+    let all_rows = lines.len() + why.iter().map(|w| 1 + w.len()).sum::<usize>();
+    // When every reason does not fit, only the selected instruction's are listed;
+    // the others carry a mark and how many there are (Enter on one says them all).
+    let compact = all_rows > visible;
+    let mut rows_before = lines.len();
     for (i, instr) in state.library.instructions.iter().enumerate() {
-        let why = refusals(state, f, instr);
+        let why = &why[i];
         let selected = f.focus == StartForm::LIST && i == f.selected;
-        let text = format!(
+        let mut text = format!(
             "{:<11} {:<2} {:<12} {}",
             instr.id(),
             instr.revision(),
             instr.spec.activity.to_string(),
             instr.spec.title
         );
+        let show_reasons = !compact || i == f.selected;
+        if compact {
+            let mark = match (why.len(), show_reasons) {
+                (0, _) | (_, true) => "   ".to_string(),
+                (n, false) => format!("✖{:<2}", n.min(9)),
+            };
+            text = format!("{mark}{text}");
+        }
         let style = match (selected, why.is_empty()) {
             (true, _) => theme.selected(),
             (false, true) => theme.bold(),
             (false, false) => theme.dim(),
         };
+        if i < f.selected {
+            rows_before += 1 + if show_reasons { why.len() } else { 0 };
+        }
         lines.push(Line::from(Span::styled(text, style)));
-        for reason in &why {
-            lines.push(Line::from(Span::styled(
-                format!("      ✖ {reason}"),
-                theme.dim(),
-            )));
+        if show_reasons {
+            for reason in why {
+                lines.push(Line::from(Span::styled(
+                    format!("      ✖ {reason}"),
+                    theme.dim(),
+                )));
+            }
         }
     }
-    // Keep the selected instruction in view on a 24-row terminal.
-    let rows_before: usize = state.library.instructions
-        [..f.selected.min(state.library.instructions.len())]
-        .iter()
-        .map(|i| 1 + refusals(state, f, i).len())
-        .sum();
-    let visible = list.height.saturating_sub(2) as usize;
-    let scroll = rows_before.saturating_sub(visible.saturating_sub(3)) as u16;
+    // Keep the selected instruction and its reasons in view.
+    let own = 1 + why.get(f.selected).map_or(0, Vec::len);
+    let scroll = (rows_before + own).saturating_sub(visible) as u16;
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll, 0))

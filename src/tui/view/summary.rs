@@ -1,5 +1,5 @@
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -233,7 +233,40 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
     lines
 }
 
-pub fn draw(_state: &State, s: &SummaryState, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// What sits above the record and never scrolls away: where the job stands and,
+/// once reviewed, the latest verdict with its reason.
+fn top_lines(s: &SummaryState, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(r) = s.job.reviews.last() {
+        let approved = r.decision == crate::domain::types::Decision::Approved;
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} by {} ({}), {}:",
+                if approved { "APPROVED" } else { "REJECTED" },
+                r.reviewer_name,
+                r.reviewer,
+                r.time.format("%Y-%m-%d %H:%M UTC"),
+            ),
+            if approved { theme.ok() } else { theme.bad() },
+        )));
+        lines.push(Line::from(Span::styled(
+            format!("  “{}”", r.comment),
+            theme.bold(),
+        )));
+    }
+    let prompt = match s.job.status {
+        JobStatus::Rejected => {
+            "Press the number of a step to redo it (1-9), then Enter to submit again."
+        }
+        JobStatus::Submitted => "Submitted: waiting for review.",
+        JobStatus::Approved => "Approved.",
+        _ => "All steps are done. Press Enter to submit the job for review.",
+    };
+    lines.push(Line::from(Span::styled(prompt, theme.accent())));
+    lines
+}
+
+fn body_lines(s: &SummaryState, theme: &Theme) -> Vec<Line<'static>> {
     let texts: Vec<String> = s
         .instruction
         .spec
@@ -258,19 +291,52 @@ pub fn draw(_state: &State, s: &SummaryState, theme: &Theme, frame: &mut Frame, 
         ),
         theme.bold(),
     )));
-    let prompt = match s.job.status {
-        JobStatus::Rejected => {
-            "Rejected by review: press the number of a step to redo it, then submit again."
-        }
-        JobStatus::Submitted => "Submitted: waiting for review.",
-        JobStatus::Approved => "Approved.",
-        _ => "All steps are done. Press Enter to submit the job for review.",
-    };
-    lines.push(Line::from(Span::styled(prompt, theme.accent())));
+    lines
+}
+
+/// The fixed top and the scrolling record inside the summary's frame.
+fn areas(s: &SummaryState, theme: &Theme, area: Rect) -> (Rect, Rect) {
+    let inner = Block::bordered().inner(area);
+    let top = Paragraph::new(top_lines(s, theme))
+        .wrap(Wrap { trim: false })
+        .line_count(inner.width);
+    let top = u16::try_from(top).unwrap_or(u16::MAX).min(inner.height / 2);
+    let [a, b] = Layout::vertical([Constraint::Length(top + 1), Constraint::Min(0)]).areas(inner);
+    (a, b)
+}
+
+/// How far the record can scroll at the current size, and its page height.
+pub fn scroll_room(state: &State, s: &SummaryState) -> (u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let (_, rec) = areas(s, &theme, super::body_area_of(state));
+    let n = Paragraph::new(body_lines(s, &theme))
+        .wrap(Wrap { trim: false })
+        .line_count(rec.width);
+    (
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_sub(rec.height),
+        rec.height,
+    )
+}
+
+pub fn draw(_state: &State, s: &SummaryState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let (top, rec) = areas(s, theme, area);
+    let body = Paragraph::new(body_lines(s, theme)).wrap(Wrap { trim: false });
+    let total = u16::try_from(body.line_count(rec.width)).unwrap_or(u16::MAX);
+    let first = s.scroll.min(total.saturating_sub(rec.height));
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" Job summary ")),
+        Block::bordered().title(super::scroll_title(
+            " Job summary ",
+            first,
+            rec.height,
+            total,
+        )),
         area,
     );
+    frame.render_widget(
+        Paragraph::new(top_lines(s, theme)).wrap(Wrap { trim: false }),
+        top,
+    );
+    frame.render_widget(body.scroll((first, 0)), rec);
 }
