@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::event::{DeviationKind, Event};
 use super::job::JobStatus;
+use super::person::{BadgeRejection, NameRejection};
 use super::pin_rules::{NewPin, PinRejection};
 use super::policy::Refusal;
 use super::thermal::Window;
@@ -454,12 +455,18 @@ pub enum RosterProblem {
     },
     /// A new PIN that policy.toml's `[pin]` rules refuse.
     Pin(PinRejection),
+    /// A badge that could pass for another (look-alike characters, spaces, emoji).
+    Badge(BadgeRejection),
+    /// A name with control or invisible characters, or too long.
+    Name(NameRejection),
 }
 
 impl fmt::Display for RosterProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RosterProblem::Pin(why) => write!(f, "{why}; nothing changed"),
+            RosterProblem::Badge(why) => write!(f, "{why}"),
+            RosterProblem::Name(why) => write!(f, "{why}"),
             RosterProblem::NotEmpty => write!(
                 f,
                 "the roster is not empty: add people with `traveler people add BADGE … --admin BADGE`"

@@ -11,7 +11,7 @@ use super::command::{
 use super::event::{ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure};
 use super::gs1;
 use super::job::{Job, JobStatus};
-use super::person::{Person, Roster};
+use super::person::{self, Person, Roster};
 use super::pin_rules::{NewPin, check_new_pin};
 use super::policy::{self, InstructionFacts, Policy, PriorJob, SignerRole};
 use super::thermal::{Sample, StepThermal, Window};
@@ -725,6 +725,15 @@ fn complete_step(s: &Situation<'_>, job: &str, step: u32) -> Decided {
     Ok(events)
 }
 
+/// A new badge and name must not pass for another person's on a list or a record.
+fn well_formed(badge: &str, name: Option<&str>) -> Result<(), Rejection> {
+    person::check_badge(badge).map_err(|why| Rejection::Roster(RosterProblem::Badge(why)))?;
+    if let Some(name) = name {
+        person::check_name(name).map_err(|why| Rejection::Roster(RosterProblem::Name(why)))?;
+    }
+    Ok(())
+}
+
 /// A new PIN is checked against policy.toml's `[pin]` rules (the shipped defaults
 /// when no policy loaded) and saved with the record of the rules it met.
 fn pin_rules_met(s: &Situation<'_>, badge: &str, pin: &NewPin) -> Result<Event, Rejection> {
@@ -749,6 +758,7 @@ fn roster(s: &Situation<'_>, r: &RosterCommand, now: DateTime<Utc>) -> Decided {
         if !roster.people.is_empty() {
             return Err(Rejection::Roster(RosterProblem::NotEmpty));
         }
+        well_formed(badge, Some(name))?;
         let met = pin_rules_met(s, badge, pin)?;
         let mut roles = roles.clone();
         roles.push(Role::Admin);
@@ -811,6 +821,7 @@ fn roster(s: &Situation<'_>, r: &RosterCommand, now: DateTime<Utc>) -> Decided {
             if roles.is_empty() {
                 return Err(invalid("at least one role is needed".into()));
             }
+            well_formed(badge, Some(name))?;
             let met = pin_rules_met(s, badge, pin)?;
             vec![
                 Event::PersonEnrolled {
@@ -831,6 +842,10 @@ fn roster(s: &Situation<'_>, r: &RosterCommand, now: DateTime<Utc>) -> Decided {
         } => {
             if name.is_none() && roles.is_none() && skill.is_none() {
                 return Err(Rejection::Roster(RosterProblem::NothingToChange));
+            }
+            if let Some(name) = name {
+                person::check_name(name)
+                    .map_err(|why| Rejection::Roster(RosterProblem::Name(why)))?;
             }
             let p = active(badge)?;
             let roles = roles.clone().unwrap_or_else(|| p.roles.clone());

@@ -1141,6 +1141,37 @@ fn roster_table() {
             want: Ok(vec!["person_enrolled", "pin_policy_met"]),
         },
         Case {
+            name: "enrol a look-alike badge",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Enrol {
+                badge: "T100\u{200b}".into(),
+                name: "Ana Lima".into(),
+                roles: vec![Role::Technician],
+                skill: SkillLevel::Advanced,
+                pin: good_pin(),
+            }),
+            want: Err(Rejection::Roster(RosterProblem::Badge(
+                crate::domain::person::check_badge("T100\u{200b}").unwrap_err(),
+            ))),
+        },
+        Case {
+            name: "update to a name with a right-to-left override",
+            job: None,
+            actor: admin(),
+            thermal: None,
+            command: c(RosterCommand::Update {
+                badge: "T1".into(),
+                name: Some("Ana \u{202e}Lima".into()),
+                roles: None,
+                skill: None,
+            }),
+            want: Err(Rejection::Roster(RosterProblem::Name(
+                crate::domain::person::check_name("Ana \u{202e}Lima").unwrap_err(),
+            ))),
+        },
+        Case {
             name: "enrol with a trivial PIN",
             job: None,
             actor: admin(),

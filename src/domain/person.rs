@@ -212,7 +212,7 @@ pub const MAX_BADGE_CHARS: usize = 32;
 pub const MAX_NAME_CHARS: usize = 80;
 
 /// Why a badge is refused.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum BadgeRejection {
     Empty,
     TooLong {
@@ -230,7 +230,7 @@ pub enum BadgeRejection {
 }
 
 /// Why a printed name is refused.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum NameRejection {
     Empty,
     TooLong {
