@@ -1,0 +1,107 @@
+//! The bench application as a user starts it: a store with a roster made by
+//! `traveler people init`, a configuration file, and the binary in a tmux window.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_traveler");
+
+pub fn instructions() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions")
+}
+
+/// `traveler people init` into `store`: the records a new bench has to send.
+pub fn init_roster(store: &Path) {
+    let mut init = Command::new(BIN)
+        .args([
+            "people",
+            "init",
+            "--badge",
+            "A1",
+            "--name",
+            "Ada One",
+            "--pin-stdin",
+        ])
+        .arg("--store")
+        .arg(store)
+        .arg("--instructions")
+        .arg(instructions())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    init.stdin.take().unwrap().write_all(b"482913\n").unwrap();
+    assert!(init.wait().unwrap().success());
+}
+
+/// A configuration for `bench` on `store` with a simulated station, plus `extra`
+/// (a `[hub]` or `[cfx]` table).
+pub fn write_config(dir: &Path, bench: &str, store: &Path, extra: &str) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bench = \"{bench}\"\nstore = \"{store}\"\ninstructions = \"{wi}\"\nlog_dir = \"{logs}\"\n\n\
+             [station]\nchannels = [{{ name = \"tip\" }}]\n[station.protocol]\nkind = \"simulated\"\n\n{extra}",
+            store = store.display(),
+            wi = instructions().display(),
+            logs = dir.join("logs").display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The bench application in a tmux window of its own; killed when dropped.
+pub struct App {
+    socket: String,
+}
+
+impl App {
+    pub fn start(name: &str, home: &Path, config: &Path) -> App {
+        let app = App {
+            socket: format!("traveler-{name}-{}", std::process::id()),
+        };
+        let line = format!(
+            "env HOME={home} LANG=C.UTF-8 {BIN} --config {config}",
+            home = home.display(),
+            config = config.display(),
+        );
+        assert!(
+            Command::new("tmux")
+                .args([
+                    "-L",
+                    &app.socket,
+                    "new-session",
+                    "-d",
+                    "-s",
+                    "app",
+                    "-x",
+                    "120",
+                    "-y",
+                    "30"
+                ])
+                .arg(&line)
+                .status()
+                .unwrap()
+                .success()
+        );
+        app
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "app"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
