@@ -206,18 +206,17 @@ pub fn load_dir(dir: &Path) -> Loaded {
         let Some((text, path)) = read(path, &mut diagnostics) else {
             continue;
         };
-        let Some(spec) = parse::<WorkInstructionFile>(&path, &text, &mut diagnostics) else {
-            continue;
+        let (spec, mut found) = match checked(&library, &path, &text) {
+            Ok(checked) => checked,
+            Err(found) => {
+                diagnostics.extend(found);
+                continue;
+            }
         };
         let src = Source {
             path: &path,
             text: &text,
         };
-        if spec.steps.len() > MAX_STEPS {
-            diagnostics.push(too_many_steps(&src, spec.steps.len()));
-            continue;
-        }
-        let mut found = validate::instruction(&src, &spec, &library);
         let id = spec.id.get_ref().clone();
         if let Some(first) = seen.get(&id) {
             found.push(src.at(
@@ -243,6 +242,57 @@ pub fn load_dir(dir: &Path) -> Loaded {
         library,
         diagnostics,
     }
+}
+
+/// A work instruction's text read and validated against the folder's catalog,
+/// alloys and policy: the spec and what validation found, or why it does not even
+/// read as one (TOML error, too many steps).
+fn checked(
+    library: &Library,
+    path: &Path,
+    text: &str,
+) -> Result<(WorkInstructionFile, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let Some(spec) = parse::<WorkInstructionFile>(path, text, &mut diagnostics) else {
+        return Err(diagnostics);
+    };
+    let src = Source { path, text };
+    if spec.steps.len() > MAX_STEPS {
+        return Err(vec![too_many_steps(&src, spec.steps.len())]);
+    }
+    let found = validate::instruction(&src, &spec, library);
+    Ok((spec, found))
+}
+
+/// One work instruction file checked as `traveler check` checks the folder's
+/// (against `library`'s catalog, alloys and policy), from its exact text: the
+/// instruction, or every problem as file:line:col.
+pub fn check_text(
+    library: &Library,
+    path: &Path,
+    text: &str,
+) -> Result<Instruction, Vec<Diagnostic>> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "the file is {} bytes; a work instruction may be at most {MAX_FILE_BYTES} bytes (1 MiB)",
+                text.len()
+            ),
+        }]);
+    }
+    let (spec, mut found) = checked(library, path, text)?;
+    if found.is_empty() {
+        return Ok(Instruction {
+            path: path.to_path_buf(),
+            hash: hex::encode(Sha256::digest(text.as_bytes())),
+            spec,
+        });
+    }
+    found.sort();
+    Err(found)
 }
 
 /// Points at the first step beyond the limit (its `[[step]]` header).
