@@ -5,6 +5,8 @@ pub mod app;
 pub mod cfx;
 pub mod check;
 pub mod export;
+// Controlled work instructions: release, status, diff, show.
+pub mod instructions;
 pub mod people;
 pub mod station;
 pub mod station_link;

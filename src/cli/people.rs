@@ -235,7 +235,7 @@ impl Pins {
 /// Reads a PIN with the terminal in raw mode, so nothing echoes and Ctrl-C
 /// arrives as a key: the terminal is restored before we give up, where a
 /// SIGINT while echo was off would leave the shell without echo.
-fn read_hidden(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn read_hidden(prompt: &str) -> anyhow::Result<String> {
     use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
     use crossterm::terminal;
 

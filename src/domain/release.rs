@@ -205,7 +205,7 @@ impl fmt::Display for NotReleased {
                 by_name,
             } => write!(
                 f,
-                "changed since release of rev {revision} on {} by {by_name}",
+                "changed since release on {} by {by_name} (rev {revision})",
                 day(on)
             ),
             NotReleased::NewRevision {
@@ -400,7 +400,7 @@ mod tests {
         };
         assert_eq!(
             why.to_string(),
-            "changed since release of rev A on 2026-12-01 by Eva Berg"
+            "changed since release on 2026-12-01 by Eva Berg (rev A)"
         );
     }
 

@@ -237,6 +237,16 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
 }
 
 /// One job's report as a complete HTML document.
+/// Which release the job's instruction text was (id, revision, date, releaser), and
+/// the revision that superseded it, if one did.
+fn release_line(store: &Store, job: &crate::domain::job::Job) -> String {
+    let book = match store.releases() {
+        Ok(b) => b,
+        Err(e) => return format!("releases not read: {e}"),
+    };
+    crate::export::release_text(&book, job)
+}
+
 pub fn job_report(
     store: &Store,
     library: &Library,
@@ -304,6 +314,7 @@ pub fn job_report(
                 job.instruction_id, job.instruction_rev
             ),
         ),
+        ("Instruction release", release_line(store, job)),
         (
             "Activity",
             activity.map_or("—".to_string(), |a| a.to_string()),

@@ -12,7 +12,8 @@ use super::schema::{
     Alloy, AlloyFile, PolicyFile, ProcedureCatalogFile, ProcedureEntry, WorkInstructionFile,
 };
 use super::validate;
-use crate::domain::policy::{InstructionFacts, Policy};
+use crate::domain::policy::{InstructionFacts, Policy, Refusal};
+use crate::domain::release::{ReleaseBook, Standing, start_refusal};
 use crate::domain::thermal::Window;
 
 pub const CATALOG_FILE: &str = "procedures.toml";
@@ -103,9 +104,22 @@ pub struct Library {
     /// `None` when policy.toml is missing or broken (reported as a diagnostic).
     pub policy: Option<Policy>,
     pub instructions: Vec<Instruction>,
+    /// The store's instruction releases as the bench application read them at its
+    /// start, so the new-job list can grey out what the core will refuse (the core
+    /// decides on the store, never on this). `None`: not read; nothing is greyed.
+    pub releases: Option<std::sync::Arc<ReleaseBook>>,
 }
 
 impl Library {
+    /// Why a new job may not start on `ins` for want of a release, as far as the
+    /// releases read at start say (the core checks the store again).
+    pub fn release_refusal(&self, ins: &Instruction) -> Option<Refusal> {
+        let book = self.releases.as_ref()?;
+        let require = self.policy.as_ref().is_none_or(|p| p.require_release);
+        let standing = Standing::of(book, ins.id(), ins.revision(), &ins.hash);
+        start_refusal(require, &standing).map(Refusal::NotReleased)
+    }
+
     pub fn procedure(&self, reference: &str) -> Option<&ProcedureEntry> {
         self.procedures.iter().find(|p| p.reference() == reference)
     }
