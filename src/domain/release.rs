@@ -195,10 +195,7 @@ impl fmt::Display for NotReleased {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d").to_string();
         match self {
-            NotReleased::Draft => write!(
-                f,
-                "draft: never released (`traveler instructions release FILE --by BADGE`)"
-            ),
+            NotReleased::Draft => write!(f, "draft: never released"),
             NotReleased::ChangedSinceRelease {
                 revision,
                 on,
