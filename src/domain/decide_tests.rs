@@ -1049,7 +1049,7 @@ fn start_job_table() {
         step_count: 2,
         prior: vec![],
         archive: Some(("WI.toml".into(), "id = \"WI\"".into())),
-        standing: Standing::Released(released("A", "h")),
+        standing: Standing::Released(Box::new(released("A", "h"))),
     };
     let new = |serial: &str, approval: &str| {
         Command::StartJob(Box::new(NewJob {
@@ -1142,11 +1142,17 @@ fn released(revision: &str, hash: &str) -> Released {
 fn start_job_needs_the_released_revision_table() {
     let p = person("T1", &[Role::Technician]);
     let on = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
-    let cases: Vec<(&str, bool, Standing, Result<Vec<&str>, Vec<Refusal>>)> = vec![
+    type Case = (
+        &'static str,
+        bool,
+        Standing,
+        Result<Vec<&'static str>, Vec<Refusal>>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "released",
             true,
-            Standing::Released(released("A", "h")),
+            Standing::Released(Box::new(released("A", "h"))),
             Ok(vec!["job_started", "step_started"]),
         ),
         (
@@ -1159,7 +1165,7 @@ fn start_job_needs_the_released_revision_table() {
             "changed since release",
             true,
             Standing::Changed {
-                current: released("A", "h0"),
+                current: Box::new(released("A", "h0")),
                 revision: "A".into(),
             },
             Err(vec![Refusal::NotReleased(
@@ -1174,8 +1180,8 @@ fn start_job_needs_the_released_revision_table() {
             "superseded",
             true,
             Standing::Superseded {
-                this: released("A", "h"),
-                current: released("B", "hb"),
+                this: Box::new(released("A", "h")),
+                current: Box::new(released("B", "hb")),
             },
             Err(vec![Refusal::NotReleased(NotReleased::Superseded {
                 revision: "A".into(),
@@ -1260,13 +1266,14 @@ fn release_table() {
             reason: reason.into(),
         }))
     };
-    let cases: Vec<(
-        &str,
-        &Person,
+    type Case<'a> = (
+        &'static str,
+        &'a Person,
         ReleaseFacts,
         Command,
-        Result<Vec<&str>, Rejection>,
-    )> = vec![
+        Result<Vec<&'static str>, Rejection>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "first release",
             &engineer,

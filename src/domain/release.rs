@@ -128,14 +128,20 @@ impl ReleaseBook {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Standing {
     /// The text is the revision in force.
-    Released(Released),
+    Released(Box<Released>),
     /// The instruction was never released.
     Draft,
     /// The instruction is released but this text is not any released revision: the
     /// file changed since (same revision) or is a new revision not yet released.
-    Changed { current: Released, revision: String },
+    Changed {
+        current: Box<Released>,
+        revision: String,
+    },
     /// The text is a revision released earlier and since replaced.
-    Superseded { this: Released, current: Released },
+    Superseded {
+        this: Box<Released>,
+        current: Box<Released>,
+    },
 }
 
 impl Standing {
@@ -145,15 +151,15 @@ impl Standing {
             return Standing::Draft;
         };
         if current.hash == hash {
-            return Standing::Released(current.clone());
+            return Standing::Released(Box::new(current.clone()));
         }
         match book.history(id).iter().rev().find(|r| r.hash == hash) {
             Some(this) => Standing::Superseded {
-                this: this.clone(),
-                current: current.clone(),
+                this: Box::new(this.clone()),
+                current: Box::new(current.clone()),
             },
             None => Standing::Changed {
-                current: current.clone(),
+                current: Box::new(current.clone()),
                 revision: revision.to_string(),
             },
         }

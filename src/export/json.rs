@@ -122,9 +122,9 @@ pub fn write_json<W: Write>(
     }
     w.write_all(b"\n],\"instructions\":[")?;
     write_instruction_records(store, &hashes, &jobs, head.seq, &mut w)?;
-    write!(
+    writeln!(
         w,
-        "],\"counts\":{{\"jobs\":{},\"events\":{},\"samples\":{}}}}}\n",
+        "],\"counts\":{{\"jobs\":{},\"events\":{},\"samples\":{}}}}}",
         summary.jobs, summary.events, summary.samples
     )?;
     w.flush()?;

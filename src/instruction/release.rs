@@ -312,8 +312,7 @@ kind = "pass-fail"
             ),
             (
                 "a material removed and its use",
-                A.replace("capture_expiry = false\n", "capture_expiry = false\n")
-                    .replace(
+                A.replace(
                         "[[material]]\nid = \"FLUX\"\nkind = \"flux\"\nname = \"No-clean flux\"\ncapture_lot = true\ncapture_expiry = false\n",
                         "",
                     ),
