@@ -80,7 +80,8 @@ pub enum PeopleCommand {
         /// The printed name shown with every signature.
         #[arg(long)]
         name: String,
-        /// Comma-separated: technician, inspector, supervisor, admin.
+        /// Comma-separated: technician, inspector, supervisor, admin, engineer
+        /// (releases work instructions).
         #[arg(long, value_delimiter = ',', required = true)]
         role: Vec<Role>,
         /// intermediate, advanced or expert.
