@@ -149,6 +149,15 @@ fn released_spec(store: &Store, r: &Released) -> anyhow::Result<(String, WorkIns
             short(&r.hash)
         )
     })?;
+    if !crate::domain::release::text_matches(&r.hash, &a.text) {
+        bail!(
+            "the stored text of {} rev {} (record {}) does not hash to the release's sha256 {}: run `traveler verify`",
+            r.instruction_id,
+            r.revision,
+            a.seq,
+            short(&r.hash)
+        );
+    }
     let ins = archived_instruction(&a).map_err(anyhow::Error::msg)?;
     Ok((a.text, ins.spec))
 }

@@ -266,6 +266,13 @@ pub fn start_refusal(require_release: bool, standing: &Standing) -> Option<NotRe
     }
 }
 
+/// Whether `text` is the text a release names by `hash` (hex SHA-256 of its bytes):
+/// how a release received from elsewhere, or read back from the store, is checked.
+pub fn text_matches(hash: &str, text: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes())) == hash
+}
+
 /// Releasing needs an active, unlocked person with the engineer role.
 pub fn may_release(person: &Person, now: DateTime<Utc>) -> Result<(), ReleaseRefusal> {
     if !person.active {
@@ -392,6 +399,14 @@ mod tests {
             book.by_hash("ho").map(|r| r.instruction_id.as_str()),
             Some("OTHER")
         );
+    }
+
+    #[test]
+    fn a_text_matches_only_its_own_hash() {
+        let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(text_matches(hash, "test"));
+        assert!(!text_matches(hash, "test\n"));
+        assert!(!text_matches("", "test"));
     }
 
     #[test]
