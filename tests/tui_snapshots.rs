@@ -700,3 +700,75 @@ fn readme_screen_captures_are_snapshots() {
         "only {captures} captures found in the README"
     );
 }
+
+/// The words of `text` that the header must show: each one whole, or its
+/// abbreviation; a word with a digit always whole.
+fn shows_every_word(header: &str, text: &str) -> Result<(), String> {
+    for word in text.split_whitespace() {
+        let short = traveler::tui::view::fit::abbreviate(word, 0);
+        let digits = word.chars().any(|c| c.is_ascii_digit());
+        let ok = header.contains(word) || (!digits && header.contains(&short));
+        if !ok {
+            return Err(format!(
+                "`{word}` of `{text}` is not in the header:\n{header}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A long hub or CFX state is never cut: the header drops decoration, then
+/// abbreviates words, then takes a second line; every figure stays.
+#[test]
+fn header_keeps_every_hub_and_cfx_figure() {
+    let mut s = state(Some(person(
+        "S400",
+        "Dana Roth",
+        SkillLevel::Expert,
+        &[Role::Supervisor],
+        &[1],
+    )));
+    s.demo = Some(Vec::new());
+    s.screen = Screen::Home(HomeState {
+        loaded: true,
+        ..HomeState::default()
+    });
+    let backgrounds: &[&[&str]] = &[
+        &["hub: 12 records behind", "CFX up to date"],
+        &[
+            "hub: 12 records behind",
+            "CFX: offline since 09:12 (3 queued)",
+            "fork!",
+        ],
+        &[
+            "hub: offline since 2026-12-01 08:14 UTC, 3 records behind",
+            "CFX broker down (connection refused), 1204 record(s) waiting",
+        ],
+        &["hub: LOSS! hub holds 120 records, this store 80", "CFX off"],
+    ];
+    for (n, texts) in backgrounds.iter().enumerate() {
+        s.background = texts.iter().map(|t| t.to_string()).collect();
+        for (w, h) in [(60, 20), (80, 24), (120, 40)] {
+            let screen = shown(&mut s, w, h);
+            let rows: Vec<&str> = screen.lines().filter(|l| l.starts_with('"')).collect();
+            let body = rows
+                .iter()
+                .position(|r| r.contains("start a job"))
+                .expect("the home screen's first line");
+            assert!(
+                (1..=3).contains(&body),
+                "{w}x{h}: {body} header rows\n{screen}"
+            );
+            let header = rows[..body].join("\n");
+            for t in texts
+                .iter()
+                .chain(&["BENCH-7", "(S400)", "● station", "DEMO", "10:00"])
+            {
+                shows_every_word(&header, t).unwrap_or_else(|e| panic!("{w}x{h}: {e}"));
+            }
+            if w == 80 {
+                insta::assert_snapshot!(format!("header_{n}_80x24"), screen);
+            }
+        }
+    }
+}
