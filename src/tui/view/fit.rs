@@ -16,6 +16,10 @@ pub fn step_name(text: &str) -> &str {
         Some(i) => &text[..i + 1],
         None => text,
     };
+    let sentence = match sentence.find("; ") {
+        Some(i) => &sentence[..i],
+        None => sentence,
+    };
     match sentence.find(": ") {
         Some(i) if i <= 24 => &sentence[..i],
         _ => sentence,
@@ -169,6 +173,52 @@ pub fn shorten(text: &str, max: usize) -> Option<String> {
     Some(format!("{head}…"))
 }
 
+/// Column widths for a table whose last column takes what is left: every other
+/// column is as wide as its widest cell (or header), so nothing in it is cut.
+pub fn columns(
+    headers: &[&str],
+    min: &[u16],
+    rows: &[Vec<String>],
+    total: u16,
+    gap: u16,
+) -> Vec<u16> {
+    let n = headers.len();
+    let mut widths: Vec<u16> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            u16::try_from(width(h))
+                .unwrap_or(u16::MAX)
+                .max(min.get(i).copied().unwrap_or(0))
+        })
+        .collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            let w = c.lines().map(width).max().unwrap_or(0);
+            widths[i] = widths[i].max(u16::try_from(w).unwrap_or(u16::MAX));
+        }
+    }
+    let fixed: u16 = widths[..n - 1].iter().sum::<u16>() + gap * (n as u16 - 1);
+    widths[n - 1] = total.saturating_sub(fixed).max(8);
+    widths
+}
+
+/// The rows of a table with every cell word-wrapped to its column: a row is as
+/// tall as its tallest cell.
+pub fn wrapped_rows(rows: &[Vec<String>], widths: &[u16]) -> Vec<(Vec<String>, u16)> {
+    rows.iter()
+        .map(|r| {
+            let cells: Vec<String> = r
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| wrap(c, *w as usize).join("\n"))
+                .collect();
+            let h = cells.iter().map(|c| c.lines().count()).max().unwrap_or(1);
+            (cells, u16::try_from(h).unwrap_or(1).max(1))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +295,10 @@ mod tests {
             ),
             ("Reball: dress the part's lands flat. Clean.", "Reball"),
             ("Inspect at 20x", "Inspect at 20x"),
+            (
+                "Fix it with adhesive; shield parts. Load.",
+                "Fix it with adhesive",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(step_name(text), want);

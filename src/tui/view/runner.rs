@@ -96,28 +96,42 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
 }
 
 fn draw_step_list(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let width = area.width.saturating_sub(7) as usize;
-    let lines: Vec<Line> = r
-        .instruction
-        .spec
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let done = r.job.steps.get(i).is_some_and(|s| s.completed.is_some());
-            let (mark, style) = if done {
-                ("✔", theme.ok())
-            } else if i as u32 == r.step {
-                ("▶", theme.selected())
+    let width = area.width.saturating_sub(6) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut current = 0;
+    for (i, step) in r.instruction.spec.steps.iter().enumerate() {
+        let done = r.job.steps.get(i).is_some_and(|s| s.completed.is_some());
+        let (mark, style) = if done {
+            ("✔", theme.ok())
+        } else if i as u32 == r.step {
+            ("▶", theme.selected())
+        } else {
+            (" ", theme.dim())
+        };
+        if i as u32 == r.step {
+            current = lines.len();
+        }
+        // Step names wrap under themselves rather than lose words or figures.
+        // A list names steps in two lines or so; the step shown has its whole text.
+        let name = super::fit::step_name(&step.text);
+        let name = super::fit::shorten(name, (2 * width).saturating_sub(4))
+            .unwrap_or_else(|| name.to_string());
+        for (n, piece) in super::fit::wrap(&name, width).into_iter().enumerate() {
+            let lead = if n == 0 {
+                format!("{mark}{:>2} ", i + 1)
             } else {
-                (" ", theme.dim())
+                "    ".to_string()
             };
-            let text: String = step.text.chars().take(width).collect();
-            Line::from(Span::styled(format!("{mark}{:>2} {text}", i + 1), style))
-        })
-        .collect();
+            lines.push(Line::from(Span::styled(format!("{lead}{piece}"), style)));
+        }
+    }
+    // The current step stays in view when the names do not all fit.
+    let inner = area.height.saturating_sub(2) as usize;
+    let scroll = (current + 3).saturating_sub(inner) as u16;
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Steps ")),
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(" Steps ")),
         area,
     );
 }

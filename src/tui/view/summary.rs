@@ -58,10 +58,12 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
     let hm = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     for (i, s) in job.steps.iter().enumerate() {
         let text = step_texts.get(i).map(String::as_str).unwrap_or("");
-        let short: String = text.chars().take(60).collect();
+        // The step's name whole (the record wraps it), never cut mid-word or mid-figure.
+        let short = super::fit::step_name(text);
         let done = s
             .completed
-            .map(|t| format!("done {}", t.format("%H:%M")))
+            // A no-break space: "[done" and its time stay on one line.
+            .map(|t| format!("done\u{a0}{}", t.format("%H:%M")))
             .unwrap_or_else(|| "open".into());
         lines.push(Line::from(vec![
             Span::styled(format!("{:>2}. ", i + 1), theme.bold()),
