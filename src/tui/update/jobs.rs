@@ -81,6 +81,7 @@ pub(super) fn runner_for(
         window,
         selected: 0,
         saving: false,
+        scroll: None,
     };
     r.selected = next_unsigned(&r, 0);
     r

@@ -245,30 +245,53 @@ fn draw_footer(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn footer(state: &State) -> Paragraph<'static> {
+    footer_of(state, keys(state))
+}
+
+fn footer_of(state: &State, keys: Vec<(&'static str, &'static str)>) -> Paragraph<'static> {
     let theme = &Theme::new(state.no_color);
     let width = state.size.0;
-    let keys = keys(state);
     let roomy: usize = keys
         .iter()
         .map(|(k, w)| k.chars().count() + w.chars().count() + 4)
         .sum();
-    let mut spans = Vec::new();
-    for (key, what) in keys {
-        if roomy <= width as usize {
+    if roomy <= width as usize {
+        let mut spans = Vec::new();
+        for (key, what) in keys {
             spans.push(Span::styled(format!(" {key} "), theme.key()));
             spans.push(Span::raw(format!(" {what} ")));
-        } else {
-            spans.push(Span::styled(key.to_string(), theme.key()));
-            spans.push(Span::raw(format!(" {what} ")));
         }
+        return Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true });
     }
-    Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true })
+    // Wrapped, a key stays with what it does: lines break between keys only.
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0usize;
+    for (key, what) in keys {
+        let w = fit::width(key) + 1 + fit::width(what);
+        let gap = usize::from(used > 0);
+        if used > 0 && used + gap + w > width as usize {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        let line = lines.last_mut().expect("one line at least");
+        if used > 0 {
+            line.push(Span::raw(" "));
+            used += 1;
+        }
+        line.push(Span::styled(key.to_string(), theme.key()));
+        line.push(Span::raw(format!(" {what}")));
+        used += w;
+    }
+    Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>()).wrap(Wrap { trim: true })
 }
 
 /// The body of the screen (between header and flash line) for a terminal size.
 pub fn body_area_of(state: &State) -> Rect {
     let top = header_rows(state, state.size.0);
-    let rows = footer_rows(state, state.size.0) + flash_rows(state, state.size.0);
+    // Room for every key the footer may show, so that which keys show (they
+    // depend on whether the page scrolls) cannot change the paging.
+    let rows = footer_rows_of(state, crate::tui::keys::footer_all(state), state.size.0)
+        + flash_rows(state, state.size.0);
     Rect::new(
         0,
         top,
@@ -279,7 +302,11 @@ pub fn body_area_of(state: &State) -> Rect {
 
 /// The footer wraps to a second (third) row rather than lose a key.
 fn footer_rows(state: &State, width: u16) -> u16 {
-    u16::try_from(footer(state).line_count(width))
+    footer_rows_of(state, keys(state), width)
+}
+
+fn footer_rows_of(state: &State, keys: Vec<(&'static str, &'static str)>, width: u16) -> u16 {
+    u16::try_from(footer_of(state, keys).line_count(width))
         .unwrap_or(1)
         .clamp(1, 3)
 }
@@ -288,6 +315,36 @@ fn footer_rows(state: &State, width: u16) -> u16 {
 pub fn summary_scroll_room(state: &State) -> (u16, u16) {
     match &state.screen {
         Screen::Summary(s) => summary::scroll_room(state, s),
+        _ => (0, 1),
+    }
+}
+
+/// Lines of `para` below the view of `inner`, and the view's height.
+pub(crate) fn room(para: Paragraph<'_>, inner: Rect) -> (u16, u16) {
+    let n = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+    (n.saturating_sub(inner.height), inner.height)
+}
+
+/// How far the runner's step pane can scroll, its page height and its first line.
+pub fn runner_scroll_room(state: &State) -> (u16, u16, u16) {
+    match &state.screen {
+        Screen::Runner(r) => runner::scroll_room(state, r),
+        _ => (0, 1, 0),
+    }
+}
+
+/// How far the look-up's answer can scroll, and its page height.
+pub fn lookup_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::Lookup(l) => lookup::scroll_room(state, l),
+        _ => (0, 1),
+    }
+}
+
+/// How far the certifications can scroll, and their page height.
+pub fn people_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::People(p) => people::scroll_room(state, p),
         _ => (0, 1),
     }
 }
