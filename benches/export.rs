@@ -162,6 +162,11 @@ fn job_events(i: usize, t: DateTime<Utc>) -> Vec<(DateTime<Utc>, String, Event)>
     out
 }
 
+/// Lines in a file's bytes.
+fn bytecount(b: &[u8]) -> usize {
+    b.iter().filter(|c| **c == b'\n').count()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -183,8 +188,9 @@ fn latency(name: &str, mut run: impl FnMut(usize)) {
     );
 }
 
-/// Runs one export, sampling resident memory every tenth of the way.
-fn export_run(name: &str, jobs: usize, run: impl FnOnce(&mut dyn FnMut(u64))) {
+/// Runs one export, sampling resident memory every tenth of the way; returns
+/// its seconds.
+fn export_run(name: &str, jobs: usize, run: impl FnOnce(&mut dyn FnMut(u64))) -> f64 {
     let step = (jobs as u64 / 10).max(1);
     let mut rss: Vec<u64> = Vec::new();
     let t = Instant::now();
@@ -202,6 +208,7 @@ fn export_run(name: &str, jobs: usize, run: impl FnOnce(&mut dyn FnMut(u64))) {
         secs / raw,
         shown.join(" ")
     );
+    secs
 }
 
 fn main() {
@@ -281,7 +288,7 @@ fn main() {
     let all = Scope::default();
     let options = ExportOptions::default();
     let hwm_before = status_kb("VmHWM:");
-    export_run("json", jobs, |progress| {
+    let json_secs = export_run("json", jobs, |progress| {
         let f = std::fs::File::create(out.join("all.json")).expect("file");
         let w = std::io::BufWriter::with_capacity(1 << 20, f);
         write_json(&store, &lib, &all, &options, w, progress).expect("json export");
@@ -290,9 +297,21 @@ fn main() {
         "       file {:.0} MiB",
         std::fs::metadata(out.join("all.json")).map_or(0, |m| m.len()) as f64 / 1048576.0
     );
-    export_run("csv", jobs, |progress| {
+    let csv_secs = export_run("csv", jobs, |progress| {
         write_csv(&store, &lib, &all, &options, &out.join("csv"), progress).expect("csv export");
     });
+    let rows = |name: &str| {
+        std::fs::read(out.join("csv").join(name)).map_or(0, |b| bytecount(&b).saturating_sub(1))
+    };
+    println!(
+        "csv / json (baseline: the JSON export of the same jobs, this run): {:.2}x   \
+         rows: actions {} signoffs {} steps {} lots {}",
+        csv_secs / json_secs,
+        rows("actions.csv"),
+        rows("signoffs.csv"),
+        rows("steps.csv"),
+        rows("lots.csv")
+    );
     println!(
         "peak RSS (VmHWM) {:.0} MiB before the exports, {:.0} MiB after",
         mib(hwm_before),

@@ -900,12 +900,20 @@ fn runner_offers_the_lot_of_an_earlier_step() {
     snap_sizes("runner_same_lot", &mut s);
     let text = shown(&mut s, 80, 24);
     assert!(text.contains("p: FLUX-774"), "{text}");
-    // The step pane follows the selected checkpoint; PgUp shows the step's text.
-    assert!(text.contains("Every ball present"), "{text}");
+    // A step opens at the top of its text; once the cursor moves the pane
+    // follows the selected checkpoint; PgUp goes back to the text.
+    assert!(
+        text.contains("Reball: dress the part's lands flat"),
+        "{text}"
+    );
+    update(&mut s, Action::Down);
+    let down = shown(&mut s, 80, 24);
+    assert!(down.contains("Ball coplanarity"), "{down}");
+    snap!("runner_same_lot_cursor_80x24", down);
+    update(&mut s, Action::PageUp);
     update(&mut s, Action::PageUp);
     let top = shown(&mut s, 80, 24);
     assert!(top.contains("Reball: dress the part's lands flat"), "{top}");
-    snap!("runner_same_lot_top_80x24", top);
 }
 
 /// Makes a fresh state of one screen.
@@ -1245,5 +1253,29 @@ fn the_important_keys_are_in_the_footer() {
         for k in *keys {
             assert!(footer.contains(k), "{name}: `{k}` missing from {footer:?}");
         }
+    }
+}
+
+/// The screens and dialogs no other snapshot shows, at both sizes (the footer
+/// check in `shown` runs on each).
+#[test]
+fn the_other_screens_at_both_sizes() {
+    let wanted = [
+        "start",
+        "home_technician_no_jobs",
+        "runner_first_step",
+        "sign_choice",
+        "comment",
+        "lot",
+        "summary",
+        "review_filter",
+        "lookup",
+    ];
+    for (name, make) in every_screen() {
+        if !wanted.contains(&name) {
+            continue;
+        }
+        let mut s = make();
+        snap_sizes(&format!("screen_{name}"), &mut s);
     }
 }

@@ -253,9 +253,10 @@ fn step_lines(
             CheckpointKind::Measurement => {
                 let unit = cp.unit.clone().unwrap_or_default();
                 match (cp.min.as_ref().map(|m| *m.get_ref()), cp.max) {
-                    (Some(a), Some(b)) => format!(" [{a}–{b} {unit}]"),
-                    (Some(a), None) => format!(" [≥ {a} {unit}]"),
-                    (None, Some(b)) => format!(" [≤ {b} {unit}]"),
+                    // No-break spaces: a limit and its unit stay on one line.
+                    (Some(a), Some(b)) => format!(" [{a}–{b}\u{a0}{unit}]"),
+                    (Some(a), None) => format!(" [≥\u{a0}{a}\u{a0}{unit}]"),
+                    (None, Some(b)) => format!(" [≤\u{a0}{b}\u{a0}{unit}]"),
                     (None, None) => String::new(),
                 }
             }
