@@ -399,6 +399,7 @@ fn help_notes(state: &State) -> Vec<&'static str> {
     }
     notes.extend([
         "A scanner can be used anywhere: badges, board serials, lots.",
+        "Ctrl+U clears the field being typed in.",
         "Every signature asks for a PIN; \"saved\" means written to disk.",
         "F1 or ? shows this help; ↑↓ PgUp/PgDn scroll it; any other key closes it.",
         "Ctrl+Q (or Ctrl+C) quits; open jobs stay open and resume where they stood.",
