@@ -1,7 +1,9 @@
 //! The HTML report in a real browser: headless Chromium (Debian's `chromium`, set
 //! up by `scripts/chromium.sh install`, which `.ci/run` runs) prints a job's report
 //! to PDF, and `pdftotext` reads it back. Page 1 must carry the verdict, the
-//! approval and the deviations; a step must not split across pages.
+//! approval and the deviations; a step must not split across pages. Charts printed
+//! with every colour black and rasterised in grey (`pdftoppm`) must keep each
+//! series apart.
 //!
 //! Without Chromium this test fails and says how to install it: a report nobody has
 //! seen printed is not tested.
