@@ -599,6 +599,33 @@ fn trace_lookup_screen() {
     });
     s.screen = Screen::Lookup(Box::new(l));
     snap_sizes("trace", &mut s);
+    // A lot: where it was used, each line whole (they wrap at 80 columns).
+    let mut l = LookupState::default();
+    l.query.value = "FLX-7788".into();
+    let used = |serial: &str, job: &str, step: u32, days: i64| traveler::export::queries::LotUse {
+        lot: "FLX-7788".into(),
+        serial: serial.into(),
+        job: job.into(),
+        step,
+        material: "flux".into(),
+        expiry: chrono::NaiveDate::from_ymd_opt(2027, 5, 5),
+        time: t0() - Duration::days(days),
+        status: JobStatus::Approved,
+    };
+    l.result = Some(LookupResult {
+        query: "FLX-7788".into(),
+        history: None,
+        uses: vec![
+            used("SN-4471", "BENCH-7-20261102-090000", 4, 21),
+            used("SN-4471", "BENCH-7-20261102-090000", 5, 21),
+            used("SN-4502", "BENCH-7-20261120-131500", 4, 3),
+        ],
+    });
+    s.screen = Screen::Lookup(Box::new(l));
+    let text = shown(&mut s, 80, 24);
+    assert!(text.contains("exp\u{a0}2027-05-05"), "{text}");
+    assert!(text.contains("(approved)"), "{text}");
+    snap!("trace_lot_80x24", text);
 }
 
 #[test]

@@ -104,13 +104,16 @@ fn lines(l: &LookupState, theme: &Theme) -> Vec<Line<'static>> {
         )));
         for u in &r.uses {
             lines.push(Line::raw(format!(
-                "  {}  board {:<10} {} step {} {}{}  ({})",
+                // No-break spaces keep "step 5" and "exp 2027-05-05" whole.
+                "  {}  board {:<10} {} step\u{a0}{} {}{}  ({})",
                 u.time.format("%Y-%m-%d %H:%M"),
                 u.serial,
                 u.job,
                 u.step + 1,
                 u.material,
-                u.expiry.map(|e| format!(" exp {e}")).unwrap_or_default(),
+                u.expiry
+                    .map(|e| format!(" exp\u{a0}{e}"))
+                    .unwrap_or_default(),
                 u.status.as_str()
             )));
         }
