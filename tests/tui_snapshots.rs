@@ -246,7 +246,31 @@ fn runner_state() -> State {
             }),
         );
     }
-    // What was asked has been answered: nothing is shown as saving.
+    // What was asked has been answered: the station's alarm is in the record (as
+    // the core's answer puts it in the job) and nothing is shown as saving.
+    let alarm = s
+        .recorder
+        .as_ref()
+        .and_then(|r| r.alarm.clone())
+        .expect("an alarm");
+    if let Screen::Runner(r) = &mut s.screen {
+        let seq = r.job.last_event_seq + 1;
+        r.job.apply(&rec(
+            seq,
+            236,
+            Event::Excursion {
+                job: r.job.id.clone(),
+                step: r.step,
+                id: alarm.id,
+                channel: alarm.channel.clone(),
+                window_min_c: alarm.window.0,
+                window_max_c: alarm.window.1,
+                peak_c: alarm.peak,
+                started: alarm.started,
+                ended: None,
+            },
+        ));
+    }
     s.requests.clear();
     s
 }
@@ -803,6 +827,11 @@ fn header_keeps_every_hub_and_cfx_figure() {
 /// A BGA job whose steps before `current` are done, each with a lot scanned for
 /// every material it names, and `current` started.
 fn bga_job_at(current: u32) -> Job {
+    Job::fold(&bga_records_at(current)).unwrap()
+}
+
+/// The records of [`bga_job_at`].
+fn bga_records_at(current: u32) -> Vec<Record> {
     let lib = library();
     let wi = lib.instruction("WI-BGA-001").unwrap();
     let id = "BENCH-7-20261123-100000";
@@ -894,6 +923,28 @@ fn bga_job_at(current: u32) -> Job {
             },
         );
     }
+    recs
+}
+
+/// The preheat step with an alarm the station recorded and nobody acknowledged.
+fn bga_job_with_open_alarm() -> Job {
+    let mut recs = bga_records_at(2);
+    let seq = recs.len() as u64;
+    recs.push(rec(
+        seq,
+        300,
+        Event::Excursion {
+            job: "BENCH-7-20261123-100000".into(),
+            step: 2,
+            id: 1,
+            channel: "preheat".into(),
+            window_min_c: 150.0,
+            window_max_c: 180.0,
+            peak_c: 187.0,
+            started: t0() + Duration::seconds(290),
+            ended: Some(t0() + Duration::seconds(296)),
+        },
+    ));
     Job::fold(&recs).unwrap()
 }
 
@@ -1052,6 +1103,10 @@ fn every_screen() -> Vec<(&'static str, Maker)> {
             }),
         ),
         ("runner_alarm", Box::new(runner_state)),
+        (
+            "runner_open_alarm",
+            Box::new(|| runner_for(bga_job_with_open_alarm())),
+        ),
         ("runner_same_lot", Box::new(|| runner_for(bga_job_at(5)))),
         ("runner_first_step", Box::new(|| runner_for(bga_job_at(0)))),
         ("held", Box::new(with_modal(|| Modal::Held))),
@@ -1162,10 +1217,12 @@ fn action_of(key: traveler::tui::keys::Key) -> Action {
     }
 }
 
+/// What a key can change, a message aside: a key whose only effect is a message
+/// ("nothing to acknowledge") does nothing the footer should offer.
 fn fingerprint(s: &State) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{}|{}|{}",
-        s.screen, s.modal, s.flash, s.help, s.help_scroll, s.quit
+        "{:?}|{:?}|{}|{}|{}",
+        s.screen, s.modal, s.help, s.help_scroll, s.quit
     )
 }
 
@@ -1245,6 +1302,7 @@ fn the_important_keys_are_in_the_footer() {
         ("home_technician_no_jobs", &["n", "t", "l", "?", "^Q"]),
         ("start", &["Tab/↑↓", "Enter", "Esc", "F1"]),
         ("runner_alarm", &["a", "n", "z", "Esc", "?"]),
+        ("runner_open_alarm", &["a", "n", "z", "Esc", "?"]),
         (
             "runner_same_lot",
             &["Enter", "l", "p", "↑↓", "n", "z", "Esc", "?"],
@@ -1264,7 +1322,7 @@ fn the_important_keys_are_in_the_footer() {
         ),
         ("review_chart", &["a", "x", "e", "Tab", "↑↓", "Esc", "?"]),
         ("help", &["↑↓", "any other key"]),
-        ("lookup", &["scan/Enter", "Esc", "F1"]),
+        ("lookup", &["Esc", "F1"]),
         ("people", &["Esc", "?"]),
     ];
     let screens = every_screen();
@@ -1291,6 +1349,7 @@ fn the_other_screens_at_both_sizes() {
         "start",
         "home_technician_no_jobs",
         "runner_first_step",
+        "runner_open_alarm",
         "sign_choice",
         "comment",
         "lot",

@@ -168,9 +168,9 @@ fn needs_lot(state: &State) -> bool {
         .is_some_and(|r| !crate::tui::update::lot_materials(&r.instruction, r.step).is_empty())
 }
 
+/// An alarm recorded and not acknowledged (one still being saved is not yet).
 fn has_alarm(state: &State) -> bool {
     runner(state).is_some_and(|r| r.job.open_excursions(r.step).next().is_some())
-        || state.recorder.as_ref().is_some_and(|r| r.alarm.is_some())
 }
 
 fn has_same_lot(state: &State) -> bool {
@@ -235,6 +235,10 @@ fn help_scrolls(state: &State) -> bool {
 
 fn queue_has_jobs(state: &State) -> bool {
     matches!(&state.screen, Screen::Review(r) if !crate::tui::update::visible_reviews(r).is_empty())
+}
+
+fn has_query(state: &State) -> bool {
+    matches!(&state.screen, Screen::Lookup(l) if !l.query.trimmed().is_empty())
 }
 
 fn lookup_scrolls(state: &State) -> bool {
@@ -452,7 +456,7 @@ pub const REVIEW_FILTER: &[Binding] = &[
 ];
 
 pub const LOOKUP: &[Binding] = &[
-    b(&[K::Enter], "scan/Enter", "look up", Cmd::Next, true),
+    bw(&[K::Enter], "Enter", "look up", Cmd::Next, has_query),
     bw(&[K::Up], "↑↓", "scroll", Cmd::Up, lookup_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::Esc], "Esc", "jobs", Cmd::Back, true),

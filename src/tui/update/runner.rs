@@ -139,6 +139,10 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                         "What happened and what you did",
                     ));
                 }
+                None if state.recorder.as_ref().is_some_and(|r| r.alarm.is_some()) => state.flash(
+                    FlashKind::Info,
+                    "The alarm is being recorded: press a again in a moment",
+                ),
                 None => state.flash(FlashKind::Info, "No temperature alarm to acknowledge"),
             }
         }
