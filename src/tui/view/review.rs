@@ -17,7 +17,8 @@ fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
         .as_ref()
         .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
         .unwrap_or_default();
-    let mut lines = record_lines(job, &texts, theme);
+    let title = instruction.as_ref().map(|i| i.spec.title.as_str());
+    let mut lines = record_lines(job, title, &texts, theme);
     if !r.traces.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
