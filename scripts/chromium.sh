@@ -2,7 +2,7 @@
 # Headless Chromium for the HTML report's print test (tests/report_print.rs) and for
 # anyone who wants a PDF of a report.
 #
-#   bash scripts/chromium.sh install               # Debian's chromium + poppler-utils (pdftotext), as root
+#   bash scripts/chromium.sh install               # Debian's chromium + poppler-utils (pdftotext, pdftoppm), as root
 #   bash scripts/chromium.sh print-pdf IN.html OUT.pdf
 #
 # Printing runs Chromium with a fresh profile, no sandbox (we run as root in CI), no

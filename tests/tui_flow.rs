@@ -1924,7 +1924,10 @@ fn the_job_list_names_the_step_a_job_resumes_at() {
     b.start_job("SN-1303", "WI-BGA-001", '3', "");
     b.complete_step("1111");
     assert_eq!(b.runner().step, 1);
-    let name = b.runner().instruction.spec.steps[1].text.clone();
+    let text = b.runner().instruction.spec.steps[1].text.clone();
+    // The step's name: its first clause, whole (the runner shows the whole text).
+    let name = traveler::tui::view::fit::step_name(&text).to_string();
+    assert!(text.starts_with(&name) && name.len() > 20, "{name}");
     let total = b.runner().job.steps.len();
     b.act(Action::Esc);
     let Screen::Home(h) = &b.state.screen else {
@@ -2032,6 +2035,8 @@ fn lot_suffix_dates_are_parsed_on_scans_and_p_reuses_an_earlier_lot() {
     assert_eq!(offered.as_deref(), Some("FLX-7788"));
     let text = screen_text(&b.state, 120, 40);
     assert!(text.contains("p: FLX-7788"), "{text}");
+    // The footer offers p now (not on a step with nothing to reuse).
+    assert!(b.footer().contains("p same lot"), "{}", b.footer());
     b.act(Action::Command('p'));
     let job = b.store.job(&b.job_id()).unwrap().unwrap();
     let again: Vec<_> = job.lots_for_step(step + 1).collect();
@@ -2089,6 +2094,12 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
     assert!(text.contains("you may not review it"), "{text}");
     b.act(Action::Enter);
     assert!(b.flash().contains("you may not review it"), "{}", b.flash());
+    // The footer does not offer approve or reject on a job she may not review.
+    assert!(
+        !b.footer().contains("approve") && !b.footer().contains("reject"),
+        "{}",
+        b.footer()
+    );
     b.act(Action::Command('a'));
     assert!(b.state.modal.is_none(), "no comment or PIN is asked for");
     assert!(b.flash().contains("may not review"), "{}", b.flash());
@@ -2114,6 +2125,11 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
     b.login("S500", "5555");
     b.act(Action::Command('r'));
     b.act(Action::Enter);
+    assert!(
+        b.footer().contains("a approve") && b.footer().contains("x reject"),
+        "{}",
+        b.footer()
+    );
     // The record scrolls with the keys its footer and help name (item 1).
     assert!(b.footer().contains("↑↓ scroll"), "{}", b.footer());
     b.act(Action::Resize(80, 24));

@@ -246,7 +246,31 @@ fn runner_state() -> State {
             }),
         );
     }
-    // What was asked has been answered: nothing is shown as saving.
+    // What was asked has been answered: the station's alarm is in the record (as
+    // the core's answer puts it in the job) and nothing is shown as saving.
+    let alarm = s
+        .recorder
+        .as_ref()
+        .and_then(|r| r.alarm.clone())
+        .expect("an alarm");
+    if let Screen::Runner(r) = &mut s.screen {
+        let seq = r.job.last_event_seq + 1;
+        r.job.apply(&rec(
+            seq,
+            236,
+            Event::Excursion {
+                job: r.job.id.clone(),
+                step: r.step,
+                id: alarm.id,
+                channel: alarm.channel.clone(),
+                window_min_c: alarm.window.0,
+                window_max_c: alarm.window.1,
+                peak_c: alarm.peak,
+                started: alarm.started,
+                ended: None,
+            },
+        ));
+    }
     s.requests.clear();
     s
 }
@@ -599,6 +623,33 @@ fn trace_lookup_screen() {
     });
     s.screen = Screen::Lookup(Box::new(l));
     snap_sizes("trace", &mut s);
+    // A lot: where it was used, each line whole (they wrap at 80 columns).
+    let mut l = LookupState::default();
+    l.query.value = "FLX-7788".into();
+    let used = |serial: &str, job: &str, step: u32, days: i64| traveler::export::queries::LotUse {
+        lot: "FLX-7788".into(),
+        serial: serial.into(),
+        job: job.into(),
+        step,
+        material: "flux".into(),
+        expiry: chrono::NaiveDate::from_ymd_opt(2027, 5, 5),
+        time: t0() - Duration::days(days),
+        status: JobStatus::Approved,
+    };
+    l.result = Some(LookupResult {
+        query: "FLX-7788".into(),
+        history: None,
+        uses: vec![
+            used("SN-4471", "BENCH-7-20261102-090000", 4, 21),
+            used("SN-4471", "BENCH-7-20261102-090000", 5, 21),
+            used("SN-4502", "BENCH-7-20261120-131500", 4, 3),
+        ],
+    });
+    s.screen = Screen::Lookup(Box::new(l));
+    let text = shown(&mut s, 80, 24);
+    assert!(text.contains("exp\u{a0}2027-05-05"), "{text}");
+    assert!(text.contains("(approved)"), "{text}");
+    snap!("trace_lot_80x24", text);
 }
 
 #[test]
@@ -699,4 +750,618 @@ fn readme_screen_captures_are_snapshots() {
         captures >= 6,
         "only {captures} captures found in the README"
     );
+}
+
+/// The words of `text` that the header must show: each one whole, or its
+/// abbreviation; a word with a digit always whole.
+fn shows_every_word(header: &str, text: &str) -> Result<(), String> {
+    for word in text.split_whitespace() {
+        let short = traveler::tui::view::fit::abbreviate(word, 0);
+        let digits = word.chars().any(|c| c.is_ascii_digit());
+        let ok = header.contains(word) || (!digits && header.contains(&short));
+        if !ok {
+            return Err(format!(
+                "`{word}` of `{text}` is not in the header:\n{header}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A long hub or CFX state is never cut: the header drops decoration, then
+/// abbreviates words, then takes a second line; every figure stays.
+#[test]
+fn header_keeps_every_hub_and_cfx_figure() {
+    let mut s = state(Some(person(
+        "S400",
+        "Dana Roth",
+        SkillLevel::Expert,
+        &[Role::Supervisor],
+        &[1],
+    )));
+    s.demo = Some(Vec::new());
+    s.screen = Screen::Home(HomeState {
+        loaded: true,
+        ..HomeState::default()
+    });
+    let backgrounds: &[&[&str]] = &[
+        &["hub: 12 records behind", "CFX up to date"],
+        &[
+            "hub: 12 records behind",
+            "CFX: offline since 09:12 (3 queued)",
+            "fork!",
+        ],
+        &[
+            "hub: offline since 2026-12-01 08:14 UTC, 3 records behind",
+            "CFX broker down (connection refused), 1204 record(s) waiting",
+        ],
+        &["hub: LOSS! hub holds 120 records, this store 80", "CFX off"],
+    ];
+    for (n, texts) in backgrounds.iter().enumerate() {
+        s.background = texts.iter().map(|t| t.to_string()).collect();
+        for (w, h) in [(60, 20), (80, 24), (120, 40)] {
+            let screen = shown(&mut s, w, h);
+            let rows: Vec<&str> = screen.lines().filter(|l| l.starts_with('"')).collect();
+            let body = rows
+                .iter()
+                .position(|r| r.contains("start a job"))
+                .expect("the home screen's first line");
+            assert!(
+                (1..=3).contains(&body),
+                "{w}x{h}: {body} header rows\n{screen}"
+            );
+            let header = rows[..body].join("\n");
+            for t in texts
+                .iter()
+                .chain(&["BENCH-7", "(S400)", "● station", "DEMO", "10:00"])
+            {
+                shows_every_word(&header, t).unwrap_or_else(|e| panic!("{w}x{h}: {e}"));
+            }
+            if w == 80 {
+                insta::assert_snapshot!(format!("header_{n}_80x24"), screen);
+            }
+        }
+    }
+}
+
+/// A BGA job whose steps before `current` are done, each with a lot scanned for
+/// every material it names, and `current` started.
+fn bga_job_at(current: u32) -> Job {
+    Job::fold(&bga_records_at(current)).unwrap()
+}
+
+/// The records of [`bga_job_at`].
+fn bga_records_at(current: u32) -> Vec<Record> {
+    let lib = library();
+    let wi = lib.instruction("WI-BGA-001").unwrap();
+    let id = "BENCH-7-20261123-100000";
+    let mut recs = Vec::new();
+    let mut seq = 0;
+    let mut push = |recs: &mut Vec<Record>, secs: i64, e: Event| {
+        recs.push(rec(seq, secs, e));
+        seq += 1;
+    };
+    push(
+        &mut recs,
+        0,
+        Event::JobStarted {
+            job: id.into(),
+            board_serial: "SN-4471".into(),
+            assembly_part: "PCA-1001".into(),
+            assembly_rev: "C".into(),
+            refdes: vec!["U7".into()],
+            defect_ref: "NCR-77".into(),
+            class: ProductClass::Class3,
+            alloy: "SAC305".into(),
+            instruction_id: wi.id().into(),
+            instruction_rev: wi.revision().into(),
+            instruction_hash: wi.hash.clone(),
+            step_count: wi.spec.steps.len() as u32,
+            approval_ref: None,
+            bench: "BENCH-7".into(),
+            performer: "T100".into(),
+            procedures: vec![],
+        },
+    );
+    for step in 0..=current {
+        let t = 60 * (step as i64 + 1);
+        push(
+            &mut recs,
+            t,
+            Event::StepStarted {
+                job: id.into(),
+                step,
+            },
+        );
+        if step == current {
+            break;
+        }
+        for m in &wi.spec.steps[step as usize].materials {
+            let lot = format!("{}-77{step}", m.get_ref().to_uppercase());
+            push(
+                &mut recs,
+                t + 5,
+                Event::LotRecorded {
+                    job: id.into(),
+                    step,
+                    material: m.get_ref().clone(),
+                    lot: lot.clone(),
+                    expiry: Some(chrono::NaiveDate::from_ymd_opt(2027, 5, 5).unwrap()),
+                    gtin: None,
+                    raw_scan: format!("{lot} 2027-05-05"),
+                },
+            );
+        }
+        for (i, _) in wi.spec.steps[step as usize].checkpoints.iter().enumerate() {
+            push(
+                &mut recs,
+                t + 10,
+                Event::CheckpointSigned {
+                    job: id.into(),
+                    step,
+                    checkpoint: i as u32,
+                    signer: "T100".into(),
+                    signer_name: "Ana Lima".into(),
+                    meaning: Meaning::Performed,
+                    result: CheckResult::Pass,
+                    measurement: None,
+                    comment: None,
+                    recorded: None,
+                },
+            );
+        }
+        push(
+            &mut recs,
+            t + 30,
+            Event::StepCompleted {
+                job: id.into(),
+                step,
+                temperature: vec![],
+                sample_count: 0,
+                samples_digest: "00".into(),
+                attempt: 0,
+            },
+        );
+    }
+    recs
+}
+
+/// The preheat step with an alarm the station recorded and nobody acknowledged.
+fn bga_job_with_open_alarm() -> Job {
+    let mut recs = bga_records_at(2);
+    let seq = recs.len() as u64;
+    recs.push(rec(
+        seq,
+        300,
+        Event::Excursion {
+            job: "BENCH-7-20261123-100000".into(),
+            step: 2,
+            id: 1,
+            channel: "preheat".into(),
+            window_min_c: 150.0,
+            window_max_c: 180.0,
+            peak_c: 187.0,
+            started: t0() + Duration::seconds(290),
+            ended: Some(t0() + Duration::seconds(296)),
+        },
+    ));
+    Job::fold(&recs).unwrap()
+}
+
+/// The runner opened on `job`, as the application opens it.
+fn runner_for(job: Job) -> State {
+    let mut s = state(Some(ana()));
+    s.screen = Screen::Home(HomeState::default());
+    let instruction = Arc::new(s.library.instruction(&job.instruction_id).cloned().unwrap());
+    let request = s.ask(traveler::tui::state::Ask::OpenJob);
+    update(
+        &mut s,
+        Action::Done(Box::new(traveler::tui::action::Reply {
+            request,
+            outcome: traveler::tui::action::Outcome::JobOpened(Ok((job, instruction))),
+        })),
+    );
+    s.requests.clear();
+    s
+}
+
+/// Step 6 (reball) needs flux, and step 5 scanned a flux lot: the footer offers
+/// p to record it again, and the material line says which lot p takes.
+#[test]
+fn runner_offers_the_lot_of_an_earlier_step() {
+    let mut s = runner_for(bga_job_at(5));
+    let labels: Vec<&str> = traveler::tui::keys::footer(&s)
+        .iter()
+        .map(|k| k.0)
+        .collect();
+    assert!(labels.contains(&"p"), "{labels:?}");
+    snap_sizes("runner_same_lot", &mut s);
+    let text = shown(&mut s, 80, 24);
+    assert!(text.contains("p: FLUX-774"), "{text}");
+    // A step opens at the top of its text; once the cursor moves the pane
+    // follows the selected checkpoint; PgUp goes back to the text.
+    assert!(
+        text.contains("Reball: dress the part's lands flat"),
+        "{text}"
+    );
+    update(&mut s, Action::Down);
+    let down = shown(&mut s, 80, 24);
+    assert!(down.contains("Ball coplanarity"), "{down}");
+    snap!("runner_same_lot_cursor_80x24", down);
+    update(&mut s, Action::PageUp);
+    update(&mut s, Action::PageUp);
+    let top = shown(&mut s, 80, 24);
+    assert!(top.contains("Reball: dress the part's lands flat"), "{top}");
+}
+
+/// Makes a fresh state of one screen.
+type Maker = Box<dyn Fn() -> State>;
+
+/// Every screen and dialog, as fresh states (each key is tried on a new one).
+fn every_screen() -> Vec<(&'static str, Maker)> {
+    let supervisor = || {
+        person(
+            "S400",
+            "Dana Roth",
+            SkillLevel::Expert,
+            &[Role::Supervisor],
+            &[1],
+        )
+    };
+    let review = move |open: bool, charts: bool, filtering: bool| {
+        let mut s = state(Some(supervisor()));
+        let mut r = ReviewState {
+            queue: vec![ReviewLine {
+                id: "BENCH-7-20261123-100000".into(),
+                serial: "SN-4471".into(),
+                instruction: "WI-BGA-001".into(),
+                performer: "T100".into(),
+                submitted: t0() + Duration::hours(1),
+                excursions: 1,
+                flags: 2,
+                inspectors: vec!["I300".into()],
+            }],
+            filtering,
+            ..ReviewState::default()
+        };
+        if open {
+            r.open = Some((
+                bga_job(true),
+                Some(Arc::new(
+                    library().instruction("WI-BGA-001").unwrap().clone(),
+                )),
+            ));
+            r.traces = vec![traveler::tui::state::StepTrace {
+                step: 3,
+                channel: "board".into(),
+                window: Some((150.0, 180.0)),
+                points: (0..60).map(|i| (i as f64, 120.0 + i as f64)).collect(),
+                excursions: vec![],
+            }];
+            r.chart_step = 3;
+            r.charts = charts;
+        }
+        s.screen = Screen::Review(Box::new(r));
+        s
+    };
+    let summary = |status: JobStatus| {
+        let mut s = state(Some(ana()));
+        let mut job = bga_job(true);
+        job.status = status;
+        s.screen = Screen::Summary(Box::new(SummaryState::new(
+            job,
+            Arc::new(library().instruction("WI-BGA-001").unwrap().clone()),
+        )));
+        s
+    };
+    let with_modal = |m: fn() -> Modal| {
+        move || {
+            let mut s = runner_for(bga_job_at(5));
+            s.modal = Some(m());
+            s
+        }
+    };
+    vec![
+        ("login", Box::new(|| state(None))),
+        (
+            "home",
+            Box::new(move || {
+                let mut s = state(Some(supervisor()));
+                s.screen = Screen::Home(HomeState {
+                    jobs: vec![JobLine {
+                        id: "BENCH-7-20261123-100000".into(),
+                        serial: "SN-4471".into(),
+                        instruction: "WI-BGA-001".into(),
+                        status: JobStatus::InProgress,
+                        step: "4/10 Apply top heat".into(),
+                        note: String::new(),
+                    }],
+                    reviews: 1,
+                    selected: 0,
+                    loaded: true,
+                });
+                s
+            }),
+        ),
+        (
+            "home_technician_no_jobs",
+            Box::new(|| {
+                let mut s = state(Some(ana()));
+                s.screen = Screen::Home(HomeState {
+                    loaded: true,
+                    ..HomeState::default()
+                });
+                s
+            }),
+        ),
+        (
+            "start",
+            Box::new(|| {
+                let mut s = state(Some(ana()));
+                s.screen = Screen::Start(Box::default());
+                s
+            }),
+        ),
+        ("runner_alarm", Box::new(runner_state)),
+        (
+            "runner_open_alarm",
+            Box::new(|| runner_for(bga_job_with_open_alarm())),
+        ),
+        ("runner_same_lot", Box::new(|| runner_for(bga_job_at(5)))),
+        ("runner_first_step", Box::new(|| runner_for(bga_job_at(0)))),
+        ("held", Box::new(with_modal(|| Modal::Held))),
+        (
+            "sign_choice",
+            Box::new(with_modal(|| {
+                Modal::Sign(Box::new(SignDialog {
+                    step: 5,
+                    checkpoint: 0,
+                    stage: SignStage::Choice,
+                    verdict: None,
+                    recorded: None,
+                    waiting: None,
+                    value: TextField::new("Measured value"),
+                    comment: TextField::new("Comment"),
+                    badge: TextField::new("Inspector badge"),
+                    pin: TextField::masked("PIN"),
+                    error: None,
+                }))
+            })),
+        ),
+        (
+            "comment",
+            Box::new(with_modal(|| {
+                traveler::tui::state::CommentDialog::open(
+                    traveler::tui::state::Purpose::Suspend,
+                    "Suspend the job: why?",
+                    "Reason",
+                )
+            })),
+        ),
+        (
+            "lot",
+            Box::new(with_modal(|| Modal::Lot {
+                field: TextField::new("Lot (or GS1 label)").with("FLX-7788"),
+                error: None,
+                waiting: None,
+            })),
+        ),
+        ("summary", Box::new(move || summary(JobStatus::InProgress))),
+        (
+            "summary_rejected",
+            Box::new(move || summary(JobStatus::Rejected)),
+        ),
+        (
+            "review_queue",
+            Box::new(move || review(false, false, false)),
+        ),
+        (
+            "review_filter",
+            Box::new(move || review(false, false, true)),
+        ),
+        (
+            "review_record",
+            Box::new(move || review(true, false, false)),
+        ),
+        ("review_chart", Box::new(move || review(true, true, false))),
+        (
+            "help",
+            Box::new(|| {
+                let mut s = runner_state();
+                s.help = true;
+                s
+            }),
+        ),
+        (
+            "lookup",
+            Box::new(|| {
+                let mut s = state(Some(ana()));
+                s.screen = Screen::Lookup(Box::default());
+                s
+            }),
+        ),
+        (
+            "people",
+            Box::new(move || {
+                let mut s = state(Some(supervisor()));
+                s.screen = Screen::People(Box::new(traveler::tui::state::PeopleState {
+                    people: vec![ana()],
+                    loaded: true,
+                    scroll: 0,
+                }));
+                s
+            }),
+        ),
+    ]
+}
+
+fn action_of(key: traveler::tui::keys::Key) -> Action {
+    use traveler::tui::keys::Key as K;
+    match key {
+        K::Char(c) => Action::Command(c),
+        K::Digit => Action::Command('1'),
+        K::Enter => Action::Enter,
+        K::Esc => Action::Esc,
+        K::Tab => Action::Tab,
+        K::BackTab => Action::BackTab,
+        K::Up => Action::Up,
+        K::Down => Action::Down,
+        K::Left => Action::Left,
+        K::Right => Action::Right,
+        K::PageUp => Action::PageUp,
+        K::PageDown => Action::PageDown,
+        K::Home => Action::Home,
+        K::End => Action::End,
+        K::Help => Action::Help,
+        K::Quit => Action::Quit,
+    }
+}
+
+/// What a key can change, a message aside: a key whose only effect is a message
+/// ("nothing to acknowledge") does nothing the footer should offer.
+fn fingerprint(s: &State) -> String {
+    format!(
+        "{:?}|{:?}|{}|{}|{}",
+        s.screen, s.modal, s.help, s.help_scroll, s.quit
+    )
+}
+
+/// Every key a footer shows is dispatched by the screen's table to what the
+/// footer says, and pressing it changes something (a screen, a dialog, a
+/// message, a request): the footer never offers a key that does nothing. Every
+/// key of a table is in the footer or the `?` help, and help is offered on
+/// every screen.
+#[test]
+fn every_footer_key_does_what_it_says() {
+    for (name, make) in every_screen() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut s = make();
+            update(&mut s, Action::Resize(w, h));
+            let shown: Vec<_> = traveler::tui::keys::table(&s)
+                .iter()
+                .filter(|b| b.footer && (b.when)(&s))
+                .collect();
+            let labels: Vec<&str> = shown.iter().map(|b| b.label).collect();
+            assert!(
+                s.help || labels.iter().any(|l| *l == "?" || *l == "F1"),
+                "{name}: no help in the footer {labels:?}"
+            );
+            let help: Vec<&str> = traveler::tui::keys::help(&s).iter().map(|h| h.1).collect();
+            for b in traveler::tui::keys::screen_table(&s) {
+                assert!(
+                    help.contains(&b.what),
+                    "{name}: `{}` is not in the help",
+                    b.what
+                );
+            }
+            for b in shown {
+                for key in b.keys {
+                    assert_eq!(
+                        traveler::tui::keys::command(&s, &action_of(*key)),
+                        Some(b.cmd),
+                        "{name}: {key:?} of `{} {}`",
+                        b.label,
+                        b.what
+                    );
+                }
+                // "↑↓" offers both arrows (↓ has a binding of its own): one of
+                // the pair must move something where the view stands.
+                let mut tried: Vec<Action> = b.keys.iter().map(|k| action_of(*k)).collect();
+                if b.label.contains("↑↓") {
+                    tried.push(Action::Down);
+                }
+                if b.label.contains("←→") {
+                    tried.push(Action::Left);
+                }
+                if b.label.contains("PgUp/PgDn") {
+                    tried.push(Action::PageUp);
+                }
+                let moved = tried.into_iter().any(|action| {
+                    let mut s = make();
+                    update(&mut s, Action::Resize(w, h));
+                    let before = fingerprint(&s);
+                    let fx = update(&mut s, action);
+                    !fx.is_empty() || fingerprint(&s) != before
+                });
+                assert!(
+                    moved,
+                    "{name} {w}x{h}: the footer offers `{} {}` but it does nothing",
+                    b.label, b.what
+                );
+            }
+        }
+    }
+}
+
+/// The keys a person needs on each screen are in its footer, not only in `?`.
+#[test]
+fn the_important_keys_are_in_the_footer() {
+    let want: &[(&str, &[&str])] = &[
+        ("login", &["Enter", "Tab", "Esc", "F1"]),
+        ("home", &["n", "Enter", "t", "r", "c", "l", "?", "^Q"]),
+        ("home_technician_no_jobs", &["n", "t", "l", "?", "^Q"]),
+        ("start", &["Tab/↑↓", "Enter", "Esc", "F1"]),
+        ("runner_alarm", &["a", "n", "z", "Esc", "?"]),
+        ("runner_open_alarm", &["a", "n", "z", "Esc", "?"]),
+        (
+            "runner_same_lot",
+            &["Enter", "l", "p", "↑↓", "n", "z", "Esc", "?"],
+        ),
+        ("runner_first_step", &["Enter", "↑↓", "n", "z", "Esc", "?"]),
+        ("held", &["r", "x", "Esc", "?"]),
+        ("sign_choice", &["p/f ←→", "Enter", "Esc", "?"]),
+        ("comment", &["Enter", "Esc", "F1"]),
+        ("lot", &["Enter", "Esc", "F1"]),
+        ("summary", &["Enter", "↑↓", "Esc", "?"]),
+        ("summary_rejected", &["Enter", "1-9", "↑↓", "Esc", "?"]),
+        ("review_queue", &["Enter", "/", "Esc", "?"]),
+        ("review_filter", &["Enter", "F1"]),
+        (
+            "review_record",
+            &["a", "x", "e", "Tab", "←→", "↑↓", "Esc", "?"],
+        ),
+        ("review_chart", &["a", "x", "e", "Tab", "↑↓", "Esc", "?"]),
+        ("help", &["↑↓", "any other key"]),
+        ("lookup", &["Esc", "F1"]),
+        ("people", &["Esc", "?"]),
+    ];
+    let screens = every_screen();
+    assert_eq!(screens.len(), want.len());
+    for ((name, make), (wname, keys)) in screens.iter().zip(want) {
+        assert_eq!(name, wname);
+        let mut s = make();
+        update(&mut s, Action::Resize(80, 24));
+        let footer: Vec<&str> = traveler::tui::keys::footer(&s)
+            .iter()
+            .map(|k| k.0)
+            .collect();
+        for k in *keys {
+            assert!(footer.contains(k), "{name}: `{k}` missing from {footer:?}");
+        }
+    }
+}
+
+/// The screens and dialogs no other snapshot shows, at both sizes (the footer
+/// check in `shown` runs on each).
+#[test]
+fn the_other_screens_at_both_sizes() {
+    let wanted = [
+        "start",
+        "home_technician_no_jobs",
+        "runner_first_step",
+        "runner_open_alarm",
+        "sign_choice",
+        "comment",
+        "lot",
+        "summary",
+        "review_filter",
+        "lookup",
+    ];
+    for (name, make) in every_screen() {
+        if !wanted.contains(&name) {
+            continue;
+        }
+        let mut s = make();
+        snap_sizes(&format!("screen_{name}"), &mut s);
+    }
 }

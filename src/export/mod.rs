@@ -11,7 +11,7 @@ pub mod html;
 pub mod json;
 pub mod queries;
 mod scope;
-mod svg;
+pub mod svg;
 
 use std::path::PathBuf;
 

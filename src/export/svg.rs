@@ -19,13 +19,75 @@ const TOP: f64 = 26.0;
 /// Room below the plot for the time ticks and the axis caption.
 const BOTTOM: f64 = 38.0;
 /// Trace colours that stay apart for most colour vision, each with its own dash
-/// pattern so the traces stay apart in black and white too.
-const TRACES: [(&str, &str); 4] = [
-    ("#1f4e9c", ""),
-    ("#c75100", "7 3"),
-    ("#2e7d32", "2 2"),
-    ("#6a1b9a", "9 3 2 3"),
+/// pattern and marker so the traces stay apart in black and white too.
+const TRACES: [(&str, &str, Marker); 6] = [
+    ("#1f4e9c", "", Marker::Circle),
+    ("#c75100", "7 3", Marker::Square),
+    ("#2e7d32", "2 2", Marker::Triangle),
+    ("#6a1b9a", "9 3 2 3", Marker::Diamond),
+    ("#00838f", "4 2 1 2 1 2", Marker::Cross),
+    ("#5d4037", "12 4", Marker::Bar),
 ];
+
+/// Markers along a trace (and in its legend entry): shape, and filled or hollow.
+#[derive(Clone, Copy)]
+enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    Cross,
+    Bar,
+}
+
+/// How many markers a trace carries across the plot.
+const MARKERS: usize = 8;
+
+/// One marker at (x, y) as SVG.
+fn marker(m: Marker, x: f64, y: f64, colour: &str) -> String {
+    let hollow = format!("fill=\"#fff\" stroke=\"{colour}\" stroke-width=\"1.2\"");
+    let solid = format!("fill=\"{colour}\" stroke=\"{colour}\" stroke-width=\"1\"");
+    match m {
+        Marker::Circle => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" {hollow}/>"),
+        Marker::Square => format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"5.6\" height=\"5.6\" {solid}/>",
+            x - 2.8,
+            y - 2.8
+        ),
+        Marker::Triangle => format!(
+            "<polygon points=\"{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" {hollow}/>",
+            y - 3.6,
+            x - 3.4,
+            y + 2.6,
+            x + 3.4,
+            y + 2.6
+        ),
+        Marker::Diamond => format!(
+            "<polygon points=\"{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}\" {solid}/>",
+            y - 3.8,
+            x + 3.8,
+            y + 3.8,
+            x - 3.8
+        ),
+        Marker::Cross => format!(
+            "<path d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\" fill=\"none\" \
+             stroke=\"{colour}\" stroke-width=\"1.6\"/>",
+            x - 3.2,
+            y - 3.2,
+            x + 3.2,
+            y + 3.2,
+            x - 3.2,
+            y + 3.2,
+            x + 3.2,
+            y - 3.2
+        ),
+        Marker::Bar => format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"2.4\" height=\"8\" {solid}/>",
+            x - 1.2,
+            y - 4.0
+        ),
+    }
+}
 
 /// A window to draw as a band: channel, min, max (either may be unbounded).
 pub struct Band<'a> {
@@ -233,28 +295,60 @@ pub fn chart(
     }
     // Legend above the plot: a line sample of each trace, then the window and alarms.
     let mut lx = LEFT;
+    let mut placed: Vec<(f64, f64)> = Vec::new();
     for (i, ch) in channels.iter().enumerate() {
         let pts: Vec<(f64, f64)> = samples
             .iter()
             .filter(|smp| smp.channel == *ch && smp.celsius.is_finite())
             .map(|smp| (x(smp.time), y(smp.celsius)))
             .collect();
-        let (colour, dash) = TRACES[i % TRACES.len()];
+        let (colour, dash, mark) = TRACES[i % TRACES.len()];
         let _ = write!(
             s,
-            "<polyline class=\"trace\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\" \
-             stroke-dasharray=\"{dash}\" points=\""
+            "<g class=\"series\" data-channel=\"{}\"><polyline class=\"trace\" fill=\"none\" \
+             stroke=\"{colour}\" stroke-width=\"1.6\" stroke-dasharray=\"{dash}\" points=\"",
+            esc(ch)
         );
         for (px, py) in decimate(&pts, pw as usize) {
             let _ = write!(s, "{px:.1},{py:.1} ");
         }
         s.push_str("\"/>");
+        // Markers spread along the trace (one where another series' marker
+        // already sits is left out); then the channel's name at its trace's end.
+        if pts.len() > 1 {
+            for k in 0..MARKERS {
+                let at = (k as f64 + 0.5) / MARKERS as f64;
+                let idx = ((pts.len() - 1) as f64 * at).round() as usize;
+                let (mx, my) = pts[idx.min(pts.len() - 1)];
+                if placed
+                    .iter()
+                    .any(|(px, py): &(f64, f64)| (px - mx).hypot(py - my) < 7.0)
+                {
+                    continue;
+                }
+                placed.push((mx, my));
+                s.push_str(&marker(mark, mx, my, colour));
+            }
+        }
+        if let Some(&(ex, ey)) = pts.last() {
+            let _ = write!(
+                s,
+                "<text class=\"direct-label\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" \
+                 text-anchor=\"end\" fill=\"{colour}\">{}</text>",
+                ex - 3.0,
+                (ey - 5.0).max(TOP + 9.0),
+                esc(ch)
+            );
+        }
         let _ = write!(
             s,
-            "<line x1=\"{lx:.1}\" y1=\"12\" x2=\"{:.1}\" y2=\"12\" stroke=\"{colour}\" \
-             stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{:.1}\" y=\"15.5\" \
-             font-size=\"10\">{}</text>",
+            "</g><g class=\"legend-entry\" data-channel=\"{}\"><line x1=\"{lx:.1}\" y1=\"12\" \
+             x2=\"{:.1}\" y2=\"12\" stroke=\"{colour}\" stroke-width=\"2\" \
+             stroke-dasharray=\"{dash}\"/>{}<text x=\"{:.1}\" y=\"15.5\" \
+             font-size=\"10\">{}</text></g>",
+            esc(ch),
             lx + 22.0,
+            marker(mark, lx + 11.0, 12.0, colour),
             lx + 26.0,
             esc(ch)
         );

@@ -288,7 +288,12 @@ impl Executor {
                         .core
                         .instruction_for(&job)
                         .ok()
-                        .and_then(|ins| ins.spec.steps.get(i as usize).map(|s| s.text.clone()))
+                        .and_then(|ins| {
+                            ins.spec
+                                .steps
+                                .get(i as usize)
+                                .map(|s| crate::tui::view::fit::step_name(&s.text).to_string())
+                        })
                         .unwrap_or_default();
                     format!("{}/{} {}", i + 1, job.steps.len(), name)
                 }

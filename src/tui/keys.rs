@@ -3,7 +3,9 @@
 //! does something else.
 
 use super::action::Action;
-use super::state::{Modal, Screen, SignStage, State};
+use super::state::{Modal, RunnerState, Screen, SignStage, State};
+use crate::domain::job::JobStatus;
+use crate::domain::types::Role;
 
 /// A key as the tables name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +89,9 @@ pub struct Binding {
     pub cmd: Cmd,
     /// Shown in the footer (every binding is in the help).
     pub footer: bool,
+    /// Shown in the footer only while it does something here (a lot to reuse, a
+    /// record that scrolls, a role that may): the footer never offers a dead key.
+    pub when: fn(&State) -> bool,
 }
 
 const fn b(
@@ -102,7 +107,146 @@ const fn b(
         what,
         cmd,
         footer,
+        when: always,
     }
+}
+
+/// A footer binding shown only while `when` holds.
+const fn bw(
+    keys: &'static [Key],
+    label: &'static str,
+    what: &'static str,
+    cmd: Cmd,
+    when: fn(&State) -> bool,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        what,
+        cmd,
+        footer: true,
+        when,
+    }
+}
+
+fn always(_: &State) -> bool {
+    true
+}
+
+fn runner(state: &State) -> Option<&RunnerState> {
+    match &state.screen {
+        Screen::Runner(r) => Some(r),
+        _ => None,
+    }
+}
+
+fn checkpoints(state: &State) -> usize {
+    runner(state)
+        .and_then(|r| r.instruction.spec.steps.get(r.step as usize))
+        .map_or(0, |s| s.checkpoints.len())
+}
+
+fn has_checkpoints(state: &State) -> bool {
+    checkpoints(state) > 0
+}
+
+fn several_checkpoints(state: &State) -> bool {
+    checkpoints(state) > 1
+}
+
+fn signed_comment(state: &State) -> bool {
+    matches!(&state.modal, Some(Modal::Comment(d)) if d.pin.is_some())
+}
+
+fn on_choice(state: &State) -> bool {
+    use super::state::StartForm;
+    matches!(&state.screen, Screen::Start(f) if f.focus == StartForm::CLASS || f.focus == StartForm::ALLOY)
+}
+
+fn needs_lot(state: &State) -> bool {
+    runner(state)
+        .is_some_and(|r| !crate::tui::update::lot_materials(&r.instruction, r.step).is_empty())
+}
+
+/// An alarm recorded and not acknowledged (one still being saved is not yet).
+fn has_alarm(state: &State) -> bool {
+    runner(state).is_some_and(|r| r.job.open_excursions(r.step).next().is_some())
+}
+
+fn has_same_lot(state: &State) -> bool {
+    runner(state).is_some_and(|r| crate::tui::update::previous_lot(r).is_some())
+}
+
+fn step_scrolls(state: &State) -> bool {
+    crate::tui::view::runner_scroll_room(state).0 > 0
+}
+
+fn has_jobs(state: &State) -> bool {
+    matches!(&state.screen, Screen::Home(h) if !h.jobs.is_empty())
+}
+
+fn supervisor(state: &State) -> bool {
+    state
+        .user
+        .as_ref()
+        .is_some_and(|p| p.has_role(Role::Supervisor))
+}
+
+fn sees_certs(state: &State) -> bool {
+    state
+        .user
+        .as_ref()
+        .is_some_and(|p| p.has_role(Role::Supervisor) || p.has_role(Role::Admin))
+}
+
+fn rejected(state: &State) -> bool {
+    matches!(&state.screen, Screen::Summary(s) if s.job.status == JobStatus::Rejected)
+}
+
+fn summary_scrolls(state: &State) -> bool {
+    crate::tui::view::summary_scroll_room(state).0 > 0
+}
+
+fn review_scrolls(state: &State) -> bool {
+    matches!(&state.screen, Screen::Review(r) if r.charts)
+        || crate::tui::view::review_scroll_room(state).0 > 0
+}
+
+fn has_charts(state: &State) -> bool {
+    matches!(&state.screen, Screen::Review(r) if !r.traces.is_empty())
+}
+
+/// ←→ open the charts from the record, or page to another step's chart.
+fn other_chart(state: &State) -> bool {
+    match &state.screen {
+        Screen::Review(r) if r.charts => r.traces.len() > 1,
+        Screen::Review(r) => !r.traces.is_empty(),
+        _ => false,
+    }
+}
+
+fn may_review(state: &State) -> bool {
+    crate::tui::update::review_refusal_of_open(state).is_none()
+}
+
+fn help_scrolls(state: &State) -> bool {
+    crate::tui::view::help_scroll_room(state).0 > 0
+}
+
+fn queue_has_jobs(state: &State) -> bool {
+    matches!(&state.screen, Screen::Review(r) if !crate::tui::update::visible_reviews(r).is_empty())
+}
+
+fn has_query(state: &State) -> bool {
+    matches!(&state.screen, Screen::Lookup(l) if !l.query.trimmed().is_empty())
+}
+
+fn lookup_scrolls(state: &State) -> bool {
+    crate::tui::view::lookup_scroll_room(state).0 > 0
+}
+
+fn people_scrolls(state: &State) -> bool {
+    crate::tui::view::people_scroll_room(state).0 > 0
 }
 
 use Key as K;
@@ -117,14 +261,15 @@ pub const LOGIN: &[Binding] = &[
         true,
     ),
     b(&[K::Esc], "Esc", "clear / quit", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const HOME: &[Binding] = &[
     b(&[K::Char('n')], "n", "new job", Cmd::NewJob, true),
-    b(&[K::Enter], "Enter", "resume", Cmd::Resume, true),
+    bw(&[K::Enter], "Enter", "resume", Cmd::Resume, has_jobs),
     b(&[K::Char('t')], "t", "trace", Cmd::Trace, true),
-    b(&[K::Char('r')], "r", "review", Cmd::Review, true),
-    b(&[K::Char('c')], "c", "certs", Cmd::Certs, true),
+    bw(&[K::Char('r')], "r", "review", Cmd::Review, supervisor),
+    bw(&[K::Char('c')], "c", "certs", Cmd::Certs, sees_certs),
     b(&[K::Char('l'), K::Esc], "l", "log out", Cmd::LogOut, true),
     b(&[K::Up], "↑", "previous job", Cmd::Up, false),
     b(&[K::Down], "↓", "next job", Cmd::Down, false),
@@ -142,7 +287,7 @@ pub const START: &[Binding] = &[
         false,
     ),
     b(&[K::Left], "←", "class/alloy", Cmd::Left, false),
-    b(&[K::Right], "←→", "class/alloy", Cmd::Right, true),
+    bw(&[K::Right], "←→", "class/alloy", Cmd::Right, on_choice),
     b(
         &[K::Digit],
         "1-3",
@@ -152,23 +297,34 @@ pub const START: &[Binding] = &[
     ),
     b(&[K::Enter], "Enter", "next / start", Cmd::Next, true),
     b(&[K::Esc], "Esc", "back", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const RUNNER: &[Binding] = &[
-    b(&[K::Enter, K::Char('c')], "Enter", "sign", Cmd::Sign, true),
-    b(&[K::Char('l')], "l", "lot", Cmd::Lot, true),
-    b(
-        &[K::Char('p')],
-        "p",
-        "same lot as an earlier step",
-        Cmd::SameLot,
-        false,
+    bw(
+        &[K::Enter, K::Char('c')],
+        "Enter",
+        "sign",
+        Cmd::Sign,
+        has_checkpoints,
     ),
-    b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
+    bw(&[K::Char('l')], "l", "lot", Cmd::Lot, needs_lot),
+    bw(&[K::Char('p')], "p", "same lot", Cmd::SameLot, has_same_lot),
+    bw(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, has_alarm),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
-    b(&[K::Up], "↑↓", "checkpoint", Cmd::Up, true),
+    bw(&[K::Up], "↑↓", "checkpoint", Cmd::Up, several_checkpoints),
     b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
+    bw(
+        &[K::PageDown],
+        "PgUp/PgDn",
+        "step text",
+        Cmd::PageDown,
+        step_scrolls,
+    ),
+    b(&[K::PageUp], "PgUp", "step text up", Cmd::PageUp, false),
+    b(&[K::Home], "Home", "top of the step", Cmd::Top, false),
+    b(&[K::End], "End", "end of the step", Cmd::Bottom, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
     b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
@@ -198,23 +354,26 @@ pub const SIGN_CHOICE: &[Binding] = &[
 pub const SIGN: &[Binding] = &[
     b(&[K::Enter], "Enter", "next / sign", Cmd::Next, true),
     b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const COMMENT: &[Binding] = &[
     b(&[K::Enter], "Enter", "confirm", Cmd::Next, true),
-    b(
+    bw(
         &[K::Tab, K::BackTab],
         "Tab",
-        "next field",
+        "comment/PIN",
         Cmd::NextField,
-        true,
+        signed_comment,
     ),
     b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const LOT: &[Binding] = &[
     b(&[K::Enter], "Enter", "confirm", Cmd::Next, true),
     b(&[K::Esc], "Esc", "cancel", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const SUMMARY: &[Binding] = &[
@@ -225,14 +384,8 @@ pub const SUMMARY: &[Binding] = &[
         Cmd::Submit,
         true,
     ),
-    b(
-        &[K::Digit],
-        "1-9",
-        "reopen step (rejected)",
-        Cmd::Reopen,
-        true,
-    ),
-    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    bw(&[K::Digit], "1-9", "reopen step", Cmd::Reopen, rejected),
+    bw(&[K::Up], "↑↓", "scroll", Cmd::Up, summary_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
     b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
@@ -243,13 +396,19 @@ pub const SUMMARY: &[Binding] = &[
 ];
 
 pub const REVIEW_OPEN: &[Binding] = &[
-    b(&[K::Char('a')], "a", "approve", Cmd::Approve, true),
-    b(&[K::Char('x')], "x", "reject", Cmd::Reject, true),
+    bw(&[K::Char('a')], "a", "approve", Cmd::Approve, may_review),
+    bw(&[K::Char('x')], "x", "reject", Cmd::Reject, may_review),
     b(&[K::Char('e')], "e", "export", Cmd::Export, true),
-    b(&[K::Tab], "Tab", "record/charts", Cmd::NextField, true),
+    bw(
+        &[K::Tab],
+        "Tab",
+        "record/charts",
+        Cmd::NextField,
+        has_charts,
+    ),
     b(&[K::Left], "←", "previous step's chart", Cmd::Left, false),
-    b(&[K::Right], "←→", "step chart", Cmd::Right, true),
-    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    bw(&[K::Right], "←→", "step chart", Cmd::Right, other_chart),
+    bw(&[K::Up], "↑↓", "scroll", Cmd::Up, review_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
     b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
@@ -261,7 +420,7 @@ pub const REVIEW_OPEN: &[Binding] = &[
 
 /// The help overlay: it scrolls; any other key closes it.
 pub const HELP: &[Binding] = &[
-    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    bw(&[K::Up], "↑↓", "scroll", Cmd::Up, help_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::PageUp], "PgUp", "page up", Cmd::PageUp, false),
     b(&[K::PageDown], "PgDn", "page down", Cmd::PageDown, false),
@@ -271,7 +430,7 @@ pub const HELP: &[Binding] = &[
 ];
 
 pub const REVIEW_QUEUE: &[Binding] = &[
-    b(&[K::Enter], "Enter", "open", Cmd::Next, true),
+    bw(&[K::Enter], "Enter", "open", Cmd::Next, queue_has_jobs),
     b(
         &[K::Char('/'), K::Char('f')],
         "/",
@@ -282,27 +441,33 @@ pub const REVIEW_QUEUE: &[Binding] = &[
     b(&[K::Up], "↑", "previous job", Cmd::Up, false),
     b(&[K::Down], "↓", "next job", Cmd::Down, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
-pub const REVIEW_FILTER: &[Binding] = &[b(
-    &[K::Enter, K::Esc],
-    "Enter",
-    "done filtering",
-    Cmd::Back,
-    true,
-)];
+pub const REVIEW_FILTER: &[Binding] = &[
+    b(
+        &[K::Enter, K::Esc],
+        "Enter",
+        "done filtering",
+        Cmd::Back,
+        true,
+    ),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
+];
 
 pub const LOOKUP: &[Binding] = &[
-    b(&[K::Enter], "scan/Enter", "look up", Cmd::Next, true),
-    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    bw(&[K::Enter], "Enter", "look up", Cmd::Next, has_query),
+    bw(&[K::Up], "↑↓", "scroll", Cmd::Up, lookup_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::Esc], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "F1", "help", Cmd::Help, true),
 ];
 
 pub const PEOPLE: &[Binding] = &[
-    b(&[K::Up], "↑↓", "scroll", Cmd::Up, true),
+    bw(&[K::Up], "↑↓", "scroll", Cmd::Up, people_scrolls),
     b(&[K::Down], "↓", "scroll down", Cmd::Down, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
+    b(&[K::Help], "?", "help", Cmd::Help, true),
 ];
 
 /// The new first line after a scrolling key, given the last first line that
@@ -369,6 +534,8 @@ fn key_of(action: &Action) -> Option<Key> {
         Action::PageDown => Key::PageDown,
         Action::Home => Key::Home,
         Action::End => Key::End,
+        Action::Help => Key::Help,
+        Action::Quit => Key::Quit,
         _ => return None,
     })
 }
@@ -388,6 +555,17 @@ pub fn command(state: &State, action: &Action) -> Option<Cmd> {
 
 /// The footer's keys, from the same table.
 pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
+    table(state)
+        .iter()
+        .filter(|b| b.footer && (b.when)(state))
+        .map(|b| (b.label, b.what))
+        .collect()
+}
+
+/// Every key the footer may show on this screen, whatever the moment: the
+/// screen's layout reserves room for them all, so paging never depends on which
+/// are shown.
+pub fn footer_all(state: &State) -> Vec<(&'static str, &'static str)> {
     table(state)
         .iter()
         .filter(|b| b.footer)

@@ -213,6 +213,9 @@ pub struct RunnerState {
     pub selected: usize,
     /// A complete-step request is out: the answer decides what comes next.
     pub saving: bool,
+    /// First line of the step pane when PgUp/PgDn moved it; `None` follows the
+    /// selected checkpoint.
+    pub scroll: Option<u16>,
 }
 
 /// The recording of the step in progress. It lives beside the screens, not in

@@ -140,13 +140,17 @@ pub fn visible_reviews(r: &ReviewState) -> Vec<String> {
 
 pub(super) fn people_input(state: &mut State, input: Action) -> Vec<Effect> {
     let cmd = keys::command(state, &input);
-    let Screen::People(p) = &mut state.screen else {
+    if !matches!(state.screen, Screen::People(_)) {
         return Vec::new();
-    };
+    }
     match cmd {
         Some(Cmd::Back) => return go_home(state),
-        Some(Cmd::Up) => p.scroll = p.scroll.saturating_sub(1),
-        Some(Cmd::Down) => p.scroll = p.scroll.saturating_add(1),
+        Some(c @ (Cmd::Up | Cmd::Down)) => {
+            let (max, page) = crate::tui::view::people_scroll_room(state);
+            if let Screen::People(p) = &mut state.screen {
+                p.scroll = keys::scrolled(c, p.scroll, max, page);
+            }
+        }
         _ => {}
     }
     Vec::new()
@@ -168,8 +172,16 @@ pub(super) fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
             let query = l.query.trimmed().to_string();
             return vec![read(state, Ask::Lookup, Read::Lookup { query })];
         }
-        (Some(Cmd::Up), _) => l.scroll = l.scroll.saturating_sub(1),
-        (Some(Cmd::Down), _) => l.scroll = l.scroll.saturating_add(1),
+        (Some(Cmd::Next), _) => state.flash(
+            FlashKind::Info,
+            "Scan or type a board serial or a lot first",
+        ),
+        (Some(c @ (Cmd::Up | Cmd::Down)), _) => {
+            let (max, page) = crate::tui::view::lookup_scroll_room(state);
+            if let Screen::Lookup(l) = &mut state.screen {
+                l.scroll = keys::scrolled(c, l.scroll, max, page);
+            }
+        }
         (_, other) => {
             edit(&mut l.query, &other);
         }
@@ -177,7 +189,7 @@ pub(super) fn lookup_input(state: &mut State, input: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-fn review_refusal_of_open(state: &State) -> Option<String> {
+pub fn review_refusal_of_open(state: &State) -> Option<String> {
     let Screen::Review(r) = &state.screen else {
         return None;
     };

@@ -81,6 +81,9 @@ pub(super) fn runner_for(
         window,
         selected: 0,
         saving: false,
+        // A step opens at the top of its text; the pane follows the cursor once
+        // it moves (↑↓ or a signature).
+        scroll: Some(0),
     };
     r.selected = next_unsigned(&r, 0);
     r
@@ -241,6 +244,7 @@ pub(super) fn job_saved(state: &mut State, job: Job, acc: &Accepted) -> Vec<Effe
                 .any(|e| matches!(e, Event::CheckpointSigned { .. }));
             if signed {
                 r.selected = next_unsigned(r, r.selected);
+                r.scroll = None;
             }
             if done || r.job.current_step() != Some(was_step) {
                 let job = r.job.clone();

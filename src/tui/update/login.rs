@@ -36,7 +36,9 @@ pub(super) fn login_input(state: &mut State, input: Action) -> Vec<Effect> {
         }
         (Some(Cmd::Next), _) => {
             if f.focus == 0 {
-                if !f.badge.trimmed().is_empty() {
+                if f.badge.trimmed().is_empty() {
+                    f.error = Some("scan or type your badge first".into());
+                } else {
                     f.focus = 1;
                 }
             } else if f.badge.trimmed().is_empty() {

@@ -26,8 +26,20 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
         };
     }
     match cmd {
-        Some(Cmd::Up) => r.selected = r.selected.saturating_sub(1),
-        Some(Cmd::Down) => r.selected = (r.selected + 1).min(n_cp.saturating_sub(1)),
+        Some(Cmd::Up) => {
+            r.selected = r.selected.saturating_sub(1);
+            r.scroll = None;
+        }
+        Some(Cmd::Down) => {
+            r.selected = (r.selected + 1).min(n_cp.saturating_sub(1));
+            r.scroll = None;
+        }
+        Some(c @ (Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom)) => {
+            let (max, page, top) = crate::tui::view::runner_scroll_room(state);
+            if let Screen::Runner(r) = &mut state.screen {
+                r.scroll = Some(keys::scrolled(c, top, max, page));
+            }
+        }
         Some(Cmd::Sign) => {
             if r.saving {
                 return Vec::new();
@@ -127,6 +139,10 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                         "What happened and what you did",
                     ));
                 }
+                None if state.recorder.as_ref().is_some_and(|r| r.alarm.is_some()) => state.flash(
+                    FlashKind::Info,
+                    "The alarm is being recorded: press a again in a moment",
+                ),
                 None => state.flash(FlashKind::Info, "No temperature alarm to acknowledge"),
             }
         }

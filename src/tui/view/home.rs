@@ -46,13 +46,12 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
     }
     frame.render_widget(Paragraph::new(intro).block(Block::default()), top);
 
-    let header = Row::new(["Job", "Board", "Instruction", "Status", "At step"]).style(theme.bold());
-    let rows: Vec<Row> = h
+    let headers = ["Job", "Board", "Instruction", "Status", "At step"];
+    let cells: Vec<Vec<String>> = h
         .jobs
         .iter()
-        .enumerate()
-        .map(|(i, j)| {
-            let row = Row::new([
+        .map(|j| {
+            vec![
                 j.id.clone(),
                 j.serial.clone(),
                 j.instruction.clone(),
@@ -62,7 +61,23 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
                 } else {
                     format!("{} · {}", j.step, j.note)
                 },
-            ]);
+            ]
+        })
+        .collect();
+    // The step and a rejection reason wrap in their column rather than lose words.
+    let widths = super::fit::columns(
+        &headers,
+        &[23, 10, 11, 11],
+        &cells,
+        list.width.saturating_sub(2),
+        1,
+    );
+    let header = Row::new(headers).style(theme.bold());
+    let rows: Vec<Row> = super::fit::wrapped_rows(&cells, &widths)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (cells, height))| {
+            let row = Row::new(cells.into_iter().map(ratatui::text::Text::from)).height(height);
             if i == h.selected {
                 row.style(theme.selected())
             } else {
@@ -78,18 +93,9 @@ pub fn draw(state: &State, h: &HomeState, theme: &Theme, frame: &mut Frame, area
         format!(" Your open jobs ({}) ", h.jobs.len())
     };
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(23),
-                Constraint::Length(10),
-                Constraint::Length(11),
-                Constraint::Length(11),
-                Constraint::Min(0),
-            ],
-        )
-        .header(header)
-        .block(Block::bordered().title(title)),
+        Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+            .header(header)
+            .block(Block::bordered().title(title)),
         list,
     );
 }

@@ -1,14 +1,28 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::login::field_line;
 use super::theme::Theme;
 use crate::tui::state::LookupState;
 
+fn areas(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area)
+}
+
+/// How far the look-up's answer can scroll at the current size, and its page height.
+pub fn scroll_room(state: &crate::tui::state::State, l: &LookupState) -> (u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let [_, body] = areas(super::body_area_of(state));
+    super::room(
+        Paragraph::new(lines(l, &theme)).wrap(Wrap { trim: false }),
+        Block::bordered().inner(body),
+    )
+}
+
 pub fn draw(l: &LookupState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let [input, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let [input, body] = areas(area);
     frame.render_widget(
         Paragraph::new(vec![
             field_line(&l.query, true, theme, 30),
@@ -19,8 +33,22 @@ pub fn draw(l: &LookupState, theme: &Theme, frame: &mut Frame, area: Rect) {
         ]),
         input,
     );
-    let Some(r) = &l.result else {
+    if l.result.is_none() {
         return;
+    }
+    let para = Paragraph::new(lines(l, theme)).wrap(Wrap { trim: false });
+    let (max, _) = super::room(para.clone(), Block::bordered().inner(body));
+    frame.render_widget(
+        para.scroll((l.scroll.min(max), 0))
+            .block(Block::bordered().title(" Traceability ")),
+        body,
+    );
+}
+
+/// The answer: a board's jobs and rework cycles, a lot's uses.
+fn lines(l: &LookupState, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(r) = &l.result else {
+        return Vec::new();
     };
     let mut lines = Vec::new();
     match &r.history {
@@ -76,21 +104,19 @@ pub fn draw(l: &LookupState, theme: &Theme, frame: &mut Frame, area: Rect) {
         )));
         for u in &r.uses {
             lines.push(Line::raw(format!(
-                "  {}  board {:<10} {} step {} {}{}  ({})",
+                // No-break spaces keep "step 5" and "exp 2027-05-05" whole.
+                "  {}  board {:<10} {} step\u{a0}{} {}{}  ({})",
                 u.time.format("%Y-%m-%d %H:%M"),
                 u.serial,
                 u.job,
                 u.step + 1,
                 u.material,
-                u.expiry.map(|e| format!(" exp {e}")).unwrap_or_default(),
+                u.expiry
+                    .map(|e| format!(" exp\u{a0}{e}"))
+                    .unwrap_or_default(),
                 u.status.as_str()
             )));
         }
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .scroll((l.scroll, 0))
-            .block(Block::bordered().title(" Traceability ")),
-        body,
-    );
+    lines
 }

@@ -4,6 +4,7 @@
 mod bigdigits;
 mod chart;
 mod dialogs;
+pub mod fit;
 mod home;
 mod login;
 mod lookup;
@@ -26,8 +27,9 @@ pub fn draw(state: &State, frame: &mut Frame) {
     let theme = Theme::new(state.no_color);
     let footer_rows = footer_rows(state, frame.area().width);
     let flash_rows = flash_rows(state, frame.area().width);
+    let header_rows = header_rows(state, frame.area().width);
     let [header, body, flash, footer] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header_rows),
         Constraint::Min(0),
         Constraint::Length(flash_rows),
         Constraint::Length(footer_rows),
@@ -55,37 +57,152 @@ pub fn draw(state: &State, frame: &mut Frame) {
     }
 }
 
-fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let who = state
-        .user
-        .as_ref()
-        .map(|p| format!("{} ({})", p.name, p.badge))
-        .unwrap_or_else(|| "not logged in".into());
-    let station = if state.station.connected {
-        Span::styled("● station", theme.ok())
+/// One part of the header: its text, its style, and a shorter form that says the
+/// same (abbreviated words, never fewer digits).
+struct Part {
+    text: String,
+    short: String,
+    style: ratatui::style::Style,
+}
+
+fn header_parts(state: &State, theme: &Theme) -> Vec<Part> {
+    let part = |text: String, short: String, style| Part { text, short, style };
+    let mut parts = vec![part(state.bench.clone(), state.bench.clone(), theme.bold())];
+    match &state.user {
+        Some(p) => {
+            // "Dana Roth (S400)" -> "D. Roth (S400)": the badge stays whole.
+            let mut names = p.name.split_whitespace();
+            let short = match (names.next(), names.last()) {
+                (Some(first), Some(last)) => {
+                    let initial: String = first.chars().take(1).collect();
+                    format!("{initial}. {last} ({})", p.badge)
+                }
+                _ => format!("{} ({})", p.name, p.badge),
+            };
+            parts.push(part(
+                format!("{} ({})", p.name, p.badge),
+                short,
+                Default::default(),
+            ));
+        }
+        None => parts.push(part(
+            "not logged in".into(),
+            "not logged in".into(),
+            Default::default(),
+        )),
+    }
+    let (station, style) = if state.station.connected {
+        ("● station", theme.ok())
     } else {
-        Span::styled("○ station", theme.bad())
+        ("○ station", theme.bad())
     };
-    let mut spans = vec![
-        Span::styled(" traveler ", theme.title()),
-        Span::raw(format!(" {} · {} · ", state.bench, who)),
-        station,
-    ];
+    parts.push(part(station.into(), station.into(), style));
     if state.demo.is_some() {
-        spans.push(Span::styled("  DEMO", theme.warn()));
+        parts.push(part("DEMO".into(), "DEMO".into(), theme.warn()));
     }
     if state.in_flight() > 0 {
-        spans.push(Span::styled("  saving…", theme.dim()));
+        parts.push(part("saving…".into(), "saving…".into(), theme.dim()));
     }
-    // Background tasks (shop hub sync, CFX publisher) report here, one short text each.
+    // Background tasks (shop hub sync, CFX publisher) report here, one text each.
     for text in &state.background {
-        spans.push(Span::styled(format!("  {text}"), theme.dim()));
+        parts.push(part(text.clone(), fit::abbreviate(text, 0), theme.dim()));
     }
     let clock = state.now.format("%H:%M UTC").to_string();
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(10)]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
-    frame.render_widget(Paragraph::new(clock).right_aligned(), right);
+    parts.push(part(clock.clone(), clock, Default::default()));
+    parts
+}
+
+/// The header: one line while it fits, then without decoration, then with
+/// abbreviated words, then wrapped onto a second (third) line. Nothing in it is
+/// ever cut: a hub or CFX state and its figures are what a person acts on.
+fn header_lines(state: &State, width: u16) -> Vec<Line<'static>> {
+    let theme = Theme::new(state.no_color);
+    let width = width as usize;
+    let parts = header_parts(state, &theme);
+    let (clock, rest) = parts.split_last().expect("the clock is always there");
+    // The roomy form, as it always looked.
+    let mut roomy = vec![
+        Span::styled(" traveler ", theme.title()),
+        Span::raw(format!(" {} · {} · ", rest[0].text, rest[1].text)),
+    ];
+    roomy.extend(rest[2..].iter().enumerate().map(|(i, p)| {
+        let gap = if i == 0 { "" } else { "  " };
+        Span::styled(format!("{gap}{}", p.text), p.style)
+    }));
+    let left = Line::from(roomy);
+    if left.width() + 1 + fit::width(&clock.text) <= width {
+        let pad = width - left.width() - fit::width(&clock.text);
+        let mut spans = left.spans;
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::raw(clock.text.clone()));
+        return vec![Line::from(spans)];
+    }
+    // Without decoration (the name of the program, the dots), then abbreviated,
+    // on one line; else wrapped, full words first. The clock stays at the right
+    // of the first line.
+    let clock_w = fit::width(&clock.text) + 2;
+    let pack = |short: bool, rows: usize| -> Option<Vec<Line<'static>>> {
+        let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+        let mut used = 0usize;
+        let room = |lines: &Vec<Vec<Span<'static>>>| {
+            if lines.len() == 1 {
+                width.saturating_sub(clock_w)
+            } else {
+                width
+            }
+        };
+        for p in rest {
+            let text = if short { &p.short } else { &p.text };
+            let w = fit::width(text);
+            let gap = if used == 0 { 0 } else { 2 };
+            if used + gap + w <= room(&lines) {
+                if gap > 0 {
+                    lines.last_mut()?.push(Span::raw("  "));
+                }
+                lines.last_mut()?.push(Span::styled(text.clone(), p.style));
+                used += gap + w;
+                continue;
+            }
+            // A part wider than a whole line wraps by words on lines of its own.
+            let pieces = if w > width {
+                fit::wrap(text, width)
+            } else {
+                vec![text.clone()]
+            };
+            for piece in pieces {
+                if used > 0 {
+                    lines.push(Vec::new());
+                }
+                used = fit::width(&piece);
+                lines.last_mut()?.push(Span::styled(piece, p.style));
+            }
+        }
+        if lines.len() > rows {
+            return None;
+        }
+        let first = Line::from(lines[0].clone()).width();
+        let pad = width.saturating_sub(first + fit::width(&clock.text)).max(1);
+        lines[0].push(Span::raw(" ".repeat(pad)));
+        lines[0].push(Span::raw(clock.text.clone()));
+        Some(lines.into_iter().map(Line::from).collect())
+    };
+    pack(false, 1)
+        .or_else(|| pack(true, 1))
+        .or_else(|| pack(false, 2))
+        .or_else(|| pack(true, 2))
+        .or_else(|| pack(false, 3))
+        .or_else(|| pack(true, 3))
+        .unwrap_or_else(|| pack(true, usize::MAX).unwrap_or_default())
+}
+
+fn header_rows(state: &State, width: u16) -> u16 {
+    u16::try_from(header_lines(state, width).len())
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn draw_header(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
+    frame.render_widget(Paragraph::new(header_lines(state, area.width)), area);
 }
 
 fn flash(state: &State) -> Option<Paragraph<'static>> {
@@ -128,35 +245,68 @@ fn draw_footer(state: &State, _theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn footer(state: &State) -> Paragraph<'static> {
+    footer_of(state, keys(state))
+}
+
+fn footer_of(state: &State, keys: Vec<(&'static str, &'static str)>) -> Paragraph<'static> {
     let theme = &Theme::new(state.no_color);
     let width = state.size.0;
-    let keys = keys(state);
     let roomy: usize = keys
         .iter()
         .map(|(k, w)| k.chars().count() + w.chars().count() + 4)
         .sum();
-    let mut spans = Vec::new();
-    for (key, what) in keys {
-        if roomy <= width as usize {
+    if roomy <= width as usize {
+        let mut spans = Vec::new();
+        for (key, what) in keys {
             spans.push(Span::styled(format!(" {key} "), theme.key()));
             spans.push(Span::raw(format!(" {what} ")));
-        } else {
-            spans.push(Span::styled(key.to_string(), theme.key()));
-            spans.push(Span::raw(format!(" {what} ")));
         }
+        return Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true });
     }
-    Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true })
+    // Wrapped, a key stays with what it does: lines break between keys only.
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0usize;
+    for (key, what) in keys {
+        let w = fit::width(key) + 1 + fit::width(what);
+        let gap = usize::from(used > 0);
+        if used > 0 && used + gap + w > width as usize {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        let line = lines.last_mut().expect("one line at least");
+        if used > 0 {
+            line.push(Span::raw(" "));
+            used += 1;
+        }
+        line.push(Span::styled(key.to_string(), theme.key()));
+        line.push(Span::raw(format!(" {what}")));
+        used += w;
+    }
+    Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>()).wrap(Wrap { trim: true })
 }
 
 /// The body of the screen (between header and flash line) for a terminal size.
 pub fn body_area_of(state: &State) -> Rect {
-    let rows = footer_rows(state, state.size.0) + flash_rows(state, state.size.0);
-    Rect::new(0, 1, state.size.0, state.size.1.saturating_sub(1 + rows))
+    let top = header_rows(state, state.size.0);
+    // Room for every key the footer may show, so that which keys show (they
+    // depend on whether the page scrolls) cannot change the paging.
+    let rows = footer_rows_of(state, crate::tui::keys::footer_all(state), state.size.0)
+        + flash_rows(state, state.size.0);
+    Rect::new(
+        0,
+        top,
+        state.size.0,
+        state.size.1.saturating_sub(top + rows),
+    )
 }
 
 /// The footer wraps to a second (third) row rather than lose a key.
 fn footer_rows(state: &State, width: u16) -> u16 {
-    u16::try_from(footer(state).line_count(width))
+    footer_rows_of(state, keys(state), width)
+}
+
+fn footer_rows_of(state: &State, keys: Vec<(&'static str, &'static str)>, width: u16) -> u16 {
+    u16::try_from(footer_of(state, keys).line_count(width))
         .unwrap_or(1)
         .clamp(1, 3)
 }
@@ -165,6 +315,36 @@ fn footer_rows(state: &State, width: u16) -> u16 {
 pub fn summary_scroll_room(state: &State) -> (u16, u16) {
     match &state.screen {
         Screen::Summary(s) => summary::scroll_room(state, s),
+        _ => (0, 1),
+    }
+}
+
+/// Lines of `para` below the view of `inner`, and the view's height.
+pub(crate) fn room(para: Paragraph<'_>, inner: Rect) -> (u16, u16) {
+    let n = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+    (n.saturating_sub(inner.height), inner.height)
+}
+
+/// How far the runner's step pane can scroll, its page height and its first line.
+pub fn runner_scroll_room(state: &State) -> (u16, u16, u16) {
+    match &state.screen {
+        Screen::Runner(r) => runner::scroll_room(state, r),
+        _ => (0, 1, 0),
+    }
+}
+
+/// How far the look-up's answer can scroll, and its page height.
+pub fn lookup_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::Lookup(l) => lookup::scroll_room(state, l),
+        _ => (0, 1),
+    }
+}
+
+/// How far the certifications can scroll, and their page height.
+pub fn people_scroll_room(state: &State) -> (u16, u16) {
+    match &state.screen {
+        Screen::People(p) => people::scroll_room(state, p),
         _ => (0, 1),
     }
 }
@@ -219,6 +399,7 @@ fn help_notes(state: &State) -> Vec<&'static str> {
     }
     notes.extend([
         "A scanner can be used anywhere: badges, board serials, lots.",
+        "Ctrl+U clears the field being typed in.",
         "Every signature asks for a PIN; \"saved\" means written to disk.",
         "F1 or ? shows this help; ↑↓ PgUp/PgDn scroll it; any other key closes it.",
         "Ctrl+Q (or Ctrl+C) quits; open jobs stay open and resume where they stood.",

@@ -4,13 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::people::certs::{expiring, module_gaps};
 use crate::tui::state::{PeopleState, State};
 
-pub fn draw(state: &State, p: &PeopleState, theme: &Theme, frame: &mut Frame, area: Rect) {
+fn lines(state: &State, p: &PeopleState, theme: &Theme) -> Vec<Line<'static>> {
     let today = state.now.date_naive();
     let mut lines = Vec::new();
     if !p.loaded {
@@ -84,9 +84,24 @@ pub fn draw(state: &State, p: &PeopleState, theme: &Theme, frame: &mut Frame, ar
     if !any {
         lines.push(Line::from(Span::styled("  none", theme.dim())));
     }
+    lines
+}
+
+/// How far the roster can scroll at the current size, and its page height.
+pub fn scroll_room(state: &State, p: &PeopleState) -> (u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let inner = Block::bordered().inner(super::body_area_of(state));
+    super::room(
+        Paragraph::new(lines(state, p, &theme)).wrap(Wrap { trim: false }),
+        inner,
+    )
+}
+
+pub fn draw(state: &State, p: &PeopleState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let para = Paragraph::new(lines(state, p, theme)).wrap(Wrap { trim: false });
+    let (max, _) = super::room(para.clone(), Block::bordered().inner(area));
     frame.render_widget(
-        Paragraph::new(lines)
-            .scroll((p.scroll, 0))
+        para.scroll((p.scroll.min(max), 0))
             .block(Block::bordered().title(" Certifications ")),
         area,
     );

@@ -17,7 +17,8 @@ fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
         .as_ref()
         .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
         .unwrap_or_default();
-    let mut lines = record_lines(job, &texts, theme);
+    let title = instruction.as_ref().map(|i| i.spec.title.as_str());
+    let mut lines = record_lines(job, title, &texts, theme);
     if !r.traces.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
@@ -102,24 +103,33 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
     );
     let visible = visible_reviews(r);
     let narrow = area.width < 100;
-    let rows: Vec<Row> = r
+    let shown: Vec<(&crate::tui::state::ReviewLine, bool)> = r
         .queue
         .iter()
         .filter(|l| visible.contains(&l.id))
-        .enumerate()
-        .map(|(i, l)| {
-            let refusal = review_refusal(state, &l.performer, &l.inspectors);
+        .map(|l| {
+            (
+                l,
+                review_refusal(state, &l.performer, &l.inspectors).is_some(),
+            )
+        })
+        .collect();
+    let headers = ["Job", "Board", "Instruction", "By", "Submitted", "Flags"];
+    let cells: Vec<Vec<String>> = shown
+        .iter()
+        .map(|(l, refused)| {
             let flags = match (l.excursions, l.flags) {
                 (0, 0) => String::new(),
                 (a, 0) => format!("⚠ {a}"),
                 (0, f) => format!("⚑ {f} flagged"),
                 (a, f) => format!("⚠ {a} ⚑ {f} flagged"),
             };
-            let last = match &refusal {
-                Some(_) => format!("✖ not yours {flags}"),
-                None => flags,
+            let last = if *refused {
+                format!("✖ not yours {flags}").trim_end().to_string()
+            } else {
+                flags
             };
-            let row = Row::new([
+            vec![
                 l.id.clone(),
                 l.serial.clone(),
                 l.instruction.clone(),
@@ -132,8 +142,24 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
                     })
                     .to_string(),
                 last,
-            ]);
-            match (i == r.selected, refusal.is_some()) {
+            ]
+        })
+        .collect();
+    // Flags wrap in their column rather than lose a figure.
+    let widths = super::fit::columns(
+        &headers,
+        &[23, 10, 11, 6],
+        &cells,
+        list.width.saturating_sub(2),
+        1,
+    );
+    let rows: Vec<Row> = super::fit::wrapped_rows(&cells, &widths)
+        .into_iter()
+        .zip(&shown)
+        .enumerate()
+        .map(|(i, ((cells, height), (_, refused)))| {
+            let row = Row::new(cells.into_iter().map(ratatui::text::Text::from)).height(height);
+            match (i == r.selected, *refused) {
                 (true, _) => row.style(theme.selected()),
                 (false, true) => row.style(theme.dim()),
                 (false, false) => row,
@@ -141,22 +167,9 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
         })
         .collect();
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(23),
-                Constraint::Length(10),
-                Constraint::Length(11),
-                Constraint::Length(6),
-                Constraint::Length(if narrow { 11 } else { 16 }),
-                Constraint::Min(0),
-            ],
-        )
-        .header(
-            Row::new(["Job", "Board", "Instruction", "By", "Submitted", "Flags"])
-                .style(theme.bold()),
-        )
-        .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
+        Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+            .header(Row::new(headers).style(theme.bold()))
+            .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
         list,
     );
 }

@@ -10,7 +10,8 @@ use crate::instruction::schema::{CheckpointKind, Signer};
 use crate::tui::state::{Recorder, RunnerState, State, Trace};
 use crate::tui::update::lot_materials;
 
-pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// Alarm and station banners above the step.
+fn banner(state: &State, r: &RunnerState, theme: &Theme) -> Paragraph<'static> {
     let open_alarms: Vec<_> = r.job.open_excursions(r.step).collect();
     let rec = recording(state, r);
     let alarm = rec.and_then(|x| x.alarm.as_ref());
@@ -39,10 +40,14 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
             state.station.status
         ));
     }
-    let banner_para = Paragraph::new(banners.into_iter().map(Line::raw).collect::<Vec<_>>())
+    Paragraph::new(banners.into_iter().map(Line::raw).collect::<Vec<_>>())
         .style(theme.alarm())
-        .wrap(Wrap { trim: true });
-    let banner_rows = u16::try_from(banner_para.line_count(area.width))
+        .wrap(Wrap { trim: true })
+}
+
+/// The runner's areas: progress line, banners, step list, step, temperature.
+fn areas(state: &State, r: &RunnerState, theme: &Theme, area: Rect) -> [Rect; 5] {
+    let banner_rows = u16::try_from(banner(state, r, theme).line_count(area.width))
         .unwrap_or(0)
         .min(4);
     let [progress, banner, main] = Layout::vertical([
@@ -51,6 +56,39 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
         Constraint::Min(0),
     ])
     .areas(area);
+    // Wide terminals also get the step list; 80 columns keep the progress bar only.
+    let list_width = if main.width >= 110 { 26 } else { 0 };
+    let [steps, left, right] = Layout::horizontal([
+        Constraint::Length(list_width),
+        Constraint::Percentage(56),
+        Constraint::Percentage(44),
+    ])
+    .areas(main);
+    [progress, banner, steps, left, right]
+}
+
+/// How far the step pane can scroll and where it stands now (following the
+/// selected checkpoint unless PgUp/PgDn moved it).
+pub fn scroll_room(state: &State, r: &RunnerState) -> (u16, u16, u16) {
+    let theme = Theme::new(state.no_color);
+    let [_, _, _, left, _] = areas(state, r, &theme, super::body_area_of(state));
+    let inner = Block::bordered().inner(left);
+    let (lines, focus_end) = step_lines(r, state.now, &theme);
+    let para = Paragraph::new(lines.clone()).wrap(Wrap { trim: false });
+    let (max, page) = super::room(para, inner);
+    let follow = u16::try_from(
+        Paragraph::new(lines[..focus_end.min(lines.len())].to_vec())
+            .wrap(Wrap { trim: false })
+            .line_count(inner.width),
+    )
+    .unwrap_or(0)
+    .saturating_sub(inner.height)
+    .min(max);
+    (max, page, r.scroll.unwrap_or(follow).min(max))
+}
+
+pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let [progress, banner_area, steps, left, right] = areas(state, r, theme, area);
 
     let n = r.job.steps.len();
     let bar: String = (0..n)
@@ -78,60 +116,66 @@ pub fn draw(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, ar
         ])),
         progress,
     );
-    frame.render_widget(banner_para, banner);
-
-    // Wide terminals also get the step list; 80 columns keep the progress bar only.
-    let list_width = if main.width >= 110 { 26 } else { 0 };
-    let [steps, left, right] = Layout::horizontal([
-        Constraint::Length(list_width),
-        Constraint::Percentage(56),
-        Constraint::Percentage(44),
-    ])
-    .areas(main);
-    if list_width > 0 {
+    frame.render_widget(banner(state, r, theme), banner_area);
+    if steps.width > 0 {
         draw_step_list(r, theme, frame, steps);
     }
-    draw_step(r, state.now, theme, frame, left);
+    draw_step(state, r, theme, frame, left);
     draw_temperature(state, r, theme, frame, right);
 }
 
 fn draw_step_list(r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let width = area.width.saturating_sub(7) as usize;
-    let lines: Vec<Line> = r
-        .instruction
-        .spec
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let done = r.job.steps.get(i).is_some_and(|s| s.completed.is_some());
-            let (mark, style) = if done {
-                ("✔", theme.ok())
-            } else if i as u32 == r.step {
-                ("▶", theme.selected())
+    let width = area.width.saturating_sub(6) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut current = 0;
+    for (i, step) in r.instruction.spec.steps.iter().enumerate() {
+        let done = r.job.steps.get(i).is_some_and(|s| s.completed.is_some());
+        let (mark, style) = if done {
+            ("✔", theme.ok())
+        } else if i as u32 == r.step {
+            ("▶", theme.selected())
+        } else {
+            (" ", theme.dim())
+        };
+        if i as u32 == r.step {
+            current = lines.len();
+        }
+        // Step names wrap under themselves rather than lose words or figures.
+        // A list names steps in two lines or so; the step shown has its whole text.
+        let name = super::fit::step_name(&step.text);
+        let name = super::fit::shorten(name, (2 * width).saturating_sub(4))
+            .unwrap_or_else(|| name.to_string());
+        for (n, piece) in super::fit::wrap(&name, width).into_iter().enumerate() {
+            let lead = if n == 0 {
+                format!("{mark}{:>2} ", i + 1)
             } else {
-                (" ", theme.dim())
+                "    ".to_string()
             };
-            let text: String = step.text.chars().take(width).collect();
-            Line::from(Span::styled(format!("{mark}{:>2} {text}", i + 1), style))
-        })
-        .collect();
+            lines.push(Line::from(Span::styled(format!("{lead}{piece}"), style)));
+        }
+    }
+    // The current step stays in view when the names do not all fit.
+    let inner = area.height.saturating_sub(2) as usize;
+    let scroll = (current + 3).saturating_sub(inner) as u16;
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Steps ")),
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(" Steps ")),
         area,
     );
 }
 
-fn draw_step(
+/// The step pane's lines, and the end of the selected checkpoint's lines (the
+/// pane scrolls to keep it in view).
+fn step_lines(
     r: &RunnerState,
     now: chrono::DateTime<chrono::Utc>,
     theme: &Theme,
-    frame: &mut Frame,
-    area: Rect,
-) {
+) -> (Vec<Line<'static>>, usize) {
     let Some(step) = r.instruction.spec.steps.get(r.step as usize) else {
-        return;
+        return (Vec::new(), 0);
     };
+    let mut focus_end = 0;
     let mut lines = vec![Line::raw(step.text.clone()), Line::raw("")];
     if !r.instruction.spec.equipment.is_empty() && r.step == 0 {
         lines.push(Line::from(vec![
@@ -179,7 +223,7 @@ fn draw_step(
             (None, true) => match crate::tui::update::previous_lot(r).filter(|l| &l.material == id)
             {
                 Some(l) => Span::styled(
-                    format!("✖ scan lot, or p: {} of step {}", l.lot, l.step + 1),
+                    format!("✖ scan lot, or p: {} of step\u{a0}{}", l.lot, l.step + 1),
                     theme.warn(),
                 ),
                 None => Span::styled("✖ scan lot", theme.warn()),
@@ -206,14 +250,16 @@ fn draw_step(
             Signer::Inspector => " (inspector)",
         };
         let limits = match cp.kind.get_ref() {
-            CheckpointKind::Measurement => format!(
-                " [{}–{} {}]",
-                cp.min
-                    .as_ref()
-                    .map_or("".into(), |m| m.get_ref().to_string()),
-                cp.max.map_or("".into(), |m| m.to_string()),
-                cp.unit.clone().unwrap_or_default()
-            ),
+            CheckpointKind::Measurement => {
+                let unit = cp.unit.clone().unwrap_or_default();
+                match (cp.min.as_ref().map(|m| *m.get_ref()), cp.max) {
+                    // No-break spaces: a limit and its unit stay on one line.
+                    (Some(a), Some(b)) => format!(" [{a}–{b}\u{a0}{unit}]"),
+                    (Some(a), None) => format!(" [≥\u{a0}{a}\u{a0}{unit}]"),
+                    (None, Some(b)) => format!(" [≤\u{a0}{b}\u{a0}{unit}]"),
+                    (None, None) => String::new(),
+                }
+            }
             _ => String::new(),
         };
         let text = format!("{}{limits}{who}", cp.text);
@@ -245,11 +291,23 @@ fn draw_step(
                 theme.dim(),
             )));
         }
+        if i == r.selected {
+            focus_end = lines.len();
+        }
     }
+    (lines, focus_end)
+}
+
+fn draw_step(state: &State, r: &RunnerState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let (lines, _) = step_lines(r, state.now, theme);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let inner = Block::bordered().inner(area);
+    let total = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+    let (_, _, top) = scroll_room(state, r);
+    let name = format!(" Step {} ", r.step + 1);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(format!(" Step {} ", r.step + 1))),
+        para.scroll((top, 0))
+            .block(Block::bordered().title(super::scroll_title(&name, top, inner.height, total))),
         area,
     );
 }

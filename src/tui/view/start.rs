@@ -10,7 +10,7 @@ use crate::tui::state::{START_FIELDS, StartForm, State};
 use crate::tui::update::refusals;
 
 pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let [form, list] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(area);
+    let [form, list] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(area);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(form);
     let col = |range: std::ops::Range<usize>| -> Vec<Line> {
@@ -82,55 +82,94 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
         )));
     }
     let visible = list.height.saturating_sub(2) as usize;
+    let inner = list.width.saturating_sub(2) as usize;
     let why: Vec<Vec<crate::domain::policy::Refusal>> = state
         .library
         .instructions
         .iter()
         .map(|i| refusals(state, f, i))
         .collect();
-    let all_rows = lines.len() + why.iter().map(|w| 1 + w.len()).sum::<usize>();
-    // When every reason does not fit, only the selected instruction's are listed;
-    // the others carry a mark and how many there are (Enter on one says them all).
-    let compact = all_rows > visible;
-    let mut rows_before = lines.len();
-    for (i, instr) in state.library.instructions.iter().enumerate() {
-        let why = &why[i];
-        let selected = f.focus == StartForm::LIST && i == f.selected;
-        let mut text = format!(
-            "{:<11} {:<2} {:<12} {}",
-            instr.id(),
-            instr.revision(),
-            instr.spec.activity.to_string(),
-            instr.spec.title
-        );
-        let show_reasons = !compact || i == f.selected;
-        if compact {
-            let mark = match (why.len(), show_reasons) {
-                (0, _) | (_, true) => "   ".to_string(),
-                (n, false) => format!("✖{:<2}", n.min(9)),
+    let instructions = &state.library.instructions;
+    let col = |get: &dyn Fn(&crate::instruction::Instruction) -> String| {
+        instructions
+            .iter()
+            .map(|i| super::fit::width(&get(i)))
+            .max()
+            .unwrap_or(0)
+    };
+    let id_w = col(&|i| i.id().to_string());
+    let rev_w = col(&|i| i.revision().to_string());
+    let act_w = col(&|i| i.spec.activity.to_string());
+    // The rows of every instruction at a level of detail: 0 everything, 1 the
+    // reasons of the selected one only (the others carry a mark), 2 also the
+    // titles of the others on one line, abbreviated where that keeps every figure.
+    let build = |level: u8| -> (Vec<Line<'static>>, usize, usize) {
+        let mut out = lines.clone();
+        let compact = level > 0;
+        let mut before = out.len();
+        let mut own = 0;
+        for (i, instr) in instructions.iter().enumerate() {
+            let why = &why[i];
+            let selected = f.focus == StartForm::LIST && i == f.selected;
+            let show_reasons = !compact || i == f.selected;
+            let mark = match (compact, why.len(), show_reasons) {
+                (false, _, _) => String::new(),
+                (true, 0, _) | (true, _, true) => "   ".to_string(),
+                (true, n, false) => format!("✖{:<2}", n.min(9)),
             };
-            text = format!("{mark}{text}");
-        }
-        let style = match (selected, why.is_empty()) {
-            (true, _) => theme.selected(),
-            (false, true) => theme.bold(),
-            (false, false) => theme.dim(),
-        };
-        if i < f.selected {
-            rows_before += 1 + if show_reasons { why.len() } else { 0 };
-        }
-        lines.push(Line::from(Span::styled(text, style)));
-        if show_reasons {
-            for reason in why {
-                lines.push(Line::from(Span::styled(
-                    format!("      ✖ {reason}"),
-                    theme.dim(),
-                )));
+            let lead = format!(
+                "{mark}{:<id_w$} {:<rev_w$} {:<act_w$} ",
+                instr.id(),
+                instr.revision(),
+                instr.spec.activity.to_string(),
+            );
+            let room = inner.saturating_sub(super::fit::width(&lead)).max(10);
+            let title = &instr.spec.title;
+            let pieces = match (level, i == f.selected) {
+                (2, false) => super::fit::shorten(title, room)
+                    .map(|t| vec![t])
+                    .unwrap_or_else(|| super::fit::wrap(title, room)),
+                _ => super::fit::wrap(title, room),
+            };
+            let style = match (selected, why.is_empty()) {
+                (true, _) => theme.selected(),
+                (false, true) => theme.bold(),
+                (false, false) => theme.dim(),
+            };
+            let start = out.len();
+            let indent = " ".repeat(super::fit::width(&lead));
+            for (n, piece) in pieces.into_iter().enumerate() {
+                let head = if n == 0 { lead.clone() } else { indent.clone() };
+                out.push(Line::from(Span::styled(format!("{head}{piece}"), style)));
+            }
+            if show_reasons {
+                for reason in why {
+                    for (n, piece) in super::fit::wrap(&reason.to_string(), inner.saturating_sub(8))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let head = if n == 0 { "      ✖ " } else { "        " };
+                        out.push(Line::from(Span::styled(
+                            format!("{head}{piece}"),
+                            theme.dim(),
+                        )));
+                    }
+                }
+            }
+            if i < f.selected {
+                before = out.len();
+            } else if i == f.selected {
+                own = out.len() - start;
             }
         }
-    }
+        (out, before, own)
+    };
+    // The most detail that shows every instruction; the selected one is always whole.
+    let (lines, rows_before, own) = (0..=2)
+        .map(build)
+        .find(|(l, _, _)| l.len() <= visible)
+        .unwrap_or_else(|| build(2));
     // Keep the selected instruction and its reasons in view.
-    let own = 1 + why.get(f.selected).map_or(0, Vec::len);
     let scroll = (rows_before + own).saturating_sub(visible) as u16;
     frame.render_widget(
         Paragraph::new(lines)

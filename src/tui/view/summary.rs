@@ -10,7 +10,12 @@ use crate::tui::state::{State, SummaryState};
 
 /// The record of a job as text lines: steps, signatures with name, meaning and
 /// time, lots, measurements, temperatures and excursions. Shared with review.
-pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line<'static>> {
+pub fn record_lines(
+    job: &Job,
+    title: Option<&str>,
+    step_texts: &[String],
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{} ", job.id), theme.bold()),
         Span::raw(format!(
@@ -24,10 +29,12 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
             job.performer
         )),
     ])];
+    // The instruction's title whole: the record wraps it.
     lines.push(Line::raw(format!(
-        "Instruction {} rev {} · defect {}{}",
+        "Instruction {} rev {}{} · defect {}{}",
         job.instruction_id,
         job.instruction_rev,
+        title.map(|t| format!(" “{t}”")).unwrap_or_default(),
         job.defect_ref,
         job.approval_ref
             .as_ref()
@@ -58,10 +65,12 @@ pub fn record_lines(job: &Job, step_texts: &[String], theme: &Theme) -> Vec<Line
     let hm = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     for (i, s) in job.steps.iter().enumerate() {
         let text = step_texts.get(i).map(String::as_str).unwrap_or("");
-        let short: String = text.chars().take(60).collect();
+        // The step's name whole (the record wraps it), never cut mid-word or mid-figure.
+        let short = super::fit::step_name(text);
         let done = s
             .completed
-            .map(|t| format!("done {}", t.format("%H:%M")))
+            // A no-break space: "[done" and its time stay on one line.
+            .map(|t| format!("done\u{a0}{}", t.format("%H:%M")))
             .unwrap_or_else(|| "open".into());
         lines.push(Line::from(vec![
             Span::styled(format!("{:>2}. ", i + 1), theme.bold()),
@@ -274,7 +283,7 @@ fn body_lines(s: &SummaryState, theme: &Theme) -> Vec<Line<'static>> {
         .iter()
         .map(|st| st.text.clone())
         .collect();
-    let mut lines = record_lines(&s.job, &texts, theme);
+    let mut lines = record_lines(&s.job, Some(&s.instruction.spec.title), &texts, theme);
     lines.push(Line::raw(""));
     let peak = s
         .job
