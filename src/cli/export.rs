@@ -13,9 +13,10 @@ use tracing::warn;
 
 use crate::export::{self, ExportError, ExportOptions, ExportSummary, Scope, queries, step_no};
 use crate::instruction::{Library, load_dir};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
-use super::store::{StoreDir, exit_code, open_existing_store};
+use super::console::Console;
+use super::store::{StoreDir, exit_code};
 use super::table::CliTable;
 
 /// A time in a table, to the minute, in UTC (the column says so).
@@ -23,7 +24,7 @@ fn minutes(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     Json,
     Csv,
@@ -31,7 +32,7 @@ pub enum Format {
     Html,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExportArgs {
     /// json (one document), csv (a folder of tables), cfx (IPC-2591 messages), html
     /// (a folder of printable reports).
@@ -65,7 +66,7 @@ pub struct ExportArgs {
     pub store: StoreDir,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HistoryArgs {
     /// The board's serial number.
     pub serial: String,
@@ -76,7 +77,7 @@ pub struct HistoryArgs {
     pub store: StoreDir,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WhereUsedArgs {
     /// The material lot.
     pub lot: String,
@@ -100,16 +101,15 @@ fn library(dir: Option<&Path>) -> Library {
     loaded.library
 }
 
-fn open(dir: &StoreDir) -> Result<Store, i32> {
-    // Read-only: never creates a store.
-    open_existing_store(dir).map_err(|e| {
-        eprintln!("error: {e}");
-        exit_code(&e)
-    })
+/// What these commands say when the store cannot be opened (exit 2 when the store
+/// itself cannot be used).
+pub fn open_failed(e: &StoreError, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "error: {e}");
+    exit_code(e)
 }
 
-fn fail(e: &ExportError) -> i32 {
-    eprintln!("error: {e}");
+fn fail(e: &ExportError, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "error: {e}");
     match e {
         ExportError::Store(s) => exit_code(s),
         _ => 1,
@@ -126,7 +126,10 @@ struct Bar {
 }
 
 impl Bar {
-    fn new(total: u64) -> Bar {
+    /// `terminal`: the caller's standard error is a terminal. The bar is drawn on
+    /// this process's standard error, so a command the bench application answers
+    /// passes `false` (its terminal is the application's screen).
+    fn new(total: u64, terminal: bool) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         if let Ok(style) =
             ProgressStyle::with_template("{bar:40} {pos}/{len} jobs  {per_sec}  eta {eta}")
@@ -137,7 +140,7 @@ impl Bar {
             bar,
             start: Instant::now(),
             shown: false,
-            terminal: io::stderr().is_terminal(),
+            terminal: terminal && io::stderr().is_terminal(),
         }
     }
 
@@ -213,11 +216,15 @@ fn folder_for(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+/// `traveler export` on an open store (this process's, or the running bench
+/// application's answering over its socket: the same bytes either way).
+pub fn export(
+    store: &Store,
+    args: &ExportArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let store = store.clone();
     // A job's record is self-contained: the texts it ran are archived in the store.
     let library = crate::core::library_with_archive(&store, &library(instructions));
     let scope = Scope {
@@ -233,9 +240,9 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
     };
     let total = match scope.count(&store) {
         Ok(n) => n,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut bar = Bar::new(total);
+    let mut bar = Bar::new(total, con.err_terminal);
     let mut progress = |n: u64| bar.tick(n);
     let result = match (args.format, &args.out) {
         (Format::Csv | Format::Html, Some(dir)) if looks_like_a_file(dir) => {
@@ -253,7 +260,7 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             &library,
             &scope,
             &options,
-            BufWriter::new(io::stdout().lock()),
+            BufWriter::new(&mut *con.out),
             &mut progress,
         ),
         (Format::Cfx, None) => export::cfx::write_cfx(
@@ -261,7 +268,7 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             &library,
             &scope,
             &options,
-            BufWriter::new(io::stdout().lock()),
+            BufWriter::new(&mut *con.out),
             &mut progress,
         ),
         (Format::Json, Some(p)) => to_file(p, |w| {
@@ -292,37 +299,40 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             } else {
                 "events"
             };
-            eprintln!(
+            writeln!(
+                con.err,
                 "exported {} jobs ({} {what}, {} samples) to {target}",
                 s.jobs, s.events, s.samples
-            );
+            )?;
             if args.format == Format::Csv {
                 let names: Vec<String> = s
                     .files
                     .iter()
                     .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .collect();
-                eprintln!("tables: {}", names.join(", "));
+                writeln!(con.err, "tables: {}", names.join(", "))?;
             }
             Ok(0)
         }
-        Err(e) => Ok(fail(&e)),
+        Err(e) => Ok(fail(&e, con.err)),
     }
 }
 
-pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let library = crate::core::library_with_archive(&store, &library(instructions));
-    let h = match queries::board_history(&store, &library, &args.serial) {
+/// `traveler history SERIAL` on an open store.
+pub fn history(
+    store: &Store,
+    args: &HistoryArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let library = crate::core::library_with_archive(store, &library(instructions));
+    let h = match queries::board_history(store, &library, &args.serial) {
         Ok(h) => h,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &h)?;
+        serde_json::to_writer_pretty(&mut *out, &h)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -357,28 +367,29 @@ pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Re
             },
         ]);
     }
-    jobs.write(&mut out)?;
+    jobs.write_width(out, con.width)?;
     writeln!(out, "\nRework cycles per location:")?;
     let mut cycles = CliTable::new(&["refdes", "cycles", "jobs"]).right(&[1]);
     for c in &h.cycles {
         cycles.row([c.refdes.clone(), c.cycles.to_string(), c.jobs.join(", ")]);
     }
-    cycles.write(&mut out)?;
+    cycles.write_width(out, con.width)?;
     Ok(0)
 }
 
-pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let uses = match queries::where_used(&store, &args.lot) {
+/// `traveler where-used LOT` on an open store.
+pub fn where_used(
+    store: &Store,
+    args: &WhereUsedArgs,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let uses = match queries::where_used(store, &args.lot) {
         Ok(u) => u,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &uses)?;
+        serde_json::to_writer_pretty(&mut *out, &uses)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -427,7 +438,7 @@ pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
             u.status.as_str().replace('_', " "),
         ]);
     }
-    t.write(&mut out)?;
+    t.write_width(out, con.width)?;
     Ok(0)
 }
 
@@ -504,7 +515,7 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
     }
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReviewsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -514,18 +525,14 @@ pub struct ReviewsArgs {
 }
 
 /// `traveler reviews`: the jobs waiting for a supervisor, oldest first.
-pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let open = match queries::open_reviews(&store) {
+pub fn reviews(store: &Store, args: &ReviewsArgs, con: &mut Console<'_>) -> anyhow::Result<i32> {
+    let open = match queries::open_reviews(store) {
         Ok(o) => o,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &open)?;
+        serde_json::to_writer_pretty(&mut *out, &open)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -550,6 +557,6 @@ pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
             r.performer.clone(),
         ]);
     }
-    t.write(&mut out)?;
+    t.write_width(out, con.width)?;
     Ok(0)
 }
