@@ -614,12 +614,6 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
     let mut failed = false;
     let mut out = io::stdout().lock();
     for v in &verdicts {
-        let bench_head = v
-            .bench_head
-            .as_ref()
-            .map_or("never reported".to_string(), |h| {
-                format!("bench at {}", h.seq)
-            });
         match (&v.fault, v.fork_seq) {
             (Some(f), _) => {
                 failed = true;
@@ -635,7 +629,7 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
             }
             (None, None) => writeln!(
                 out,
-                "OK {} store {}: {} records, head {} {}, {} sample block(s); {bench_head}, last contact {}",
+                "OK {} store {}: {} records, head {} {}, {} sample block(s), last contact {}",
                 v.bench,
                 v.store_id,
                 v.records,
@@ -645,16 +639,9 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
                 time_str(&v.last_contact)
             )?,
         }
-        if let Some(h) = &v.bench_head
-            && h.seq < v.head.seq
-        {
-            failed = true;
-            writeln!(
-                out,
-                "FAILED {} store {}: the bench reported head {} but the hub holds {} (records lost at the bench)",
-                v.bench, v.store_id, h.seq, v.head.seq
-            )?;
-        }
+        let (ok, line) = bench_line(v);
+        failed |= !ok;
+        writeln!(out, "{line}")?;
     }
     if let Some(dir) = local {
         match compare_local(dir, &verdicts) {
@@ -669,6 +656,47 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
         writeln!(out, "the hub holds no chains yet")?;
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The bench's own head against the hub's copy: whether that holds, and the line
+/// `verify --hub` prints for it.
+fn bench_line(v: &super::wire::StoreVerdict) -> (bool, String) {
+    use super::wire::BenchAgreement as A;
+    let at = v
+        .bench_head_at
+        .as_ref()
+        .map_or("an unknown time".to_string(), time_str);
+    let who = format!("{} store {}", v.bench, v.store_id);
+    match v.bench_agreement() {
+        A::NeverReported => (true, format!("   {who}: the bench never reported its head")),
+        A::Agrees { seq } => (
+            true,
+            format!("   {who}: agrees with bench head seq {seq} reported at {at}"),
+        ),
+        A::Lag { bench, hub } => (
+            true,
+            format!(
+                "   {who}: bench reports head {bench} but hub holds {hub} (lag: {} record(s) \
+                 not received yet; reported at {at})",
+                bench - hub
+            ),
+        ),
+        A::Loss { bench, hub } => (
+            false,
+            format!(
+                "FAILED {who}: bench reports head {bench} but hub holds {hub} (loss on bench: \
+                 records {} to {hub} are no longer in its store; reported at {at})",
+                bench + 1
+            ),
+        ),
+        A::Differs { seq } => (
+            false,
+            format!(
+                "FAILED {who}: bench reports head {seq} with a hash the hub does not hold \
+                 there (a fork; reported at {at})"
+            ),
+        ),
+    }
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

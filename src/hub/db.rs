@@ -320,7 +320,7 @@ pub async fn hello(
     };
     tx.execute(
         "UPDATE hub_stores SET bench_head_seq = $2, bench_head_hash = $3, store_bench = $4,
-         last_contact = now() WHERE store_id = $1",
+         bench_head_at = now(), last_contact = now() WHERE store_id = $1",
         &[
             &store_id,
             &(hello.head.seq as i64),
@@ -470,7 +470,14 @@ pub async fn ingest(
         .await
         .map_err(unavailable)?;
         tx.execute(
-            "UPDATE hub_stores SET head_seq = $2, head_hash = $3, last_contact = now()
+            // The bench holds what it sends: records it appended after its hello
+            // raise the head it reported, or verify would take them for a loss.
+            "UPDATE hub_stores SET head_seq = $2, head_hash = $3, last_contact = now(),
+                bench_head_hash = CASE WHEN coalesce(bench_head_seq, 0) <= $2
+                                  THEN $3 ELSE bench_head_hash END,
+                bench_head_at = CASE WHEN coalesce(bench_head_seq, 0) <= $2
+                                THEN now() ELSE bench_head_at END,
+                bench_head_seq = greatest(coalesce(bench_head_seq, 0), $2)
              WHERE store_id = $1",
             &[&store_id, &(head.seq as i64), &head.hash.as_slice()],
         )
@@ -732,7 +739,10 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
                   WHERE m.store_id = s.store_id AND encode(m.digest, 'hex') = r.doc -> 'event' ->> 'samples_digest'
                     AND m.count = (r.doc -> 'event' ->> 'sample_count')::bigint
                     AND jsonb_array_length(m.samples) = m.count),
-               (SELECT count(*) FROM hub_samples m WHERE m.store_id = s.store_id)
+               (SELECT count(*) FROM hub_samples m WHERE m.store_id = s.store_id),
+               s.bench_head_at,
+               (SELECT hash FROM hub_records r WHERE r.store_id = s.store_id
+                  AND r.seq = s.bench_head_seq)
              FROM hub_stores s ORDER BY s.bench, s.store_id",
             &[],
         )
@@ -790,6 +800,8 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             bench_head,
             last_contact: r.get::<_, DateTime<Utc>>(6),
             fork_seq: r.get::<_, Option<i64>>(7).map(|s| s as u64),
+            bench_head_at: r.get(15),
+            held_at_bench_head: r.get::<_, Option<Vec<u8>>>(16).map(hex::encode),
         });
     }
     Ok(out)

@@ -1,0 +1,135 @@
+//! `traveler verify --hub` compares every chain the hub holds with the head its bench
+//! last reported (on every contact, also with nothing to send): agrees, lag, or loss
+//! on the bench. Real PostgreSQL, real hub service, the real binary.
+
+mod hub_support;
+#[path = "store_support/mod.rs"]
+mod store_support;
+
+use std::process::Command;
+
+use hub_support::*;
+use traveler::hub::client::HubClient;
+use traveler::hub::sync::spawn_with;
+use traveler::hub::wire::{Head, Hello};
+
+fn verify_hub(url: &str, token: &str) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_traveler"))
+        .args(["verify", "--hub", url, "--hub-token", token])
+        .env_remove("TRAVELER_HUB_TOKEN")
+        .output()
+        .expect("run traveler");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_hub_names_each_bench_head_agreeing_lagging_or_lost() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db = hub_db(&admin).await;
+    let hub = start_hub(&db).await;
+    let url = format!("http://{}", hub.addr);
+    let token = enrol(&db, "BENCH-V").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store_support::open(&tmp.path().join("store"));
+    logins(&store, "T1", 12);
+    let head = store.chain_head();
+    let id = store_id(&store);
+
+    // Synced, then idle: the keep-alive contacts (nothing to send) report the head.
+    let mut rx = spawn_with(store.clone(), config(hub.addr, &token), fast());
+    wait_state(
+        &mut rx,
+        "synced",
+        |s| matches!(s, traveler::hub::SyncState::Synced { head: h } if *h == head.seq),
+    )
+    .await;
+    let reported_at = |db: String| async move {
+        sql(&db)
+            .await
+            .query_one(
+                "SELECT bench_head_seq, bench_head_at FROM hub_stores WHERE store_id = $1",
+                &[&id_of(&db).await],
+            )
+            .await
+            .unwrap()
+            .get::<_, chrono::DateTime<chrono::Utc>>(1)
+    };
+    let first = reported_at(db.clone()).await;
+    // A later contact with nothing to send moves the time the head was reported.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reported_at(db.clone()).await == first {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no keep-alive contact"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(rx);
+
+    let (code, out, err) = verify_hub(&url, &token);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "BENCH-V store {id}: agrees with bench head seq {} reported at ",
+            head.seq
+        )),
+        "{out}"
+    );
+
+    // The bench has appended three records the hub has not received (its push did
+    // not get through): a lag, not a fault.
+    logins(&store, "T1", 3);
+    let later = store.chain_head();
+    let client = HubClient::new(&url, &token, None).unwrap();
+    let ident = traveler::hub::identity::of(&store).unwrap().unwrap();
+    let hello = |h: traveler::store::ChainHead| Hello {
+        store_bench: ident.bench.clone(),
+        head: Head {
+            seq: h.seq,
+            hash: h.hash_hex(),
+        },
+    };
+    client.hello(&id, &hello(later)).await.unwrap();
+    let (code, out, _) = verify_hub(&url, &token);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "bench reports head {} but hub holds {} (lag: 3 record(s) not received yet",
+            later.seq, head.seq
+        )),
+        "{out}"
+    );
+
+    // The bench's store was restored from an older backup: it ends at record 5,
+    // the hub holds 12. Reported as loss on the bench, and verify fails.
+    let rec5 = store.stored_record(5).unwrap().unwrap();
+    let older = traveler::store::ChainHead {
+        seq: 5,
+        hash: rec5.hash,
+    };
+    assert!(client.hello(&id, &hello(older)).await.is_err());
+    let (code, out, _) = verify_hub(&url, &token);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-V store {id}: bench reports head 5 but hub holds {} (loss on bench: records 6 to {} are no longer in its store",
+            head.seq, head.seq
+        )),
+        "{out}"
+    );
+    hub.stop().await;
+}
+
+/// The one store in the hub's database (this test's database holds one).
+async fn id_of(db: &str) -> String {
+    sql(db)
+        .await
+        .query_one("SELECT store_id FROM hub_stores", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
