@@ -133,3 +133,83 @@ async fn id_of(db: &str) -> String {
         .unwrap()
         .get(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_forks_lists_each_recorded_fork_with_both_hashes() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db = hub_db(&admin).await;
+    let hub = start_hub(&db).await;
+    let url = format!("http://{}", hub.addr);
+    let token = enrol(&db, "BENCH-F").await;
+    let forks = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_traveler"))
+            .args(["hub", "forks", "--db", &db])
+            .env_remove("TRAVELER_HUB_DB")
+            .output()
+            .expect("run traveler");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(forks(), (0, "no fork recorded\n".to_string()));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store_support::open(&tmp.path().join("store"));
+    logins(&store, "T1", 6);
+    let id = store_id(&store);
+    let client = HubClient::new(&url, &token, None).unwrap();
+    let ident = traveler::hub::identity::of(&store).unwrap().unwrap();
+    let h = store.chain_head();
+    client
+        .hello(
+            &id,
+            &Hello {
+                store_bench: ident.bench.clone(),
+                head: Head {
+                    seq: h.seq,
+                    hash: h.hash_hex(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let offered: Vec<traveler::hub::wire::OfferedRecord> = (1..=h.seq)
+        .map(|seq| {
+            let r = store.stored_record(seq).unwrap().unwrap();
+            traveler::hub::wire::OfferedRecord {
+                seq,
+                hash: r.hash,
+                bytes: r.canonical,
+            }
+        })
+        .collect();
+    client.push(&id, &offered).await.unwrap();
+
+    // Record 4 rewritten as a forger would (hash recomputed): refused, recorded.
+    let mut forged = offered[3].clone();
+    let text = String::from_utf8(forged.bytes.clone()).unwrap();
+    forged.bytes = text.replace("\"T1\"", "\"T9\"").into_bytes();
+    assert_ne!(forged.bytes, offered[3].bytes);
+    forged.hash = traveler::store::chain_hash(4, &offered[2].hash, &forged.bytes);
+    assert!(client.push(&id, &[forged.clone()]).await.is_err());
+    // A later contact is refused as well, pointing back at it: not a second fork.
+    assert!(client.push(&id, &[forged.clone()]).await.is_err());
+
+    let (code, out) = forks();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    use sha2::Digest;
+    let sha = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+    let line = out.lines().next().unwrap();
+    assert!(
+        line.contains(&format!(
+            "BENCH-F store {id} record 4: hub holds bytes SHA-256 {} (chain hash {}), bench offered bytes SHA-256 {}",
+            sha(&offered[3].bytes),
+            hex::encode(offered[3].hash),
+            sha(&forged.bytes)
+        )),
+        "{out}"
+    );
+    hub.stop().await;
+}

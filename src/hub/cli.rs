@@ -91,6 +91,14 @@ pub enum HubCommand {
         #[arg(long)]
         once: bool,
     },
+    /// Every fork the hub refused and recorded, with both hashes (read-only).
+    Forks {
+        #[command(flatten)]
+        db: DbArg,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every bench with its store, head, lag, last contact and alarms.
     Status {
         #[command(flatten)]
@@ -258,6 +266,44 @@ async fn run_async(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Resul
             ca_cert,
             once,
         } => sync_store(store.or(top_store), url, token, ca_cert, once).await,
+        HubCommand::Forks { db, json } => {
+            let pool = match db::pool(&db.db) {
+                Ok(p) => p,
+                Err(e) => return Ok(db_fail(&e)),
+            };
+            let forks = match db::forks(&pool).await {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            };
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &forks)?;
+                writeln!(out)?;
+                return Ok(0);
+            }
+            if forks.is_empty() {
+                writeln!(out, "no fork recorded")?;
+                return Ok(0);
+            }
+            for f in &forks {
+                writeln!(
+                    out,
+                    "{} {} store {} record {}: hub holds bytes SHA-256 {} (chain hash {}), \
+                     bench offered bytes SHA-256 {}",
+                    time_str(&f.at),
+                    f.bench,
+                    f.store_id,
+                    f.seq,
+                    f.hub_hash,
+                    f.hub_chain_hash.as_deref().unwrap_or("—"),
+                    f.offered_hash
+                )?;
+            }
+            Ok(0)
+        }
         HubCommand::Status { db, json } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,

@@ -807,6 +807,53 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
     Ok(out)
 }
 
+/// A fork the hub refused and recorded: different bytes offered under a seq it holds.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ForkRecord {
+    pub at: DateTime<Utc>,
+    pub bench: String,
+    pub store_id: String,
+    pub seq: u64,
+    /// SHA-256 of the bytes the hub holds under `seq` (kept; never replaced).
+    pub hub_hash: String,
+    /// SHA-256 of the different bytes the bench offered (kept in the alarm).
+    pub offered_hash: String,
+    /// The hub's chain hash of its record at `seq`.
+    pub hub_chain_hash: Option<String>,
+}
+
+/// Every fork recorded, oldest first (read-only).
+pub async fn forks(pool: &Pool) -> Result<Vec<ForkRecord>, Refusal> {
+    let c = client(pool).await?;
+    // Only the alarms of a fork found (both hashes known), not the refusals of
+    // later contacts that point back at it.
+    let rows = c
+        .query(
+            "SELECT a.at, a.bench, a.store_id, a.seq, a.detail ->> 'hub_hash',
+                    a.detail ->> 'bench_hash', r.hash
+             FROM hub_alarms a
+             LEFT JOIN hub_records r ON r.store_id = a.store_id AND r.seq = a.seq
+             WHERE a.kind = 'fork' AND a.seq IS NOT NULL
+               AND a.detail ->> 'bench_hash' ~ '^[0-9a-f]{64}$'
+             ORDER BY a.at, a.id",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(rows
+        .iter()
+        .map(|r| ForkRecord {
+            at: r.get(0),
+            bench: r.get(1),
+            store_id: r.get(2),
+            seq: r.get::<_, i64>(3) as u64,
+            hub_hash: r.get::<_, Option<String>>(4).unwrap_or_default(),
+            offered_hash: r.get::<_, Option<String>>(5).unwrap_or_default(),
+            hub_chain_hash: r.get::<_, Option<Vec<u8>>>(6).map(hex::encode),
+        })
+        .collect())
+}
+
 /// One line of `traveler hub status`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BenchStatus {
