@@ -213,3 +213,36 @@ async fn hub_forks_lists_each_recorded_fork_with_both_hashes() {
     );
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_at_schema_1_upgrades_and_keeps_when_benches_last_reported() {
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_db(&admin).await;
+    let mut c = sql(&url).await;
+    // A hub database as the first release left it, with one store that reported.
+    let (version, name, first) = traveler::hub::migrate::MIGRATIONS[0];
+    c.batch_execute(&format!(
+        "CREATE TABLE hub_schema (version integer PRIMARY KEY, name text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now());
+         {first}
+         INSERT INTO hub_schema (version, name) VALUES ({version}, '{name}');
+         INSERT INTO hub_benches (bench, kind, token_hash) VALUES ('B1', 'bench', '\\x01');
+         INSERT INTO hub_stores (store_id, bench, bench_head_seq, bench_head_hash, last_contact)
+            VALUES ('S1', 'B1', 4, '\\x02', '2025-01-02 03:04:05+00');"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        traveler::hub::migrate::migrate(&mut c).await.unwrap(),
+        vec![2]
+    );
+    let at: chrono::DateTime<chrono::Utc> = c
+        .query_one(
+            "SELECT bench_head_at FROM hub_stores WHERE store_id = 'S1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(at.to_rfc3339(), "2025-01-02T03:04:05+00:00");
+}
