@@ -43,7 +43,7 @@ enum Command {
     #[command(subcommand)]
     Station(cli::station::StationCommand),
     /// Export the traceability record as JSON, CSV, CFX (IPC-2591) or HTML reports.
-    Export(cli::export::ExportArgs),
+    Export(traveler::hub::cli::OrHub<cli::export::ExportArgs>),
     /// Every job on one board and the rework cycles per reference designator.
     History(traveler::hub::cli::OrHub<cli::export::HistoryArgs>),
     /// Every board and job that used a material lot (for a recall).
@@ -79,6 +79,7 @@ fn main() -> ExitCode {
         }
         Some(Command::WhereUsed(a)) if a.on_hub() => traveler::hub::cli::where_used(a),
         Some(Command::Reviews(a)) if a.on_hub() => traveler::hub::cli::reviews(a),
+        Some(Command::Export(a)) if a.on_hub() => traveler::hub::export::run(a, wi),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
         Some(Command::Verify(a)) => cli::store::run_verify(a.local),
         Some(Command::Backup(a)) => cli::store::run_backup(a),
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate(a)) => cli::store::run_migrate(a, args.instructions.as_deref()),
         // The read commands: answered by the running bench application when there
         // is one, else on the store directly (src/local/).
-        Some(Command::Export(a)) => local(Read::Export(a.clone()), &a.store, wi),
+        Some(Command::Export(a)) => local(Read::Export(a.local.clone()), &a.local.store, wi),
         Some(Command::History(a)) => local(Read::History(a.local.clone()), &a.local.store, wi),
         Some(Command::WhereUsed(a)) => {
             local(Read::WhereUsed(a.local.clone()), &a.local.store, None)

@@ -155,7 +155,7 @@ impl Bar {
 
 /// Writes to `path` through PATH.tmp and a rename, so a failed export leaves no
 /// half file under the real name.
-fn to_file(
+pub(crate) fn to_file(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> export::Result<ExportSummary>,
 ) -> export::Result<ExportSummary> {
@@ -188,7 +188,7 @@ fn to_file(
 }
 
 impl Format {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Csv => "csv",
@@ -200,7 +200,7 @@ impl Format {
 
 /// `--out all.csv` for a folder export: a name a person means as one file, which
 /// would otherwise silently become a folder of that name.
-fn looks_like_a_file(path: &Path) -> bool {
+pub(crate) fn looks_like_a_file(path: &Path) -> bool {
     !path.is_dir()
         && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
             ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str())
@@ -208,7 +208,7 @@ fn looks_like_a_file(path: &Path) -> bool {
 }
 
 /// `all.csv` -> `all-csv`: the folder to suggest instead.
-fn folder_for(path: &Path) -> PathBuf {
+pub(crate) fn folder_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().replace('.', "-"))
@@ -216,14 +216,14 @@ fn folder_for(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// `traveler export` on an open store (this process's, or the running bench
-/// application's answering over its socket: the same bytes either way).
-pub fn export(
+/// Writes the export `args` asks for and returns what it wrote (no message): the
+/// bench's export, and each bench's part of a shop-wide one (`hub::export`).
+pub(crate) fn export_to(
     store: &Store,
     args: &ExportArgs,
     instructions: Option<&Path>,
     con: &mut Console<'_>,
-) -> anyhow::Result<i32> {
+) -> export::Result<ExportSummary> {
     let store = store.clone();
     // A job's record is self-contained: the texts it ran are archived in the store.
     let library = crate::core::library_with_archive(&store, &library(instructions));
@@ -238,10 +238,7 @@ pub fn export(
     let options = ExportOptions {
         samples: args.samples,
     };
-    let total = match scope.count(&store) {
-        Ok(n) => n,
-        Err(e) => return Ok(fail(&e, con.err)),
-    };
+    let total = scope.count(&store)?;
     let mut bar = Bar::new(total, con.err_terminal);
     let mut progress = |n: u64| bar.tick(n);
     let result = match (args.format, &args.out) {
@@ -288,6 +285,18 @@ pub fn export(
         )),
     };
     bar.bar.finish_and_clear();
+    result
+}
+
+/// `traveler export` on an open store (this process's, or the running bench
+/// application's answering over its socket: the same bytes either way).
+pub fn export(
+    store: &Store,
+    args: &ExportArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let result = export_to(store, args, instructions, con);
     match result {
         Ok(s) => {
             let target = args
@@ -447,13 +456,112 @@ pub fn where_used(
 /// when the records hold but a job summary differs from this traveler's fold of them
 /// (a separate check: the summary is not hashed).
 pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
-    let f = match File::open(file) {
+    let mut f = match File::open(file) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", file.display());
             return Ok(1);
         }
     };
+    let mut start = [0u8; 64];
+    let n = io::Read::read(&mut f, &mut start).unwrap_or(0);
+    if start[..n].starts_with(b"{\"traveler_shop_export\"") {
+        return verify_shop_export(file);
+    }
+    if let Err(e) = io::Seek::rewind(&mut f) {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        return Ok(1);
+    }
+    verify_one_export(f, &file.display().to_string())
+}
+
+/// One bench's part of a shop-wide JSON export (`traveler export --hub`).
+#[derive(serde::Deserialize)]
+struct ShopPart {
+    bench: String,
+    store_id: String,
+    export: Box<serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct NotExported {
+    bench: String,
+    store_id: String,
+    reason: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ShopExport {
+    benches: Vec<ShopPart>,
+    #[serde(default)]
+    not_exported: Vec<NotExported>,
+}
+
+#[derive(serde::Deserialize)]
+struct PartStore {
+    store: Option<crate::store::StoreIdentity>,
+}
+
+/// `verify --export` of a shop-wide JSON export: every bench's embedded export is
+/// verified on its own (its bytes, verbatim) and must be of the store it is named
+/// for; the result is the worst of them, and 1 when the export says stores were
+/// left out of it.
+fn verify_shop_export(file: &Path) -> anyhow::Result<i32> {
+    let text = match fs::read(file) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("FAILED {}: {e}", file.display());
+            return Ok(1);
+        }
+    };
+    let shop: ShopExport = match serde_json::from_slice(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAILED {}: not a shop-wide export ({e})", file.display());
+            return Ok(1);
+        }
+    };
+    let mut worst = 0;
+    for part in &shop.benches {
+        println!("bench {} store {}:", part.bench, part.store_id);
+        let named = serde_json::from_str::<PartStore>(part.export.get())
+            .ok()
+            .and_then(|p| p.store)
+            .map(|s| s.store_id);
+        if named.as_deref() != Some(part.store_id.as_str()) {
+            println!(
+                "FAILED bench {}: its export is of store {}, not {}",
+                part.bench,
+                named.as_deref().unwrap_or("(none named)"),
+                part.store_id
+            );
+            worst = worst.max(1);
+            continue;
+        }
+        let code =
+            verify_one_export(part.export.get().as_bytes(), &format!("bench {}", part.bench))?;
+        // 1 (a record does not hold) outranks 3 (a summary differs).
+        worst = match (worst, code) {
+            (1, _) | (_, 1) => 1,
+            (a, b) => a.max(b),
+        };
+    }
+    println!("{} bench export(s) in {}", shop.benches.len(), file.display());
+    if !shop.not_exported.is_empty() {
+        for n in &shop.not_exported {
+            println!(
+                "NOT IN THIS EXPORT: bench {} store {}: {}",
+                n.bench, n.store_id, n.reason
+            );
+        }
+        worst = 1;
+    }
+    Ok(worst)
+}
+
+/// `what`: the file, or the bench of a shop-wide export, for a document that cannot
+/// be read at all.
+fn verify_one_export(f: impl io::Read, what: &str) -> anyhow::Result<i32> {
     match export::verify_json_export(f) {
         Ok(r) => match &r.failure {
             None => {
@@ -509,7 +617,7 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
             }
         },
         Err(e) => {
-            println!("FAILED {}: {e}", file.display());
+            println!("FAILED {what}: {e}");
             Ok(1)
         }
     }

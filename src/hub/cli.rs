@@ -129,7 +129,7 @@ pub struct HubArgs {
     pub hub_ca: Option<PathBuf>,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -435,7 +435,7 @@ fn library(dir: Option<&Path>) -> Library {
     crate::instruction::load_dir(dir.unwrap_or(Path::new("instructions"))).library
 }
 
-fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
+pub(crate) fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
     let url = args.hub.as_deref().unwrap_or_default();
     let Some(token) = args.hub_token.as_deref() else {
         eprintln!("error: --hub needs a token: --hub-token TOKEN or TRAVELER_HUB_TOKEN");
@@ -447,7 +447,7 @@ fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
     })
 }
 
-fn client_fail(e: &ClientError) -> i32 {
+pub(crate) fn client_fail(e: &ClientError) -> i32 {
     eprintln!("error: {e}");
     if e.is_transient() { 2 } else { 1 }
 }
