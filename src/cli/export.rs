@@ -538,15 +538,21 @@ fn verify_shop_export(file: &Path) -> anyhow::Result<i32> {
             worst = worst.max(1);
             continue;
         }
-        let code =
-            verify_one_export(part.export.get().as_bytes(), &format!("bench {}", part.bench))?;
+        let code = verify_one_export(
+            part.export.get().as_bytes(),
+            &format!("bench {}", part.bench),
+        )?;
         // 1 (a record does not hold) outranks 3 (a summary differs).
         worst = match (worst, code) {
             (1, _) | (_, 1) => 1,
             (a, b) => a.max(b),
         };
     }
-    println!("{} bench export(s) in {}", shop.benches.len(), file.display());
+    println!(
+        "{} bench export(s) in {}",
+        shop.benches.len(),
+        file.display()
+    );
     if !shop.not_exported.is_empty() {
         for n in &shop.not_exported {
             println!(

@@ -395,7 +395,7 @@ fn write_csv(
     let mut tables: Vec<(String, Merged)> = Vec::new();
     let mut files = Vec::new();
     shop.for_each(verdicts, |shop, i, v, _, store| {
-        let part = shop.scratch.0.join(format!("{i}.csv"));
+        let part = shop.scratch.0.join(format!("{i}-csv"));
         let s = shop.export_one(store, part.clone())?;
         let bench = crate::export::csv::neutralise(&v.bench).into_owned();
         for f in &s.files {

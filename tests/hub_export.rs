@@ -1,0 +1,542 @@
+//! `traveler export --hub`: two benches' stores synced to one real hub on the real
+//! PostgreSQL; the desk's shop-wide export in every format names the bench on every
+//! part, holds exactly what the two benches' own exports hold, verifies, keeps a
+//! redone step's samples with their attempt, leaves no trace in the state or temporary
+//! folder, and names a store whose copy fails its check instead of exporting it.
+
+mod hub_support;
+#[path = "store_support/mod.rs"]
+mod store_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::Duration;
+use hub_support::*;
+use serde_json::Value;
+use store_support::{completed, lot, samples, signed, t0};
+use traveler::domain::event::Event;
+use traveler::domain::job::sample_stream;
+use traveler::domain::types::{CheckResult, Decision};
+use traveler::hub::SyncState;
+use traveler::hub::db::{self, Kind};
+use traveler::hub::sync::spawn_with;
+use traveler::store::Store;
+
+struct Env {
+    state: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_traveler"))
+        .args(args)
+        .env("TRAVELER_STATE_DIR", env.state.path())
+        .env("TMPDIR", env.tmp.path())
+        .env_remove("TRAVELER_HUB_TOKEN")
+        .output()
+        .expect("run traveler");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn started(job: &str, serial: &str, bench: &str, steps: u32) -> Event {
+    let mut e = store_support::started(job, serial, "T1", steps);
+    if let Event::JobStarted { bench: b, .. } = &mut e {
+        *b = bench.into();
+    }
+    e
+}
+
+/// A finished job of one step at `bench`: lot, samples, signatures, review.
+fn job(store: &Store, bench: &str, id: &str, serial: &str, day: chrono::DateTime<chrono::Utc>) {
+    store
+        .append_at(day, "T1", started(id, serial, bench, 1))
+        .unwrap();
+    let at = day + Duration::minutes(5);
+    store
+        .append_at(
+            at,
+            "T1",
+            Event::StepStarted {
+                job: id.into(),
+                step: 0,
+            },
+        )
+        .unwrap();
+    store.append_at(at, "T1", lot(id, 0, "FLX-7788")).unwrap();
+    store.append_samples(id, 0, &samples(12, at)).unwrap();
+    store
+        .append_at(at, "T1", signed(id, 0, 0, "T1", CheckResult::Pass))
+        .unwrap();
+    let d = store.samples_digest(id, 0).unwrap();
+    store
+        .append_at(at, "T1", completed(id, 0, d.count, &d.sha256))
+        .unwrap();
+    finish(store, id, day + Duration::hours(1));
+}
+
+fn finish(store: &Store, id: &str, at: chrono::DateTime<chrono::Utc>) {
+    store
+        .append_at(at, "T1", Event::JobSubmitted { job: id.into() })
+        .unwrap();
+    store
+        .append_at(
+            at,
+            "S5",
+            Event::JobReviewed {
+                job: id.into(),
+                decision: Decision::Approved,
+                reviewer: "S5".into(),
+                reviewer_name: "Sue".into(),
+                comment: "ok".into(),
+            },
+        )
+        .unwrap();
+}
+
+/// A job whose one step is redone: attempt 1 (7 samples from 300.0 °C) fails its
+/// checkpoint, attempt 2 (5 samples from 400.0 °C) passes; each attempt seals its own.
+fn redone_job(store: &Store, bench: &str, id: &str) {
+    let day = t0() + Duration::days(2);
+    store
+        .append_at(day, "T1", started(id, "SN-R", bench, 1))
+        .unwrap();
+    let stream_samples = |n: usize, from: f64, at| {
+        samples(n, at)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut s)| {
+                s.celsius = from + i as f64;
+                s
+            })
+            .collect::<Vec<_>>()
+    };
+    let seal = |attempt: u32| {
+        let stream = sample_stream(0, attempt);
+        let d = store.samples_digest(id, stream).unwrap();
+        Event::StepCompleted {
+            job: id.into(),
+            step: 0,
+            temperature: vec![],
+            sample_count: d.count,
+            samples_digest: d.sha256,
+            attempt,
+        }
+    };
+    let a1 = day + Duration::minutes(1);
+    store
+        .append_at(
+            a1,
+            "T1",
+            Event::StepStarted {
+                job: id.into(),
+                step: 0,
+            },
+        )
+        .unwrap();
+    store
+        .append_samples(id, sample_stream(0, 1), &stream_samples(7, 300.0, a1))
+        .unwrap();
+    store.append_at(a1, "T1", seal(1)).unwrap();
+    store
+        .append_at(a1, "T1", signed(id, 0, 0, "T1", CheckResult::Fail))
+        .unwrap();
+    let a2 = day + Duration::minutes(20);
+    store
+        .append_at(
+            a2,
+            "T1",
+            Event::StepRedone {
+                job: id.into(),
+                step: 0,
+                reason: "bridged ball".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append_samples(id, sample_stream(0, 2), &stream_samples(5, 400.0, a2))
+        .unwrap();
+    store.append_at(a2, "T1", seal(2)).unwrap();
+    store
+        .append_at(a2, "T1", signed(id, 0, 0, "T1", CheckResult::Pass))
+        .unwrap();
+    finish(store, id, day + Duration::hours(1));
+}
+
+async fn sync(store: &Store, addr: std::net::SocketAddr, token: &str, db_url: &str, seals: i64) {
+    let mut rx = spawn_with(store.clone(), config(addr, token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+    let id = store_id(store);
+    let c = sql(db_url).await;
+    for _ in 0..600 {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM hub_samples WHERE store_id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == seals {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the hub never held the {seals} sample blocks of {id}");
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// A CSV table's rows (header first).
+fn table(p: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(p)
+        .unwrap();
+    r.records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(d) => d.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_wide_export_is_every_benchs_own_export_named_by_bench() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db_url = hub_db(&admin).await;
+    let server = start_hub(&db_url).await;
+    let t1 = enrol(&db_url, "BENCH-01").await;
+    let t2 = enrol(&db_url, "BENCH-02").await;
+    let pool = db::pool(&db_url).unwrap();
+    let desk = db::enrol(&pool, "QA-DESK", Kind::Desk, false)
+        .await
+        .unwrap();
+    let url = format!("http://{}", server.addr);
+
+    // Both benches have a job J-0001 (ids are unique per store only); bench 1 also
+    // has a redone step.
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    {
+        let s1 = store_support::open(d1.path());
+        let s2 = store_support::open(d2.path());
+        job(&s1, "BENCH-01", "J-0001", "SN-1", t0());
+        redone_job(&s1, "BENCH-01", "J-0002");
+        job(&s2, "BENCH-02", "J-0001", "SN-2", t0() + Duration::days(1));
+        job(&s2, "BENCH-02", "J-0003", "SN-3", t0() + Duration::days(3));
+        sync(&s1, server.addr, &t1, &db_url, 3).await;
+        sync(&s2, server.addr, &t2, &db_url, 2).await;
+    }
+    // The sync tasks end with their stores' last handles.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let env = Env {
+        state: tempfile::tempdir().unwrap(),
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = |name: &str| out.path().join(name);
+    let hub = ["--hub", url.as_str(), "--hub-token", desk.as_str()];
+    let shop = |args: &[&str]| {
+        let mut a = vec!["export"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&hub);
+        run(&env, &a)
+    };
+    let stores = [("BENCH-01", d1.path()), ("BENCH-02", d2.path())];
+    let own = |fmt: &str, bench: usize, target: &Path| {
+        let (code, _, err) = run(
+            &env,
+            &[
+                "export",
+                "--format",
+                fmt,
+                "--samples",
+                "--store",
+                stores[bench].1.to_str().unwrap(),
+                "--out",
+                target.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    };
+    // What the bench's own traveler export holds: the yardstick.
+    for (i, _) in stores.iter().enumerate() {
+        for fmt in ["json", "csv", "cfx", "html"] {
+            own(fmt, i, &o(&format!("own{i}-{fmt}")));
+        }
+    }
+    // The benches' own exports wrote no mark (read-only); from here on the state
+    // folder must stay as it is.
+    let state_before = files_in(&env.state.path().join("stores"));
+
+    // JSON: one document, each bench's own export inside, naming bench and store.
+    let (code, _, err) = shop(&[
+        "--format",
+        "json",
+        "--samples",
+        "--out",
+        o("shop.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("bench BENCH-01 store"), "{err}");
+    let v = read_json(&o("shop.json"));
+    assert_eq!(v["traveler_shop_export"], 1);
+    let parts = v["benches"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    let mut total_jobs = 0;
+    for (i, (bench, _)) in stores.iter().enumerate() {
+        let p = &parts[i];
+        assert_eq!(p["bench"], *bench);
+        let mine = read_json(&o(&format!("own{i}-json")));
+        assert_eq!(p["store_id"], mine["store"]["store_id"]);
+        assert_eq!(p["export"]["store"], mine["store"]);
+        assert_eq!(p["export"]["chain_head"], mine["chain_head"]);
+        assert_eq!(p["export"]["counts"], mine["counts"]);
+        // Record for record, samples included, the bench's own export.
+        assert_eq!(p["export"]["jobs"], mine["jobs"], "{bench}");
+        total_jobs += mine["counts"]["jobs"].as_u64().unwrap();
+    }
+    assert_eq!(v["counts"]["jobs"].as_u64().unwrap(), total_jobs);
+    assert_eq!(total_jobs, 4);
+    assert_eq!(v["not_exported"], serde_json::json!([]));
+    let (code, vout, verr) = run(
+        &env,
+        &["verify", "--export", o("shop.json").to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{vout}{verr}");
+    assert_eq!(vout.matches("OK: ").count(), 2, "{vout}");
+    assert!(vout.contains("bench BENCH-02 store"), "{vout}");
+
+    // CSV: the tables merged, bench and store id first on every row; each bench's
+    // rows are its own export's rows.
+    let (code, _, err) = shop(&[
+        "--format",
+        "csv",
+        "--samples",
+        "--out",
+        o("shop-csv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let own_tables: Vec<String> = files_in(&o("own0-csv"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        own_tables.contains(&"samples.csv".to_string()),
+        "{own_tables:?}"
+    );
+    for name in &own_tables {
+        let merged = table(&o("shop-csv").join(name));
+        assert_eq!(merged[0][..2], ["bench", "store_id"], "{name}");
+        let mut expected_rows = 0;
+        for (i, (bench, _)) in stores.iter().enumerate() {
+            let mine = table(&o(&format!("own{i}-csv")).join(name));
+            assert_eq!(merged[0][2..], mine[0][..], "{name}");
+            let rows: Vec<Vec<String>> = merged[1..]
+                .iter()
+                .filter(|r| r[0] == *bench)
+                .map(|r| r[2..].to_vec())
+                .collect();
+            assert_eq!(rows, mine[1..].to_vec(), "{name} of {bench}");
+            expected_rows += mine.len() - 1;
+        }
+        assert_eq!(
+            merged.len() - 1,
+            expected_rows,
+            "{name}: a row without a bench"
+        );
+    }
+    // The redone step: each attempt's own samples, with their attempt.
+    let samples = table(&o("shop-csv").join("samples.csv"));
+    let col = |n: &str| samples[0].iter().position(|c| c == n).unwrap();
+    let (job_c, attempt_c, celsius_c) = (col("job"), col("attempt"), col("celsius"));
+    let redo: Vec<(String, f64)> = samples[1..]
+        .iter()
+        .filter(|r| r[0] == "BENCH-01" && r[job_c] == "J-0002")
+        .map(|r| (r[attempt_c].clone(), r[celsius_c].parse().unwrap()))
+        .collect();
+    assert_eq!(redo.iter().filter(|(a, _)| a == "1").count(), 7, "{redo:?}");
+    assert_eq!(redo.iter().filter(|(a, _)| a == "2").count(), 5, "{redo:?}");
+    assert!(
+        redo.iter()
+            .all(|(a, c)| (a == "1" && (300.0..307.0).contains(c)) || (a == "2" && *c >= 400.0)),
+        "{redo:?}"
+    );
+
+    // CFX: one array, every envelope from its bench's handle.
+    let (code, _, err) = shop(&[
+        "--format",
+        "cfx",
+        "--out",
+        o("shop.cfx.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let all = read_json(&o("shop.cfx.json"));
+    let all = all.as_array().unwrap();
+    let mut expected = 0;
+    for (i, (bench, _)) in stores.iter().enumerate() {
+        // The own export was written with --samples; count the same without.
+        let (code, mine, err) = run(
+            &env,
+            &[
+                "export",
+                "--format",
+                "cfx",
+                "--store",
+                stores[i].1.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let mine: Value = serde_json::from_str(&mine).unwrap();
+        let mine = mine.as_array().unwrap();
+        let handle = format!("org.traveler.{bench}");
+        let theirs: Vec<&Value> = all
+            .iter()
+            .filter(|m| m["Source"] == handle.as_str())
+            .collect();
+        assert_eq!(theirs.len(), mine.len(), "{bench}");
+        assert_eq!(
+            theirs.iter().map(|m| &m["UniqueID"]).collect::<Vec<_>>(),
+            mine.iter().map(|m| &m["UniqueID"]).collect::<Vec<_>>()
+        );
+        expected += mine.len();
+    }
+    assert_eq!(
+        all.len(),
+        expected,
+        "an envelope without its bench's handle"
+    );
+
+    // HTML: a folder per bench with its own reports, and an index of the benches.
+    let (code, _, err) = shop(&[
+        "--format",
+        "html",
+        "--out",
+        o("shop-html").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let index = std::fs::read_to_string(o("shop-html").join("index.html")).unwrap();
+    for (i, (bench, _)) in stores.iter().enumerate() {
+        assert!(
+            index.contains(&format!("href=\"{bench}/index.html\"")),
+            "{index}"
+        );
+        let mut mine: Vec<_> = files_in(&o(&format!("own{i}-html")))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        let mut theirs: Vec<_> = files_in(&o("shop-html").join(bench))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        mine.sort();
+        theirs.sort();
+        assert_eq!(theirs, mine, "{bench}");
+        assert!(mine.len() >= 3, "{mine:?}");
+    }
+
+    // Nothing left behind: no temporary folder, no high-water mark of a scratch copy.
+    assert_eq!(files_in(env.tmp.path()), Vec::<PathBuf>::new());
+    assert_eq!(files_in(&env.state.path().join("stores")), state_before);
+
+    // A store whose copy at the hub fails its check is named and left out; the
+    // others are exported, and the export says it is incomplete.
+    let c = sql(&db_url).await;
+    let bench2: String = parts[1]["store_id"].as_str().unwrap().to_string();
+    c.batch_execute(
+        "ALTER TABLE hub_records DISABLE TRIGGER USER;
+         ALTER TABLE hub_records DROP CONSTRAINT hub_records_hash",
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "UPDATE hub_records SET bytes = replace(convert_from(bytes, 'UTF8'), 'SN-3', 'SN-9')::bytea
+         WHERE store_id = $1 AND kind = 'job_started' AND job = 'J-0003'",
+        &[&bench2],
+    )
+    .await
+    .unwrap();
+    let (code, _, err) = shop(&[
+        "--format",
+        "json",
+        "--out",
+        o("part.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "NOT EXPORTED: bench BENCH-02 store {bench2}: the hub's copy fails its check: record"
+        )),
+        "{err}"
+    );
+    let v = read_json(&o("part.json"));
+    assert_eq!(v["benches"].as_array().unwrap().len(), 1);
+    assert_eq!(v["benches"][0]["bench"], "BENCH-01");
+    assert_eq!(v["not_exported"][0]["bench"], "BENCH-02");
+    let (code, vout, _) = run(
+        &env,
+        &["verify", "--export", o("part.json").to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{vout}");
+    assert!(vout.contains("OK: "), "{vout}");
+    assert!(
+        vout.contains("NOT IN THIS EXPORT: bench BENCH-02"),
+        "{vout}"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn a_shop_wide_export_needs_a_token_and_a_folder_for_tables() {
+    let env = Env {
+        state: tempfile::tempdir().unwrap(),
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    let (code, _, err) = run(
+        &env,
+        &["export", "--hub", "http://127.0.0.1:9", "--format", "json"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--hub needs a token"), "{err}");
+    let (code, _, err) = run(
+        &env,
+        &[
+            "export",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--hub-token",
+            "t",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("give it with --out DIR"), "{err}");
+    let (code, _, err) = run(
+        &env,
+        &[
+            "export",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--hub-token",
+            "t",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot reach the hub"), "{err}");
+}
