@@ -540,3 +540,95 @@ fn a_shop_wide_export_needs_a_token_and_a_folder_for_tables() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot reach the hub"), "{err}");
 }
+
+/// The lines of a backup: (header, record lines, sample lines sorted, end line).
+fn backup_lines(text: &str) -> (String, Vec<String>, Vec<String>, String) {
+    let lines: Vec<&str> = text.lines().collect();
+    let records = lines
+        .iter()
+        .filter(|l| l.starts_with("{\"seq\":"))
+        .map(|l| l.to_string())
+        .collect();
+    let mut samples: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with("{\"sample\":"))
+        .map(|l| l.to_string())
+        .collect();
+    samples.sort();
+    (
+        lines[0].to_string(),
+        records,
+        samples,
+        lines.last().unwrap().to_string(),
+    )
+}
+
+/// The hub serves each store as the bench's own `traveler backup` would write it:
+/// the same header, every record line byte for byte, the same samples (each
+/// attempt's in its own stream), the same end line. A step of records from before
+/// attempts had samples of their own (attempt 0) completed twice, synced in between:
+/// the hub holds both blocks and sends the later seal's, which covers the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hubs_copy_of_a_store_is_the_benchs_own_backup() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db_url = hub_db(&admin).await;
+    let server = start_hub(&db_url).await;
+    let token = enrol(&db_url, "BENCH-01").await;
+    let d = tempfile::tempdir().unwrap();
+    let store = store_support::open(d.path());
+    job(&store, "BENCH-01", "J-0001", "SN-1", t0());
+    redone_job(&store, "BENCH-01", "J-0002");
+    let day = t0() + Duration::days(4);
+    store
+        .append_at(day, "T1", started("J-OLD", "SN-O", "BENCH-01", 1))
+        .unwrap();
+    store.append_samples("J-OLD", 0, &samples(6, day)).unwrap();
+    let d1 = store.samples_digest("J-OLD", 0).unwrap();
+    store
+        .append_at(day, "T1", completed("J-OLD", 0, d1.count, &d1.sha256))
+        .unwrap();
+    sync(&store, server.addr, &token, &db_url, 4).await;
+    let later = day + Duration::minutes(30);
+    store
+        .append_samples("J-OLD", 0, &samples(4, later))
+        .unwrap();
+    let d2 = store.samples_digest("J-OLD", 0).unwrap();
+    assert_eq!(d2.count, 10);
+    store
+        .append_at(later, "T1", completed("J-OLD", 0, d2.count, &d2.sha256))
+        .unwrap();
+    sync(&store, server.addr, &token, &db_url, 5).await;
+    let id = store_id(&store);
+    let mut own = Vec::new();
+    store.backup(&mut own).unwrap();
+    drop(store);
+
+    let client =
+        traveler::hub::client::HubClient::new(&format!("http://{}", server.addr), &token, None)
+            .unwrap();
+    let file = d.path().with_extension("hub-backup");
+    let n = client.store_backup(&id, &file).await.unwrap();
+    let hub = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(n as usize, hub.len());
+    let own = String::from_utf8(own).unwrap();
+    let (h_own, r_own, s_own, e_own) = backup_lines(&own);
+    let (h_hub, r_hub, s_hub, e_hub) = backup_lines(&hub);
+    assert_eq!(h_hub, h_own);
+    assert_eq!(r_hub, r_own);
+    assert_eq!(s_hub.len(), 12 + 12 + 10, "{s_hub:#?}");
+    assert_eq!(s_hub, s_own);
+    assert_eq!(e_hub, e_own);
+    let _ = std::fs::remove_file(&file);
+
+    // An unknown store is refused plainly.
+    let e = client
+        .store_backup("no-such-store", &d.path().with_extension("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the hub holds no store no-such-store"),
+        "{e}"
+    );
+    server.stop().await;
+}
