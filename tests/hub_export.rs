@@ -448,6 +448,42 @@ async fn a_shop_wide_export_is_every_benchs_own_export_named_by_bench() {
         assert!(mine.len() >= 3, "{mine:?}");
     }
 
+    // --bench: only that bench's stores; a bench the hub does not hold is said so;
+    // the bench's own export has no use for it.
+    let (code, _, err) = shop(&[
+        "--format",
+        "json",
+        "--bench",
+        "BENCH-02",
+        "--out",
+        o("b2.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b2 = read_json(&o("b2.json"));
+    assert_eq!(b2["benches"].as_array().unwrap().len(), 1);
+    assert_eq!(b2["benches"][0]["bench"], "BENCH-02");
+    let (code, _, err) = shop(&["--format", "json", "--bench", "BENCH-09"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the hub holds no store of bench BENCH-09 (it holds: BENCH-01, BENCH-02)"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &env,
+        &[
+            "export",
+            "--bench",
+            "BENCH-01",
+            "--store",
+            d1.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--bench chooses among the benches of a shop-wide export"),
+        "{err}"
+    );
+
     // Nothing left behind: no temporary folder, no high-water mark of a scratch copy.
     assert_eq!(files_in(env.tmp.path()), Vec::<PathBuf>::new());
     assert_eq!(files_in(&env.state.path().join("stores")), state_before);

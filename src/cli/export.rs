@@ -62,6 +62,10 @@ pub struct ExportArgs {
     /// Only jobs this badge performed, signed, reviewed or acted on.
     #[arg(long, value_name = "BADGE")]
     pub person: Option<String>,
+    /// With --hub: only the stores of these benches (repeat, or comma-separated).
+    #[arg(long, value_name = "BENCH", value_delimiter = ',')]
+    #[serde(default)]
+    pub bench: Vec<String>,
     #[command(flatten)]
     pub store: StoreDir,
 }
@@ -224,6 +228,13 @@ pub(crate) fn export_to(
     instructions: Option<&Path>,
     con: &mut Console<'_>,
 ) -> export::Result<ExportSummary> {
+    if !args.bench.is_empty() {
+        return Err(ExportError::Usage(format!(
+            "--bench chooses among the benches of a shop-wide export (--hub URL); this \
+             store is bench {}'s",
+            store.identity().bench
+        )));
+    }
     let store = store.clone();
     // A job's record is self-contained: the texts it ran are archived in the store.
     let library = crate::core::library_with_archive(&store, &library(instructions));

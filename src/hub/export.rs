@@ -197,6 +197,7 @@ impl Shop<'_> {
     fn export_one(&mut self, store: &Store, out: PathBuf) -> Result<ExportSummary, ExportError> {
         let args = ExportArgs {
             out: Some(out),
+            bench: Vec::new(),
             ..self.args.clone()
         };
         let mut sink = io::sink();
@@ -545,6 +546,29 @@ fn run_with(hub: &HubArgs, args: &ExportArgs, instructions: Option<&Path>) -> an
         Err(e) => return Ok(client_fail(&e)),
     };
     verdicts.sort_by(|a, b| (&a.bench, &a.store_id).cmp(&(&b.bench, &b.store_id)));
+    if !args.bench.is_empty() {
+        let unknown: Vec<&str> = args
+            .bench
+            .iter()
+            .filter(|b| !verdicts.iter().any(|v| v.bench == **b))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let mut held: Vec<&str> = verdicts.iter().map(|v| v.bench.as_str()).collect();
+            held.dedup();
+            eprintln!(
+                "error: the hub holds no store of bench {} (it holds: {})",
+                unknown.join(", "),
+                if held.is_empty() {
+                    "none".to_string()
+                } else {
+                    held.join(", ")
+                }
+            );
+            return Ok(1);
+        }
+        verdicts.retain(|v| args.bench.contains(&v.bench));
+    }
     let scratch = match Scratch::new() {
         Ok(s) => s,
         Err(e) => {
