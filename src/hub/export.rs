@@ -85,6 +85,15 @@ impl Drop for Scratch {
     }
 }
 
+/// A scratch copy lives for one export: write speed over disk space.
+fn scratch_options() -> OpenOptions {
+    OpenOptions {
+        high_throughput: true,
+        cache_capacity: 64 * 1024 * 1024,
+        ..OpenOptions::default()
+    }
+}
+
 /// A store left out, and why.
 #[derive(Serialize, Clone, Debug)]
 struct NotExported {
@@ -154,7 +163,7 @@ impl Shop<'_> {
         let dir = self.scratch.0.join(format!("{i}.store"));
         let restored = File::open(&file)
             .map_err(crate::store::StoreError::from)
-            .and_then(|f| Store::restore_scratch(BufReader::new(f), &dir, OpenOptions::default()));
+            .and_then(|f| Store::restore_scratch(BufReader::new(f), &dir, scratch_options()));
         let _ = fs::remove_file(&file);
         match restored {
             Ok((store, counts)) => {
