@@ -656,6 +656,19 @@ async fn the_hubs_copy_of_a_store_is_the_benchs_own_backup() {
     assert_eq!(e_hub, e_own);
     let _ = std::fs::remove_file(&file);
 
+    // Another bench's token may not read it (the chain holds the PIN hashes).
+    let other = enrol(&db_url, "BENCH-02").await;
+    let e = traveler::hub::client::HubClient::new(&format!("http://{}", server.addr), &other, None)
+        .unwrap()
+        .store_backup(&id, &d.path().with_extension("y"))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("belongs to bench BENCH-01, not BENCH-02"),
+        "{e}"
+    );
+
     // An unknown store is refused plainly.
     let e = client
         .store_backup("no-such-store", &d.path().with_extension("x"))

@@ -18,6 +18,9 @@
 //! 0) share the step's stream, and the latest of them covers all of it: only that
 //! one's block is sent.
 //!
+//! Whole chains hold the roster's PIN hashes, so a bench's token reads only its own
+//! stores; a desk token (quality) reads every store.
+//!
 //! The head is read first and only records up to it are sent, so records arriving
 //! meanwhile stay out (history is append-only: nothing below the head can change).
 
@@ -32,7 +35,7 @@ use serde::Serialize;
 use crate::domain::job::sample_stream;
 use crate::store::{BACKUP_VERSION, FORMAT_VERSION, StoreIdentity};
 
-use super::db;
+use super::db::{self, Caller, Kind};
 use super::wire::{Refusal, WireSample};
 
 /// Records per query while streaming.
@@ -77,14 +80,15 @@ struct Plan {
     head_hash: Vec<u8>,
 }
 
-async fn plan(pool: &Pool, store_id: &str) -> Result<Plan, Refusal> {
+async fn plan(pool: &Pool, caller: &Caller, store_id: &str) -> Result<Plan, Refusal> {
     let c = db::client(pool).await?;
     // The store's own bench name: the one its first record names, else the one its
     // bench reported (stores migrated from before identities name it later).
     let row = c
         .query_opt(
             "SELECT s.head_seq, s.head_hash,
-                    coalesce(r.doc -> 'store' ->> 'bench', nullif(s.store_bench, ''), s.bench)
+                    coalesce(r.doc -> 'store' ->> 'bench', nullif(s.store_bench, ''), s.bench),
+                    s.bench
              FROM hub_stores s
              LEFT JOIN hub_records r ON r.store_id = s.store_id AND r.seq = 1
              WHERE s.store_id = $1",
@@ -95,6 +99,16 @@ async fn plan(pool: &Pool, store_id: &str) -> Result<Plan, Refusal> {
         .ok_or_else(|| Refusal::BadRequest {
             detail: format!("the hub holds no store {store_id}"),
         })?;
+    // A whole chain holds the roster's PIN hashes: a bench token reads its own
+    // stores only; the shop's reads are for desk tokens.
+    let owner: String = row.get(3);
+    if caller.kind == Kind::Bench && owner != caller.bench {
+        return Err(Refusal::StoreClaimed {
+            store_id: store_id.to_string(),
+            owner,
+            bench: caller.bench.clone(),
+        });
+    }
     Ok(Plan {
         identity: StoreIdentity {
             store_id: store_id.to_string(),
@@ -110,9 +124,10 @@ async fn plan(pool: &Pool, store_id: &str) -> Result<Plan, Refusal> {
 /// short one that looks whole.
 pub async fn stream(
     pool: Pool,
+    caller: &Caller,
     store_id: String,
-) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>>, Refusal> {
-    let plan = plan(&pool, &store_id).await?;
+) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + use<>, Refusal> {
+    let plan = plan(&pool, caller, &store_id).await?;
     let (mut tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
         let mut out = Vec::with_capacity(CHUNK + 4096);
