@@ -585,6 +585,36 @@ fn run_with(hub: &HubArgs, args: &ExportArgs, instructions: Option<&Path>) -> an
             return Ok(1);
         }
     };
+    // Interrupted (Ctrl-C, or stopped), the copies go too: they hold whole chains.
+    let doomed = scratch.0.clone();
+    // to_file's half-written file, when there is one.
+    let half = match (args.format, &args.out) {
+        (Format::Json | Format::Cfx, Some(p)) => {
+            let mut t = p.as_os_str().to_owned();
+            t.push(".tmp");
+            Some(PathBuf::from(t))
+        }
+        _ => None,
+    };
+    rt.spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        let _ = fs::remove_dir_all(&doomed);
+        if let Some(h) = &half {
+            let _ = fs::remove_file(h);
+        }
+        eprintln!("interrupted: the temporary copies are removed; the export is not complete");
+        std::process::exit(130);
+    });
     let mut shop = Shop {
         client,
         rt,
