@@ -320,8 +320,8 @@ async fn a_shop_wide_export_is_every_benchs_own_export_named_by_bench() {
     assert_eq!(vout.matches("OK: ").count(), 2, "{vout}");
     assert!(vout.contains("bench BENCH-02 store"), "{vout}");
 
-    // CSV: the tables merged, bench and store id first on every row; each bench's
-    // rows are its own export's rows.
+    // CSV: the tables merged, the hub's bench name and the store id first on every
+    // row; each bench's rows are its own export's rows.
     let (code, _, err) = shop(&[
         "--format",
         "csv",
@@ -340,7 +340,7 @@ async fn a_shop_wide_export_is_every_benchs_own_export_named_by_bench() {
     );
     for name in &own_tables {
         let merged = table(&o("shop-csv").join(name));
-        assert_eq!(merged[0][..2], ["bench", "store_id"], "{name}");
+        assert_eq!(merged[0][..2], ["hub_bench", "store_id"], "{name}");
         let mut expected_rows = 0;
         for (i, (bench, _)) in stores.iter().enumerate() {
             let mine = table(&o(&format!("own{i}-csv")).join(name));

@@ -25,10 +25,11 @@
 //!   (`traveler verify --export` checks them all);
 //! - cfx: one JSON array of every bench's envelopes, each with its bench's handle as
 //!   `Source`;
-//! - csv: one folder with the bench's tables merged, `bench` and `store_id` first
-//!   on every row (a quality engineer filters or pivots one table rather than
-//!   opening a folder per bench; job ids are unique per store only, so the two
-//!   columns together with `job` name a job);
+//! - csv: one folder with the bench's tables merged, `hub_bench` (the bench the hub
+//!   enrolled) and `store_id` first on every row: a quality engineer filters or
+//!   pivots one table rather than opening a folder per bench; job ids are unique per
+//!   store only, so the two columns with `job` name a job. Not `bench`: `jobs.csv`
+//!   has that column already, the bench name each job recorded when it started;
 //! - html: one folder per bench (`BENCH/index.html` and one report per job) and
 //!   `index.html` listing the benches, the stores left out among them.
 
@@ -386,7 +387,7 @@ fn write_cfx(
     Ok(shop.total())
 }
 
-/// One merged table: `bench`, `store_id`, then the bench's own columns.
+/// One merged table: `hub_bench`, `store_id`, then the bench's own columns.
 struct Merged {
     w: csv::Writer<BufWriter<File>>,
     header: Vec<String>,
@@ -421,7 +422,7 @@ fn write_csv(
                     let file = crate::private_fs::create_file(&path).map_err(file_err(&path))?;
                     let mut w =
                         csv::Writer::from_writer(BufWriter::with_capacity(256 * 1024, file));
-                    let mut full = vec!["bench".to_string(), "store_id".to_string()];
+                    let mut full = vec!["hub_bench".to_string(), "store_id".to_string()];
                     full.extend(header.iter().cloned());
                     w.write_record(&full)?;
                     files.push(path);
@@ -674,7 +675,7 @@ fn run_with(hub: &HubArgs, args: &ExportArgs, instructions: Option<&Path>) -> an
             .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
         eprintln!(
-            "tables: {} (bench and store_id first on every row)",
+            "tables: {} (hub_bench and store_id first on every row)",
             names.join(", ")
         );
     }
