@@ -681,3 +681,78 @@ async fn the_hubs_copy_of_a_store_is_the_benchs_own_backup() {
     );
     server.stop().await;
 }
+
+/// A store whose records reached the hub but whose samples have not yet (the bench
+/// sends them after the records) is named as not exported, with why and what to do;
+/// the other benches are exported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_whose_samples_have_not_arrived_is_named_not_exported() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db_url = hub_db(&admin).await;
+    let server = start_hub(&db_url).await;
+    let t1 = enrol(&db_url, "BENCH-01").await;
+    let pool = db::pool(&db_url).unwrap();
+    enrol(&db_url, "BENCH-02").await;
+    let desk = db::enrol(&pool, "QA-DESK", Kind::Desk, false)
+        .await
+        .unwrap();
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let s1 = store_support::open(d1.path());
+    job(&s1, "BENCH-01", "J-0001", "SN-1", t0());
+    sync(&s1, server.addr, &t1, &db_url, 1).await;
+    // Bench 2's records arrive through the hub's checked ingest; its samples do not.
+    let s2 = store_support::open(d2.path());
+    job(&s2, "BENCH-02", "J-0002", "SN-2", t0());
+    let id2 = store_id(&s2);
+    let mut prev = traveler::store::GENESIS;
+    let batch: Vec<_> = store_records(&s2)
+        .into_iter()
+        .map(|(seq, bytes)| {
+            let hash = traveler::store::chain_hash(seq, &prev, &bytes);
+            prev = hash;
+            traveler::hub::wire::OfferedRecord { seq, hash, bytes }
+        })
+        .collect();
+    let caller = db::Caller {
+        bench: "BENCH-02".into(),
+        kind: Kind::Bench,
+    };
+    db::ingest(&pool, &caller, &id2, &batch).await.unwrap();
+    drop((s1, s2));
+
+    let env = Env {
+        state: tempfile::tempdir().unwrap(),
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    let out = env.tmp.path().with_extension("json");
+    let url = format!("http://{}", server.addr);
+    let (code, _, err) = run(
+        &env,
+        &[
+            "export",
+            "--hub",
+            &url,
+            "--hub-token",
+            &desk,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "NOT EXPORTED: bench BENCH-02 store {id2}: the samples of 1 sealed step(s) have not \
+             reached the hub yet; export again after the bench's next sync"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("INCOMPLETE: 1 store(s) not exported"), "{err}");
+    let v = read_json(&out);
+    assert_eq!(v["benches"][0]["bench"], "BENCH-01");
+    assert_eq!(v["benches"].as_array().unwrap().len(), 1);
+    assert_eq!(v["not_exported"][0]["store_id"], id2.as_str());
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(files_in(env.tmp.path()), Vec::<PathBuf>::new());
+    server.stop().await;
+}

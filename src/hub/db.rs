@@ -742,7 +742,18 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
                (SELECT count(*) FROM hub_samples m WHERE m.store_id = s.store_id),
                s.bench_head_at,
                (SELECT hash FROM hub_records r WHERE r.store_id = s.store_id
-                  AND r.seq = s.bench_head_seq)
+                  AND r.seq = s.bench_head_seq),
+               -- Seals whose samples have not arrived (as pending_samples counts them).
+               (SELECT count(*) FROM hub_records r WHERE r.store_id = s.store_id
+                  AND r.kind = 'step_completed'
+                  AND (r.doc -> 'event' ->> 'sample_count')::bigint > 0
+                  AND NOT EXISTS (SELECT 1 FROM hub_samples m
+                        WHERE m.store_id = r.store_id AND m.seal_seq = r.seq)
+                  AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id
+                        AND l.job = r.job AND l.kind = 'step_completed' AND l.seq > r.seq
+                        AND l.doc -> 'event' ->> 'step' = r.doc -> 'event' ->> 'step'
+                        AND coalesce((l.doc -> 'event' ->> 'attempt')::int, 0) = 0
+                        AND coalesce((r.doc -> 'event' ->> 'attempt')::int, 0) = 0))
              FROM hub_stores s ORDER BY s.bench, s.store_id",
             &[],
         )
@@ -796,7 +807,7 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             records,
             fault,
             samples_checked: samples_ok,
-            samples_pending: 0,
+            samples_pending: r.get::<_, i64>(17) as u64,
             bench_head,
             last_contact: r.get::<_, DateTime<Utc>>(6),
             fork_seq: r.get::<_, Option<i64>>(7).map(|s| s as u64),

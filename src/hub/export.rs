@@ -157,6 +157,13 @@ impl Shop<'_> {
         if let Some(fault) = &v.fault {
             return Err(format!("the hub's copy fails its check: {fault}"));
         }
+        if v.samples_pending > 0 {
+            return Err(format!(
+                "the samples of {} sealed step(s) have not reached the hub yet; export \
+                 again after the bench's next sync",
+                v.samples_pending
+            ));
+        }
         let file = self.scratch.0.join(format!("{i}.backup"));
         self.rt
             .block_on(self.client.store_backup(&v.store_id, &file))

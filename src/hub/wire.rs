@@ -254,6 +254,8 @@ pub struct StoreVerdict {
     /// The first fault found, if any.
     pub fault: Option<String>,
     pub samples_checked: u64,
+    /// Sealed steps whose samples the hub does not hold yet (the bench sends them
+    /// after the records).
     pub samples_pending: u64,
     /// The head the bench reported on its last contact, and when.
     pub bench_head: Option<Head>,
