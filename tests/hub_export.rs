@@ -683,10 +683,10 @@ async fn the_hubs_copy_of_a_store_is_the_benchs_own_backup() {
 }
 
 /// A store whose records reached the hub but whose samples have not yet (the bench
-/// sends them after the records) is named as not exported, with why and what to do;
-/// the other benches are exported.
+/// sends them after the records), and one with a recorded fork (as `verify --hub`
+/// says, FAILED), are named as not exported, with why; the other bench is exported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_whose_samples_have_not_arrived_is_named_not_exported() {
+async fn stores_awaiting_samples_or_with_a_fork_are_named_not_exported() {
     let Some(admin) = pg_admin_url() else { return };
     let db_url = hub_db(&admin).await;
     let server = start_hub(&db_url).await;
@@ -719,7 +719,37 @@ async fn a_store_whose_samples_have_not_arrived_is_named_not_exported() {
         kind: Kind::Bench,
     };
     db::ingest(&pool, &caller, &id2, &batch).await.unwrap();
-    drop((s1, s2));
+    // Bench 3 later offered other bytes under a record the hub holds: a fork.
+    enrol(&db_url, "BENCH-03").await;
+    let d3 = tempfile::tempdir().unwrap();
+    let s3 = store_support::open(d3.path());
+    logins(&s3, "T3", 3);
+    let id3 = store_id(&s3);
+    let mut prev = traveler::store::GENESIS;
+    let mut batch: Vec<_> = store_records(&s3)
+        .into_iter()
+        .map(|(seq, bytes)| {
+            let hash = traveler::store::chain_hash(seq, &prev, &bytes);
+            prev = hash;
+            traveler::hub::wire::OfferedRecord { seq, hash, bytes }
+        })
+        .collect();
+    let caller3 = db::Caller {
+        bench: "BENCH-03".into(),
+        kind: Kind::Bench,
+    };
+    db::ingest(&pool, &caller3, &id3, &batch).await.unwrap();
+    let text = String::from_utf8(batch[1].bytes.clone()).unwrap();
+    batch[1].bytes = text.replace("\"T3\"", "\"T4\"").into_bytes();
+    let refused = db::ingest(&pool, &caller3, &id3, &batch[1..2]).await;
+    assert!(
+        matches!(
+            refused,
+            Err(traveler::hub::wire::Refusal::Fork { seq: 2, .. })
+        ),
+        "{refused:?}"
+    );
+    drop((s1, s2, s3));
 
     let env = Env {
         state: tempfile::tempdir().unwrap(),
@@ -747,7 +777,13 @@ async fn a_store_whose_samples_have_not_arrived_is_named_not_exported() {
         )),
         "{err}"
     );
-    assert!(err.contains("INCOMPLETE: 1 store(s) not exported"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "NOT EXPORTED: bench BENCH-03 store {id3}: a fork was offered at record 2"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("INCOMPLETE: 2 store(s) not exported"), "{err}");
     let v = read_json(&out);
     assert_eq!(v["benches"][0]["bench"], "BENCH-01");
     assert_eq!(v["benches"].as_array().unwrap().len(), 1);

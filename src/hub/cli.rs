@@ -675,13 +675,21 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
             }
             (None, None) => writeln!(
                 out,
-                "OK {} store {}: {} records, head {} {}, {} sample block(s), last contact {}",
+                "OK {} store {}: {} records, head {} {}, {} sample block(s){}, last contact {}",
                 v.bench,
                 v.store_id,
                 v.records,
                 v.head.seq,
                 v.head.hash,
                 v.samples_checked,
+                if v.samples_pending > 0 {
+                    format!(
+                        " ({} sealed step(s) await their samples)",
+                        v.samples_pending
+                    )
+                } else {
+                    String::new()
+                },
                 time_str(&v.last_contact)
             )?,
         }

@@ -2,8 +2,9 @@
 //! every bench the hub holds, through the bench's own export writers.
 //!
 //! For each store the hub holds (in bench, store id order):
-//! 1. the hub's own check of the chain (`/v1/verify`): a store whose copy fails it is
-//!    named and left out, never exported silently;
+//! 1. the hub's own check of the chain (`/v1/verify`): a store whose copy fails it,
+//!    with a recorded fork, or whose samples have not all arrived is named and left
+//!    out, never exported silently;
 //! 2. its records, verbatim, and its sample blocks, as a traveler backup
 //!    (`hub::backup`), into a private temporary folder (0700, removed afterwards);
 //! 3. `Store::restore_scratch` replays it into a scratch store there, checking every
@@ -157,6 +158,13 @@ impl Shop<'_> {
         if let Some(fault) = &v.fault {
             return Err(format!("the hub's copy fails its check: {fault}"));
         }
+        if let Some(seq) = v.fork_seq {
+            // As `verify --hub` says: FAILED until the fork is resolved.
+            return Err(format!(
+                "a fork was offered at record {seq} (see `traveler hub forks`): the bench and \
+                 the hub disagree about this chain"
+            ));
+        }
         if v.samples_pending > 0 {
             return Err(format!(
                 "the samples of {} sealed step(s) have not reached the hub yet; export \
@@ -175,13 +183,6 @@ impl Shop<'_> {
         let _ = fs::remove_file(&file);
         match restored {
             Ok((store, counts)) => {
-                if let Some(seq) = v.fork_seq {
-                    eprintln!(
-                        "note: bench {} store {}: the hub refused a fork at record {seq}; \
-                         exported is the chain the hub holds (see `traveler hub forks`)",
-                        v.bench, v.store_id
-                    );
-                }
                 tracing::info!(
                     bench = v.bench,
                     store_id = v.store_id,
