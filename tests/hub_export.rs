@@ -319,6 +319,41 @@ async fn a_shop_wide_export_is_every_benchs_own_export_named_by_bench() {
     assert_eq!(code, 0, "{vout}{verr}");
     assert_eq!(vout.matches("OK: ").count(), 2, "{vout}");
     assert!(vout.contains("bench BENCH-02 store"), "{vout}");
+    // An edited record, a part under another store's name, a cut-off file: each fails.
+    let text = std::fs::read_to_string(o("shop.json")).unwrap();
+    let (id1, id2) = (
+        parts[0]["store_id"].as_str().unwrap(),
+        parts[1]["store_id"].as_str().unwrap(),
+    );
+    let cases = [
+        (
+            "edited",
+            text.replace("SN-2", "SN-7"),
+            "FAILED job J-0001, seq ",
+        ),
+        (
+            "renamed",
+            text.replacen(
+                &format!("\"bench\":\"BENCH-02\",\"store_id\":\"{id2}\""),
+                &format!("\"bench\":\"BENCH-02\",\"store_id\":\"{id1}\""),
+                1,
+            ),
+            "FAILED bench BENCH-02: its export is of store",
+        ),
+        (
+            "cut",
+            text[..text.len() - 40].to_string(),
+            "not a whole shop-wide export",
+        ),
+    ];
+    for (name, bad, want) in cases {
+        assert_ne!(bad, text, "{name}");
+        let f = o(&format!("{name}.json"));
+        std::fs::write(&f, bad).unwrap();
+        let (code, vout, _) = run(&env, &["verify", "--export", f.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {vout}");
+        assert!(vout.contains(want), "{name}: {vout}");
+    }
 
     // CSV: the tables merged, the hub's bench name and the store id first on every
     // row; each bench's rows are its own export's rows.

@@ -502,15 +502,107 @@ struct NotExported {
 }
 
 #[derive(serde::Deserialize)]
-struct ShopExport {
-    benches: Vec<ShopPart>,
-    #[serde(default)]
-    not_exported: Vec<NotExported>,
-}
-
-#[derive(serde::Deserialize)]
 struct PartStore {
     store: Option<crate::store::StoreIdentity>,
+}
+
+/// 1 (a record does not hold) outranks 3 (a summary differs).
+fn worse(a: i32, b: i32) -> i32 {
+    match (a, b) {
+        (1, _) | (_, 1) => 1,
+        (a, b) => a.max(b),
+    }
+}
+
+/// Verifies one bench's part as it is read: it must be of the store it is named for.
+fn verify_part(part: &ShopPart) -> io::Result<i32> {
+    println!("bench {} store {}:", part.bench, part.store_id);
+    let named = serde_json::from_str::<PartStore>(part.export.get())
+        .ok()
+        .and_then(|p| p.store)
+        .map(|s| s.store_id);
+    if named.as_deref() != Some(part.store_id.as_str()) {
+        println!(
+            "FAILED bench {}: its export is of store {}, not {}",
+            part.bench,
+            named.as_deref().unwrap_or("(none named)"),
+            part.store_id
+        );
+        return Ok(1);
+    }
+    verify_one_export(
+        part.export.get().as_bytes(),
+        &format!("bench {}", part.bench),
+    )
+    .map_err(io::Error::other)
+}
+
+/// What a shop-wide export held, read one bench's part at a time (memory stays at
+/// one bench's export however many benches the shop has).
+#[derive(Default)]
+struct ShopVerdict {
+    parts: usize,
+    worst: i32,
+    not_exported: Vec<NotExported>,
+    saw_benches: bool,
+}
+
+struct ShopVisitor<'a>(&'a mut ShopVerdict);
+
+impl<'de> serde::de::Visitor<'de> for ShopVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a shop-wide traveler export")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "benches" => {
+                    self.0.saw_benches = true;
+                    map.next_value_seed(PartsSeed(&mut *self.0))?;
+                }
+                "not_exported" => self.0.not_exported = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !self.0.saw_benches {
+            return Err(A::Error::missing_field("benches"));
+        }
+        Ok(())
+    }
+}
+
+struct PartsSeed<'a>(&'a mut ShopVerdict);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PartsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PartsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of bench exports")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(part) = seq.next_element::<ShopPart>()? {
+            let code = verify_part(&part).map_err(A::Error::custom)?;
+            self.0.worst = worse(self.0.worst, code);
+            self.0.parts += 1;
+        }
+        Ok(())
+    }
 }
 
 /// `verify --export` of a shop-wide JSON export: every bench's embedded export is
@@ -518,59 +610,31 @@ struct PartStore {
 /// for; the result is the worst of them, and 1 when the export says stores were
 /// left out of it.
 fn verify_shop_export(file: &Path) -> anyhow::Result<i32> {
-    let text = match fs::read(file) {
-        Ok(t) => t,
+    let f = match File::open(file) {
+        Ok(f) => f,
         Err(e) => {
             println!("FAILED {}: {e}", file.display());
             return Ok(1);
         }
     };
-    let shop: ShopExport = match serde_json::from_slice(&text) {
-        Ok(s) => s,
-        Err(e) => {
-            println!("FAILED {}: not a shop-wide export ({e})", file.display());
-            return Ok(1);
-        }
-    };
-    let mut worst = 0;
-    for part in &shop.benches {
-        println!("bench {} store {}:", part.bench, part.store_id);
-        let named = serde_json::from_str::<PartStore>(part.export.get())
-            .ok()
-            .and_then(|p| p.store)
-            .map(|s| s.store_id);
-        if named.as_deref() != Some(part.store_id.as_str()) {
-            println!(
-                "FAILED bench {}: its export is of store {}, not {}",
-                part.bench,
-                named.as_deref().unwrap_or("(none named)"),
-                part.store_id
-            );
-            worst = worst.max(1);
-            continue;
-        }
-        let code = verify_one_export(
-            part.export.get().as_bytes(),
-            &format!("bench {}", part.bench),
-        )?;
-        // 1 (a record does not hold) outranks 3 (a summary differs).
-        worst = match (worst, code) {
-            (1, _) | (_, 1) => 1,
-            (a, b) => a.max(b),
-        };
+    let mut verdict = ShopVerdict::default();
+    let mut de = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(1 << 20, f));
+    let read = serde::Deserializer::deserialize_map(&mut de, ShopVisitor(&mut verdict))
+        .and_then(|()| de.end());
+    if let Err(e) = read {
+        println!(
+            "FAILED {}: not a whole shop-wide export ({e})",
+            file.display()
+        );
+        return Ok(1);
     }
-    println!(
-        "{} bench export(s) in {}",
-        shop.benches.len(),
-        file.display()
-    );
-    if !shop.not_exported.is_empty() {
-        for n in &shop.not_exported {
-            println!(
-                "NOT IN THIS EXPORT: bench {} store {}: {}",
-                n.bench, n.store_id, n.reason
-            );
-        }
+    let mut worst = verdict.worst;
+    println!("{} bench export(s) in {}", verdict.parts, file.display());
+    for n in &verdict.not_exported {
+        println!(
+            "NOT IN THIS EXPORT: bench {} store {}: {}",
+            n.bench, n.store_id, n.reason
+        );
         worst = 1;
     }
     Ok(worst)
