@@ -6,7 +6,9 @@
 //!    PostgreSQL), beside a plain batched INSERT of the same rows into a plain table of
 //!    the same database in the same run (no checks, no trigger, no service);
 //! 2. catch-up of a store's whole chain after a day offline;
-//! 3. shop-wide where-used over the hub, p50/p99 across many lots.
+//! 3. the shop-wide JSON export of that store through the hub, beside the bench's own
+//!    export of the same store (ratio);
+//! 4. shop-wide where-used over the hub, p50/p99 across many lots.
 //!
 //! `cargo bench --bench hub`. Sizes: TRAVELER_BENCH_INGEST (20 000 events),
 //! TRAVELER_BENCH_CATCHUP (100 000 events), TRAVELER_BENCH_BENCHES (50) ×
@@ -293,9 +295,61 @@ async fn main() {
         events as f64 / took.as_secs_f64()
     );
     drop(store);
+
+    // 3. Shop-wide export of that store through the hub (fetch its backup stream,
+    // restore and verify a scratch copy, the bench's own JSON writer), beside the
+    // bench's own JSON export of the same store, both through the real binary.
+    let desk = db::enrol(&pool2, "QA-DESK", Kind::Desk, false)
+        .await
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_traveler");
+    let timed = |args: &[&str]| {
+        let start = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .env("TRAVELER_STATE_DIR", tmp.path().join("state"))
+            .env("TRAVELER_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        start.elapsed()
+    };
+    let local_json = tmp.path().join("local.json");
+    let shop_json = tmp.path().join("shop.json");
+    let hub_url = format!("http://{}", hub.addr);
+    let local = timed(&[
+        "export",
+        "--store",
+        tmp.path().join("catchup").to_str().unwrap(),
+        "--out",
+        local_json.to_str().unwrap(),
+    ]);
+    let shop = timed(&[
+        "export",
+        "--hub",
+        &hub_url,
+        "--hub-token",
+        &desk,
+        "--bench",
+        "BENCH-02",
+        "--out",
+        shop_json.to_str().unwrap(),
+    ]);
+    println!(
+        "JSON export of the {events}-event store: the bench's own {:.1} s ({:.1} MB); through the hub (fetch, restore + verify a scratch copy, export) {:.1} s ({:.1} MB); ratio hub / own {:.2}",
+        local.as_secs_f64(),
+        std::fs::metadata(&local_json).unwrap().len() as f64 / 1e6,
+        shop.as_secs_f64(),
+        std::fs::metadata(&shop_json).unwrap().len() as f64 / 1e6,
+        shop.as_secs_f64() / local.as_secs_f64()
+    );
     hub.stop().await;
 
-    // 3. Shop-wide where-used.
+    // 4. Shop-wide where-used.
     let benches = size("TRAVELER_BENCH_BENCHES", 50);
     let jobs = size("TRAVELER_BENCH_BENCH_JOBS", 2_000);
     let url = fresh_db(&admin, "hub_bench_shop").await;

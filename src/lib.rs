@@ -13,6 +13,7 @@ pub mod domain;
 pub mod export;
 pub mod hub;
 pub mod instruction;
+pub mod local;
 pub mod logging;
 pub mod memory;
 pub mod people;

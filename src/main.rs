@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use traveler::cli;
+use traveler::local::{Read, run as local};
 
 /// The digital traveler of an electronics rework bench.
 ///
@@ -42,7 +43,7 @@ enum Command {
     #[command(subcommand)]
     Station(cli::station::StationCommand),
     /// Export the traceability record as JSON, CSV, CFX (IPC-2591) or HTML reports.
-    Export(cli::export::ExportArgs),
+    Export(traveler::hub::cli::OrHub<cli::export::ExportArgs>),
     /// Every job on one board and the rework cycles per reference designator.
     History(traveler::hub::cli::OrHub<cli::export::HistoryArgs>),
     /// Every board and job that used a material lot (for a recall).
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         }
     };
     let args = Cli::parse_from(argv);
+    let wi = args.instructions.as_deref();
     let result = match args.command {
         // `--hub URL`: the same question across every bench (src/hub/cli.rs).
         Some(Command::Verify(a)) if a.on_hub() => traveler::hub::cli::verify(a),
@@ -79,18 +81,21 @@ fn main() -> ExitCode {
         }
         Some(Command::WhereUsed(a)) if a.on_hub() => traveler::hub::cli::where_used(a),
         Some(Command::Reviews(a)) if a.on_hub() => traveler::hub::cli::reviews(a),
+        Some(Command::Export(a)) if a.on_hub() => traveler::hub::export::run(a, wi),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
         Some(Command::Verify(a)) => cli::store::run_verify(a.local),
         Some(Command::Backup(a)) => cli::store::run_backup(a),
         Some(Command::Restore(a)) => cli::store::run_restore(a),
         Some(Command::Reindex(a)) => cli::store::run_reindex(a),
         Some(Command::Migrate(a)) => cli::store::run_migrate(a, args.instructions.as_deref()),
-        Some(Command::Export(a)) => cli::export::run_export(a, args.instructions.as_deref()),
-        Some(Command::History(a)) => {
-            cli::export::run_history(a.local, args.instructions.as_deref())
+        // The read commands: answered by the running bench application when there
+        // is one, else on the store directly (src/local/).
+        Some(Command::Export(a)) => local(Read::Export(a.local.clone()), &a.local.store, wi),
+        Some(Command::History(a)) => local(Read::History(a.local.clone()), &a.local.store, wi),
+        Some(Command::WhereUsed(a)) => {
+            local(Read::WhereUsed(a.local.clone()), &a.local.store, None)
         }
-        Some(Command::WhereUsed(a)) => cli::export::run_where_used(a.local),
-        Some(Command::Reviews(a)) => cli::export::run_reviews(a.local),
+        Some(Command::Reviews(a)) => local(Read::Reviews(a.local.clone()), &a.local.store, None),
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
         Some(Command::Cfx(c)) => cli::cfx::run(c),

@@ -98,6 +98,22 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             format!("{problems} problem(s) in the instructions folder: run `traveler check`"),
         );
     }
+    // The command line's read commands are answered from here while the
+    // application holds the store (src/local/); a bench that cannot serve them
+    // still works, the commands then say the store is in use.
+    let _local = match crate::local::server::start(&store) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cannot answer read commands on the local socket: {e}");
+            state.flash(
+                FlashKind::Error,
+                format!(
+                    "export/history/verify cannot reach this application ({e}); close it to run them"
+                ),
+            );
+            None
+        }
+    };
     let tasks_store = store.clone();
     let tasks_library = library.clone();
     let exec = Executor::new(

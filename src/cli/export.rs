@@ -13,9 +13,10 @@ use tracing::warn;
 
 use crate::export::{self, ExportError, ExportOptions, ExportSummary, Scope, queries, step_no};
 use crate::instruction::{Library, load_dir};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
-use super::store::{StoreDir, exit_code, open_existing_store};
+use super::console::Console;
+use super::store::{StoreDir, exit_code};
 use super::table::CliTable;
 
 /// A time in a table, to the minute, in UTC (the column says so).
@@ -23,7 +24,7 @@ fn minutes(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     Json,
     Csv,
@@ -31,7 +32,7 @@ pub enum Format {
     Html,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExportArgs {
     /// json (one document), csv (a folder of tables), cfx (IPC-2591 messages), html
     /// (a folder of printable reports).
@@ -61,11 +62,15 @@ pub struct ExportArgs {
     /// Only jobs this badge performed, signed, reviewed or acted on.
     #[arg(long, value_name = "BADGE")]
     pub person: Option<String>,
+    /// With --hub: only the stores of these benches (repeat, or comma-separated).
+    #[arg(long, value_name = "BENCH", value_delimiter = ',')]
+    #[serde(default)]
+    pub bench: Vec<String>,
     #[command(flatten)]
     pub store: StoreDir,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HistoryArgs {
     /// The board's serial number.
     pub serial: String,
@@ -76,7 +81,7 @@ pub struct HistoryArgs {
     pub store: StoreDir,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WhereUsedArgs {
     /// The material lot.
     pub lot: String,
@@ -100,16 +105,15 @@ fn library(dir: Option<&Path>) -> Library {
     loaded.library
 }
 
-fn open(dir: &StoreDir) -> Result<Store, i32> {
-    // Read-only: never creates a store.
-    open_existing_store(dir).map_err(|e| {
-        eprintln!("error: {e}");
-        exit_code(&e)
-    })
+/// What these commands say when the store cannot be opened (exit 2 when the store
+/// itself cannot be used).
+pub fn open_failed(e: &StoreError, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "error: {e}");
+    exit_code(e)
 }
 
-fn fail(e: &ExportError) -> i32 {
-    eprintln!("error: {e}");
+fn fail(e: &ExportError, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "error: {e}");
     match e {
         ExportError::Store(s) => exit_code(s),
         _ => 1,
@@ -126,7 +130,10 @@ struct Bar {
 }
 
 impl Bar {
-    fn new(total: u64) -> Bar {
+    /// `terminal`: the caller's standard error is a terminal. The bar is drawn on
+    /// this process's standard error, so a command the bench application answers
+    /// passes `false` (its terminal is the application's screen).
+    fn new(total: u64, terminal: bool) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         if let Ok(style) =
             ProgressStyle::with_template("{bar:40} {pos}/{len} jobs  {per_sec}  eta {eta}")
@@ -137,7 +144,7 @@ impl Bar {
             bar,
             start: Instant::now(),
             shown: false,
-            terminal: io::stderr().is_terminal(),
+            terminal: terminal && io::stderr().is_terminal(),
         }
     }
 
@@ -152,7 +159,7 @@ impl Bar {
 
 /// Writes to `path` through PATH.tmp and a rename, so a failed export leaves no
 /// half file under the real name.
-fn to_file(
+pub(crate) fn to_file(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> export::Result<ExportSummary>,
 ) -> export::Result<ExportSummary> {
@@ -185,7 +192,7 @@ fn to_file(
 }
 
 impl Format {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Csv => "csv",
@@ -197,7 +204,7 @@ impl Format {
 
 /// `--out all.csv` for a folder export: a name a person means as one file, which
 /// would otherwise silently become a folder of that name.
-fn looks_like_a_file(path: &Path) -> bool {
+pub(crate) fn looks_like_a_file(path: &Path) -> bool {
     !path.is_dir()
         && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
             ["csv", "html", "htm", "json", "txt"].contains(&e.to_ascii_lowercase().as_str())
@@ -205,7 +212,7 @@ fn looks_like_a_file(path: &Path) -> bool {
 }
 
 /// `all.csv` -> `all-csv`: the folder to suggest instead.
-fn folder_for(path: &Path) -> PathBuf {
+pub(crate) fn folder_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().replace('.', "-"))
@@ -213,11 +220,22 @@ fn folder_for(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+/// Writes the export `args` asks for and returns what it wrote (no message): the
+/// bench's export, and each bench's part of a shop-wide one (`hub::export`).
+pub(crate) fn export_to(
+    store: &Store,
+    args: &ExportArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> export::Result<ExportSummary> {
+    if !args.bench.is_empty() {
+        return Err(ExportError::Usage(format!(
+            "--bench chooses among the benches of a shop-wide export (--hub URL); this \
+             store is bench {}'s",
+            store.identity().bench
+        )));
+    }
+    let store = store.clone();
     // A job's record is self-contained: the texts it ran are archived in the store.
     let library = crate::core::library_with_archive(&store, &library(instructions));
     let scope = Scope {
@@ -231,11 +249,8 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
     let options = ExportOptions {
         samples: args.samples,
     };
-    let total = match scope.count(&store) {
-        Ok(n) => n,
-        Err(e) => return Ok(fail(&e)),
-    };
-    let mut bar = Bar::new(total);
+    let total = scope.count(&store)?;
+    let mut bar = Bar::new(total, con.err_terminal);
     let mut progress = |n: u64| bar.tick(n);
     let result = match (args.format, &args.out) {
         (Format::Csv | Format::Html, Some(dir)) if looks_like_a_file(dir) => {
@@ -253,7 +268,7 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             &library,
             &scope,
             &options,
-            BufWriter::new(io::stdout().lock()),
+            BufWriter::new(&mut *con.out),
             &mut progress,
         ),
         (Format::Cfx, None) => export::cfx::write_cfx(
@@ -261,7 +276,7 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             &library,
             &scope,
             &options,
-            BufWriter::new(io::stdout().lock()),
+            BufWriter::new(&mut *con.out),
             &mut progress,
         ),
         (Format::Json, Some(p)) => to_file(p, |w| {
@@ -281,6 +296,18 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
         )),
     };
     bar.bar.finish_and_clear();
+    result
+}
+
+/// `traveler export` on an open store (this process's, or the running bench
+/// application's answering over its socket: the same bytes either way).
+pub fn export(
+    store: &Store,
+    args: &ExportArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let result = export_to(store, args, instructions, con);
     match result {
         Ok(s) => {
             let target = args
@@ -292,37 +319,40 @@ pub fn run_export(args: ExportArgs, instructions: Option<&Path>) -> anyhow::Resu
             } else {
                 "events"
             };
-            eprintln!(
+            writeln!(
+                con.err,
                 "exported {} jobs ({} {what}, {} samples) to {target}",
                 s.jobs, s.events, s.samples
-            );
+            )?;
             if args.format == Format::Csv {
                 let names: Vec<String> = s
                     .files
                     .iter()
                     .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .collect();
-                eprintln!("tables: {}", names.join(", "));
+                writeln!(con.err, "tables: {}", names.join(", "))?;
             }
             Ok(0)
         }
-        Err(e) => Ok(fail(&e)),
+        Err(e) => Ok(fail(&e, con.err)),
     }
 }
 
-pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let library = crate::core::library_with_archive(&store, &library(instructions));
-    let h = match queries::board_history(&store, &library, &args.serial) {
+/// `traveler history SERIAL` on an open store.
+pub fn history(
+    store: &Store,
+    args: &HistoryArgs,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let library = crate::core::library_with_archive(store, &library(instructions));
+    let h = match queries::board_history(store, &library, &args.serial) {
         Ok(h) => h,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &h)?;
+        serde_json::to_writer_pretty(&mut *out, &h)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -357,28 +387,29 @@ pub fn run_history(args: HistoryArgs, instructions: Option<&Path>) -> anyhow::Re
             },
         ]);
     }
-    jobs.write(&mut out)?;
+    jobs.write_width(out, con.width)?;
     writeln!(out, "\nRework cycles per location:")?;
     let mut cycles = CliTable::new(&["refdes", "cycles", "jobs"]).right(&[1]);
     for c in &h.cycles {
         cycles.row([c.refdes.clone(), c.cycles.to_string(), c.jobs.join(", ")]);
     }
-    cycles.write(&mut out)?;
+    cycles.write_width(out, con.width)?;
     Ok(0)
 }
 
-pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let uses = match queries::where_used(&store, &args.lot) {
+/// `traveler where-used LOT` on an open store.
+pub fn where_used(
+    store: &Store,
+    args: &WhereUsedArgs,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    let uses = match queries::where_used(store, &args.lot) {
         Ok(u) => u,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &uses)?;
+        serde_json::to_writer_pretty(&mut *out, &uses)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -427,7 +458,7 @@ pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
             u.status.as_str().replace('_', " "),
         ]);
     }
-    t.write(&mut out)?;
+    t.write_width(out, con.width)?;
     Ok(0)
 }
 
@@ -436,13 +467,182 @@ pub fn run_where_used(args: WhereUsedArgs) -> anyhow::Result<i32> {
 /// when the records hold but a job summary differs from this traveler's fold of them
 /// (a separate check: the summary is not hashed).
 pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
-    let f = match File::open(file) {
+    let mut f = match File::open(file) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", file.display());
             return Ok(1);
         }
     };
+    let mut start = [0u8; 64];
+    let n = io::Read::read(&mut f, &mut start).unwrap_or(0);
+    if start[..n].starts_with(b"{\"traveler_shop_export\"") {
+        return verify_shop_export(file);
+    }
+    if let Err(e) = io::Seek::rewind(&mut f) {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        return Ok(1);
+    }
+    verify_one_export(f, &file.display().to_string())
+}
+
+/// One bench's part of a shop-wide JSON export (`traveler export --hub`).
+#[derive(serde::Deserialize)]
+struct ShopPart {
+    bench: String,
+    store_id: String,
+    export: Box<serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct NotExported {
+    bench: String,
+    store_id: String,
+    reason: String,
+}
+
+#[derive(serde::Deserialize)]
+struct PartStore {
+    store: Option<crate::store::StoreIdentity>,
+}
+
+/// 1 (a record does not hold) outranks 3 (a summary differs).
+fn worse(a: i32, b: i32) -> i32 {
+    match (a, b) {
+        (1, _) | (_, 1) => 1,
+        (a, b) => a.max(b),
+    }
+}
+
+/// Verifies one bench's part as it is read: it must be of the store it is named for.
+fn verify_part(part: &ShopPart) -> io::Result<i32> {
+    println!("bench {} store {}:", part.bench, part.store_id);
+    let named = serde_json::from_str::<PartStore>(part.export.get())
+        .ok()
+        .and_then(|p| p.store)
+        .map(|s| s.store_id);
+    if named.as_deref() != Some(part.store_id.as_str()) {
+        println!(
+            "FAILED bench {}: its export is of store {}, not {}",
+            part.bench,
+            named.as_deref().unwrap_or("(none named)"),
+            part.store_id
+        );
+        return Ok(1);
+    }
+    verify_one_export(
+        part.export.get().as_bytes(),
+        &format!("bench {}", part.bench),
+    )
+    .map_err(io::Error::other)
+}
+
+/// What a shop-wide export held, read one bench's part at a time (memory stays at
+/// one bench's export however many benches the shop has).
+#[derive(Default)]
+struct ShopVerdict {
+    parts: usize,
+    worst: i32,
+    not_exported: Vec<NotExported>,
+    saw_benches: bool,
+}
+
+struct ShopVisitor<'a>(&'a mut ShopVerdict);
+
+impl<'de> serde::de::Visitor<'de> for ShopVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a shop-wide traveler export")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "benches" => {
+                    self.0.saw_benches = true;
+                    map.next_value_seed(PartsSeed(&mut *self.0))?;
+                }
+                "not_exported" => self.0.not_exported = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !self.0.saw_benches {
+            return Err(A::Error::missing_field("benches"));
+        }
+        Ok(())
+    }
+}
+
+struct PartsSeed<'a>(&'a mut ShopVerdict);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PartsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PartsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of bench exports")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(part) = seq.next_element::<ShopPart>()? {
+            let code = verify_part(&part).map_err(A::Error::custom)?;
+            self.0.worst = worse(self.0.worst, code);
+            self.0.parts += 1;
+        }
+        Ok(())
+    }
+}
+
+/// `verify --export` of a shop-wide JSON export: every bench's embedded export is
+/// verified on its own (its bytes, verbatim) and must be of the store it is named
+/// for; the result is the worst of them, and 1 when the export says stores were
+/// left out of it.
+fn verify_shop_export(file: &Path) -> anyhow::Result<i32> {
+    let f = match File::open(file) {
+        Ok(f) => f,
+        Err(e) => {
+            println!("FAILED {}: {e}", file.display());
+            return Ok(1);
+        }
+    };
+    let mut verdict = ShopVerdict::default();
+    let mut de = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(1 << 20, f));
+    let read = serde::Deserializer::deserialize_map(&mut de, ShopVisitor(&mut verdict))
+        .and_then(|()| de.end());
+    if let Err(e) = read {
+        println!(
+            "FAILED {}: not a whole shop-wide export ({e})",
+            file.display()
+        );
+        return Ok(1);
+    }
+    let mut worst = verdict.worst;
+    println!("{} bench export(s) in {}", verdict.parts, file.display());
+    for n in &verdict.not_exported {
+        println!(
+            "NOT IN THIS EXPORT: bench {} store {}: {}",
+            n.bench, n.store_id, n.reason
+        );
+        worst = 1;
+    }
+    Ok(worst)
+}
+
+/// `what`: the file, or the bench of a shop-wide export, for a document that cannot
+/// be read at all.
+fn verify_one_export(f: impl io::Read, what: &str) -> anyhow::Result<i32> {
     match export::verify_json_export(f) {
         Ok(r) => match &r.failure {
             None => {
@@ -498,13 +698,13 @@ pub fn run_verify_export(file: &Path) -> anyhow::Result<i32> {
             }
         },
         Err(e) => {
-            println!("FAILED {}: {e}", file.display());
+            println!("FAILED {what}: {e}");
             Ok(1)
         }
     }
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReviewsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -514,18 +714,14 @@ pub struct ReviewsArgs {
 }
 
 /// `traveler reviews`: the jobs waiting for a supervisor, oldest first.
-pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let open = match queries::open_reviews(&store) {
+pub fn reviews(store: &Store, args: &ReviewsArgs, con: &mut Console<'_>) -> anyhow::Result<i32> {
+    let open = match queries::open_reviews(store) {
         Ok(o) => o,
-        Err(e) => return Ok(fail(&e)),
+        Err(e) => return Ok(fail(&e, con.err)),
     };
-    let mut out = io::stdout().lock();
+    let out = &mut *con.out;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &open)?;
+        serde_json::to_writer_pretty(&mut *out, &open)?;
         writeln!(out)?;
         return Ok(0);
     }
@@ -550,6 +746,6 @@ pub fn run_reviews(args: ReviewsArgs) -> anyhow::Result<i32> {
             r.performer.clone(),
         ]);
     }
-    t.write(&mut out)?;
+    t.write_width(out, con.width)?;
     Ok(0)
 }

@@ -4,6 +4,8 @@
 pub mod app;
 pub mod cfx;
 pub mod check;
+// Where read commands write (their own streams, or the local socket's frames).
+pub mod console;
 pub mod export;
 // Controlled work instructions: release, status, diff, show.
 pub mod instructions;

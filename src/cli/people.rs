@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 
+use super::console::Console;
 use super::store::{StoreDir, exit_code, open_store};
 use crate::core::{Core, Credentials, Request, RequestId};
 use crate::domain::command::{Command, Rejection, RosterCommand};
@@ -271,15 +272,21 @@ pub(crate) fn read_hidden(prompt: &str) -> anyhow::Result<String> {
 }
 
 /// `--instructions`, else the configuration file's folder, else ./instructions.
-fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
-    let dir = match instructions {
+/// The command line resolves it before the bench application answers for it (the
+/// application's configuration may name another folder).
+pub fn instructions_dir(instructions: Option<&Path>) -> PathBuf {
+    match instructions {
         Some(d) => d.to_path_buf(),
         None => crate::config::default_config_path()
             .filter(|p| p.is_file())
             .and_then(|p| crate::config::AppConfig::load(&p).ok())
             .and_then(|c| c.instructions)
             .unwrap_or_else(|| PathBuf::from("instructions")),
-    };
+    }
+}
+
+fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
+    let dir = instructions_dir(instructions);
     let loaded = load_dir(&dir);
     if loaded.library.policy.is_none() {
         bail!(
@@ -291,18 +298,114 @@ fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
     Ok(loaded.library)
 }
 
+/// `people list | gaps`: read the roster, never change it, so the running bench
+/// application may answer them (see `crate::local`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum PeopleRead {
+    List { expiring: Option<i64> },
+    Gaps,
+}
+
+impl PeopleArgs {
+    /// The read-only sub-command this is, if it is one.
+    pub fn read(&self) -> Option<PeopleRead> {
+        match self.command {
+            PeopleCommand::List { expiring } => Some(PeopleRead::List { expiring }),
+            PeopleCommand::Gaps => Some(PeopleRead::Gaps),
+            _ => None,
+        }
+    }
+}
+
+/// What `people` says when the store cannot be opened.
+pub fn open_failed(e: &crate::store::StoreError, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "traveler: {e}");
+    exit_code(e)
+}
+
+/// `people list | gaps` on an open store (this process's or the bench
+/// application's): the same bytes either way.
+pub fn read(
+    store: &Store,
+    cmd: &PeopleRead,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
+    match read_roster(store, cmd, instructions, con) {
+        Ok(()) => Ok(0),
+        // `traveler people list | head` closes the pipe early: not a failure.
+        Err(e) if super::console::closed_early(&e) => Ok(0),
+        Err(e) => {
+            writeln!(con.err, "traveler: {e:#}")?;
+            Ok(1)
+        }
+    }
+}
+
+fn read_roster(
+    store: &Store,
+    cmd: &PeopleRead,
+    instructions: Option<&Path>,
+    con: &mut Console<'_>,
+) -> anyhow::Result<()> {
+    let lib = library(instructions)?;
+    let policy = lib.policy.clone().context("policy")?;
+    let roster = crate::people::auth::roster(store).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = Utc::now();
+    let today = now.date_naive();
+    let people: Vec<Person> = roster.people.values().cloned().collect();
+    let out = &mut *con.out;
+    match *cmd {
+        PeopleRead::List {
+            expiring: Some(days),
+        } => write_expiring(out, con.width, &people, today, days)?,
+        PeopleRead::List { expiring: None } => {
+            // PINs set before policy.toml's [pin] rules (or under weaker ones).
+            let below = |b: &str| !roster.pin_meets(b, &policy.pin);
+            write_list(out, con.width, &people, today, now, &below)?
+        }
+        PeopleRead::Gaps => {
+            let gaps = missing_modules(&people, &lib, today);
+            if gaps.is_empty() {
+                writeln!(
+                    out,
+                    "every active technician holds the modules of every released instruction"
+                )?;
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = gaps
+                .into_iter()
+                .map(|g| {
+                    vec![
+                        g.badge,
+                        g.name,
+                        g.instruction,
+                        join(g.modules.iter().map(u8::to_string), ","),
+                    ]
+                })
+                .collect();
+            super::table::write_width(
+                out,
+                con.width,
+                &["BADGE", "NAME", "INSTRUCTION", "MISSING MODULES"],
+                &rows,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
-    // Looking at the roster never creates a store.
-    let read_only = matches!(
-        args.command,
-        PeopleCommand::List { .. } | PeopleCommand::Gaps
-    );
-    let opened = if read_only {
-        super::store::open_existing_store(&args.store)
-    } else {
-        open_store(&args.store)
-    };
-    let store = match opened {
+    // Looking at the roster never creates a store, and the running bench
+    // application answers it.
+    if let Some(read) = args.read() {
+        return crate::local::run(
+            crate::local::Read::People(read),
+            &args.store,
+            Some(&instructions_dir(instructions)),
+        );
+    }
+    let store = match open_store(&args.store) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("traveler: {e}");
@@ -592,41 +695,12 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
             )?;
             println!("{badge} deactivated — saved; their records stay");
         }
-        PeopleCommand::List { expiring } => {
-            let people: Vec<Person> = s.roster.people.values().cloned().collect();
-            let mut out = std::io::stdout().lock();
-            match expiring {
-                Some(days) => write_expiring(&mut out, &people, s.today(), days)?,
-                None => {
-                    // PINs set before policy.toml's [pin] rules (or under weaker ones).
-                    let below = |b: &str| !s.roster.pin_meets(b, &policy.pin);
-                    write_list(&mut out, &people, s.today(), s.now, &below)?
-                }
+        PeopleCommand::List { .. } | PeopleCommand::Gaps => {
+            // `run` sends these to `read` (through `crate::local`); kept whole here.
+            if let Some(cmd) = args.read() {
+                let mut std = super::console::Std::new();
+                read_roster(store, &cmd, instructions, &mut std.console())?;
             }
-        }
-        PeopleCommand::Gaps => {
-            let people: Vec<Person> = s.roster.people.values().cloned().collect();
-            let gaps = missing_modules(&people, &lib, s.today());
-            if gaps.is_empty() {
-                println!("every active technician holds the modules of every released instruction");
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = gaps
-                .into_iter()
-                .map(|g| {
-                    vec![
-                        g.badge,
-                        g.name,
-                        g.instruction,
-                        join(g.modules.iter().map(u8::to_string), ","),
-                    ]
-                })
-                .collect();
-            write_table(
-                &mut std::io::stdout().lock(),
-                &["BADGE", "NAME", "INSTRUCTION", "MISSING MODULES"],
-                &rows,
-            )?;
         }
         PeopleCommand::Import {
             file,
@@ -680,10 +754,6 @@ fn join(items: impl Iterator<Item = String>, sep: &str) -> String {
     items.collect::<Vec<_>>().join(sep)
 }
 
-fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    super::table::write(out, header, rows)
-}
-
 /// How urgent an expiry is, in the words `list` prints.
 fn urgency(days_left: i64) -> String {
     match days_left {
@@ -696,6 +766,7 @@ fn urgency(days_left: i64) -> String {
 
 fn write_list(
     out: &mut dyn Write,
+    width: Option<u16>,
     people: &[Person],
     today: NaiveDate,
     now: DateTime<Utc>,
@@ -762,8 +833,9 @@ fn write_list(
             });
         }
     }
-    write_table(
+    super::table::write_width(
         out,
+        width,
         &["BADGE", "NAME", "ROLES", "SKILL", "STATE", "CERTIFICATES"],
         &rows,
     )?;
@@ -784,6 +856,7 @@ fn write_list(
 
 fn write_expiring(
     out: &mut dyn Write,
+    width: Option<u16>,
     people: &[Person],
     today: NaiveDate,
     days: i64,
@@ -806,8 +879,9 @@ fn write_expiring(
             ]
         })
         .collect();
-    write_table(
+    super::table::write_width(
         out,
+        width,
         &["BADGE", "NAME", "CERTIFICATE", "MODULES", "EXPIRES", ""],
         &rows,
     )

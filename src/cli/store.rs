@@ -11,7 +11,7 @@
 //!   of its records.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,14 +19,16 @@ use clap::Args;
 
 use crate::store::{OpenOptions, Store, StoreError};
 
-#[derive(Args, Debug, Clone)]
+use super::console::Console;
+
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoreDir {
     /// The store folder (default: the user's data folder).
     #[arg(long, value_name = "DIR", env = "TRAVELER_STORE")]
     pub store: Option<PathBuf>,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreDir,
@@ -35,7 +37,7 @@ pub struct VerifyArgs {
     pub export: Option<PathBuf>,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BackupArgs {
     /// The JSON Lines file to write (written to FILE.tmp, then renamed).
     pub file: PathBuf,
@@ -102,67 +104,96 @@ pub fn open_existing_store(dir: &StoreDir) -> Result<Store, StoreError> {
 /// Prints what went wrong for the person at the bench and returns the exit code. A
 /// damaged store names its folder, what could still be read and the way out.
 fn report(e: &StoreError, path: Option<&Path>) -> i32 {
+    report_to(e, path, &mut io::stdout().lock(), &mut io::stderr())
+}
+
+/// `report` into the given streams: the read commands' (see `super::console`).
+pub fn report_to(
+    e: &StoreError,
+    path: Option<&Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let folder = path.map(|p| p.display().to_string()).unwrap_or_default();
     let restore = "restore the last backup into a new folder with `traveler restore BACKUP \
                    --store NEWDIR` and point traveler at it";
     match e {
         StoreError::Verify(f) => {
-            println!("FAILED {f}");
+            let _ = writeln!(out, "FAILED {f}");
             if let Some(seq) = f.seq {
-                println!(
+                let _ = writeln!(
+                    out,
                     "The store at {folder} holds good records up to seq {}; {restore}.",
                     seq.saturating_sub(1)
                 );
             }
         }
         StoreError::Damaged { seq, what } => {
-            eprintln!(
+            let _ = writeln!(
+                err,
                 "error: the store at {folder} is damaged at seq {seq} ({what}); records \
                  1 to {} read fine. Run `traveler verify --store {folder}`, and {restore}.",
                 seq.saturating_sub(1)
             );
         }
         StoreError::DamagedSample { what } => {
-            eprintln!(
+            let _ = writeln!(
+                err,
                 "error: the store at {folder} has a damaged temperature sample ({what}); \
                  run `traveler verify --store {folder}`, and {restore}."
             );
         }
-        StoreError::Sled(err) => {
-            eprintln!(
+        StoreError::Sled(sled_err) => {
+            let _ = writeln!(
+                err,
                 "error: the store at {folder} cannot be read ({}); {restore}.",
-                crate::store::describe_sled(err)
+                crate::store::describe_sled(sled_err)
             );
         }
-        other => eprintln!("error: {other}"),
+        other => {
+            let _ = writeln!(err, "error: {other}");
+        }
     }
     exit_code(e)
 }
 
+/// `traveler verify`: answered by the running bench application when there is one
+/// (`crate::local`), else on the store directly.
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.export {
         return super::export::run_verify_export(file);
     }
-    let path = match store_path(&args.store) {
-        Ok(p) => p,
-        Err(e) => return Ok(report(&e, None)),
-    };
-    let store = match Store::open_existing(&path, OpenOptions::default()) {
-        Ok(s) => s,
-        Err(e) => return Ok(report(&e, Some(&path))),
-    };
+    crate::local::run(crate::local::Read::Verify, &args.store, None)
+}
+
+/// `traveler backup FILE`, the same way as `run_verify`.
+pub fn run_backup(args: BackupArgs) -> anyhow::Result<i32> {
+    let store = args.store.clone();
+    crate::local::run(crate::local::Read::Backup(args), &store, None)
+}
+
+/// What `verify` and `backup` say when the store at `path` cannot be opened.
+pub fn open_failed(e: &StoreError, path: Option<&Path>, con: &mut Console<'_>) -> i32 {
+    report_to(e, path, con.out, con.err)
+}
+
+/// `traveler verify` on an open store; `path` is the folder as the caller named it.
+pub fn verify(store: &Store, path: &Path, con: &mut Console<'_>) -> anyhow::Result<i32> {
+    let out = &mut *con.out;
     match store.verify() {
         Ok(r) => {
-            println!(
+            writeln!(
+                out,
                 "OK: {} events, {} samples, head {}",
                 r.events, r.samples, r.head
-            );
-            println!("{}", store.identity());
+            )?;
+            writeln!(out, "{}", store.identity())?;
             if r.unsealed_samples > 0 {
-                println!(
+                writeln!(
+                    out,
                     "({} samples belong to steps not completed yet)",
                     r.unsealed_samples
-                );
+                )?;
             }
             if r.schemas.len() > 1 || r.schemas.iter().any(|(s, _)| *s != crate::store::SCHEMA) {
                 let list: Vec<String> = r
@@ -170,46 +201,47 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
                     .iter()
                     .map(|(s, n)| format!("{n} of schema {s}"))
                     .collect();
-                println!("records: {}", list.join(", "));
+                writeln!(out, "records: {}", list.join(", "))?;
             }
             if r.newer.count > 0 {
-                println!(
+                writeln!(
+                    out,
                     "NOTE: {} records were written by a newer traveler and cannot be read by \
                      this one (their hashes hold; this is not damage):",
                     r.newer.count
-                );
+                )?;
                 for (seq, what) in &r.newer.first {
-                    println!("  seq {seq}: {what}");
+                    writeln!(out, "  seq {seq}: {what}")?;
                 }
             }
             Ok(0)
         }
-        Err(e) => Ok(report(&e, Some(&path))),
+        Err(e) => Ok(report_to(&e, Some(path), out, con.err)),
     }
 }
 
-pub fn run_backup(args: BackupArgs) -> anyhow::Result<i32> {
-    let path = match store_path(&args.store) {
-        Ok(p) => p,
-        Err(e) => return Ok(report(&e, None)),
-    };
-    let store = match Store::open_existing(&path, OpenOptions::default()) {
-        Ok(s) => s,
-        Err(e) => return Ok(report(&e, Some(&path))),
-    };
+/// `traveler backup FILE` on an open store; `path` is the folder as the caller
+/// named it.
+pub fn backup(
+    store: &Store,
+    path: &Path,
+    args: &BackupArgs,
+    con: &mut Console<'_>,
+) -> anyhow::Result<i32> {
     match store.backup_to_file(&args.file) {
         Ok(c) => {
-            println!(
+            writeln!(
+                con.out,
                 "backed up {} events and {} samples (head {}) of {} to {}",
                 c.events,
                 c.samples,
                 c.head,
                 store.identity(),
                 args.file.display()
-            );
+            )?;
             Ok(0)
         }
-        Err(e) => Ok(report(&e, Some(&path))),
+        Err(e) => Ok(report_to(&e, Some(path), con.out, con.err)),
     }
 }
 

@@ -61,7 +61,14 @@ impl CliTable {
 
     /// Writes the table to `out`, fitted to the terminal when standard output is one.
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(self.render(terminal_width()).as_bytes())
+        self.write_width(out, terminal_width())
+    }
+
+    /// Writes the table fitted to `width` columns (`None`: one line per row): for
+    /// output that goes to another process's terminal (the bench application
+    /// answering the command line, see `crate::local`).
+    pub fn write_width(&self, out: &mut dyn Write, width: Option<u16>) -> io::Result<()> {
+        out.write_all(self.render(width).as_bytes())
     }
 }
 
@@ -74,13 +81,29 @@ pub fn write(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::
     t.write(out)
 }
 
+/// `write` fitted to `width` (see `CliTable::write_width`).
+pub fn write_width(
+    out: &mut dyn Write,
+    width: Option<u16>,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> io::Result<()> {
+    let mut t = CliTable::new(header);
+    for r in rows {
+        t.row(r.iter().cloned());
+    }
+    t.write_width(out, width)
+}
+
 fn style() -> TableStyle {
     let mut s = presets::NOTHING;
     s = s.header_separator(comfy_table::LineStyle::none().fill('─').junction('─'));
     s
 }
 
-fn terminal_width() -> Option<u16> {
+/// The width tables are fitted to: this process's terminal when standard output is
+/// one, else none.
+pub fn terminal_width() -> Option<u16> {
     if !io::stdout().is_terminal() {
         return None;
     }

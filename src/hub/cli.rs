@@ -91,6 +91,14 @@ pub enum HubCommand {
         #[arg(long)]
         once: bool,
     },
+    /// Every fork the hub refused and recorded, with both hashes (read-only).
+    Forks {
+        #[command(flatten)]
+        db: DbArg,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every bench with its store, head, lag, last contact and alarms.
     Status {
         #[command(flatten)]
@@ -121,7 +129,7 @@ pub struct HubArgs {
     pub hub_ca: Option<PathBuf>,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -258,6 +266,44 @@ async fn run_async(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Resul
             ca_cert,
             once,
         } => sync_store(store.or(top_store), url, token, ca_cert, once).await,
+        HubCommand::Forks { db, json } => {
+            let pool = match db::pool(&db.db) {
+                Ok(p) => p,
+                Err(e) => return Ok(db_fail(&e)),
+            };
+            let forks = match db::forks(&pool).await {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            };
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &forks)?;
+                writeln!(out)?;
+                return Ok(0);
+            }
+            if forks.is_empty() {
+                writeln!(out, "no fork recorded")?;
+                return Ok(0);
+            }
+            for f in &forks {
+                writeln!(
+                    out,
+                    "{} {} store {} record {}: hub holds bytes SHA-256 {} (chain hash {}), \
+                     bench offered bytes SHA-256 {}",
+                    time_str(&f.at),
+                    f.bench,
+                    f.store_id,
+                    f.seq,
+                    f.hub_hash,
+                    f.hub_chain_hash.as_deref().unwrap_or("—"),
+                    f.offered_hash
+                )?;
+            }
+            Ok(0)
+        }
         HubCommand::Status { db, json } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -389,7 +435,7 @@ fn library(dir: Option<&Path>) -> Library {
     crate::instruction::load_dir(dir.unwrap_or(Path::new("instructions"))).library
 }
 
-fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
+pub(crate) fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
     let url = args.hub.as_deref().unwrap_or_default();
     let Some(token) = args.hub_token.as_deref() else {
         eprintln!("error: --hub needs a token: --hub-token TOKEN or TRAVELER_HUB_TOKEN");
@@ -401,7 +447,7 @@ fn hub_client(args: &HubArgs) -> Result<HubClient, i32> {
     })
 }
 
-fn client_fail(e: &ClientError) -> i32 {
+pub(crate) fn client_fail(e: &ClientError) -> i32 {
     eprintln!("error: {e}");
     if e.is_transient() { 2 } else { 1 }
 }
@@ -614,12 +660,6 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
     let mut failed = false;
     let mut out = io::stdout().lock();
     for v in &verdicts {
-        let bench_head = v
-            .bench_head
-            .as_ref()
-            .map_or("never reported".to_string(), |h| {
-                format!("bench at {}", h.seq)
-            });
         match (&v.fault, v.fork_seq) {
             (Some(f), _) => {
                 failed = true;
@@ -635,26 +675,27 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
             }
             (None, None) => writeln!(
                 out,
-                "OK {} store {}: {} records, head {} {}, {} sample block(s); {bench_head}, last contact {}",
+                "OK {} store {}: {} records, head {} {}, {} sample block(s){}, last contact {}",
                 v.bench,
                 v.store_id,
                 v.records,
                 v.head.seq,
                 v.head.hash,
                 v.samples_checked,
+                if v.samples_pending > 0 {
+                    format!(
+                        " ({} sealed step(s) await their samples)",
+                        v.samples_pending
+                    )
+                } else {
+                    String::new()
+                },
                 time_str(&v.last_contact)
             )?,
         }
-        if let Some(h) = &v.bench_head
-            && h.seq < v.head.seq
-        {
-            failed = true;
-            writeln!(
-                out,
-                "FAILED {} store {}: the bench reported head {} but the hub holds {} (records lost at the bench)",
-                v.bench, v.store_id, h.seq, v.head.seq
-            )?;
-        }
+        let (ok, line) = bench_line(v);
+        failed |= !ok;
+        writeln!(out, "{line}")?;
     }
     if let Some(dir) = local {
         match compare_local(dir, &verdicts) {
@@ -669,6 +710,47 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
         writeln!(out, "the hub holds no chains yet")?;
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The bench's own head against the hub's copy: whether that holds, and the line
+/// `verify --hub` prints for it.
+fn bench_line(v: &super::wire::StoreVerdict) -> (bool, String) {
+    use super::wire::BenchAgreement as A;
+    let at = v
+        .bench_head_at
+        .as_ref()
+        .map_or("an unknown time".to_string(), time_str);
+    let who = format!("{} store {}", v.bench, v.store_id);
+    match v.bench_agreement() {
+        A::NeverReported => (true, format!("   {who}: the bench never reported its head")),
+        A::Agrees { seq } => (
+            true,
+            format!("   {who}: agrees with bench head seq {seq} reported at {at}"),
+        ),
+        A::Lag { bench, hub } => (
+            true,
+            format!(
+                "   {who}: bench reports head {bench} but hub holds {hub} (lag: {} record(s) \
+                 not received yet; reported at {at})",
+                bench - hub
+            ),
+        ),
+        A::Loss { bench, hub } => (
+            false,
+            format!(
+                "FAILED {who}: bench reports head {bench} but hub holds {hub} (loss on bench: \
+                 records {} to {hub} are no longer in its store; reported at {at})",
+                bench + 1
+            ),
+        ),
+        A::Differs { seq } => (
+            false,
+            format!(
+                "FAILED {who}: bench reports head {seq} with a hash the hub does not hold \
+                 there (a fork; reported at {at})"
+            ),
+        ),
+    }
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

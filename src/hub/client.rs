@@ -167,6 +167,63 @@ impl HubClient {
         .await
     }
 
+    /// Streams the hub's copy of one store, as a traveler backup, into `file`
+    /// (created owner-only: it holds every record). Returns the bytes written. An
+    /// answer that breaks off is an error (and the backup's end line would tell a
+    /// short one anyway: `Store::restore` checks it).
+    pub async fn store_backup(&self, store_id: &str, file: &Path) -> Result<u64, ClientError> {
+        use std::io::Write;
+        let unreachable = |e: &dyn std::error::Error| ClientError::Unreachable {
+            url: self.base.clone(),
+            detail: error_chain(e),
+        };
+        let mut resp = self
+            .http
+            .get(self.store_url(store_id, "backup"))
+            // A large store takes longer than a question does.
+            .timeout(Duration::from_secs(3600))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().await.map_err(|e| unreachable(&e))?;
+            return Err(match serde_json::from_slice::<Refusal>(&body) {
+                Ok(r) => ClientError::Refused(r),
+                Err(_) => ClientError::Protocol(format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body)
+                )),
+            });
+        }
+        let local = |e: std::io::Error| {
+            ClientError::Config(format!("cannot write {}: {e}", file.display()))
+        };
+        let mut out = std::io::BufWriter::new(crate::private_fs::create_file(file).map_err(local)?);
+        let mut n = 0u64;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    out.write_all(&chunk).map_err(local)?;
+                    n += chunk.len() as u64;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(ClientError::Unreachable {
+                        url: self.base.clone(),
+                        detail: format!(
+                            "the copy of store {store_id} broke off after {n} bytes: {}",
+                            error_chain(&e)
+                        ),
+                    });
+                }
+            }
+        }
+        out.flush().map_err(local)?;
+        Ok(n)
+    }
+
     pub async fn verify(&self) -> Result<Vec<StoreVerdict>, ClientError> {
         self.answer(self.http.get(format!("{}/v1/verify", self.base)))
             .await

@@ -320,7 +320,7 @@ pub async fn hello(
     };
     tx.execute(
         "UPDATE hub_stores SET bench_head_seq = $2, bench_head_hash = $3, store_bench = $4,
-         last_contact = now() WHERE store_id = $1",
+         bench_head_at = now(), last_contact = now() WHERE store_id = $1",
         &[
             &store_id,
             &(hello.head.seq as i64),
@@ -470,7 +470,14 @@ pub async fn ingest(
         .await
         .map_err(unavailable)?;
         tx.execute(
-            "UPDATE hub_stores SET head_seq = $2, head_hash = $3, last_contact = now()
+            // The bench holds what it sends: records it appended after its hello
+            // raise the head it reported, or verify would take them for a loss.
+            "UPDATE hub_stores SET head_seq = $2, head_hash = $3, last_contact = now(),
+                bench_head_hash = CASE WHEN coalesce(bench_head_seq, 0) <= $2
+                                  THEN $3 ELSE bench_head_hash END,
+                bench_head_at = CASE WHEN coalesce(bench_head_seq, 0) <= $2
+                                THEN now() ELSE bench_head_at END,
+                bench_head_seq = greatest(coalesce(bench_head_seq, 0), $2)
              WHERE store_id = $1",
             &[&store_id, &(head.seq as i64), &head.hash.as_slice()],
         )
@@ -732,7 +739,21 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
                   WHERE m.store_id = s.store_id AND encode(m.digest, 'hex') = r.doc -> 'event' ->> 'samples_digest'
                     AND m.count = (r.doc -> 'event' ->> 'sample_count')::bigint
                     AND jsonb_array_length(m.samples) = m.count),
-               (SELECT count(*) FROM hub_samples m WHERE m.store_id = s.store_id)
+               (SELECT count(*) FROM hub_samples m WHERE m.store_id = s.store_id),
+               s.bench_head_at,
+               (SELECT hash FROM hub_records r WHERE r.store_id = s.store_id
+                  AND r.seq = s.bench_head_seq),
+               -- Seals whose samples have not arrived (as pending_samples counts them).
+               (SELECT count(*) FROM hub_records r WHERE r.store_id = s.store_id
+                  AND r.kind = 'step_completed'
+                  AND (r.doc -> 'event' ->> 'sample_count')::bigint > 0
+                  AND NOT EXISTS (SELECT 1 FROM hub_samples m
+                        WHERE m.store_id = r.store_id AND m.seal_seq = r.seq)
+                  AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id
+                        AND l.job = r.job AND l.kind = 'step_completed' AND l.seq > r.seq
+                        AND l.doc -> 'event' ->> 'step' = r.doc -> 'event' ->> 'step'
+                        AND coalesce((l.doc -> 'event' ->> 'attempt')::int, 0) = 0
+                        AND coalesce((r.doc -> 'event' ->> 'attempt')::int, 0) = 0))
              FROM hub_stores s ORDER BY s.bench, s.store_id",
             &[],
         )
@@ -786,13 +807,62 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             records,
             fault,
             samples_checked: samples_ok,
-            samples_pending: 0,
+            samples_pending: r.get::<_, i64>(17) as u64,
             bench_head,
             last_contact: r.get::<_, DateTime<Utc>>(6),
             fork_seq: r.get::<_, Option<i64>>(7).map(|s| s as u64),
+            bench_head_at: r.get(15),
+            held_at_bench_head: r.get::<_, Option<Vec<u8>>>(16).map(hex::encode),
         });
     }
     Ok(out)
+}
+
+/// A fork the hub refused and recorded: different bytes offered under a seq it holds.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ForkRecord {
+    pub at: DateTime<Utc>,
+    pub bench: String,
+    pub store_id: String,
+    pub seq: u64,
+    /// SHA-256 of the bytes the hub holds under `seq` (kept; never replaced).
+    pub hub_hash: String,
+    /// SHA-256 of the different bytes the bench offered (kept in the alarm).
+    pub offered_hash: String,
+    /// The hub's chain hash of its record at `seq`.
+    pub hub_chain_hash: Option<String>,
+}
+
+/// Every fork recorded, oldest first (read-only).
+pub async fn forks(pool: &Pool) -> Result<Vec<ForkRecord>, Refusal> {
+    let c = client(pool).await?;
+    // Only the alarms of a fork found (both hashes known), not the refusals of
+    // later contacts that point back at it.
+    let rows = c
+        .query(
+            "SELECT a.at, a.bench, a.store_id, a.seq, a.detail ->> 'hub_hash',
+                    a.detail ->> 'bench_hash', r.hash
+             FROM hub_alarms a
+             LEFT JOIN hub_records r ON r.store_id = a.store_id AND r.seq = a.seq
+             WHERE a.kind = 'fork' AND a.seq IS NOT NULL
+               AND a.detail ->> 'bench_hash' ~ '^[0-9a-f]{64}$'
+             ORDER BY a.at, a.id",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(rows
+        .iter()
+        .map(|r| ForkRecord {
+            at: r.get(0),
+            bench: r.get(1),
+            store_id: r.get(2),
+            seq: r.get::<_, i64>(3) as u64,
+            hub_hash: r.get::<_, Option<String>>(4).unwrap_or_default(),
+            offered_hash: r.get::<_, Option<String>>(5).unwrap_or_default(),
+            hub_chain_hash: r.get::<_, Option<Vec<u8>>>(6).map(hex::encode),
+        })
+        .collect())
 }
 
 /// One line of `traveler hub status`.

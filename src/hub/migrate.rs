@@ -5,8 +5,14 @@
 use tokio_postgres::Client;
 
 /// (version, name, SQL). Append only: a released file is never edited.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "chains", include_str!("migrations/0001_chains.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "chains", include_str!("migrations/0001_chains.sql")),
+    (
+        2,
+        "bench_heads",
+        include_str!("migrations/0002_bench_heads.sql"),
+    ),
+];
 
 /// The schema version this traveler expects.
 pub fn current() -> i32 {

@@ -11,11 +11,13 @@
 //! holds (`check`, pure) and the database checks again (CHECK constraint and trigger in
 //! `migrations/`), so history is never rewritten and a fork is refused and recorded.
 
+pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod export;
 pub mod identity;
 pub mod migrate;
 pub mod queries;

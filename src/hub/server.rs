@@ -132,6 +132,22 @@ async fn verify(
     Ok(Json(db::verify_all(&pool).await?))
 }
 
+/// The hub's copy of one store as a traveler backup, streamed (see `backup`); any
+/// desk token may read every store, a bench token its own.
+async fn store_backup(
+    State(pool): State<Pool>,
+    UrlPath(store): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let c = caller(&pool, &headers).await?;
+    let body = super::backup::stream(pool, &c, store).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
 pub fn router(pool: Pool) -> Router {
     Router::new()
         .route("/v1/health", get(health))
@@ -139,6 +155,7 @@ pub fn router(pool: Pool) -> Router {
         .route("/v1/stores/{store}/records", post(records))
         .route("/v1/stores/{store}/samples/pending", get(pending))
         .route("/v1/stores/{store}/samples", post(samples))
+        .route("/v1/stores/{store}/backup", get(store_backup))
         .route("/v1/jobs", get(jobs))
         .route("/v1/verify", get(verify))
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))

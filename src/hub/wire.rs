@@ -254,11 +254,55 @@ pub struct StoreVerdict {
     /// The first fault found, if any.
     pub fault: Option<String>,
     pub samples_checked: u64,
+    /// Sealed steps whose samples the hub does not hold yet (the bench sends them
+    /// after the records).
     pub samples_pending: u64,
     /// The head the bench reported on its last contact, and when.
     pub bench_head: Option<Head>,
     pub last_contact: DateTime<Utc>,
     pub fork_seq: Option<u64>,
+    /// When the bench last reported `bench_head`.
+    #[serde(default)]
+    pub bench_head_at: Option<DateTime<Utc>>,
+    /// The hash of the hub's record at the bench's head seq, when the hub holds it.
+    #[serde(default)]
+    pub held_at_bench_head: Option<String>,
+}
+
+/// How a bench's own head compares with the hub's copy of its chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BenchAgreement {
+    /// The bench never said where its chain ends.
+    NeverReported,
+    /// The bench's head is the hub's head, same hash.
+    Agrees { seq: u64 },
+    /// The bench holds records the hub has not received yet.
+    Lag { bench: u64, hub: u64 },
+    /// The bench ends before the hub's copy (restored from an older backup, or
+    /// records lost at the bench).
+    Loss { bench: u64, hub: u64 },
+    /// The bench's record at its head is not the hub's record there.
+    Differs { seq: u64 },
+}
+
+impl StoreVerdict {
+    /// Compares the head the bench last reported with the hub's copy (pure).
+    pub fn bench_agreement(&self) -> BenchAgreement {
+        let Some(b) = &self.bench_head else {
+            return BenchAgreement::NeverReported;
+        };
+        let hub = self.head.seq;
+        if b.seq > hub {
+            return BenchAgreement::Lag { bench: b.seq, hub };
+        }
+        // Seq 0 is the empty chain: nothing to compare.
+        let same = b.seq == 0 || self.held_at_bench_head.as_deref() == Some(b.hash.as_str());
+        match (same, b.seq == hub) {
+            (false, _) => BenchAgreement::Differs { seq: b.seq },
+            (true, true) => BenchAgreement::Agrees { seq: b.seq },
+            (true, false) => BenchAgreement::Loss { bench: b.seq, hub },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +333,46 @@ mod tests {
         for (body, want) in cases {
             let e = decode_batch(body).unwrap_err();
             assert!(e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_bench_head_is_compared_with_the_hubs_copy() {
+        let head = |seq: u64, h: &str| Head {
+            seq,
+            hash: h.into(),
+        };
+        let verdict = |bench: Option<Head>, held: Option<&str>| StoreVerdict {
+            bench: "B".into(),
+            store_id: "S".into(),
+            head: head(5, "h5"),
+            records: 5,
+            fault: None,
+            samples_checked: 0,
+            samples_pending: 0,
+            bench_head: bench,
+            last_contact: DateTime::<Utc>::MIN_UTC,
+            fork_seq: None,
+            bench_head_at: None,
+            held_at_bench_head: held.map(Into::into),
+        };
+        use BenchAgreement as A;
+        let cases = [
+            (None, None, A::NeverReported),
+            (Some(head(5, "h5")), Some("h5"), A::Agrees { seq: 5 }),
+            (Some(head(5, "xx")), Some("h5"), A::Differs { seq: 5 }),
+            (Some(head(7, "h7")), None, A::Lag { bench: 7, hub: 5 }),
+            (
+                Some(head(3, "h3")),
+                Some("h3"),
+                A::Loss { bench: 3, hub: 5 },
+            ),
+            (Some(head(3, "xx")), Some("h3"), A::Differs { seq: 3 }),
+            (Some(head(0, "00")), None, A::Loss { bench: 0, hub: 5 }),
+        ];
+        for (bench, held, want) in cases {
+            let v = verdict(bench.clone(), held);
+            assert_eq!(v.bench_agreement(), want, "{bench:?} {held:?}");
         }
     }
 

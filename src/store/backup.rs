@@ -237,9 +237,31 @@ impl Store {
     /// Replays a backup into a new store in `dir` (which must be empty or absent),
     /// checking every hash as it goes, then verifies the result.
     pub fn restore(
+        backup: impl BufRead,
+        dir: &Path,
+        options: OpenOptions,
+    ) -> Result<(Store, RestoreCounts)> {
+        Store::restore_as(backup, dir, options, false)
+    }
+
+    /// Like `restore`, into a private, temporary folder the caller removes afterwards
+    /// (a shop-wide export rebuilds each bench's store there from the hub's copy).
+    /// Every hash is checked and the result verified the same way, but no high-water
+    /// mark is read or written: the user's state folder keeps no trace of the copy,
+    /// so a later restore of the bench's real store is never held against it.
+    pub fn restore_scratch(
+        backup: impl BufRead,
+        dir: &Path,
+        options: OpenOptions,
+    ) -> Result<(Store, RestoreCounts)> {
+        Store::restore_as(backup, dir, options, true)
+    }
+
+    fn restore_as(
         mut backup: impl BufRead,
         dir: &Path,
         options: OpenOptions,
+        scratch: bool,
     ) -> Result<(Store, RestoreCounts)> {
         if dir.is_file() {
             return Err(StoreError::NotAStoreFolder {
@@ -256,9 +278,13 @@ impl Store {
         let mark = header
             .store
             .as_ref()
+            .filter(|_| !scratch)
             .and_then(|id| super::high_water::find_by_store_id(&id.store_id));
         crate::private_fs::create_dir_all(dir)?;
         let store = Store::open_as(dir, options, Opening::CreateIfMissing(header.store.clone()))?;
+        if scratch {
+            store.set_scratch();
+        }
         let mut counts = store.replay(backup, header.store.is_none())?;
         counts.behind = mark.filter(|m| m.head.seq > counts.events);
         Ok((store, counts))

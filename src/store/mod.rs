@@ -135,6 +135,9 @@ struct AppendState {
     wal: wal::Wal,
     /// Seq last written to the high-water file.
     high_water: u64,
+    /// A private, temporary copy (`Store::restore_scratch`): it keeps no high-water
+    /// mark, so it leaves no trace in the user's state folder.
+    scratch: bool,
 }
 
 impl Drop for Inner {
@@ -162,7 +165,7 @@ impl Drop for Inner {
         }
         // Only a session that appended moves the mark: a read-only command writes
         // nothing.
-        if state.high_water != state.head.seq {
+        if state.high_water != state.head.seq && !state.scratch {
             high_water::write(&self.path, &self.identity, state.head);
         }
     }
@@ -395,6 +398,7 @@ impl Store {
                     jobs: HashMap::new(),
                     wal,
                     high_water: head.seq,
+                    scratch: false,
                 }),
             }),
         };
@@ -420,6 +424,12 @@ impl Store {
         }
         info!(path = %store.path().display(), head = head.seq, "store opened");
         Ok(store)
+    }
+
+    /// Marks this handle's store as a private, temporary copy that keeps no
+    /// high-water mark (see `restore_scratch`).
+    pub(crate) fn set_scratch(&self) {
+        self.lock().scratch = true;
     }
 
     /// Which store this is: its random id and the bench it was created for.
@@ -649,8 +659,9 @@ impl Store {
             }
             _ => self.sync()?,
         }
-        if state.high_water == 0
-            || head.seq / high_water::EVERY != state.high_water / high_water::EVERY
+        if !state.scratch
+            && (state.high_water == 0
+                || head.seq / high_water::EVERY != state.high_water / high_water::EVERY)
         {
             high_water::write(&self.inner.path, &self.inner.identity, head);
             state.high_water = head.seq;

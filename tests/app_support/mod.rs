@@ -98,6 +98,59 @@ impl App {
     }
 }
 
+// Driving the application: not every test that starts it types into it.
+#[allow(dead_code)]
+impl App {
+    /// Types into the application as a person at the keyboard does.
+    pub fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "app"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits (up to 30 s) until the screen shows `text`; the screen.
+    pub fn wait_for(&self, text: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "timed out waiting for {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the application is still running (its tmux session is open).
+    pub fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "app"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Ctrl+Q, then waits (up to 30 s) until the application has exited.
+    pub fn quit(&self) {
+        self.keys(&["C-q"]);
+        let start = std::time::Instant::now();
+        while self.alive() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the application did not quit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for App {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
