@@ -398,8 +398,13 @@ fn a_sign_off_completes_while_an_export_is_held_mid_stream() {
                 },
             );
         }
+        // The bench runs released revisions only: the demo engineer releases the
+        // test's instruction as the demo does the shipped ones.
+        let wi = one_instruction(dir.path());
+        let local = traveler::instruction::load_dir(&wi).library;
+        traveler::demo::seed_releases(&store, &local, chrono::Utc::now()).unwrap();
     }
-    let wi = one_instruction(dir.path());
+    let wi = dir.path().join("instructions");
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
