@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::component::{ComponentAction, ComponentProblem};
 use super::event::{DeviationKind, Event};
 use super::job::JobStatus;
 use super::person::{BadgeRejection, NameRejection};
@@ -117,6 +118,13 @@ pub enum Command {
         comment: String,
     },
     Roster(RosterCommand),
+    /// The component removed from, or fitted at, the job's designator(s) at a step
+    /// that records one: the line as typed or scanned (see `domain::component`).
+    RecordComponent {
+        job: String,
+        step: u32,
+        entry: String,
+    },
 }
 
 /// Changes to the roster, authorised by an admin's badge and PIN (except the first).
@@ -183,7 +191,8 @@ impl Command {
             | Redo { job, .. }
             | Abort { job, .. }
             | Submit { job }
-            | Review { job, .. } => Some(job),
+            | Review { job, .. }
+            | RecordComponent { job, .. } => Some(job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) => None,
         }
     }
@@ -241,6 +250,8 @@ pub struct StepPlan {
     pub checkpoints: Vec<CheckpointPlan>,
     pub lots: Vec<LotPlan>,
     pub window: Option<Window>,
+    /// The component the step removes or fits at the job's designators, if any.
+    pub component: Option<ComponentAction>,
 }
 
 /// What the instruction a job ran asks of each step.
@@ -252,10 +263,21 @@ pub struct JobPlan {
 /// Why a step cannot complete yet.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Blocker {
-    Unsigned { count: usize },
+    Unsigned {
+        count: usize,
+    },
     FailedCheckpoint,
-    LotMissing { material: String },
-    AlarmOpen { count: usize },
+    LotMissing {
+        material: String,
+    },
+    AlarmOpen {
+        count: usize,
+    },
+    /// Designators whose removed or fitted part the current attempt has not recorded.
+    ComponentMissing {
+        action: ComponentAction,
+        refdes: Vec<String>,
+    },
 }
 
 impl fmt::Display for Blocker {
@@ -267,6 +289,15 @@ impl fmt::Display for Blocker {
             Blocker::AlarmOpen { count } => {
                 write!(f, "{count} temperature alarm(s) not acknowledged")
             }
+            Blocker::ComponentMissing { action, refdes } => write!(
+                f,
+                "{} part at {} not recorded",
+                match action {
+                    ComponentAction::Remove => "removed",
+                    ComponentAction::Install => "fitted",
+                },
+                refdes.join(", ")
+            ),
         }
     }
 }
@@ -417,6 +448,8 @@ pub enum Rejection {
     Store {
         reason: String,
     },
+    /// A removed or fitted component line that cannot be recorded.
+    Component(ComponentProblem),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -597,6 +630,7 @@ impl fmt::Display for Rejection {
             NoPolicy => write!(f, "policy.toml did not load: run `traveler check`"),
             Roster(p) => write!(f, "{p}"),
             Store { reason } => write!(f, "NOT saved: {reason}"),
+            Component(p) => write!(f, "{p}"),
         }
     }
 }

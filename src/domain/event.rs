@@ -256,6 +256,34 @@ pub enum Event {
         /// Record schema of the records before this one.
         from_schema: u32,
     },
+    /// The technician confirmed which component came off which designator(s) at a
+    /// step whose instruction says `component = "remove"`.
+    ComponentRemoved {
+        job: String,
+        step: u32,
+        refdes: Vec<String>,
+        /// The removed part's P/N, when the technician knew it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part_number: Option<String>,
+        /// The line as typed or scanned.
+        #[serde(default)]
+        entry: String,
+    },
+    /// The part fitted at the designator(s) at a step whose instruction says
+    /// `component = "install"`: its P/N and lot and/or date code.
+    ComponentInstalled {
+        job: String,
+        step: u32,
+        refdes: Vec<String>,
+        part_number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date_code: Option<String>,
+        /// The line as typed or scanned.
+        #[serde(default)]
+        entry: String,
+    },
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -345,7 +373,9 @@ impl Event {
             | JobReviewed { job, .. }
             | Deviated { job, .. }
             | LotRefused { job, .. }
-            | InstructionArchived { job, .. } => Some(job),
+            | InstructionArchived { job, .. }
+            | ComponentRemoved { job, .. }
+            | ComponentInstalled { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -405,6 +435,8 @@ impl Event {
             LotRefused { .. } => "lot_refused",
             InstructionArchived { .. } => "instruction_archived",
             StoreMigrated { .. } => "store_migrated",
+            ComponentRemoved { .. } => "component_removed",
+            ComponentInstalled { .. } => "component_installed",
         }
     }
 }
