@@ -1466,13 +1466,14 @@ fn component_table() {
         e.extend(more);
         fold(e)
     };
-    let cases: Vec<(
-        &str,
+    type ComponentCase = (
+        &'static str,
         Job,
         Option<Person>,
         Command,
-        Result<Vec<&str>, Rejection>,
-    )> = vec![
+        Result<Vec<&'static str>, Rejection>,
+    );
+    let cases: Vec<ComponentCase> = vec![
         (
             "removal confirmed at both designators",
             fold(at_step(1)),

@@ -62,6 +62,8 @@ pub enum Cmd {
     Acknowledge,
     CompleteStep,
     Suspend,
+    /// The part removed or fitted at a step that records one.
+    Component,
     // Held.
     Redo,
     Abort,
@@ -167,6 +169,13 @@ pub const RUNNER: &[Binding] = &[
     b(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, true),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
+    b(
+        &[K::Char('m')],
+        "m",
+        "part removed / fitted",
+        Cmd::Component,
+        false,
+    ),
     b(&[K::Up], "↑↓", "checkpoint", Cmd::Up, true),
     b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
     b(&[K::Esc, K::Char('h')], "Esc", "jobs", Cmd::Back, true),
