@@ -297,6 +297,63 @@ fn a_part_removed_and_replaced_at_the_bench_is_in_cfx_with_designator_pn_and_lot
     assert_eq!(comps[1]["lot"], "LOT-8812");
     assert_eq!(comps[1]["date_code"], "2611");
 
+    // The summary the technician submits from (and the supervisor reviews) shows both.
+    let screen = render(&b.state);
+    assert!(
+        screen.contains("part removed from C4, C5: P/N GRM188R71C104KA01"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("part fitted at C4, C5: P/N GRM188R71C104KA01, lot LOT-8812"),
+        "{screen}"
+    );
+    // CSV (actions.csv) and the HTML report carry them in the job's history.
+    for (format, file) in [("csv", "actions.csv"), ("html", "")] {
+        let out = b._dir.path().join(format!("out-{format}"));
+        let opts = ExportOptions::default();
+        let scope = Scope {
+            job: Some(job.clone()),
+            ..Scope::default()
+        };
+        if format == "csv" {
+            traveler::export::csv::write_csv(
+                &b.store,
+                &b.library,
+                &scope,
+                &opts,
+                &out,
+                &mut |_| {},
+            )
+            .unwrap();
+        } else {
+            traveler::export::html::write_html(
+                &b.store,
+                &b.library,
+                &scope,
+                &opts,
+                &out,
+                &mut |_| {},
+            )
+            .unwrap();
+        }
+        let text: String = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| file.is_empty() || p.ends_with(file))
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect();
+        assert!(
+            text.contains(
+                "component fitted at C4, C5: P/N GRM188R71C104KA01, lot LOT-8812, date code 2611"
+            ),
+            "{format}"
+        );
+        assert!(
+            text.contains("component removed from C4, C5 (P/N GRM188R71C104KA01)"),
+            "{format}"
+        );
+    }
+
     // And CFX says it: the part off C4 and C5, the new part on them with its lot.
     let v = cfx(&b.store, &b.library, &job);
     let off = bodies(&v, "CFX.Production.Assembly.MaterialsUninstalled");
@@ -468,4 +525,22 @@ fn a_record_written_before_components_still_exports() {
         !names.iter().any(|n| n.contains("MaterialsUninstalled")),
         "{names:?}"
     );
+}
+
+/// The screen as text (what a person sees), 120 columns so nothing is cut off.
+fn render(state: &State) -> String {
+    let backend = ratatui::backend::TestBackend::new(120, 60);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| traveler::tui::view::draw(state, f))
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }
