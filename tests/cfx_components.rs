@@ -77,9 +77,6 @@ impl Bench {
             _ => panic!("not on the runner; flash: {}", self.flash()),
         }
     }
-    fn clear_field(&mut self) {
-        self.act(Action::ClearField);
-    }
 
     fn start(&mut self, instruction: &str, refdes: &str) {
         self.act(Action::Scan("T100".into()));
@@ -229,10 +226,10 @@ fn a_part_removed_and_replaced_at_the_bench_is_in_cfx_with_designator_pn_and_lot
                     b.flash()
                 );
                 removal_refused = b.runner().step == step;
-                // m opens the dialog with the designators; the removed part's P/N.
+                // m opens the dialog with the designators; the removed part's P/N,
+                // scanned off its marking, goes after them and saves.
                 b.act(Action::Command('m'));
-                b.typ("GRM188R71C104KA01");
-                b.act(Action::Enter);
+                b.act(Action::Scan("GRM188R71C104KA01".into()));
                 assert!(b.state.modal.is_none(), "{}", b.flash());
                 assert!(
                     b.flash()
@@ -245,15 +242,24 @@ fn a_part_removed_and_replaced_at_the_bench_is_in_cfx_with_designator_pn_and_lot
                 b.act(Action::Command('n'));
                 assert!(b.flash().contains("fitted part at C4, C5"), "{}", b.flash());
                 fitting_refused = b.runner().step == step;
-                // Without a lot the core refuses and the dialog stays open to fix.
+                // Without a lot the core refuses and the dialog stays open; the
+                // reel's lot label scanned next completes the line.
                 b.act(Action::Command('m'));
                 b.typ("GRM188R71C104KA01");
                 b.act(Action::Enter);
                 assert!(b.state.modal.is_some());
-                b.clear_field();
-                b.typ("C4 C5 GRM188R71C104KA01 LOT-8812 2611");
-                b.act(Action::Enter);
+                // The lot typed after it, the date code scanned from the label: a
+                // scan is a word of its own.
+                b.typ(" LOT-8812");
+                b.act(Action::Scan("2611".into()));
                 assert!(b.state.modal.is_none(), "{}", b.flash());
+                assert!(
+                    b.flash().contains(
+                        "Part GRM188R71C104KA01 fitted at C4, C5, lot LOT-8812, date code 2611"
+                    ),
+                    "{}",
+                    b.flash()
+                );
             }
             None => {}
         }

@@ -26,6 +26,13 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
             match (cmd, input.clone()) {
                 (Some(Cmd::Next), _) | (_, Action::Scan(_)) if on_comment => {
                     if let Action::Scan(s) = &input {
+                        // Scans of a part's P/N, then its lot, are words of one line.
+                        if matches!(d.purpose, Purpose::Component { .. })
+                            && !d.comment.value.is_empty()
+                            && !d.comment.value.ends_with(' ')
+                        {
+                            d.comment.push_str(" ");
+                        }
                         d.comment.push_str(s);
                     }
                     // A designator ("U7") is shorter than a reason; the core reads it.
