@@ -91,7 +91,7 @@ impl std::fmt::Display for ComponentProblem {
             ),
             ComponentProblem::BadField { field } => write!(
                 f,
-                "the {field} is too long or holds control characters (at most {MAX_FIELD} characters)"
+                "the {field} is too long or holds control characters (at most {MAX_FIELD} characters a field, {MAX_LINE} a line)"
             ),
         }
     }
@@ -99,6 +99,8 @@ impl std::fmt::Display for ComponentProblem {
 
 /// The longest P/N, lot or date code accepted: longer is a scan gone wrong.
 pub const MAX_FIELD: usize = 64;
+/// The longest line accepted (it is kept as typed in the record).
+pub const MAX_LINE: usize = 512;
 
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c.is_whitespace() || c == ',' || c == crate::domain::gs1::GS)
@@ -113,6 +115,9 @@ fn designators<'t>(
 ) -> Result<(Vec<String>, Vec<&'t str>), ComponentProblem> {
     if job_refdes.is_empty() {
         return Err(ComponentProblem::NoDesignator);
+    }
+    if text.chars().count() > MAX_LINE {
+        return Err(ComponentProblem::BadField { field: "line" });
     }
     let mut named: Vec<String> = Vec::new();
     let mut rest = Vec::new();
@@ -258,6 +263,14 @@ mod tests {
             (
                 format!("C4 {long} L1"),
                 Err(ComponentProblem::BadField { field: "P/N" }),
+            ),
+            (
+                format!("C4 PN L1 {}", " ".repeat(MAX_LINE)),
+                Err(ComponentProblem::BadField { field: "line" }),
+            ),
+            (
+                "C4 PN L\u{7}1".into(),
+                Err(ComponentProblem::BadField { field: "lot" }),
             ),
         ];
         for (text, want) in cases {
