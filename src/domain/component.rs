@@ -7,7 +7,11 @@
 //! spaces or commas; none named means all of the job's), then
 //! - at a removal: the removed part's P/N, when known;
 //! - at an installation: the fitted part's P/N, then its lot, then (optionally) its
-//!   date code. A lot of `-` means the reel or bag carries a date code only.
+//!   date code. A lot of `-` means the reel or bag carries a date code only. Or the
+//!   2D label of the reel or bag (ANSI MH10.8.2 / ISO 15434 format 06, as
+//!   distributors print them: `[)>` `06` then fields separated by GS), from which
+//!   the manufacturer P/N (`1P`, else the customer P/N `P`), the lot (`1T`, else
+//!   `T`) and the date code (`10D`, else `9D`) are taken.
 
 use serde::{Deserialize, Serialize};
 
@@ -163,9 +167,56 @@ pub fn parse_removed(text: &str, job_refdes: &[String]) -> Result<Removed, Compo
     })
 }
 
-/// Reads an installation line: designators, then P/N, lot and date code.
+/// The P/N, lot and date code of an MH10.8.2 label's fields (after `[)>`), by their
+/// data identifiers; `None` when the words are no such label.
+fn label_fields<'t>(rest: &[&'t str]) -> Option<(&'t str, &'t str, Option<&'t str>)> {
+    let (first, fields) = rest.split_first()?;
+    if !first.starts_with("[)>") {
+        return None;
+    }
+    let (mut mpn, mut pn, mut lot, mut t, mut dc10, mut dc9) = (None, None, None, None, None, None);
+    for w in fields {
+        // A record separator or end of transmission the scanner sent stays outside.
+        let w = w.trim_end_matches(['\u{1e}', '\u{4}']);
+        if let Some(v) = w.strip_prefix("1P") {
+            mpn = Some(v);
+        } else if let Some(v) = w.strip_prefix("1T") {
+            lot = Some(v);
+        } else if let Some(v) = w.strip_prefix("10D") {
+            dc10 = Some(v);
+        } else if let Some(v) = w.strip_prefix("9D") {
+            dc9 = Some(v);
+        } else if let Some(v) = w.strip_prefix('P') {
+            pn = Some(v);
+        } else if let Some(v) = w.strip_prefix('T') {
+            t = Some(v);
+        }
+    }
+    let pn = mpn.or(pn).filter(|v| !v.is_empty()).unwrap_or("");
+    let lot = lot.or(t).filter(|v| !v.is_empty()).unwrap_or("-");
+    Some((pn, lot, dc10.or(dc9).filter(|v| !v.is_empty())))
+}
+
+/// Reads an installation line: designators, then P/N, lot and date code (typed, or
+/// the reel's or bag's 2D label).
 pub fn parse_fitted(text: &str, job_refdes: &[String]) -> Result<Fitted, ComponentProblem> {
     let (refdes, rest) = designators(text, job_refdes)?;
+    if let Some((pn, lot, date_code)) = label_fields(&rest) {
+        if pn.is_empty() {
+            return Err(ComponentProblem::PartNumberNeeded);
+        }
+        let lot = (lot != "-").then(|| field(lot, "lot")).transpose()?;
+        let date_code = date_code.map(|d| field(d, "date code")).transpose()?;
+        if lot.is_none() && date_code.is_none() {
+            return Err(ComponentProblem::LotOrDateCodeNeeded);
+        }
+        return Ok(Fitted {
+            refdes,
+            part_number: field(pn, "P/N")?,
+            lot,
+            date_code,
+        });
+    }
     let (pn, lot, date_code) = match rest.as_slice() {
         [] => return Err(ComponentProblem::PartNumberNeeded),
         [_] => return Err(ComponentProblem::LotOrDateCodeNeeded),
@@ -271,6 +322,48 @@ mod tests {
             (
                 "C4 PN L\u{7}1".into(),
                 Err(ComponentProblem::BadField { field: "lot" }),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_fitted(&text, &job()), want, "{text:?}");
+        }
+    }
+
+    /// Reel and bag labels as a keyboard-wedge scanner types them into the runner
+    /// (GS kept, RS and EOT dropped or kept).
+    #[test]
+    fn installation_labels() {
+        const G: char = crate::domain::gs1::GS;
+        let ok = |refdes: &[&str], pn: &str, lot: Option<&str>, dc: Option<&str>| {
+            Ok(Fitted {
+                refdes: refdes.iter().map(|r| r.to_string()).collect(),
+                part_number: pn.into(),
+                lot: lot.map(str::to_string),
+                date_code: dc.map(str::to_string),
+            })
+        };
+        let cases: Vec<(String, Result<Fitted, ComponentProblem>)> = vec![
+            (
+                format!(
+                    "C4 [)>06{G}PCUST-9{G}1PGRM188R71C104KA01{G}K{G}1K7755{G}10D2319{G}1TL2319A{G}4LJP{G}Q10"
+                ),
+                ok(&["C4"], "GRM188R71C104KA01", Some("L2319A"), Some("2319")),
+            ),
+            (
+                format!("C4 C5 [)>\u{1e}06{G}PCUST-9{G}9D2401{G}Q5\u{1e}\u{4}"),
+                ok(&["C4", "C5"], "CUST-9", None, Some("2401")),
+            ),
+            (
+                format!("[)>06{G}1PABC{G}TLOT7"),
+                ok(&["C4", "C5"], "ABC", Some("LOT7"), None),
+            ),
+            (
+                format!("C4 [)>06{G}1PABC{G}Q5"),
+                Err(ComponentProblem::LotOrDateCodeNeeded),
+            ),
+            (
+                format!("C4 [)>06{G}1TLOT7{G}Q5"),
+                Err(ComponentProblem::PartNumberNeeded),
             ),
         ];
         for (text, want) in cases {

@@ -157,7 +157,7 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                     "Removed",
                 ),
                 ComponentAction::Install => (
-                    "Part fitted: designator(s), P/N, lot (or -), date code",
+                    "Part fitted: designator(s), P/N, lot (or -), date code, or scan its label",
                     "Fitted",
                 ),
             };
