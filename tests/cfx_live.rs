@@ -426,3 +426,21 @@ async fn off_by_default() {
     assert_eq!(rx.borrow().link, Link::Off);
     assert_eq!(rx.borrow().header_text(), "CFX off");
 }
+
+/// The publisher waits on the store's notification, not a timer: an append changes
+/// the durable head it watches, to the seq of the last record saved, and a receiver
+/// taken after that sees nothing new until the next append.
+#[test]
+fn an_append_wakes_whoever_follows_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut rx = store.watch_durable_head();
+    assert!(!rx.has_changed().unwrap());
+    enrol(&store);
+    assert!(rx.has_changed().unwrap());
+    assert_eq!(*rx.borrow_and_update(), store.chain_head().seq);
+    assert!(!rx.has_changed().unwrap());
+    let late = store.watch_durable_head();
+    assert_eq!(*late.borrow(), store.chain_head().seq);
+    assert!(!late.has_changed().unwrap());
+}

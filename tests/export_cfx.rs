@@ -721,3 +721,83 @@ fn cfx_failed_checkpoints_lots_and_operators() {
     }
     assert_ne!(on[0].unique_id, off[0].unique_id);
 }
+
+/// Issue 17 item 5, second half: the part removed and the part fitted, with their
+/// designators. Field by field against CFX/Production/Assembly/MaterialsUninstalled.cs,
+/// CFX/Structures/UninstalledMaterial.cs, UninstalledReason.cs, InstalledComponent.cs,
+/// CFX/Production/Assembly/MaterialsInstalled.cs, CFX/Structures/InstalledMaterial.cs
+/// and MaterialPackage.cs (IPCConnectedFactoryExchange/CFX).
+#[test]
+fn cfx_removed_and_fitted_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let lib = library();
+    enrol(&store);
+    run_job(
+        &store,
+        &lib,
+        &JobScript {
+            id: "J-CHIP-1",
+            serial: "SN-700",
+            instruction: "WI-CHIP-001",
+            refdes: &["C4", "C5"],
+            lots: &[],
+            excursion_step: None,
+            outcome: Outcome::Approved,
+            start: t0(),
+        },
+    );
+    let v = cfx(&store, "J-CHIP-1", false);
+    let n = names(&v);
+    let off = n
+        .iter()
+        .position(|m| *m == "CFX.Production.Assembly.MaterialsUninstalled")
+        .expect("MaterialsUninstalled");
+    let on = n
+        .iter()
+        .position(|m| *m == "CFX.Production.Assembly.MaterialsInstalled")
+        .expect("MaterialsInstalled");
+    assert!(off < on, "the part comes off before the new one goes on");
+
+    // MaterialsUninstalled.cs: TransactionId (Id), UninstalledMaterials.
+    let body = &v[off]["MessageBody"];
+    assert_eq!(
+        body["$type"],
+        "CFX.Production.Assembly.MaterialsUninstalled, CFX"
+    );
+    assert_eq!(body["TransactionId"], v[0]["MessageBody"]["TransactionID"]);
+    let m = &body["UninstalledMaterials"][0];
+    // UninstalledMaterial.cs: the board, one part per designator, a reason from
+    // UninstalledReason.cs, the package "if known" (only the P/N is).
+    assert_eq!(m["UnitIdentifier"], "SN-700");
+    assert_eq!(m["QuantityUninstalled"], 2.0);
+    assert_eq!(m["Reason"], "Other");
+    assert_eq!(m["Material"]["InternalPartNumber"], "OLD-PN-1");
+    assert_eq!(m["Material"]["UniqueIdentifier"], Value::Null);
+    let comps = m["UninstalledComponents"].as_array().unwrap();
+    let refdes: Vec<&str> = comps
+        .iter()
+        .map(|c| c["ReferenceDesignator"].as_str().unwrap())
+        .collect();
+    assert_eq!(refdes, ["C4", "C5"]);
+    // InstalledComponent.cs: when the removed part went on is not known; the stage
+    // is the removal step.
+    assert_eq!(comps[0]["InstallationTime"], Value::Null);
+    assert_eq!(comps[0]["Stage"]["StageSequence"], 3);
+
+    // MaterialsInstalled.cs / InstalledMaterial.cs / MaterialPackage.cs.
+    let body = &v[on]["MessageBody"];
+    let m = &body["InstalledMaterials"][0];
+    assert_eq!(m["UnitIdentifier"], "SN-700");
+    assert_eq!(m["QuantityInstalled"], 2.0);
+    assert_eq!(m["Material"]["InternalPartNumber"], "NEW-PN-2");
+    assert_eq!(m["Material"]["BatchId"], "LOT-PART-J-CHIP-1");
+    assert_eq!(m["Material"]["UniqueIdentifier"], "LOT-PART-J-CHIP-1");
+    assert!(m["Material"].get("Quantity").is_none(), "unknown, not 0");
+    let comps = m["InstalledComponents"].as_array().unwrap();
+    assert_eq!(comps.len(), 2);
+    assert_eq!(comps[1]["ReferenceDesignator"], "C5");
+    assert_eq!(comps[1]["InstallationTime"], v[on]["TimeStamp"]);
+    assert_eq!(comps[1]["Stage"]["StageSequence"], 5);
+    assert_eq!(m["ReferencePartNumber"], Value::Null);
+}

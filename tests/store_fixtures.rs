@@ -567,7 +567,9 @@ fn later_schema_2_kinds_decode_and_encode_to_their_golden_bytes() {
         [
             "pin_policy_met",
             "instruction_release_refused",
-            "instruction_released"
+            "instruction_released",
+            "component_removed",
+            "component_installed"
         ]
     );
     assert!(kinds.iter().all(|k| KINDS_V2.contains(k)));

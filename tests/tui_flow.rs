@@ -182,6 +182,16 @@ impl Bench {
                 "(01)09506000134352(17){expiry}(10)LOT-{step}-{i}"
             )));
         }
+        // A step that removes or fits a part records it (m): the designators the
+        // dialog offers, and for a fitted part its P/N and lot.
+        if let Some(c) = &spec.component {
+            self.act(Action::Command('m'));
+            if *c.get_ref() == traveler::domain::component::ComponentAction::Install {
+                self.typ(&format!("PN-{step} LOT-PART-{step}"));
+            }
+            self.act(Action::Enter);
+            assert!(self.state.modal.is_none(), "step {step}: {}", self.flash());
+        }
         for (i, cp) in spec.checkpoints.iter().enumerate() {
             if let Screen::Runner(r) = &mut self.state.screen {
                 r.selected = i;

@@ -114,9 +114,9 @@ pub fn spawn(store: Store, cfg: LiveConfig) -> watch::Receiver<BrokerState> {
     rx
 }
 
-/// How long to look at the chain again when nothing is waiting. The store has no
-/// change notification; reading its head is one uncontended mutex.
-const POLL: Duration = Duration::from_millis(50);
+/// The publisher waits for the store's append notification; this is only how long it
+/// waits at most before looking at the chain head anyway (belt and braces).
+const POLL: Duration = Duration::from_secs(5);
 /// Records per batch: one mark write (an fsync) per batch.
 const BATCH: usize = 512;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -276,10 +276,13 @@ impl Publisher {
         self.set(|s| s.link = Link::Connected);
         let every = Duration::from_secs(self.cfx.heartbeat_seconds.max(1));
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut appended = self.store.watch_durable_head();
         let result = loop {
             if self.tx.is_closed() {
                 break Ok(());
             }
+            // Seen before reading the head, so an append after this read wakes us.
+            appended.mark_unchanged();
             let head = self.store.chain_head().seq;
             self.set(|s| s.head_seq = head);
             if self.published() < head {
@@ -289,6 +292,7 @@ impl Publisher {
                 continue;
             }
             tokio::select! {
+                _ = appended.changed() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = heartbeat.tick() => {
                     let now = Utc::now();

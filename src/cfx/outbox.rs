@@ -94,7 +94,11 @@ pub fn resume_point(store: &Store) -> Result<Option<Mark>, OutboxError> {
 /// Writes the mark durably (temporary file, fsync, rename, fsync of the folder), owner-only.
 pub fn write(dir: &Path, mark: Mark) -> Result<(), OutboxError> {
     let path = dir.join(FILE);
-    let tmp = dir.join(format!("{FILE}.tmp"));
+    // A temporary name of its own per write: two writers (a publisher being shut
+    // down and its successor) must never rename each other's half-written file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("{FILE}.{}.{n}.tmp", std::process::id()));
     let io = |source| OutboxError::Io {
         path: path.clone(),
         source,

@@ -141,6 +141,7 @@ impl Core {
             (
                 Some(j),
                 Command::RecordLot { step, .. }
+                | Command::RecordComponent { step, .. }
                 | Command::Sign { step, .. }
                 | Command::CompleteStep { step, .. }
                 | Command::Deviate { step, .. },
@@ -149,7 +150,7 @@ impl Core {
                 let plan = self.plan(&ins, &j.alloy);
                 // Lots need no readings; the others are judged on the stored ones.
                 let thermal = match command {
-                    Command::RecordLot { .. } => None,
+                    Command::RecordLot { .. } | Command::RecordComponent { .. } => None,
                     _ => Some(self.attempt_thermal(j, *step, &plan)?),
                 };
                 (Some(plan), thermal)
@@ -577,6 +578,7 @@ pub fn plan(ins: &Instruction, alloy: Option<&crate::instruction::schema::Alloy>
                     })
                     .collect(),
                 window: ins.step_window(i, alloy),
+                component: s.component.as_ref().map(|c| *c.get_ref()),
             })
             .collect(),
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::component::{ComponentAction, ComponentProblem};
 use super::event::{DeviationKind, Event, ReleaseRefusal};
 use super::job::JobStatus;
 use super::person::{BadgeRejection, NameRejection};
@@ -119,6 +120,13 @@ pub enum Command {
     Roster(RosterCommand),
     /// Release a revision of a work instruction: the file's exact text, as checked.
     Release(Box<NewRelease>),
+    /// The component removed from, or fitted at, the job's designator(s) at a step
+    /// that records one: the line as typed or scanned (see `domain::component`).
+    RecordComponent {
+        job: String,
+        step: u32,
+        entry: String,
+    },
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -194,7 +202,8 @@ impl Command {
             | Redo { job, .. }
             | Abort { job, .. }
             | Submit { job }
-            | Review { job, .. } => Some(job),
+            | Review { job, .. }
+            | RecordComponent { job, .. } => Some(job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
         }
     }
@@ -253,6 +262,8 @@ pub struct StepPlan {
     pub checkpoints: Vec<CheckpointPlan>,
     pub lots: Vec<LotPlan>,
     pub window: Option<Window>,
+    /// The component the step removes or fits at the job's designators, if any.
+    pub component: Option<ComponentAction>,
 }
 
 /// What the instruction a job ran asks of each step.
@@ -264,10 +275,21 @@ pub struct JobPlan {
 /// Why a step cannot complete yet.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Blocker {
-    Unsigned { count: usize },
+    Unsigned {
+        count: usize,
+    },
     FailedCheckpoint,
-    LotMissing { material: String },
-    AlarmOpen { count: usize },
+    LotMissing {
+        material: String,
+    },
+    AlarmOpen {
+        count: usize,
+    },
+    /// Designators whose removed or fitted part the current attempt has not recorded.
+    ComponentMissing {
+        action: ComponentAction,
+        refdes: Vec<String>,
+    },
 }
 
 impl fmt::Display for Blocker {
@@ -279,6 +301,15 @@ impl fmt::Display for Blocker {
             Blocker::AlarmOpen { count } => {
                 write!(f, "{count} temperature alarm(s) not acknowledged")
             }
+            Blocker::ComponentMissing { action, refdes } => write!(
+                f,
+                "{} part at {} not recorded",
+                match action {
+                    ComponentAction::Remove => "removed",
+                    ComponentAction::Install => "fitted",
+                },
+                refdes.join(", ")
+            ),
         }
     }
 }
@@ -452,6 +483,8 @@ pub enum Rejection {
         refusal: ReleaseRefusal,
         seq: u64,
     },
+    /// A removed or fitted component line that cannot be recorded.
+    Component(ComponentProblem),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -650,6 +683,7 @@ impl fmt::Display for Rejection {
                 f,
                 "{who} may not release instructions: {refusal} (the refusal is recorded, record {seq})"
             ),
+            Component(p) => write!(f, "{p}"),
         }
     }
 }

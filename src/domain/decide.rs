@@ -8,6 +8,7 @@ use super::command::{
     Blocker, CheckKind, Command, CommentFor, JobPlan, LotProblem, NewJob, NewRelease, Rejection,
     RosterCommand, RosterProblem, StepPlan, Verdict,
 };
+use super::component::{self, ComponentAction, ComponentProblem};
 use super::event::{
     ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure, RevisionRef,
 };
@@ -381,6 +382,7 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
         }
         Command::Roster(r) => roster(s, r, now),
         Command::Release(new) => release(s, new, now),
+        Command::RecordComponent { job, step, entry } => record_component(s, job, *step, entry),
     }
 }
 
@@ -437,6 +439,47 @@ fn release(s: &Situation<'_>, new: &NewRelease, now: DateTime<Utc>) -> Decided {
             revision: c.revision.clone(),
             hash: c.hash.clone(),
         }),
+    }])
+}
+
+/// A removed or fitted component, at a step whose instruction records one.
+fn record_component(s: &Situation<'_>, job: &str, step: u32, entry: &str) -> Decided {
+    actor(s)?;
+    let j = open_job(s, job, &[JobStatus::InProgress])?;
+    current(j, step)?;
+    if j.steps[step as usize]
+        .current_attempt()
+        .is_none_or(|a| a.started.is_none())
+    {
+        return Err(Rejection::StepNotStarted { step });
+    }
+    let action = plan_step(s, step)?.component.ok_or(Rejection::Component(
+        ComponentProblem::NotAComponentStep { step },
+    ))?;
+    let raw = entry.trim().to_string();
+    Ok(vec![match action {
+        ComponentAction::Remove => {
+            let r = component::parse_removed(&raw, &j.refdes).map_err(Rejection::Component)?;
+            Event::ComponentRemoved {
+                job: job.to_string(),
+                step,
+                refdes: r.refdes,
+                part_number: r.part_number,
+                entry: raw,
+            }
+        }
+        ComponentAction::Install => {
+            let f = component::parse_fitted(&raw, &j.refdes).map_err(Rejection::Component)?;
+            Event::ComponentInstalled {
+                job: job.to_string(),
+                step,
+                refdes: f.refdes,
+                part_number: f.part_number,
+                lot: f.lot,
+                date_code: f.date_code,
+                entry: raw,
+            }
+        }
     }])
 }
 
@@ -766,6 +809,12 @@ pub fn blockers(j: &Job, step: u32, plan: &StepPlan) -> Vec<Blocker> {
     let open = j.open_excursions(step).count();
     if open > 0 {
         out.push(Blocker::AlarmOpen { count: open });
+    }
+    if let Some(action) = plan.component {
+        let refdes = j.designators_pending(step, action);
+        if !refdes.is_empty() {
+            out.push(Blocker::ComponentMissing { action, refdes });
+        }
     }
     out
 }

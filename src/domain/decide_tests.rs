@@ -152,6 +152,7 @@ fn plan() -> JobPlan {
                     min_c: 100.0,
                     max_c: 150.0,
                 }),
+                component: None,
             },
             StepPlan {
                 checkpoints: vec![CheckpointPlan {
@@ -164,6 +165,7 @@ fn plan() -> JobPlan {
                 }],
                 lots: vec![],
                 window: None,
+                component: None,
             },
         ],
     }
@@ -1627,4 +1629,269 @@ fn attempt_thermal_table() {
     }
     let none = AttemptThermal::judge(&samples(&[20.0]), None, None, String::new());
     assert_eq!(none.deviation(), None, "a step without a window");
+}
+
+/// Removed and fitted components: step 1 plain, step 2 removes, step 3 fits, on a
+/// job at C4 and C5.
+#[test]
+fn component_table() {
+    use crate::domain::component::{ComponentAction, ComponentProblem};
+    let plain = StepPlan::default();
+    let plan = JobPlan {
+        steps: vec![
+            plain.clone(),
+            StepPlan {
+                component: Some(ComponentAction::Remove),
+                ..plain.clone()
+            },
+            StepPlan {
+                component: Some(ComponentAction::Install),
+                ..plain.clone()
+            },
+        ],
+    };
+    let start = Event::JobStarted {
+        job: "J1".into(),
+        board_serial: "SN1".into(),
+        assembly_part: "PN".into(),
+        assembly_rev: "A".into(),
+        refdes: vec!["C4".into(), "C5".into()],
+        defect_ref: "NCR-1".into(),
+        class: ProductClass::Class3,
+        alloy: "SAC305".into(),
+        instruction_id: "WI".into(),
+        instruction_rev: "A".into(),
+        instruction_hash: "h".into(),
+        step_count: 3,
+        approval_ref: None,
+        bench: "B1".into(),
+        performer: "T1".into(),
+        procedures: vec![],
+    };
+    let fold = |events: Vec<Event>| {
+        let mut all = vec![start.clone()];
+        all.extend(events);
+        let recs: Vec<Record> = all
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect();
+        Job::fold(&recs).unwrap()
+    };
+    let done = |step| Event::StepCompleted {
+        job: "J1".into(),
+        step,
+        temperature: vec![],
+        sample_count: 0,
+        samples_digest: "d".into(),
+        attempt: 1,
+    };
+    let removed = |refdes: &[&str]| Event::ComponentRemoved {
+        job: "J1".into(),
+        step: 1,
+        refdes: refdes.iter().map(|r| r.to_string()).collect(),
+        part_number: None,
+        entry: refdes.join(" "),
+    };
+    let fitted = Event::ComponentInstalled {
+        job: "J1".into(),
+        step: 2,
+        refdes: vec!["C4".into(), "C5".into()],
+        part_number: "GRM188".into(),
+        lot: Some("L1".into()),
+        date_code: None,
+        entry: "GRM188 L1".into(),
+    };
+    let at_step = |n: u32| -> Vec<Event> {
+        let mut e = vec![step_started(0)];
+        for s in 0..n {
+            e.push(done(s));
+            e.push(step_started(s + 1));
+        }
+        e
+    };
+    let record = |step, entry: &str| Command::RecordComponent {
+        job: "J1".into(),
+        step,
+        entry: entry.into(),
+    };
+    let complete = |step| Command::CompleteStep {
+        job: "J1".into(),
+        step,
+    };
+    let missing = |action, refdes: &[&str]| {
+        Err(Rejection::StepIncomplete {
+            step: if action == ComponentAction::Remove {
+                1
+            } else {
+                2
+            },
+            blockers: vec![Blocker::ComponentMissing {
+                action,
+                refdes: refdes.iter().map(|r| r.to_string()).collect(),
+            }],
+        })
+    };
+    let mut held = at_step(2);
+    held.push(signed(2, 0, CheckResult::Fail));
+    let with = |base: Vec<Event>, more: Vec<Event>| {
+        let mut e = base;
+        e.extend(more);
+        fold(e)
+    };
+    type ComponentCase = (
+        &'static str,
+        Job,
+        Option<Person>,
+        Command,
+        Result<Vec<&'static str>, Rejection>,
+    );
+    let cases: Vec<ComponentCase> = vec![
+        (
+            "removal confirmed at both designators",
+            fold(at_step(1)),
+            t1(),
+            record(1, "C4 C5"),
+            Ok(vec!["component_removed"]),
+        ),
+        (
+            "no one logged in",
+            fold(at_step(1)),
+            None,
+            record(1, "C4"),
+            Err(Rejection::NotLoggedIn),
+        ),
+        (
+            "a step that records no component",
+            fold(at_step(0)),
+            t1(),
+            record(0, "C4"),
+            Err(Rejection::Component(ComponentProblem::NotAComponentStep {
+                step: 0,
+            })),
+        ),
+        (
+            "not the step in progress",
+            fold(at_step(1)),
+            t1(),
+            record(2, "C4 PN L1"),
+            Err(Rejection::NotCurrentStep {
+                step: 2,
+                current: Some(1),
+            }),
+        ),
+        (
+            "the removal step cannot complete before its removal is recorded",
+            fold(at_step(1)),
+            t1(),
+            complete(1),
+            missing(ComponentAction::Remove, &["C4", "C5"]),
+        ),
+        (
+            "one of two designators recorded",
+            with(at_step(1), vec![removed(&["C4"])]),
+            t1(),
+            complete(1),
+            missing(ComponentAction::Remove, &["C5"]),
+        ),
+        (
+            "both recorded, one line each",
+            with(at_step(1), vec![removed(&["C4"]), removed(&["C5"])]),
+            t1(),
+            complete(1),
+            Ok(vec!["step_completed", "step_started"]),
+        ),
+        (
+            "fitted part with P/N, lot and date code",
+            fold(at_step(2)),
+            t1(),
+            record(2, "GRM188 L1 2319"),
+            Ok(vec!["component_installed"]),
+        ),
+        (
+            "a fitted part without its lot",
+            fold(at_step(2)),
+            t1(),
+            record(2, "C4 GRM188"),
+            Err(Rejection::Component(ComponentProblem::LotOrDateCodeNeeded)),
+        ),
+        (
+            "the fitting step cannot complete before the fitted part is recorded",
+            fold(at_step(2)),
+            t1(),
+            complete(2),
+            missing(ComponentAction::Install, &["C4", "C5"]),
+        ),
+        (
+            "fitted part recorded: the last step completes",
+            with(at_step(2), vec![fitted.clone()]),
+            t1(),
+            complete(2),
+            Ok(vec!["step_completed"]),
+        ),
+        (
+            "a held job records nothing",
+            fold(held.clone()),
+            t1(),
+            record(2, "GRM188 L1"),
+            Err(Rejection::JobIs {
+                job: "J1".into(),
+                status: JobStatus::Held,
+            }),
+        ),
+        (
+            "a redone fitting step records its part again",
+            with(
+                at_step(2),
+                vec![
+                    fitted.clone(),
+                    signed(2, 0, CheckResult::Fail),
+                    Event::StepRedone {
+                        job: "J1".into(),
+                        step: 2,
+                        reason: "wrong part fitted".into(),
+                    },
+                    step_started(2),
+                ],
+            ),
+            t1(),
+            complete(2),
+            missing(ComponentAction::Install, &["C4", "C5"]),
+        ),
+    ];
+    let t = thermal(true, true, 1.0);
+    for (name, job, actor, command, want) in cases {
+        let s = Situation {
+            bench: "B1",
+            actor: actor.as_ref(),
+            job: Some(&job),
+            plan: Some(&plan),
+            thermal: Some(&t),
+            ..Situation::default()
+        };
+        let got = decide(&s, &command, now()).map(|evs| evs.iter().map(Event::kind).collect());
+        assert_eq!(got, want, "{name}");
+    }
+    // What the fitted part's record says, field by field.
+    let job = fold(at_step(2));
+    let p = t1();
+    let s = Situation {
+        bench: "B1",
+        actor: p.as_ref(),
+        job: Some(&job),
+        plan: Some(&plan),
+        ..Situation::default()
+    };
+    assert_eq!(
+        decide(&s, &record(2, " c5 GRM188 - 2319 "), now()).unwrap(),
+        vec![Event::ComponentInstalled {
+            job: "J1".into(),
+            step: 2,
+            refdes: vec!["C5".into()],
+            part_number: "GRM188".into(),
+            lot: None,
+            date_code: Some("2319".into()),
+            entry: "c5 GRM188 - 2319".into(),
+        }]
+    );
 }

@@ -292,6 +292,34 @@ pub enum Event {
         by_name: String,
         refusal: ReleaseRefusal,
     },
+    /// The technician confirmed which component came off which designator(s) at a
+    /// step whose instruction says `component = "remove"`.
+    ComponentRemoved {
+        job: String,
+        step: u32,
+        refdes: Vec<String>,
+        /// The removed part's P/N, when the technician knew it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part_number: Option<String>,
+        /// The line as typed or scanned.
+        #[serde(default)]
+        entry: String,
+    },
+    /// The part fitted at the designator(s) at a step whose instruction says
+    /// `component = "install"`: its P/N and lot and/or date code.
+    ComponentInstalled {
+        job: String,
+        step: u32,
+        refdes: Vec<String>,
+        part_number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lot: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date_code: Option<String>,
+        /// The line as typed or scanned.
+        #[serde(default)]
+        entry: String,
+    },
 }
 
 /// One released revision of an instruction, by its revision and text's hash.
@@ -418,7 +446,9 @@ impl Event {
             | JobReviewed { job, .. }
             | Deviated { job, .. }
             | LotRefused { job, .. }
-            | InstructionArchived { job, .. } => Some(job),
+            | InstructionArchived { job, .. }
+            | ComponentRemoved { job, .. }
+            | ComponentInstalled { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -480,6 +510,8 @@ impl Event {
             StoreMigrated { .. } => "store_migrated",
             InstructionReleased { .. } => "instruction_released",
             InstructionReleaseRefused { .. } => "instruction_release_refused",
+            ComponentRemoved { .. } => "component_removed",
+            ComponentInstalled { .. } => "component_installed",
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::component::ComponentAction;
 use super::event::{
     ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, Record, RecordedFigure,
 };
@@ -84,6 +85,24 @@ pub struct Lot {
     pub time: DateTime<Utc>,
     /// Who scanned it (the record's actor).
     pub by: String,
+}
+
+/// A component removed from, or fitted at, designators of the job.
+#[derive(Serialize, Clone, PartialEq, Debug)]
+pub struct ComponentRecord {
+    pub action: ComponentAction,
+    pub step: u32,
+    pub attempt: u32,
+    pub refdes: Vec<String>,
+    pub part_number: Option<String>,
+    pub lot: Option<String>,
+    pub date_code: Option<String>,
+    /// The line as typed or scanned.
+    pub entry: String,
+    pub time: DateTime<Utc>,
+    pub by: String,
+    /// The record's seq (CFX messages are tied to it).
+    pub seq: u64,
 }
 
 #[derive(Serialize, Clone, PartialEq, Debug)]
@@ -266,6 +285,10 @@ pub struct Job {
     pub submitted: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     pub abort_reason: Option<String>,
+    /// Components removed and fitted, in record order (absent in exports of jobs
+    /// that recorded none, as before traveler kept them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentRecord>,
     /// Everything that happened, in record order. Derived from the records, which
     /// exports carry themselves, so it is not serialised with the job.
     #[serde(skip)]
@@ -353,6 +376,7 @@ impl Job {
             submitted: None,
             finished: None,
             abort_reason: None,
+            components: Vec::new(),
             timeline: Vec::new(),
             last_event_seq: rec.seq,
         })
@@ -468,6 +492,46 @@ impl Job {
                 raw_scan: raw_scan.clone(),
                 time,
                 by: actor,
+            }),
+            Event::ComponentRemoved {
+                step,
+                refdes,
+                part_number,
+                entry,
+                ..
+            } => self.components.push(ComponentRecord {
+                action: ComponentAction::Remove,
+                step: *step,
+                attempt: self.attempt_of(*step),
+                refdes: refdes.clone(),
+                part_number: part_number.clone(),
+                lot: None,
+                date_code: None,
+                entry: entry.clone(),
+                time,
+                by: actor,
+                seq: rec.seq,
+            }),
+            Event::ComponentInstalled {
+                step,
+                refdes,
+                part_number,
+                lot,
+                date_code,
+                entry,
+                ..
+            } => self.components.push(ComponentRecord {
+                action: ComponentAction::Install,
+                step: *step,
+                attempt: self.attempt_of(*step),
+                refdes: refdes.clone(),
+                part_number: Some(part_number.clone()),
+                lot: lot.clone(),
+                date_code: date_code.clone(),
+                entry: entry.clone(),
+                time,
+                by: actor,
+                seq: rec.seq,
             }),
             Event::LotRefused {
                 step,
@@ -703,6 +767,28 @@ impl Job {
             .filter(move |l| l.step == step && l.attempt == attempt)
     }
 
+    /// Components recorded in the current attempt of `step`.
+    pub fn components_for_step(&self, step: u32) -> impl Iterator<Item = &ComponentRecord> {
+        let attempt = self.attempt_of(step);
+        self.components
+            .iter()
+            .filter(move |c| c.step == step && c.attempt == attempt)
+    }
+
+    /// Designators of the job whose part `action` the current attempt of `step`
+    /// has not recorded yet.
+    pub fn designators_pending(&self, step: u32, action: ComponentAction) -> Vec<String> {
+        self.refdes
+            .iter()
+            .filter(|r| {
+                !self
+                    .components_for_step(step)
+                    .any(|c| c.action == action && c.refdes.contains(r))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Deviations signed for the current attempt of `step`.
     pub fn deviations_of_current_attempt(&self, step: u32) -> impl Iterator<Item = &Deviation> {
         let attempt = self.attempt_of(step);
@@ -882,6 +968,43 @@ fn describe(event: &Event) -> (Option<u32>, String) {
         InstructionArchived { file_name, .. } => {
             (None, format!("instruction text {file_name} archived"))
         }
+        ComponentRemoved {
+            step,
+            refdes,
+            part_number,
+            ..
+        } => (
+            Some(*step),
+            format!(
+                "component removed from {}{}",
+                refdes.join(", "),
+                part_number
+                    .as_ref()
+                    .map(|p| format!(" (P/N {p})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        ComponentInstalled {
+            step,
+            refdes,
+            part_number,
+            lot,
+            date_code,
+            ..
+        } => (
+            Some(*step),
+            format!(
+                "component fitted at {}: P/N {part_number}{}{}",
+                refdes.join(", "),
+                lot.as_ref()
+                    .map(|l| format!(", lot {l}"))
+                    .unwrap_or_default(),
+                date_code
+                    .as_ref()
+                    .map(|d| format!(", date code {d}"))
+                    .unwrap_or_default()
+            ),
+        ),
         other => (None, other.kind().replace('_', " ")),
     }
 }
@@ -958,6 +1081,7 @@ mod tests {
                 needs_expiry: false,
             }],
             window: None,
+            component: None,
         };
         let lot = Event::LotRecorded {
             job: "J1".into(),

@@ -1,6 +1,7 @@
 //! Pure rules and types: no I/O at all. Everything else in the crate leans on this.
 
 pub mod command;
+pub mod component;
 pub mod decide;
 pub mod deviations;
 pub mod event;

@@ -16,6 +16,12 @@
 //! - lot recorded: `MaterialsApplied` (`AppliedMaterial`) for what is applied to the
 //!   board (solder, flux, paste, epoxy, coating, solvent, other), `MaterialsInstalled`
 //!   for what stays on it as a part (wire, repair circuit frames);
+//! - component removed (a step with `component = "remove"`): `MaterialsUninstalled`,
+//!   one `UninstalledMaterial` whose `UninstalledComponents` are the designators it
+//!   came off, the removed P/N as its `Material` when known; component fitted
+//!   (`component = "install"`): `MaterialsInstalled` with the P/N as
+//!   `InternalPartNumber`, the lot (or the date code) as `BatchId` and one
+//!   `InstalledComponent` per designator, at the step's stage;
 //! - checkpoint signed: `UnitsInspected` with the signer as `Inspector`; a failed one
 //!   reports the defect found, its later pass marks that defect repaired, and the pass
 //!   of the instruction's last checkpoint marks the job's defects repaired;
@@ -273,6 +279,30 @@ struct AppliedMaterial {
     quantity_applied: Option<NumericValue>,
 }
 
+/// CFX/Production/Assembly/MaterialsUninstalled.cs
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MaterialsUninstalled {
+    #[serde(rename = "$type")]
+    type_name: &'static str,
+    transaction_id: String,
+    uninstalled_materials: Vec<UninstalledMaterial>,
+}
+
+/// CFX/Structures/UninstalledMaterial.cs; `Reason` is CFX/Structures/UninstalledReason.cs.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UninstalledMaterial {
+    unit_identifier: String,
+    unit_position_number: Option<i32>,
+    /// One part per designator it came off.
+    quantity_uninstalled: f64,
+    reason: &'static str,
+    /// The removed part's package "if known": only its P/N ever is.
+    material: Option<MaterialPackage>,
+    uninstalled_components: Vec<InstalledComponent>,
+}
+
 /// CFX/Structures/InstalledComponent.cs
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -289,14 +319,14 @@ struct InstalledComponent {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct MaterialPackage {
-    unique_identifier: String,
+    unique_identifier: Option<String>,
     /// The GTIN when the scan carried one; never the instruction's own material id.
     internal_part_number: Option<String>,
     internal_package_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quantity: Option<f64>,
     leading_material_package: Option<()>,
-    batch_id: String,
+    batch_id: Option<String>,
     batch_material_package: Option<()>,
     grey_zone: f64,
 }
@@ -1125,12 +1155,12 @@ impl<'a> JobMessages<'a> {
                     quantity_installed: None,
                     quantity_non_installed: None,
                     material: MaterialPackage {
-                        unique_identifier: lot.clone(),
+                        unique_identifier: Some(lot.clone()),
                         internal_part_number: gtin.clone(),
                         internal_package_name: name,
                         quantity: None,
                         leading_material_package: None,
-                        batch_id: lot.clone(),
+                        batch_id: Some(lot.clone()),
                         batch_material_package: None,
                         grey_zone: 0.0,
                     },
@@ -1255,6 +1285,104 @@ impl<'a> JobMessages<'a> {
                     rec.seq,
                     &rec.time,
                     self.inspected(job, by, "Failed", inspection),
+                )?);
+            }
+            Event::ComponentRemoved {
+                step,
+                refdes,
+                part_number,
+                ..
+            } => out.push(self.envelope(
+                job,
+                "CFX.Production.Assembly.MaterialsUninstalled",
+                rec.seq,
+                &rec.time,
+                MaterialsUninstalled {
+                    type_name: "CFX.Production.Assembly.MaterialsUninstalled, CFX",
+                    transaction_id: txn,
+                    uninstalled_materials: vec![UninstalledMaterial {
+                        unit_identifier: serial.to_string(),
+                        unit_position_number: None,
+                        quantity_uninstalled: refdes.len() as f64,
+                        // The record says what came off, not why the part failed:
+                        // the NCR's defect (reported when the job started) does.
+                        reason: "Other",
+                        material: part_number.as_ref().map(|pn| MaterialPackage {
+                            unique_identifier: None,
+                            internal_part_number: Some(pn.clone()),
+                            internal_package_name: None,
+                            quantity: None,
+                            leading_material_package: None,
+                            batch_id: None,
+                            batch_material_package: None,
+                            grey_zone: 0.0,
+                        }),
+                        uninstalled_components: refdes
+                            .iter()
+                            .map(|r| InstalledComponent {
+                                reference_designator: r.clone(),
+                                installed_unit_identifier: None,
+                                // When the removed part was fitted is not known.
+                                installation_time: None,
+                                stage: Some(self.stage(*step)),
+                                electrical_test: None,
+                                tests: None,
+                            })
+                            .collect(),
+                    }],
+                },
+            )?),
+            Event::ComponentInstalled {
+                step,
+                refdes,
+                part_number,
+                lot,
+                date_code,
+                ..
+            } => {
+                // The lot is the package's batch; a reel with a date code only
+                // names its batch by that.
+                let batch = lot.clone().or_else(|| date_code.clone());
+                out.push(self.envelope(
+                    job,
+                    "CFX.Production.Assembly.MaterialsInstalled",
+                    rec.seq,
+                    &rec.time,
+                    MaterialsInstalled {
+                        type_name: "CFX.Production.Assembly.MaterialsInstalled, CFX",
+                        transaction_id: txn,
+                        installed_materials: vec![InstalledMaterial {
+                            unit_identifier: serial.to_string(),
+                            unit_position_number: None,
+                            // One part per designator: known, unlike a lot's quantity.
+                            quantity_installed: Some(refdes.len() as f64),
+                            quantity_non_installed: None,
+                            material: MaterialPackage {
+                                unique_identifier: batch.clone(),
+                                internal_part_number: Some(part_number.clone()),
+                                internal_package_name: None,
+                                quantity: None,
+                                leading_material_package: None,
+                                batch_id: batch,
+                                batch_material_package: None,
+                                grey_zone: 0.0,
+                            },
+                            carrier_location: None,
+                            installed_components: refdes
+                                .iter()
+                                .map(|r| InstalledComponent {
+                                    reference_designator: r.clone(),
+                                    installed_unit_identifier: None,
+                                    installation_time: Some(cfx_time(&rec.time)),
+                                    stage: Some(self.stage(*step)),
+                                    electrical_test: None,
+                                    tests: None,
+                                })
+                                .collect(),
+                            non_installed_components: Vec::new(),
+                            reference_part_number: None,
+                        }],
+                    },
                 )?);
             }
             Event::JobReviewed {

@@ -246,6 +246,11 @@ pub struct Step {
     pub materials: Vec<Spanned<String>>,
     #[serde(rename = "checkpoint", default)]
     pub checkpoints: Vec<Checkpoint>,
+    /// `component = "remove"`: the technician confirms the designator(s) the part
+    /// came off (and its P/N when known); `"install"`: the fitted part's P/N and
+    /// lot/date code are captured. The step cannot complete without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Spanned<crate::domain::component::ComponentAction>>,
 }
 
 /// A step's window: numbers, or a profile of the job's alloy ("tip", "peak").

@@ -295,6 +295,8 @@ pub fn instruction(src: &Source, wi: &WorkInstructionFile, library: &Library) ->
         }
     }
 
+    out.extend(components(src, wi));
+
     for (i, step) in wi.steps.iter().enumerate() {
         let n = i + 1;
         for m in &step.materials {
@@ -420,6 +422,36 @@ pub fn instruction(src: &Source, wi: &WorkInstructionFile, library: &Library) ->
                 )),
                 _ => {}
             }
+        }
+    }
+    out
+}
+
+/// `component` on steps: a part is fitted where one came off, so in an instruction
+/// that removes one, no step fits a part before the first removal.
+fn components(src: &Source, wi: &WorkInstructionFile) -> Vec<Diagnostic> {
+    use crate::domain::component::ComponentAction;
+    let mut out = Vec::new();
+    let first_removal = wi.steps.iter().position(|s| {
+        s.component
+            .as_ref()
+            .is_some_and(|c| *c.get_ref() == ComponentAction::Remove)
+    });
+    let Some(first_removal) = first_removal else {
+        return out;
+    };
+    for (i, step) in wi.steps.iter().enumerate().take(first_removal) {
+        if let Some(c) = &step.component
+            && *c.get_ref() == ComponentAction::Install
+        {
+            out.push(src.at(
+                Some(c.span()),
+                format!(
+                    "step {}: component = \"install\" comes before the removal at step {}: a part is fitted after the old one is off",
+                    i + 1,
+                    first_removal + 1
+                ),
+            ));
         }
     }
     out

@@ -126,6 +126,9 @@ struct Inner {
     trees: Vec<sled::Tree>,
     identity: StoreIdentity,
     append: Mutex<AppendState>,
+    /// The seq of the last durable record, for tasks that follow the chain (the CFX
+    /// publisher) so they wait for an append instead of asking again and again.
+    durable_head: tokio::sync::watch::Sender<u64>,
 }
 
 struct AppendState {
@@ -400,6 +403,7 @@ impl Store {
                     high_water: head.seq,
                     scratch: false,
                 }),
+                durable_head: tokio::sync::watch::Sender::new(head.seq),
             }),
         };
         if !replay.is_empty() {
@@ -667,7 +671,15 @@ impl Store {
             state.high_water = head.seq;
         }
         debug!(head = head.seq, n = records.len(), "appended");
+        // Only now durable: whoever follows the chain may read up to here.
+        self.inner.durable_head.send_replace(head.seq);
         Ok(records)
+    }
+
+    /// Changes whenever an append has made records durable; its value is the seq of
+    /// the last of them. Reading it never waits for the append lock.
+    pub fn watch_durable_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.durable_head.subscribe()
     }
 
     /// Appends a record's bytes to its group (read from disk once per commit).

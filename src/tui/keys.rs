@@ -64,6 +64,8 @@ pub enum Cmd {
     Acknowledge,
     CompleteStep,
     Suspend,
+    /// The part removed or fitted at a step that records one.
+    Component,
     // Held.
     Redo,
     Abort,
@@ -171,6 +173,17 @@ fn needs_lot(state: &State) -> bool {
 /// An alarm recorded and not acknowledged (one still being saved is not yet).
 fn has_alarm(state: &State) -> bool {
     runner(state).is_some_and(|r| r.job.open_excursions(r.step).next().is_some())
+}
+
+/// The step's instruction says a part comes off or goes on here.
+fn records_component(state: &State) -> bool {
+    runner(state).is_some_and(|r| {
+        r.instruction
+            .spec
+            .steps
+            .get(r.step as usize)
+            .is_some_and(|s| s.component.is_some())
+    })
 }
 
 fn has_same_lot(state: &State) -> bool {
@@ -313,6 +326,13 @@ pub const RUNNER: &[Binding] = &[
     bw(&[K::Char('a')], "a", "ack", Cmd::Acknowledge, has_alarm),
     b(&[K::Char('n')], "n", "next step", Cmd::CompleteStep, true),
     b(&[K::Char('z')], "z", "suspend", Cmd::Suspend, true),
+    bw(
+        &[K::Char('m')],
+        "m",
+        "part removed / fitted",
+        Cmd::Component,
+        records_component,
+    ),
     bw(&[K::Up], "↑↓", "checkpoint", Cmd::Up, several_checkpoints),
     b(&[K::Down], "↓", "next checkpoint", Cmd::Down, false),
     bw(

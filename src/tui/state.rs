@@ -367,6 +367,10 @@ pub enum Purpose {
     },
     Approve,
     Reject,
+    /// The part removed from or fitted at the job's designators.
+    Component {
+        action: crate::domain::component::ComponentAction,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

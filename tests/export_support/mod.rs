@@ -8,6 +8,7 @@ pub mod troubled;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use traveler::domain::component::ComponentAction;
 use traveler::domain::event::{ChannelSummary, Event, Measurement, SYSTEM_ACTOR};
 use traveler::domain::types::{CheckResult, Decision, Meaning, ProductClass, Role, SkillLevel};
 use traveler::instruction::schema::{CheckpointKind, Signer};
@@ -165,6 +166,33 @@ pub fn run_job(store: &Store, lib: &Library, s: &JobScript<'_>) -> usize {
                     },
                 )
                 .unwrap();
+        }
+
+        // The part removed and the part fitted, as the bench records them at the
+        // steps whose instruction says so.
+        if let Some(action) = &step.component
+            && !s.refdes.is_empty()
+        {
+            let refdes: Vec<String> = s.refdes.iter().map(|r| r.to_string()).collect();
+            let event = match action.get_ref() {
+                ComponentAction::Remove => Event::ComponentRemoved {
+                    job: job.clone(),
+                    step: idx,
+                    refdes: refdes.clone(),
+                    part_number: Some("OLD-PN-1".into()),
+                    entry: format!("{} OLD-PN-1", refdes.join(" ")),
+                },
+                ComponentAction::Install => Event::ComponentInstalled {
+                    job: job.clone(),
+                    step: idx,
+                    refdes: refdes.clone(),
+                    part_number: "NEW-PN-2".into(),
+                    lot: Some(format!("LOT-PART-{}", s.id)),
+                    date_code: Some("2609".into()),
+                    entry: format!("{} NEW-PN-2 LOT-PART-{} 2609", refdes.join(" "), s.id),
+                },
+            };
+            store.append_at(at(0), TECH.0, event).unwrap();
         }
 
         let mut temperature = Vec::new();

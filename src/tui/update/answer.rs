@@ -301,6 +301,41 @@ fn saved_text(acc: &Accepted) -> Option<(FlashKind, String)> {
                 FlashKind::Error,
                 format!("Lot {lot} of {material} REFUSED: {reason} — the refusal is recorded"),
             )),
+            Event::ComponentRemoved {
+                refdes,
+                part_number,
+                ..
+            } => Some((
+                FlashKind::Saved,
+                format!(
+                    "Part removed from {}{} — saved",
+                    refdes.join(", "),
+                    part_number
+                        .as_ref()
+                        .map(|p| format!(" (P/N {p})"))
+                        .unwrap_or_default()
+                ),
+            )),
+            Event::ComponentInstalled {
+                refdes,
+                part_number,
+                lot,
+                date_code,
+                ..
+            } => Some((
+                FlashKind::Saved,
+                format!(
+                    "Part {part_number} fitted at {}{}{} — saved",
+                    refdes.join(", "),
+                    lot.as_ref()
+                        .map(|l| format!(", lot {l}"))
+                        .unwrap_or_default(),
+                    date_code
+                        .as_ref()
+                        .map(|d| format!(", date code {d}"))
+                        .unwrap_or_default()
+                ),
+            )),
             Event::StepCompleted { step, .. } => Some((
                 FlashKind::Saved,
                 format!("Step {} completed — saved", step + 1),

@@ -26,9 +26,19 @@ pub(super) fn modal(state: &mut State, input: Action) -> Vec<Effect> {
             match (cmd, input.clone()) {
                 (Some(Cmd::Next), _) | (_, Action::Scan(_)) if on_comment => {
                     if let Action::Scan(s) = &input {
+                        // Scans of a part's P/N, then its lot, are words of one line.
+                        if matches!(d.purpose, Purpose::Component { .. })
+                            && !d.comment.value.is_empty()
+                            && !d.comment.value.ends_with(' ')
+                        {
+                            d.comment.push_str(" ");
+                        }
                         d.comment.push_str(s);
                     }
-                    if d.comment.trimmed().chars().count() < 3 {
+                    // A designator ("U7") is shorter than a reason; the core reads it.
+                    let short = !matches!(d.purpose, Purpose::Component { .. })
+                        && d.comment.trimmed().chars().count() < 3;
+                    if short {
                         d.error = Some("A comment of a few words is required".into());
                     } else if d.pin.is_some() {
                         d.on_pin = true;
@@ -230,6 +240,14 @@ pub(super) fn comment_done(
                         step,
                         kind: *kind,
                         reason: comment,
+                    },
+                ),
+                Purpose::Component { .. } => (
+                    "component",
+                    Command::RecordComponent {
+                        job,
+                        step,
+                        entry: comment,
                     },
                 ),
                 _ => return Vec::new(),

@@ -161,6 +161,30 @@ pub(super) fn runner_input(state: &mut State, input: Action) -> Vec<Effect> {
                 "Reason",
             ))
         }
+        Some(Cmd::Component) => {
+            use crate::domain::component::ComponentAction;
+            let Some(action) = spec.component.as_ref().map(|c| *c.get_ref()) else {
+                state.flash(FlashKind::Info, "This step removes or fits no part");
+                return Vec::new();
+            };
+            let (title, label) = match action {
+                ComponentAction::Remove => (
+                    "Part removed: designator(s), then its P/N if known",
+                    "Removed",
+                ),
+                ComponentAction::Install => (
+                    "Part fitted: designator(s), P/N, lot (or -), date code, or scan its label",
+                    "Fitted",
+                ),
+            };
+            // The designators still to record, so Enter confirms a removal.
+            let pending = r.job.designators_pending(step, action);
+            let mut m = CommentDialog::open(Purpose::Component { action }, title, label);
+            if let Modal::Comment(d) = &mut m {
+                d.comment.push_str(&format!("{} ", pending.join(" ")));
+            }
+            state.modal = Some(m);
+        }
         Some(Cmd::Back) => return go_home(state),
         _ => {}
     }

@@ -63,7 +63,11 @@ pub fn draw(state: &State, modal: &Modal, theme: &Theme, frame: &mut Frame, area
             if d.waiting.is_some() {
                 l.push(Line::from(Span::styled("saving…", theme.dim())));
             }
-            (" Comment ".to_string(), l)
+            let title = match d.purpose {
+                crate::tui::state::Purpose::Component { .. } => " Component ",
+                _ => " Comment ",
+            };
+            (title.to_string(), l)
         }
         Modal::Sign(d) => {
             let Screen::Runner(r) = &state.screen else {

@@ -379,6 +379,8 @@ fn help_notes(state: &State) -> Vec<&'static str> {
             "l types a lot by hand (lot, a space, the expiry as YYYY-MM-DD); scanning a",
             "lot label needs no key. p records again the lot an earlier step used for",
             "the material this step still needs.",
+            "m records the part a step removes (designators, its P/N if known) or fits",
+            "(designators, P/N, lot or -, date code), where the step asks for it.",
             "n completes the step once every checkpoint is signed and every lot scanned.",
             "z suspends the job with a reason: it leaves the bench's list of running",
             "jobs and asks why when resumed. Recording stops.",

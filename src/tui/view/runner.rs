@@ -236,6 +236,37 @@ fn step_lines(
             status,
         ]));
     }
+    if let Some(action) = step.component.as_ref().map(|c| *c.get_ref()) {
+        use crate::domain::component::ComponentAction;
+        let (what, verb) = match action {
+            ComponentAction::Remove => ("Part removed: ", "confirm the removal"),
+            ComponentAction::Install => ("Part fitted: ", "record P/N and lot"),
+        };
+        let mut spans = vec![Span::styled(what, theme.dim())];
+        for c in r
+            .job
+            .components_for_step(r.step)
+            .filter(|c| c.action == action)
+        {
+            let detail: Vec<&str> = [&c.part_number, &c.lot, &c.date_code]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            spans.push(Span::styled(
+                format!("✔ {} {} ", c.refdes.join(","), detail.join(" ")),
+                theme.ok(),
+            ));
+        }
+        let pending = r.job.designators_pending(r.step, action);
+        if !pending.is_empty() {
+            spans.push(Span::styled(
+                format!("✖ {}: press m to {verb}", pending.join(",")),
+                theme.warn(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
     lines.push(Line::raw(""));
     let signed = &r.job.steps[r.step as usize].signatures;
     for (i, cp) in step.checkpoints.iter().enumerate() {

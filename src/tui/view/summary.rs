@@ -175,6 +175,28 @@ pub fn record_lines(
                 hm(l.time)
             )));
         }
+        for c in job.components.iter().filter(|c| c.step as usize == i) {
+            let what = match c.action {
+                crate::domain::component::ComponentAction::Remove => "removed from",
+                crate::domain::component::ComponentAction::Install => "fitted at",
+            };
+            let detail: Vec<String> = [
+                c.part_number.as_ref().map(|p| format!("P/N {p}")),
+                c.lot.as_ref().map(|l| format!("lot {l}")),
+                c.date_code.as_ref().map(|d| format!("date code {d}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            lines.push(Line::raw(format!(
+                "      ◆ part {what} {}{}{} — {}, {}",
+                c.refdes.join(", "),
+                if detail.is_empty() { "" } else { ": " },
+                detail.join(", "),
+                c.by,
+                hm(c.time)
+            )));
+        }
         for l in job.lot_refusals.iter().filter(|l| l.step as usize == i) {
             lines.push(Line::from(Span::styled(
                 format!(
