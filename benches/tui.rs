@@ -56,6 +56,8 @@ fn main() {
         Utc::now().date_naive(),
     )
     .unwrap();
+    // The demo store's instructions are released, as the demo application's are.
+    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
     let seed_time = seeded.elapsed();
     let mut state = State::new(library.clone(), "BENCH", Utc::now());
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

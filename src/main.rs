@@ -57,6 +57,8 @@ enum Command {
     /// The shop hub: init its database, serve it, enrol benches, show their status.
     #[command(subcommand)]
     Hub(traveler::hub::cli::HubCommand),
+    /// Controlled work instructions: release a revision, status, diff, show.
+    Instructions(cli::instructions::InstructionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         Some(Command::Station(c)) => cli::station::run(c),
         Some(Command::Cfx(c)) => cli::cfx::run(c),
         Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone()),
+        Some(Command::Instructions(a)) => cli::instructions::run(a, args.instructions.as_deref()),
         None => cli::app::run(args.app, args.instructions),
     };
     match result {

@@ -36,6 +36,8 @@ fn overlong_typed_values_are_saved_whole() {
         Utc::now().date_naive(),
     )
     .unwrap();
+    // The demo store's instructions are released, as the demo application's are.
+    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
     let exec = Executor::new(
         traveler::core::Core::new(store.clone(), library.clone(), "B1"),
         dir.path().join("exports"),
@@ -144,6 +146,8 @@ fn the_review_screen_export_is_owner_only() {
         Utc::now().date_naive(),
     )
     .unwrap();
+    // The demo store's instructions are released, as the demo application's are.
+    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
     let exports = dir.path().join("exports");
     let exec = Executor::new(
         traveler::core::Core::new(store.clone(), library.clone(), "B1"),

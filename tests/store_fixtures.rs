@@ -562,6 +562,13 @@ fn later_schema_2_kinds_decode_and_encode_to_their_golden_bytes() {
         assert_eq!(hex::encode(chain_hash(seq, &prev, bytes.as_bytes())), hash);
         kinds.push(d.record.event.kind());
     }
-    assert_eq!(kinds, ["pin_policy_met"]);
+    assert_eq!(
+        kinds,
+        [
+            "pin_policy_met",
+            "instruction_release_refused",
+            "instruction_released"
+        ]
+    );
     assert!(kinds.iter().all(|k| KINDS_V2.contains(k)));
 }

@@ -61,7 +61,7 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         return Ok(1);
     }
     let problems = loaded.diagnostics.len();
-    let library = Arc::new(loaded.library);
+    let mut library = loaded.library;
 
     // A store the application creates is named after its bench, not the computer.
     let options = OpenOptions {
@@ -75,11 +75,21 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
             return Ok(crate::cli::store::exit_code(&e));
         }
     };
-    let mut state = State::new(library.clone(), &settings.bench, Utc::now());
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if settings.demo {
         let policy = library.policy.as_ref().context("policy")?;
         crate::demo::seed(&store, policy, Utc::now().date_naive()).map_err(anyhow::Error::msg)?;
+        // The demo store holds the shipped instructions as released by its engineer.
+        crate::demo::seed_releases(&store, &library, Utc::now()).map_err(anyhow::Error::msg)?;
+    }
+    // What is released, for the new-job list's greyed reasons (the core re-checks).
+    match store.releases() {
+        Ok(book) => library.releases = Some(Arc::new(book)),
+        Err(e) => tracing::warn!("instruction releases not read: {e}"),
+    }
+    let library = Arc::new(library);
+    let mut state = State::new(library.clone(), &settings.bench, Utc::now());
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if settings.demo {
         state.demo = Some(crate::demo::badges());
     }
     if problems > 0 {

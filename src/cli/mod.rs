@@ -7,6 +7,8 @@ pub mod check;
 // Where read commands write (their own streams, or the local socket's frames).
 pub mod console;
 pub mod export;
+// Controlled work instructions: release, status, diff, show.
+pub mod instructions;
 pub mod people;
 pub mod station;
 pub mod station_link;

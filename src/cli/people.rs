@@ -81,7 +81,8 @@ pub enum PeopleCommand {
         /// The printed name shown with every signature.
         #[arg(long)]
         name: String,
-        /// Comma-separated: technician, inspector, supervisor, admin.
+        /// Comma-separated: technician, inspector, supervisor, admin, engineer
+        /// (releases work instructions).
         #[arg(long, value_delimiter = ',', required = true)]
         role: Vec<Role>,
         /// intermediate, advanced or expert.
@@ -236,7 +237,7 @@ impl Pins {
 /// Reads a PIN with the terminal in raw mode, so nothing echoes and Ctrl-C
 /// arrives as a key: the terminal is restored before we give up, where a
 /// SIGINT while echo was off would leave the shell without echo.
-fn read_hidden(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn read_hidden(prompt: &str) -> anyhow::Result<String> {
     use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
     use crossterm::terminal;
 

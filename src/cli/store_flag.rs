@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 
 /// Sub-commands that read a store, with their nested sub-commands (if any).
-const STORE_COMMANDS: [&str; 11] = [
+const STORE_COMMANDS: [&str; 12] = [
     "cfx",
     "verify",
     "backup",
@@ -20,6 +20,7 @@ const STORE_COMMANDS: [&str; 11] = [
     "where-used",
     "reviews",
     "people",
+    "instructions",
 ];
 
 /// Top-level options that take a value, so their value is not a sub-command name.

@@ -13,13 +13,14 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::command::{
-    CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, Rejection, StepPlan,
+    CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, NewRelease, Rejection, StepPlan,
 };
-use crate::domain::decide::{AttemptThermal, Situation, StartFacts, decide};
+use crate::domain::decide::{AttemptThermal, ReleaseFacts, Situation, StartFacts, decide};
 use crate::domain::event::{Event, Record};
 use crate::domain::job::{Job, JobStatus, sample_stream};
 use crate::domain::person::{Person, Roster};
 use crate::domain::policy::PriorJob;
+use crate::domain::release::Standing;
 use crate::domain::thermal::Sample;
 use crate::instruction::schema::{CheckpointKind, Signer, WorkInstructionFile};
 use crate::instruction::{Instruction, Library};
@@ -159,6 +160,10 @@ impl Core {
             Command::StartJob(new) => Some(self.start_facts(new, now)?),
             _ => None,
         };
+        let release = match command {
+            Command::Release(new) => Some(self.release_facts(new)?),
+            _ => None,
+        };
         let situation = Situation {
             bench: &self.bench,
             policy,
@@ -168,6 +173,7 @@ impl Core {
             plan: plan.as_ref(),
             start: start.as_ref(),
             thermal: thermal.as_ref(),
+            release: release.as_ref(),
         };
         let events = decide(&situation, command, now)?;
         let badge = actor
@@ -184,8 +190,27 @@ impl Core {
             )
             .map_err(store_error)?;
         for r in &records {
-            if let Event::InstructionArchived { hash, .. } = &r.event {
-                self.store.note_archived(hash, r.seq).map_err(store_error)?;
+            match &r.event {
+                Event::InstructionArchived { hash, .. }
+                | Event::InstructionReleased {
+                    hash,
+                    text: Some(_),
+                    ..
+                } => self.store.note_archived(hash, r.seq).map_err(store_error)?,
+                // Refused and on record: the answer is the refusal.
+                Event::InstructionReleaseRefused {
+                    by_name,
+                    by,
+                    refusal,
+                    ..
+                } => {
+                    return Err(Rejection::ReleaseRefused {
+                        who: format!("{by_name} ({by})"),
+                        refusal: refusal.clone(),
+                        seq: r.seq,
+                    });
+                }
+                _ => {}
             }
         }
         let job_id = records
@@ -365,7 +390,10 @@ impl Core {
                 Some((name, text))
             }
         };
+        let releases = self.store.releases().map_err(store_error)?;
+        let standing = Standing::of(&releases, ins.id(), ins.revision(), &ins.hash);
         Ok(StartFacts {
+            standing,
             job,
             bench: self.bench.clone(),
             facts: ins.facts(&self.library),
@@ -374,6 +402,60 @@ impl Core {
             step_count: ins.spec.steps.len() as u32,
             prior: self.prior_jobs(&new.board_serial)?,
             archive,
+        })
+    }
+
+    /// The file to release checked as `traveler check` checks the folder (against
+    /// this library's catalog, alloys and policy), and the instruction's releases.
+    fn release_facts(&self, new: &NewRelease) -> Result<ReleaseFacts, Rejection> {
+        let path = PathBuf::from(&new.file_name);
+        let hash = hex::encode(Sha256::digest(new.text.as_bytes()));
+        let (instruction_id, revision, problems) =
+            match crate::instruction::check_text(&self.library, &path, &new.text) {
+                Ok(i) => (i.id().to_string(), i.revision().to_string(), Vec::new()),
+                Err(found) => {
+                    // Name what it claims to be where it reads at all.
+                    let (id, rev) = toml::from_str::<WorkInstructionFile>(&new.text)
+                        .map(|w| (w.id.into_inner(), w.revision))
+                        .unwrap_or_else(|_| (new.file_name.clone(), String::new()));
+                    (id, rev, found.iter().map(ToString::to_string).collect())
+                }
+            };
+        let problems = if self.library.policy.is_none() {
+            let mut p = problems;
+            p.push(format!(
+                "{}: policy.toml did not load: run `traveler check`",
+                self.library.dir.display()
+            ));
+            p
+        } else {
+            problems
+        };
+        let history = self
+            .store
+            .releases()
+            .map_err(store_error)?
+            .history(&instruction_id)
+            .to_vec();
+        let text_stored = self
+            .store
+            .archived_instruction(&hash)
+            .map_err(store_error)?
+            .is_some();
+        let identity = self.store.identity();
+        Ok(ReleaseFacts {
+            instruction_id,
+            revision,
+            hash,
+            problems,
+            text_stored,
+            history,
+            origin_store: identity.store_id.clone(),
+            origin_bench: if self.bench.is_empty() {
+                identity.bench.clone()
+            } else {
+                self.bench.clone()
+            },
         })
     }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::event::{DeviationKind, Event};
+use super::event::{DeviationKind, Event, ReleaseRefusal};
 use super::job::JobStatus;
 use super::person::{BadgeRejection, NameRejection};
 use super::pin_rules::{NewPin, PinRejection};
@@ -117,6 +117,17 @@ pub enum Command {
         comment: String,
     },
     Roster(RosterCommand),
+    /// Release a revision of a work instruction: the file's exact text, as checked.
+    Release(Box<NewRelease>),
+}
+
+/// A work instruction file to release, with the releaser's reason or ECO reference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRelease {
+    pub file_name: String,
+    /// The file's exact text: what was checked and shown is what is recorded.
+    pub text: String,
+    pub reason: String,
 }
 
 /// Changes to the roster, authorised by an admin's badge and PIN (except the first).
@@ -184,7 +195,7 @@ impl Command {
             | Abort { job, .. }
             | Submit { job }
             | Review { job, .. } => Some(job),
-            LogIn | LogOut { .. } | StartJob(_) | Roster(_) => None,
+            LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
         }
     }
 
@@ -192,7 +203,7 @@ impl Command {
     pub fn needs_pin(&self) -> bool {
         use Command::*;
         match self {
-            LogIn | Sign { .. } | Deviate { .. } | Review { .. } => true,
+            LogIn | Sign { .. } | Deviate { .. } | Review { .. } | Release(_) => true,
             Roster(RosterCommand::Init { .. }) => false,
             Roster(_) => true,
             _ => false,
@@ -206,6 +217,7 @@ impl Command {
             Command::Sign { .. } => "signature",
             Command::Deviate { .. } => "deviation",
             Command::Review { .. } => "review",
+            Command::Release(_) => "release",
             _ => "admin",
         }
     }
@@ -417,6 +429,29 @@ pub enum Rejection {
     Store {
         reason: String,
     },
+    /// An instruction file to release has problems (`traveler check`'s
+    /// file:line:col messages): nothing was released.
+    InstructionInvalid {
+        file: String,
+        problems: Vec<String>,
+    },
+    /// This very text is the revision in force already.
+    AlreadyReleased {
+        id: String,
+        revision: String,
+    },
+    /// The revision was released before with other text: a changed file needs a
+    /// new revision, so a revision always names one text.
+    RevisionReused {
+        id: String,
+        revision: String,
+    },
+    /// The person may not release instructions; the refusal is on record.
+    ReleaseRefused {
+        who: String,
+        refusal: ReleaseRefusal,
+        seq: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -597,6 +632,24 @@ impl fmt::Display for Rejection {
             NoPolicy => write!(f, "policy.toml did not load: run `traveler check`"),
             Roster(p) => write!(f, "{p}"),
             Store { reason } => write!(f, "NOT saved: {reason}"),
+            InstructionInvalid { file, problems } => write!(
+                f,
+                "{file} cannot be released: {} problem(s) found by `traveler check`:\n{}",
+                problems.len(),
+                problems.join("\n")
+            ),
+            AlreadyReleased { id, revision } => write!(
+                f,
+                "{id} rev {revision} is already the released revision, with these exact bytes"
+            ),
+            RevisionReused { id, revision } => write!(
+                f,
+                "{id} rev {revision} was released before with other text: give the changed file a new revision"
+            ),
+            ReleaseRefused { who, refusal, seq } => write!(
+                f,
+                "{who} may not release instructions: {refusal} (the refusal is recorded, record {seq})"
+            ),
         }
     }
 }

@@ -5,15 +5,18 @@
 use chrono::{DateTime, Utc};
 
 use super::command::{
-    Blocker, CheckKind, Command, CommentFor, JobPlan, LotProblem, NewJob, Rejection, RosterCommand,
-    RosterProblem, StepPlan, Verdict,
+    Blocker, CheckKind, Command, CommentFor, JobPlan, LotProblem, NewJob, NewRelease, Rejection,
+    RosterCommand, RosterProblem, StepPlan, Verdict,
 };
-use super::event::{ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure};
+use super::event::{
+    ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure, RevisionRef,
+};
 use super::gs1;
 use super::job::{Job, JobStatus};
 use super::person::{self, Person, Roster};
 use super::pin_rules::{NewPin, check_new_pin};
-use super::policy::{self, InstructionFacts, Policy, PriorJob, SignerRole};
+use super::policy::{self, InstructionFacts, Policy, PriorJob, Refusal, SignerRole};
+use super::release::{self, Released, Standing, may_release};
 use super::thermal::{Sample, StepThermal, Window};
 use super::types::{CheckResult, Decision, Meaning, Role};
 
@@ -34,6 +37,27 @@ pub struct StartFacts {
     pub prior: Vec<PriorJob>,
     /// The instruction's file name and text, when the store has not archived them yet.
     pub archive: Option<(String, String)>,
+    /// Where the instruction's text stands against its releases.
+    pub standing: Standing,
+}
+
+/// What releasing a file needs to know, loaded by the core: the file checked as
+/// `traveler check` does, and the instruction's releases so far.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseFacts {
+    /// From the file; the file name when it does not read as an instruction.
+    pub instruction_id: String,
+    pub revision: String,
+    /// Hex SHA-256 of the text's bytes.
+    pub hash: String,
+    /// `traveler check`'s findings in the file, as file:line:col messages.
+    pub problems: Vec<String>,
+    /// The store already holds this hash's text (archived by a job or a release).
+    pub text_stored: bool,
+    /// The instruction's releases so far, oldest first.
+    pub history: Vec<Released>,
+    pub origin_store: String,
+    pub origin_bench: String,
 }
 
 /// The current attempt's stored samples, judged against the step's window.
@@ -128,6 +152,8 @@ pub struct Situation<'a> {
     pub start: Option<&'a StartFacts>,
     /// The current attempt's stored samples (CompleteStep, Deviate, Sign).
     pub thermal: Option<&'a AttemptThermal>,
+    /// For a release: the file as checked and the instruction's releases.
+    pub release: Option<&'a ReleaseFacts>,
 }
 
 type Decided = Result<Vec<Event>, Rejection>;
@@ -354,7 +380,64 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
             }])
         }
         Command::Roster(r) => roster(s, r, now),
+        Command::Release(new) => release(s, new, now),
     }
+}
+
+/// A release by an engineer of a file without problems, with a reason; a refusal
+/// for want of the role is an event (recorded), the others are plain refusals.
+fn release(s: &Situation<'_>, new: &NewRelease, now: DateTime<Utc>) -> Decided {
+    let p = actor(s)?;
+    let f = s.release.ok_or_else(|| Rejection::Store {
+        reason: "the file to release was not read".into(),
+    })?;
+    if let Err(refusal) = may_release(p, now) {
+        return Ok(vec![Event::InstructionReleaseRefused {
+            instruction_id: f.instruction_id.clone(),
+            revision: f.revision.clone(),
+            hash: f.hash.clone(),
+            by: p.badge.clone(),
+            by_name: p.name.clone(),
+            refusal,
+        }]);
+    }
+    if !f.problems.is_empty() {
+        return Err(Rejection::InstructionInvalid {
+            file: new.file_name.clone(),
+            problems: f.problems.clone(),
+        });
+    }
+    let why = reason(&new.reason)?;
+    let current = f.history.last();
+    if current.is_some_and(|c| c.hash == f.hash) {
+        return Err(Rejection::AlreadyReleased {
+            id: f.instruction_id.clone(),
+            revision: f.revision.clone(),
+        });
+    }
+    if f.history.iter().any(|r| r.revision == f.revision) {
+        return Err(Rejection::RevisionReused {
+            id: f.instruction_id.clone(),
+            revision: f.revision.clone(),
+        });
+    }
+    Ok(vec![Event::InstructionReleased {
+        instruction_id: f.instruction_id.clone(),
+        revision: f.revision.clone(),
+        hash: f.hash.clone(),
+        file_name: new.file_name.clone(),
+        text: (!f.text_stored).then(|| new.text.clone()),
+        effective: now,
+        by: p.badge.clone(),
+        by_name: p.name.clone(),
+        reason: why,
+        origin_store: f.origin_store.clone(),
+        origin_bench: f.origin_bench.clone(),
+        supersedes: current.map(|c| RevisionRef {
+            revision: c.revision.clone(),
+            hash: c.hash.clone(),
+        }),
+    }])
 }
 
 fn actor<'a>(s: &Situation<'a>) -> Result<&'a Person, Rejection> {
@@ -431,7 +514,11 @@ fn start_job(s: &Situation<'_>, new: &NewJob, now: DateTime<Utc>) -> Decided {
     if !missing.is_empty() {
         return Err(Rejection::FieldsMissing { fields: missing });
     }
-    let refusals = policy::run_refusals(policy, p, &f.facts, new.class, &new.refdes, &f.prior, now);
+    let mut refusals =
+        policy::run_refusals(policy, p, &f.facts, new.class, &new.refdes, &f.prior, now);
+    if let Some(why) = release::start_refusal(policy.require_release, &f.standing) {
+        refusals.push(Refusal::NotReleased(why));
+    }
     if !refusals.is_empty() {
         return Err(Rejection::StartRefused {
             instruction: f.facts.id.clone(),

@@ -4,14 +4,15 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::*;
 use crate::domain::command::{
-    CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, NewJob, Rejection, RosterCommand,
-    StepPlan, Verdict,
+    CheckKind, CheckpointPlan, Command, CommentFor, JobPlan, LotPlan, NewJob, NewRelease,
+    Rejection, RosterCommand, StepPlan, Verdict,
 };
 use crate::domain::event::{DeviationKind, Event, Record};
 use crate::domain::job::Job;
 use crate::domain::person::{Person, Roster};
 use crate::domain::pin_rules::{NewPin, PinRejection};
 use crate::domain::policy::{ApprovalRule, InstructionFacts, Policy, Refusal};
+use crate::domain::release::{NotReleased, Released, Standing};
 use crate::domain::thermal::Window;
 use crate::domain::types::{Activity, CheckResult, Decision, ProductClass, Role, SkillLevel};
 
@@ -33,6 +34,7 @@ fn policy() -> Policy {
         max_failed_pins: 5,
         lockout_minutes: 15,
         idle_logout_minutes: 10,
+        require_release: true,
         pin: Default::default(),
     }
 }
@@ -220,6 +222,7 @@ fn run(cases: Vec<Case>) {
             plan: Some(&plan),
             start: None,
             thermal: c.thermal.as_ref(),
+            release: None,
         };
         let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
         assert_eq!(got, c.want, "{}", c.name);
@@ -1046,6 +1049,7 @@ fn start_job_table() {
         step_count: 2,
         prior: vec![],
         archive: Some(("WI.toml".into(), "id = \"WI\"".into())),
+        standing: Standing::Released(Box::new(released("A", "h"))),
     };
     let new = |serial: &str, approval: &str| {
         Command::StartJob(Box::new(NewJob {
@@ -1115,6 +1119,275 @@ fn start_job_table() {
     assert!(
         matches!(&evs[0], Event::JobStarted { procedures, .. } if procedures == &["7711 3.1.1".to_string()])
     );
+}
+
+fn released(revision: &str, hash: &str) -> Released {
+    Released {
+        seq: 1,
+        instruction_id: "WI".into(),
+        revision: revision.into(),
+        hash: hash.into(),
+        file_name: "WI.toml".into(),
+        effective: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        by: "E1".into(),
+        by_name: "Eva Berg".into(),
+        reason: "ECO-1".into(),
+        origin_store: "store".into(),
+        origin_bench: "B1".into(),
+    }
+}
+
+/// The bench starts jobs only on the released text, unless policy says otherwise.
+#[test]
+fn start_job_needs_the_released_revision_table() {
+    let p = person("T1", &[Role::Technician]);
+    let on = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    type Case = (
+        &'static str,
+        bool,
+        Standing,
+        Result<Vec<&'static str>, Vec<Refusal>>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "released",
+            true,
+            Standing::Released(Box::new(released("A", "h"))),
+            Ok(vec!["job_started", "step_started"]),
+        ),
+        (
+            "draft",
+            true,
+            Standing::Draft,
+            Err(vec![Refusal::NotReleased(NotReleased::Draft)]),
+        ),
+        (
+            "changed since release",
+            true,
+            Standing::Changed {
+                current: Box::new(released("A", "h0")),
+                revision: "A".into(),
+            },
+            Err(vec![Refusal::NotReleased(
+                NotReleased::ChangedSinceRelease {
+                    revision: "A".into(),
+                    on,
+                    by_name: "Eva Berg".into(),
+                },
+            )]),
+        ),
+        (
+            "superseded",
+            true,
+            Standing::Superseded {
+                this: Box::new(released("A", "h")),
+                current: Box::new(released("B", "hb")),
+            },
+            Err(vec![Refusal::NotReleased(NotReleased::Superseded {
+                revision: "A".into(),
+                by_revision: "B".into(),
+                on,
+                by_name: "Eva Berg".into(),
+            })]),
+        ),
+        (
+            "require_release = false",
+            false,
+            Standing::Draft,
+            Ok(vec!["job_started", "step_started"]),
+        ),
+    ];
+    for (name, require, standing, want) in cases {
+        let mut policy = policy();
+        policy.require_release = require;
+        let f = StartFacts {
+            job: "B1-1".into(),
+            bench: "B1".into(),
+            facts: InstructionFacts {
+                id: "WI".into(),
+                activity: Activity::Rework,
+                skill: SkillLevel::Intermediate,
+                modules: vec![],
+                classes: vec![ProductClass::Class3],
+                procedures: vec![],
+            },
+            revision: "A".into(),
+            hash: "h".into(),
+            step_count: 2,
+            prior: vec![],
+            archive: None,
+            standing,
+        };
+        let s = Situation {
+            policy: Some(&policy),
+            actor: Some(&p),
+            start: Some(&f),
+            ..Situation::default()
+        };
+        let command = Command::StartJob(Box::new(NewJob {
+            board_serial: "SN1".into(),
+            assembly_part: "PN".into(),
+            assembly_rev: "A".into(),
+            refdes: vec!["U1".into()],
+            defect_ref: "NCR".into(),
+            approval_ref: String::new(),
+            class: ProductClass::Class3,
+            alloy: "SAC305".into(),
+            instruction_id: "WI".into(),
+        }));
+        let got = decide(&s, &command, now()).map(|e| e.iter().map(Event::kind).collect());
+        let want = want.map_err(|refusals| Rejection::StartRefused {
+            instruction: "WI".into(),
+            refusals,
+        });
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn release_table() {
+    let engineer = person("E1", &[Role::Engineer]);
+    let admin = person("A1", &[Role::Admin, Role::Supervisor]);
+    let facts =
+        |revision: &str, hash: &str, history: Vec<Released>, problems: Vec<&str>| ReleaseFacts {
+            instruction_id: "WI".into(),
+            revision: revision.into(),
+            hash: hash.into(),
+            problems: problems.into_iter().map(String::from).collect(),
+            text_stored: false,
+            history,
+            origin_store: "store".into(),
+            origin_bench: "B1".into(),
+        };
+    let new = |reason: &str| {
+        Command::Release(Box::new(NewRelease {
+            file_name: "WI.toml".into(),
+            text: "id = \"WI\"".into(),
+            reason: reason.into(),
+        }))
+    };
+    type Case<'a> = (
+        &'static str,
+        &'a Person,
+        ReleaseFacts,
+        Command,
+        Result<Vec<&'static str>, Rejection>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "first release",
+            &engineer,
+            facts("A", "ha", vec![], vec![]),
+            new("ECO-0001"),
+            Ok(vec!["instruction_released"]),
+        ),
+        (
+            "a non-releaser is refused on record",
+            &admin,
+            facts("A", "ha", vec![], vec![]),
+            new("ECO-0001"),
+            Ok(vec!["instruction_release_refused"]),
+        ),
+        (
+            "check problems",
+            &engineer,
+            facts("A", "ha", vec![], vec!["WI.toml:3:1: unknown field"]),
+            new("ECO-0001"),
+            Err(Rejection::InstructionInvalid {
+                file: "WI.toml".into(),
+                problems: vec!["WI.toml:3:1: unknown field".into()],
+            }),
+        ),
+        (
+            "no reason",
+            &engineer,
+            facts("A", "ha", vec![], vec![]),
+            new(" "),
+            Err(Rejection::CommentNeeded {
+                why: CommentFor::Reason,
+            }),
+        ),
+        (
+            "the same bytes again",
+            &engineer,
+            facts("A", "ha", vec![released("A", "ha")], vec![]),
+            new("again"),
+            Err(Rejection::AlreadyReleased {
+                id: "WI".into(),
+                revision: "A".into(),
+            }),
+        ),
+        (
+            "a released revision with other bytes",
+            &engineer,
+            facts("A", "hx", vec![released("A", "ha")], vec![]),
+            new("fixed a typo"),
+            Err(Rejection::RevisionReused {
+                id: "WI".into(),
+                revision: "A".into(),
+            }),
+        ),
+        (
+            "revision B supersedes A",
+            &engineer,
+            facts("B", "hb", vec![released("A", "ha")], vec![]),
+            new("ECO-0002"),
+            Ok(vec!["instruction_released"]),
+        ),
+    ];
+    for (name, who, f, command, want) in cases {
+        let policy = policy();
+        let s = Situation {
+            bench: "B1",
+            policy: Some(&policy),
+            actor: Some(who),
+            release: Some(&f),
+            ..Situation::default()
+        };
+        let got = decide(&s, &command, now()).map(|e| e.iter().map(Event::kind).collect());
+        assert_eq!(got, want, "{name}");
+    }
+    // What the release records: the text once, who, why, where, what it supersedes.
+    let f = facts("B", "hb", vec![released("A", "ha")], vec![]);
+    let policy = policy();
+    let s = Situation {
+        bench: "B1",
+        policy: Some(&policy),
+        actor: Some(&engineer),
+        release: Some(&f),
+        ..Situation::default()
+    };
+    let evs = decide(&s, &new("ECO-0002"), now()).unwrap();
+    let Event::InstructionReleased {
+        text,
+        supersedes,
+        by_name,
+        reason,
+        origin_store,
+        effective,
+        ..
+    } = &evs[0]
+    else {
+        panic!("{evs:?}")
+    };
+    assert_eq!(text.as_deref(), Some("id = \"WI\""));
+    assert_eq!(supersedes.as_ref().map(|r| r.revision.as_str()), Some("A"));
+    assert_eq!((by_name.as_str(), reason.as_str()), ("Name E1", "ECO-0002"));
+    assert_eq!((origin_store.as_str(), *effective), ("store", now()));
+    // A text the store holds already is not stored again.
+    let stored = ReleaseFacts {
+        text_stored: true,
+        ..f.clone()
+    };
+    let s = Situation {
+        release: Some(&stored),
+        ..s
+    };
+    let evs = decide(&s, &new("ECO-0002"), now()).unwrap();
+    assert!(matches!(
+        &evs[0],
+        Event::InstructionReleased { text: None, .. }
+    ));
 }
 
 fn good_pin() -> NewPin {

@@ -256,6 +256,79 @@ pub enum Event {
         /// Record schema of the records before this one.
         from_schema: u32,
     },
+    /// A revision of a work instruction released for use at the bench (a
+    /// controlled document): from `effective` new jobs of `instruction_id` run this
+    /// text only, and the revision released before it is superseded. It names the
+    /// store and bench it was made on, so a release received from elsewhere (the
+    /// shop hub) can be told apart and checked against its text's hash.
+    InstructionReleased {
+        instruction_id: String,
+        revision: String,
+        /// Hex SHA-256 of the file's exact bytes.
+        hash: String,
+        file_name: String,
+        /// The file's exact text, unless the store already held the text of this
+        /// hash (archived by a job or an earlier release): kept once per hash.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        effective: DateTime<Utc>,
+        /// The releaser's badge and printed name.
+        by: String,
+        by_name: String,
+        /// Why: the change, its ECO or other reference.
+        reason: String,
+        origin_store: String,
+        origin_bench: String,
+        /// The revision released before this one, which this one supersedes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supersedes: Option<RevisionRef>,
+    },
+    /// Someone tried to release an instruction and may not: refused, on record.
+    InstructionReleaseRefused {
+        instruction_id: String,
+        revision: String,
+        hash: String,
+        by: String,
+        by_name: String,
+        refusal: ReleaseRefusal,
+    },
+}
+
+/// One released revision of an instruction, by its revision and text's hash.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct RevisionRef {
+    pub revision: String,
+    pub hash: String,
+}
+
+/// Why a person may not release instructions.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum ReleaseRefusal {
+    /// Releasing needs this role (engineer).
+    RoleMissing {
+        role: Role,
+    },
+    Inactive,
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+impl std::fmt::Display for ReleaseRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReleaseRefusal::RoleMissing { role } => {
+                write!(f, "releasing instructions needs the {role} role")
+            }
+            ReleaseRefusal::Inactive => write!(f, "badge is deactivated"),
+            ReleaseRefusal::Locked { until } => write!(
+                f,
+                "badge locked after wrong PINs until {}",
+                until.format("%H:%M UTC")
+            ),
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -405,6 +478,8 @@ impl Event {
             LotRefused { .. } => "lot_refused",
             InstructionArchived { .. } => "instruction_archived",
             StoreMigrated { .. } => "store_migrated",
+            InstructionReleased { .. } => "instruction_released",
+            InstructionReleaseRefused { .. } => "instruction_release_refused",
         }
     }
 }

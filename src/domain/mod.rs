@@ -9,5 +9,6 @@ pub mod job;
 pub mod person;
 pub mod pin_rules;
 pub mod policy;
+pub mod release;
 pub mod thermal;
 pub mod types;

@@ -21,6 +21,9 @@ pub struct Policy {
     pub idle_logout_minutes: u32,
     /// What a new PIN must be (`[pin]`; defaults when the table is absent).
     pub pin: super::pin_rules::PinRules,
+    /// New jobs run only released revisions of instructions (`[release]`,
+    /// `require_release`; true when absent).
+    pub require_release: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +101,8 @@ pub enum Refusal {
     NotPerformer {
         performer: String,
     },
+    /// The instruction's text is not the released revision.
+    NotReleased(super::release::NotReleased),
 }
 
 impl fmt::Display for Refusal {
@@ -145,6 +150,7 @@ impl fmt::Display for Refusal {
             Refusal::NotPerformer { performer } => {
                 write!(f, "only the performer ({performer}) signs this checkpoint")
             }
+            Refusal::NotReleased(why) => write!(f, "{why}"),
         }
     }
 }
@@ -472,6 +478,7 @@ mod tests {
             max_failed_pins: 5,
             lockout_minutes: 15,
             idle_logout_minutes: 10,
+            require_release: true,
             pin: Default::default(),
         }
     }

@@ -119,6 +119,8 @@ pub enum Role {
     Inspector,
     Supervisor,
     Admin,
+    /// Releases work instructions for use at the bench (controlled documents).
+    Engineer,
 }
 
 impl fmt::Display for Role {
@@ -128,6 +130,7 @@ impl fmt::Display for Role {
             Role::Inspector => "inspector",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Engineer => "engineer",
         })
     }
 }
@@ -229,6 +232,7 @@ parse_words!(Role, "role",
     "inspector" => Role::Inspector,
     "supervisor" => Role::Supervisor,
     "admin" => Role::Admin,
+    "engineer" => Role::Engineer,
 );
 parse_words!(SkillLevel, "skill level",
     "intermediate" => SkillLevel::Intermediate,

@@ -236,12 +236,36 @@ fn verdict(job: &Job, people: &People<'_>) -> (String, &'static str, String) {
     }
 }
 
+/// The store's instruction releases as read for a report (or why they were not).
+pub type ReleasesRead = std::result::Result<crate::domain::release::ReleaseBook, String>;
+
+/// Which release the job's instruction text was (id, revision, date, releaser), and
+/// the revision that superseded it, if one did.
+fn release_line(releases: &ReleasesRead, job: &crate::domain::job::Job) -> String {
+    match releases {
+        Ok(book) => crate::export::release_text(book, job),
+        Err(e) => format!("releases not read: {e}"),
+    }
+}
+
 /// One job's report as a complete HTML document.
 pub fn job_report(
     store: &Store,
     library: &Library,
     names: &HashMap<String, String>,
     bundle: &JobBundle<'_>,
+) -> Result<String> {
+    let releases = store.releases().map_err(|e| e.to_string());
+    job_report_with(store, library, names, bundle, &releases)
+}
+
+/// `job_report` with the releases read once for many reports.
+pub fn job_report_with(
+    store: &Store,
+    library: &Library,
+    names: &HashMap<String, String>,
+    bundle: &JobBundle<'_>,
+    releases: &ReleasesRead,
 ) -> Result<String> {
     let job = &bundle.job;
     let instruction = bundle.instruction;
@@ -304,6 +328,7 @@ pub fn job_report(
                 job.instruction_id, job.instruction_rev
             ),
         ),
+        ("Instruction release", release_line(releases, job)),
         (
             "Activity",
             activity.map_or("—".to_string(), |a| a.to_string()),
@@ -846,6 +871,7 @@ pub fn write_html(
     private_fs::create_dir_all(dir).map_err(file_err(dir))?;
     let head = store.chain_head();
     let names = super::cfx::roster(store)?;
+    let releases = store.releases().map_err(|e| e.to_string());
     let index_path = dir.join("index.html");
     let mut index =
         BufWriter::new(private_fs::create_file(&index_path).map_err(file_err(&index_path))?);
@@ -861,7 +887,7 @@ pub fn write_html(
         let Some(bundle) = load_job(store, library, &id, head.seq, true)? else {
             continue;
         };
-        let report = job_report(store, library, &names, &bundle)?;
+        let report = job_report_with(store, library, &names, &bundle, &releases)?;
         // Two ids may sanitise to one name; number the later ones.
         let stem = file_stem(&id);
         let n = used.entry(stem.clone()).or_insert(0);

@@ -7,8 +7,13 @@
 //!  "samples":[{"step":0,"count":n,"points":[{"channel","time","celsius"}...]}...],
 //!  "events":[{"seq":1,"hash":"<hex>","record":<canonical bytes, verbatim>}...]}
 //! ,...
-//! ],"counts":{"jobs":n,"events":m,"samples":k}}
+//! ],"instructions":[{"seq":n,"hash":"<hex>","record":<canonical bytes>}...],
+//! "counts":{"jobs":n,"events":m,"samples":k}}
 //! ```
+//!
+//! `instructions` holds the records behind the texts the jobs ran: each release of
+//! such a text and the record holding its bytes (once per hash), where the jobs'
+//! own records do not. Exports written before it lack the key.
 //!
 //! One job per line, written as it is read. `record` holds the canonical bytes exactly
 //! as the store hashed them, so a receiver recomputes every hash as
@@ -100,6 +105,8 @@ pub fn write_json<W: Write>(
     serde_json::to_writer(&mut w, scope)?;
     write!(w, ",\"samples_included\":{},\"jobs\":[", options.samples)?;
     let mut first = true;
+    let mut hashes = std::collections::BTreeSet::new();
+    let mut jobs = std::collections::BTreeSet::new();
     for id in scope.job_ids(store)? {
         let id = id?;
         let Some(bundle) = load_job(store, library, &id, head.seq, true)? else {
@@ -107,13 +114,17 @@ pub fn write_json<W: Write>(
         };
         w.write_all(if first { b"\n" } else { b",\n" })?;
         first = false;
+        hashes.insert(bundle.job.instruction_hash.clone());
+        jobs.insert(bundle.job.id.clone());
         write_job(store, library, &bundle, options, &mut w, &mut summary)?;
         summary.jobs += 1;
         progress(summary.jobs);
     }
-    write!(
+    w.write_all(b"\n],\"instructions\":[")?;
+    write_instruction_records(store, &hashes, &jobs, head.seq, &mut w)?;
+    writeln!(
         w,
-        "\n],\"counts\":{{\"jobs\":{},\"events\":{},\"samples\":{}}}}}\n",
+        "],\"counts\":{{\"jobs\":{},\"events\":{},\"samples\":{}}}}}",
         summary.jobs, summary.events, summary.samples
     )?;
     w.flush()?;
@@ -191,6 +202,61 @@ fn write_job<W: Write>(
         summary.events += 1;
     }
     w.write_all(b"]}")?;
+    Ok(())
+}
+
+/// The records behind the instruction texts the exported jobs ran: each release of
+/// such a text, and the record holding its bytes (a release's or a job's archive,
+/// once per hash) when it is not among the exported jobs' own records. Verbatim, so
+/// a receiver checks their hashes like the jobs' records.
+fn write_instruction_records<W: Write>(
+    store: &Store,
+    hashes: &std::collections::BTreeSet<String>,
+    jobs: &std::collections::BTreeSet<String>,
+    head: u64,
+    w: &mut W,
+) -> Result<()> {
+    let mut seqs = std::collections::BTreeSet::new();
+    for r in store.release_records()? {
+        if let crate::domain::event::Event::InstructionReleased { hash, .. } = &r.event
+            && hashes.contains(hash)
+            && r.seq <= head
+        {
+            seqs.insert(r.seq);
+        }
+    }
+    for hash in hashes {
+        if let Some(a) = store.archived_instruction(hash)?
+            && a.seq <= head
+        {
+            // A job's archive record is exported with its job when that job is.
+            let with_its_job = match store.record(a.seq)?.map(|r| r.event) {
+                Some(crate::domain::event::Event::InstructionArchived { job, .. }) => {
+                    jobs.contains(&job)
+                }
+                _ => false,
+            };
+            if !with_its_job {
+                seqs.insert(a.seq);
+            }
+        }
+    }
+    for (i, seq) in seqs.into_iter().enumerate() {
+        let Some(s) = store.stored_record(seq)? else {
+            continue;
+        };
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write!(
+            w,
+            "{{\"seq\":{},\"hash\":\"{}\",\"record\":",
+            seq,
+            s.hash_hex()
+        )?;
+        w.write_all(&s.canonical)?;
+        w.write_all(b"}")?;
+    }
     Ok(())
 }
 
@@ -457,6 +523,35 @@ impl Checker {
         }
     }
 
+    /// The instruction texts' records (releases, archives): each hashes to its
+    /// exported hash and holds an instruction text or its release.
+    fn check_instruction_records(&mut self, records: &[EventIn]) {
+        for e in records {
+            let bytes = e.record.get().as_bytes();
+            let seq = e.seq;
+            let head = match crate::store::wire::head(bytes) {
+                Ok(h) if h.seq == seq => h,
+                Ok(h) => {
+                    return self.fail(None, Some(seq), format!("the record says seq {}", h.seq));
+                }
+                Err(err) => {
+                    return self.fail(None, Some(seq), format!("unreadable record ({err})"));
+                }
+            };
+            let computed = chain_hash(seq, &head.prev_hash, bytes);
+            if parse_hash(&e.hash) != Some(computed) {
+                return self.fail(
+                    None,
+                    Some(seq),
+                    "hash mismatch: the instruction record does not hash to the exported hash",
+                );
+            }
+            if self.last.is_none_or(|(s, _)| seq > s) {
+                self.last = Some((seq, computed));
+            }
+        }
+    }
+
     fn finish(mut self) -> ExportVerifyReport {
         if self.report.failure.is_none() {
             match (self.version, &self.report.head, self.last) {
@@ -547,6 +642,10 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
                     self.0.report.head = Some((h.seq, h.hash));
                 }
                 "jobs" => map.next_value_seed(JobsSeed(&mut *self.0))?,
+                "instructions" => {
+                    let records: Vec<EventIn> = map.next_value()?;
+                    self.0.check_instruction_records(&records);
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

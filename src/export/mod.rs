@@ -200,3 +200,40 @@ pub fn file_stem(id: &str) -> String {
         s
     }
 }
+
+/// The release a job's instruction text was, in words for reports: "WI-CHIP-001 rev
+/// A, released 2026-12-01 by Eva Berg (ECO-0042); superseded by rev B on 2026-12-02
+/// after this job started", or that it was never released.
+pub fn release_text(
+    book: &crate::domain::release::ReleaseBook,
+    job: &crate::domain::job::Job,
+) -> String {
+    let Some(r) = book.by_hash(&job.instruction_hash) else {
+        return format!(
+            "{} rev {}: not a released revision (run where releases were not required)",
+            job.instruction_id, job.instruction_rev
+        );
+    };
+    let mut s = format!(
+        "{} rev {}, released {} by {} ({}; {})",
+        r.instruction_id,
+        r.revision,
+        r.effective.format("%Y-%m-%d %H:%M UTC"),
+        r.by_name,
+        r.by,
+        r.reason
+    );
+    if let Some(next) = book.superseded_by(r) {
+        let when = if next.effective > job.started {
+            "after this job started"
+        } else {
+            "before this job started"
+        };
+        s.push_str(&format!(
+            "; superseded by rev {} on {} {when}",
+            next.revision,
+            next.effective.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    s
+}

@@ -12,7 +12,8 @@ use super::schema::{
     Alloy, AlloyFile, PolicyFile, ProcedureCatalogFile, ProcedureEntry, WorkInstructionFile,
 };
 use super::validate;
-use crate::domain::policy::{InstructionFacts, Policy};
+use crate::domain::policy::{InstructionFacts, Policy, Refusal};
+use crate::domain::release::{ReleaseBook, Standing, start_refusal};
 use crate::domain::thermal::Window;
 
 pub const CATALOG_FILE: &str = "procedures.toml";
@@ -103,9 +104,22 @@ pub struct Library {
     /// `None` when policy.toml is missing or broken (reported as a diagnostic).
     pub policy: Option<Policy>,
     pub instructions: Vec<Instruction>,
+    /// The store's instruction releases as the bench application read them at its
+    /// start, so the new-job list can grey out what the core will refuse (the core
+    /// decides on the store, never on this). `None`: not read; nothing is greyed.
+    pub releases: Option<std::sync::Arc<ReleaseBook>>,
 }
 
 impl Library {
+    /// Why a new job may not start on `ins` for want of a release, as far as the
+    /// releases read at start say (the core checks the store again).
+    pub fn release_refusal(&self, ins: &Instruction) -> Option<Refusal> {
+        let book = self.releases.as_ref()?;
+        let require = self.policy.as_ref().is_none_or(|p| p.require_release);
+        let standing = Standing::of(book, ins.id(), ins.revision(), &ins.hash);
+        start_refusal(require, &standing).map(Refusal::NotReleased)
+    }
+
     pub fn procedure(&self, reference: &str) -> Option<&ProcedureEntry> {
         self.procedures.iter().find(|p| p.reference() == reference)
     }
@@ -206,18 +220,17 @@ pub fn load_dir(dir: &Path) -> Loaded {
         let Some((text, path)) = read(path, &mut diagnostics) else {
             continue;
         };
-        let Some(spec) = parse::<WorkInstructionFile>(&path, &text, &mut diagnostics) else {
-            continue;
+        let (spec, mut found) = match checked(&library, &path, &text) {
+            Ok(checked) => checked,
+            Err(found) => {
+                diagnostics.extend(found);
+                continue;
+            }
         };
         let src = Source {
             path: &path,
             text: &text,
         };
-        if spec.steps.len() > MAX_STEPS {
-            diagnostics.push(too_many_steps(&src, spec.steps.len()));
-            continue;
-        }
-        let mut found = validate::instruction(&src, &spec, &library);
         let id = spec.id.get_ref().clone();
         if let Some(first) = seen.get(&id) {
             found.push(src.at(
@@ -243,6 +256,57 @@ pub fn load_dir(dir: &Path) -> Loaded {
         library,
         diagnostics,
     }
+}
+
+/// A work instruction's text read and validated against the folder's catalog,
+/// alloys and policy: the spec and what validation found, or why it does not even
+/// read as one (TOML error, too many steps).
+fn checked(
+    library: &Library,
+    path: &Path,
+    text: &str,
+) -> Result<(WorkInstructionFile, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let Some(spec) = parse::<WorkInstructionFile>(path, text, &mut diagnostics) else {
+        return Err(diagnostics);
+    };
+    let src = Source { path, text };
+    if spec.steps.len() > MAX_STEPS {
+        return Err(vec![too_many_steps(&src, spec.steps.len())]);
+    }
+    let found = validate::instruction(&src, &spec, library);
+    Ok((spec, found))
+}
+
+/// One work instruction file checked as `traveler check` checks the folder's
+/// (against `library`'s catalog, alloys and policy), from its exact text: the
+/// instruction, or every problem as file:line:col.
+pub fn check_text(
+    library: &Library,
+    path: &Path,
+    text: &str,
+) -> Result<Instruction, Vec<Diagnostic>> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "the file is {} bytes; a work instruction may be at most {MAX_FILE_BYTES} bytes (1 MiB)",
+                text.len()
+            ),
+        }]);
+    }
+    let (spec, mut found) = checked(library, path, text)?;
+    if found.is_empty() {
+        return Ok(Instruction {
+            path: path.to_path_buf(),
+            hash: hex::encode(Sha256::digest(text.as_bytes())),
+            spec,
+        });
+    }
+    found.sort();
+    Err(found)
 }
 
 /// Points at the first step beyond the limit (its `[[step]]` header).

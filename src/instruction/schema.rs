@@ -116,6 +116,21 @@ pub struct PolicyFile {
     /// `[pin]`: minimum length and the refusal of trivial PINs (defaults: 6, true).
     #[serde(default)]
     pub pin: Option<Spanned<crate::domain::pin_rules::PinRules>>,
+    /// `[release]`: whether new jobs run only released revisions (default true).
+    #[serde(default)]
+    pub release: Option<ReleaseRules>,
+}
+
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRules {
+    /// false for shops that do not control documents at the bench.
+    #[serde(default = "yes")]
+    pub require_release: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize, Serialize, Debug, Clone)]

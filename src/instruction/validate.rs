@@ -181,6 +181,7 @@ pub fn policy(
         lockout_minutes: file.signature.lockout_minutes,
         idle_logout_minutes: file.session.idle_logout_minutes,
         pin,
+        require_release: file.release.as_ref().is_none_or(|r| r.require_release),
     };
     (Some(policy), out)
 }

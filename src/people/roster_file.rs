@@ -438,6 +438,7 @@ skill = "advanced"
             max_failed_pins: 5,
             lockout_minutes: 15,
             idle_logout_minutes: 10,
+            require_release: true,
             pin: Default::default(),
         }
     }

@@ -1,5 +1,6 @@
 //! Instruction texts a job ran, archived in the chain (`InstructionArchived`) once
-//! per hash. This module only finds them again: a small tree from hash to the seq of
+//! per hash, or recorded by the release of the text (`InstructionReleased` with its
+//! text): either record holds the bytes, the other then does not repeat them. This module only finds them again: a small tree from hash to the seq of
 //! the archiving record. The tree is a cache of the chain: before it answers it
 //! catches up with records appended since it last looked (a restore, a replay), so
 //! it is never the only place anything is kept.
@@ -81,7 +82,7 @@ impl Store {
         let mut last = None;
         for rec in self.events_from(from) {
             let rec = rec?;
-            if let Event::InstructionArchived { hash, .. } = &rec.event
+            if let Some(hash) = text_hash(&rec.event)
                 && tree.get(hash.as_bytes())?.is_none()
             {
                 tree.insert(hash.as_bytes(), &rec.seq.to_be_bytes())?;
@@ -95,8 +96,32 @@ impl Store {
     }
 }
 
+/// The hash of the instruction text a record holds, if it holds one.
+pub(crate) fn text_hash(event: &Event) -> Option<&str> {
+    match event {
+        Event::InstructionArchived { hash, .. }
+        | Event::InstructionReleased {
+            hash,
+            text: Some(_),
+            ..
+        } => Some(hash),
+        _ => None,
+    }
+}
+
 fn archived(event: &Event, want: &str, seq: u64) -> Option<ArchivedText> {
     match event {
+        Event::InstructionReleased {
+            hash,
+            file_name,
+            text: Some(text),
+            ..
+        } if hash == want => Some(ArchivedText {
+            seq,
+            hash: hash.clone(),
+            file_name: file_name.clone(),
+            text: text.clone(),
+        }),
         Event::InstructionArchived {
             hash,
             file_name,
@@ -109,5 +134,27 @@ fn archived(event: &Event, want: &str, seq: u64) -> Option<ArchivedText> {
             text: text.clone(),
         }),
         _ => None,
+    }
+}
+
+impl Store {
+    /// Every instruction release recorded in this store, in chain order (releases
+    /// are not job records: they are read from the index of the others).
+    pub fn release_records(&self) -> Result<Vec<crate::domain::event::Record>> {
+        let mut out = Vec::new();
+        for r in self.people_events() {
+            let r = r?;
+            if matches!(r.event, Event::InstructionReleased { .. }) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The releases as a book: which revision of each instruction is in force.
+    pub fn releases(&self) -> Result<crate::domain::release::ReleaseBook> {
+        Ok(crate::domain::release::ReleaseBook::fold(
+            &self.release_records()?,
+        ))
     }
 }

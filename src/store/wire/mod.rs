@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 28] = [
+pub const KINDS_V2: [&str; 30] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -62,6 +62,8 @@ pub const KINDS_V2: [&str; 28] = [
     "instruction_archived",
     "store_migrated",
     "pin_policy_met",
+    "instruction_released",
+    "instruction_release_refused",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.

@@ -11,7 +11,7 @@ pub fn refusals(state: &State, form: &StartForm, instruction: &Instruction) -> V
     let class = ProductClass::ALL[form.class.min(2)];
     let facts = instruction.facts(&state.library);
     let prior: &[PriorJob] = form.prior.as_ref().map_or(&[], |(_, p)| p.as_slice());
-    policy::run_refusals(
+    let mut why = policy::run_refusals(
         policy,
         person,
         &facts,
@@ -19,7 +19,10 @@ pub fn refusals(state: &State, form: &StartForm, instruction: &Instruction) -> V
         &form.refdes(),
         prior,
         state.now,
-    )
+    );
+    // A draft or a file changed since release: greyed with the reason the core gives.
+    why.extend(state.library.release_refusal(instruction));
+    why
 }
 
 pub(super) fn start_input(state: &mut State, input: Action) -> Vec<Effect> {
