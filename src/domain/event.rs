@@ -292,6 +292,49 @@ pub enum Event {
         by_name: String,
         refusal: ReleaseRefusal,
     },
+    /// The shop hub's own chain: a supervisor's decision at the hub on one
+    /// submission of one bench, referencing the `JobSubmitted` record it decides
+    /// (the bench's store, seq and hash), decided by the same rules as at the bench.
+    ReviewDecided {
+        store_id: String,
+        bench: String,
+        job: String,
+        submitted_seq: u64,
+        /// Hex chain hash of the `JobSubmitted` record.
+        submitted_hash: String,
+        decision: Decision,
+        reviewer: String,
+        reviewer_name: String,
+        comment: String,
+    },
+    /// The shop hub's own chain: a bench's roster imported once (its people's
+    /// roster records are copied just before this one); badges the hub already
+    /// held were left as the hub has them.
+    RosterImported {
+        store_id: String,
+        bench: String,
+        /// The bench chain's head when it was read.
+        head_seq: u64,
+        head_hash: String,
+        imported: Vec<String>,
+        conflicts: Vec<RosterConflict>,
+    },
+}
+
+/// A badge a roster import left alone, and why.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct RosterConflict {
+    pub badge: String,
+    pub reason: RosterConflictReason,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterConflictReason {
+    /// The hub's roster has the badge with the same name.
+    AlreadyAtHub,
+    /// The hub's roster has the badge under another name: a different person.
+    OtherPersonAtHub,
 }
 
 /// One released revision of an instruction, by its revision and text's hash.
@@ -418,7 +461,8 @@ impl Event {
             | JobReviewed { job, .. }
             | Deviated { job, .. }
             | LotRefused { job, .. }
-            | InstructionArchived { job, .. } => Some(job),
+            | InstructionArchived { job, .. }
+            | ReviewDecided { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -440,7 +484,7 @@ impl Event {
             | BadgeLocked { badge, .. } => Some(badge),
             JobStarted { performer, .. } => Some(performer),
             CheckpointSigned { signer, .. } => Some(signer),
-            JobReviewed { reviewer, .. } => Some(reviewer),
+            JobReviewed { reviewer, .. } | ReviewDecided { reviewer, .. } => Some(reviewer),
             Deviated { by, .. } => Some(by),
             _ => None,
         }
@@ -480,6 +524,8 @@ impl Event {
             StoreMigrated { .. } => "store_migrated",
             InstructionReleased { .. } => "instruction_released",
             InstructionReleaseRefused { .. } => "instruction_release_refused",
+            ReviewDecided { .. } => "review_decided",
+            RosterImported { .. } => "roster_imported",
         }
     }
 }

@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 30] = [
+pub const KINDS_V2: [&str; 32] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -64,6 +64,8 @@ pub const KINDS_V2: [&str; 30] = [
     "pin_policy_met",
     "instruction_released",
     "instruction_release_refused",
+    "review_decided",
+    "roster_imported",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
