@@ -81,7 +81,10 @@ fn latest_submission(
     let mut latest = None;
     for raw in &j.records {
         let bytes = raw.get().as_bytes();
-        let d = crate::store::wire::decode(0, bytes)
+        let head = crate::store::wire::head(bytes)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("a record of job {job} from the hub"))?;
+        let d = crate::store::wire::decode(head.seq, bytes)
             .with_context(|| format!("a record of job {job} from the hub"))?;
         if matches!(d.record.event, Event::JobSubmitted { .. }) {
             let prev = crate::hub::client::parse_hash(&d.record.prev_hash)

@@ -164,7 +164,7 @@ async fn run_async(
     instructions: Option<&Path>,
 ) -> anyhow::Result<i32> {
     match cmd {
-        HubCommand::Roster(r) => super::roster::run(r).await,
+        HubCommand::Roster(r) => super::roster::run(r, top_store).await,
         HubCommand::Init { db, service_role } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,

@@ -254,8 +254,8 @@ pub enum RosterCommand {
         #[command(flatten)]
         db: super::cli::DbArg,
         /// The bench store whose roster to import (the application there closed).
-        #[arg(long, value_name = "DIR")]
-        store: std::path::PathBuf,
+        #[arg(long, value_name = "DIR", env = "TRAVELER_STORE")]
+        store: Option<std::path::PathBuf>,
         /// Print JSON instead of lines.
         #[arg(long)]
         json: bool,
@@ -268,7 +268,8 @@ pub enum RosterCommand {
 }
 
 /// Runs a roster command; the exit code: 0 done, 1 refused, 2 database unreachable.
-pub async fn run(cmd: RosterCommand) -> anyhow::Result<i32> {
+/// `top_store`: a `--store` the binary moved to the top of the command line.
+pub async fn run(cmd: RosterCommand, top_store: Option<std::path::PathBuf>) -> anyhow::Result<i32> {
     use std::io::Write;
     let fail = |e: ImportError| {
         eprintln!("error: {e}");
@@ -280,6 +281,10 @@ pub async fn run(cmd: RosterCommand) -> anyhow::Result<i32> {
     match cmd {
         RosterCommand::Import { db, store, json } => {
             let pool = db::pool(&db.db)?;
+            let Some(store) = store.or(top_store) else {
+                eprintln!("error: give the bench store to import with --store DIR");
+                return Ok(1);
+            };
             let store = match Store::open_existing(&store, crate::store::OpenOptions::default()) {
                 Ok(s) => s,
                 Err(e) => return Ok(fail(ImportError::Store(e))),
