@@ -173,7 +173,7 @@ mod tests {
             badge: badge.into(),
             name: name.into(),
             roles: vec![],
-            skill: crate::domain::types::SkillLevel::Basic,
+            skill: crate::domain::types::SkillLevel::Intermediate,
             pin_hash: String::new(),
             certifications: vec![],
             active: true,
