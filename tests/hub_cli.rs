@@ -69,7 +69,7 @@ async fn two_benches_one_hub_shop_wide_answers_name_the_bench() {
     let (code, out, _) = traveler(&["hub", "init", "--db", &db]);
     assert_eq!(
         (code, out.trim()),
-        (0, "the hub schema is current (version 2)")
+        (0, "the hub schema is current (version 3)")
     );
 
     let token = |name: &str, desk: bool| {
