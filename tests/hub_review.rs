@@ -546,3 +546,137 @@ async fn a_bench_roster_is_imported_once_and_conflicts_are_reported_by_badge() {
     assert_eq!(kinds.iter().filter(|k| *k == "roster_imported").count(), 2);
     shop.hub.stop().await;
 }
+
+/// Polls the store (state, not a fixed sleep) until `pred` holds for job `id`.
+async fn wait_job(
+    store: &Store,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&traveler::domain::job::Job) -> bool,
+) -> traveler::domain::job::Job {
+    for _ in 0..600 {
+        if let Some(j) = store.job(id).unwrap()
+            && pred(&j)
+        {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "job {id} never {what}: {:?}",
+        store.job(id).unwrap().map(|j| j.status)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resubmission_is_approved()
+ {
+    use traveler::domain::job::JobStatus;
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    let sub = submitted_job(&store, "JA-7", "I300");
+    import(&shop, &store).await;
+    // The bench application's sync task, running all along.
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+
+    let mut reject = request(&store, "JA-7", &sub, "S500", "5555");
+    reject.decision = Decision::Rejected;
+    reject.comment = "fillet on R12 too small, redo".into();
+    let decided = ask(&shop, &reject).await.unwrap();
+
+    let job = wait_job(&store, "JA-7", "rejected", |j| {
+        j.status == JobStatus::Rejected
+    })
+    .await;
+    let review = job.reviews.last().unwrap();
+    assert_eq!(review.comment, "fillet on R12 too small, redo");
+    assert_eq!(review.reviewer, "S500");
+    // The bench record points at the hub's record, which points at the submission.
+    let mirrored: Vec<_> = store
+        .events_of_job("JA-7")
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::ReviewMirrored {
+                hub_seq,
+                hub_hash,
+                submitted_seq,
+                ..
+            } => Some((hub_seq, hub_hash, submitted_seq)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        mirrored,
+        [(decided.hub_seq, decided.hub_hash.clone(), sub.0)]
+    );
+    // The mirror goes up to the hub like every record; the hub offers the decision no more.
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the mirror", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    let kinds: Vec<String> = sql(&shop.url)
+        .await
+        .query(
+            "SELECT kind FROM hub_records WHERE store_id = $1 AND job = 'JA-7' ORDER BY seq",
+            &[&store_id(&store)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("review_mirrored"));
+    let client = traveler::hub::client::HubClient::new(&shop.base(), &shop.token, None).unwrap();
+    assert!(
+        client
+            .decisions(&store_id(&store))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The technician redoes and submits again; the hub approves the new submission.
+    let again = submit(&store, "JA-7");
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the resubmission", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    let stale = ask(&shop, &request(&store, "JA-7", &sub, "S400", "4444"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            ReviewRefusal::DecidedAtHub { .. } | ReviewRefusal::Superseded { .. }
+        ),
+        "{stale:?}"
+    );
+    let approved = ask(&shop, &request(&store, "JA-7", &again, "S400", "4444"))
+        .await
+        .unwrap();
+    let job = wait_job(&store, "JA-7", "approved", |j| {
+        j.status == JobStatus::Approved
+    })
+    .await;
+    assert_eq!(job.reviews.len(), 2);
+    assert_eq!(job.reviews.last().unwrap().reviewer, "S400");
+    assert!(
+        store
+            .events_of_job("JA-7")
+            .unwrap()
+            .iter()
+            .any(|r| matches!(
+                &r.event,
+                Event::ReviewMirrored { hub_seq, submitted_seq, .. }
+                    if *hub_seq == approved.hub_seq && *submitted_seq == again.0
+            ))
+    );
+    shop.hub.stop().await;
+}

@@ -319,6 +319,22 @@ pub enum Event {
         imported: Vec<String>,
         conflicts: Vec<RosterConflict>,
     },
+    /// A bench chain's copy of a decision made at the shop hub on one of its
+    /// submissions: the job is approved or rejected as by `JobReviewed`, and the
+    /// record points at the hub's record of the decision (its seq and hash), as that
+    /// one points at the `JobSubmitted` record here.
+    ReviewMirrored {
+        job: String,
+        decision: Decision,
+        reviewer: String,
+        reviewer_name: String,
+        comment: String,
+        /// The `JobSubmitted` record of this chain the decision is on.
+        submitted_seq: u64,
+        /// The hub chain's record of the decision.
+        hub_seq: u64,
+        hub_hash: String,
+    },
 }
 
 /// A badge a roster import left alone, and why.
@@ -462,7 +478,8 @@ impl Event {
             | Deviated { job, .. }
             | LotRefused { job, .. }
             | InstructionArchived { job, .. }
-            | ReviewDecided { job, .. } => Some(job),
+            | ReviewDecided { job, .. }
+            | ReviewMirrored { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -484,7 +501,9 @@ impl Event {
             | BadgeLocked { badge, .. } => Some(badge),
             JobStarted { performer, .. } => Some(performer),
             CheckpointSigned { signer, .. } => Some(signer),
-            JobReviewed { reviewer, .. } | ReviewDecided { reviewer, .. } => Some(reviewer),
+            JobReviewed { reviewer, .. }
+            | ReviewDecided { reviewer, .. }
+            | ReviewMirrored { reviewer, .. } => Some(reviewer),
             Deviated { by, .. } => Some(by),
             _ => None,
         }
@@ -526,6 +545,7 @@ impl Event {
             InstructionReleaseRefused { .. } => "instruction_release_refused",
             ReviewDecided { .. } => "review_decided",
             RosterImported { .. } => "roster_imported",
+            ReviewMirrored { .. } => "review_mirrored",
         }
     }
 }

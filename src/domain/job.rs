@@ -622,7 +622,15 @@ impl Job {
                 self.status = JobStatus::Submitted;
                 self.submitted = Some(time);
             }
+            // A decision at the shop hub, mirrored here, is the job's review.
             Event::JobReviewed {
+                decision,
+                reviewer,
+                reviewer_name,
+                comment,
+                ..
+            }
+            | Event::ReviewMirrored {
                 decision,
                 reviewer,
                 reviewer_name,
@@ -882,6 +890,22 @@ fn describe(event: &Event) -> (Option<u32>, String) {
         InstructionArchived { file_name, .. } => {
             (None, format!("instruction text {file_name} archived"))
         }
+        ReviewMirrored {
+            decision,
+            reviewer_name,
+            comment,
+            hub_seq,
+            ..
+        } => (
+            None,
+            format!(
+                "{} at the hub by {reviewer_name}: {comment} (hub record {hub_seq})",
+                match decision {
+                    Decision::Approved => "approved",
+                    Decision::Rejected => "rejected",
+                }
+            ),
+        ),
         other => (None, other.kind().replace('_', " ")),
     }
 }

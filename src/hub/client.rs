@@ -171,6 +171,15 @@ impl HubClient {
         self.answer(self.http.get(format!("{}/v1/verify", self.base)))
             .await
     }
+
+    /// The hub's decisions on this store's submissions not mirrored here yet.
+    pub async fn decisions(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<super::review::WireHubRecord>, ClientError> {
+        self.answer(self.http.get(self.store_url(store_id, "decisions")))
+            .await
+    }
 }
 
 /// reqwest's error with its causes, which hold the useful part ("connection refused").

@@ -25,6 +25,7 @@ pub mod wire;
 
 // The hub's own chain of decisions, the shop roster and reviews at the hub (#16).
 pub mod chain;
+pub mod mirror;
 pub mod review;
 pub mod roster;
 

@@ -513,10 +513,101 @@ async fn get_chain(
     }))
 }
 
+/// A record of the hub chain as sent to a bench: its bytes verbatim (as JSON) and
+/// its hash, so the bench checks SHA-256(seq ‖ prev ‖ bytes) itself.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct WireHubRecord {
+    pub seq: u64,
+    pub hash: String,
+    pub record: Box<serde_json::value::RawValue>,
+}
+
+/// The hub's decisions on a store's submissions that the store has not mirrored
+/// yet (as far as the hub's copy of its chain shows), oldest first. Only the bench
+/// the store belongs to may ask.
+async fn get_decisions(
+    State(state): State<ReviewState>,
+    axum::extract::Path(store_id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WireHubRecord>>, PlainRefusal> {
+    decisions(&state, &store_id, &headers)
+        .await
+        .map(Json)
+        .map_err(|e| match e {
+            ReviewRefusal::Hub(r) => PlainRefusal(r),
+            other => PlainRefusal(Refusal::Unavailable {
+                detail: other.to_string(),
+            }),
+        })
+}
+
+/// A refusal as the bench's sync task reads every other answer of the hub.
+pub struct PlainRefusal(Refusal);
+
+impl IntoResponse for PlainRefusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+async fn decisions(
+    state: &ReviewState,
+    store_id: &str,
+    headers: &HeaderMap,
+) -> Result<Vec<WireHubRecord>, ReviewRefusal> {
+    let caller = authorised(&state.pool, headers).await?;
+    let c = db::client(&state.pool).await?;
+    let owner: Option<String> = c
+        .query_opt(
+            "SELECT bench FROM hub_stores WHERE store_id = $1",
+            &[&store_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if caller.kind != db::Kind::Bench || owner.as_deref() != Some(caller.bench.as_str()) {
+        return Err(ReviewRefusal::Hub(Refusal::BadRequest {
+            detail: format!("store {store_id} is not a store of bench {}", caller.bench),
+        }));
+    }
+    let rows = c
+        .query(
+            "SELECT c.seq, c.hash, c.bytes FROM hub_chain c
+             WHERE c.kind = 'review_decided' AND c.doc -> 'event' ->> 'store_id' = $1
+             AND NOT EXISTS (SELECT 1 FROM hub_records r WHERE r.store_id = $1
+                 AND r.kind = 'review_mirrored'
+                 AND (r.doc -> 'event' ->> 'hub_seq')::bigint = c.seq)
+             ORDER BY c.seq",
+            &[&store_id],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let seq = r.get::<_, i64>(0) as u64;
+        let bytes: Vec<u8> = r.get(2);
+        let record = String::from_utf8(bytes)
+            .ok()
+            .and_then(|s| serde_json::value::RawValue::from_string(s).ok())
+            .ok_or_else(|| {
+                ReviewRefusal::from(ChainError::Damaged {
+                    seq,
+                    what: "not JSON".into(),
+                })
+            })?;
+        out.push(WireHubRecord {
+            seq,
+            hash: hex::encode(r.get::<_, Vec<u8>>(1)),
+            record,
+        });
+    }
+    Ok(out)
+}
+
 /// The routes of reviews at the hub, merged into the service's router.
 pub fn routes(pool: Pool, policy: Option<Policy>) -> Router {
     Router::new()
         .route("/v1/reviews", post(post_review))
+        .route("/v1/stores/{store}/decisions", get(get_decisions))
         .route("/v1/chain", get(get_chain))
         .with_state(ReviewState {
             pool,
