@@ -1,5 +1,6 @@
-//! The hub chain's kinds keep their golden bytes (tests/fixtures/schema2-hub): they
-//! decode into today's events, encode to exactly the stored bytes, and hash as stored.
+//! The hub chain's kinds and the bench's mirror of a hub decision keep their golden
+//! bytes (tests/fixtures/schema2-hub): they decode into today's events, encode to
+//! exactly the stored bytes, and hash as stored.
 
 use std::path::Path;
 
@@ -27,6 +28,9 @@ fn hub_chain_kinds_decode_and_encode_to_their_golden_bytes() {
         assert_eq!(hex::encode(chain_hash(seq, &prev, bytes.as_bytes())), hash);
         kinds.push(d.record.event.kind());
     }
-    assert_eq!(kinds, ["roster_imported", "review_decided"]);
+    assert_eq!(
+        kinds,
+        ["roster_imported", "review_decided", "review_mirrored"]
+    );
     assert!(kinds.iter().all(|k| KINDS_V2.contains(k)));
 }
