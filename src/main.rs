@@ -82,7 +82,8 @@ fn main() -> ExitCode {
             traveler::hub::cli::history(a, args.instructions.as_deref())
         }
         Some(Command::WhereUsed(a)) if a.on_hub() => traveler::hub::cli::where_used(a),
-        Some(Command::Reviews(a)) if a.on_hub() => traveler::hub::cli::reviews(a),
+        // The queue as the hub decides it: not decided there, with age and deviations.
+        Some(Command::Reviews(a)) if a.on_hub() => cli::review::queue(&a.hub, a.local.json),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
         Some(Command::Verify(a)) => cli::store::run_verify(a.local),
         Some(Command::Backup(a)) => cli::store::run_backup(a),

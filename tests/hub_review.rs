@@ -40,6 +40,15 @@ fn bench_store(dir: &Path) -> Store {
 /// A one-step job performed by T100, its checkpoint inspected by `inspector`, then
 /// submitted; returns the submission's (seq, hash).
 fn submitted_job(store: &Store, job: &str, inspector: &str) -> (u64, String) {
+    submitted_job_with(store, job, inspector, CheckResult::Pass)
+}
+
+fn submitted_job_with(
+    store: &Store,
+    job: &str,
+    inspector: &str,
+    first: CheckResult,
+) -> (u64, String) {
     let t = Utc::now();
     store
         .append_at(t, "T100", store_support::started(job, "SN-9", "T100", 1))
@@ -55,11 +64,7 @@ fn submitted_job(store: &Store, job: &str, inspector: &str) -> (u64, String) {
         )
         .unwrap();
     store
-        .append_at(
-            t,
-            "T100",
-            store_support::signed(job, 0, 0, "T100", CheckResult::Pass),
-        )
+        .append_at(t, "T100", store_support::signed(job, 0, 0, "T100", first))
         .unwrap();
     let mut inspected = store_support::signed(job, 0, 1, inspector, CheckResult::Confirmed);
     if let Event::CheckpointSigned { meaning, .. } = &mut inspected {
@@ -178,6 +183,7 @@ async fn a_job_submitted_at_bench_a_is_approved_through_the_hub_and_recorded_by_
     let dir = tempfile::tempdir().unwrap();
     let store = bench_store(dir.path());
     let sub = submitted_job(&store, "JA-1", "I300");
+    submitted_job_with(&store, "JA-1F", "I300", CheckResult::Fail);
     sync(&shop, &store).await;
     let sid = store_id(&store);
     drop(store); // the binary opens the store itself, as at a closed bench
@@ -192,6 +198,31 @@ async fn a_job_submitted_at_bench_a_is_approved_through_the_hub_and_recorded_by_
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("imported "), "{out}");
     assert!(out.contains("S400"), "{out}");
+
+    // The queue across the shop: bench, age, deviations.
+    let queue = |want: &str| {
+        let (code, out, err) = traveler(
+            &["reviews", "--hub", &shop.base(), "--hub-token", &shop.token],
+            "",
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains(want), "{want}: {out}");
+        out
+    };
+    let out = queue("2 job(s) waiting for review");
+    let line = |job: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!(" {job}  board")))
+            .unwrap_or_else(|| panic!("{job}: {out}"))
+            .to_string()
+    };
+    assert!(line("JA-1").contains("BENCH-A"), "{out}");
+    assert!(line("JA-1").contains(" min  deviations"), "{out}");
+    assert!(line("JA-1").contains("deviations: none"), "{out}");
+    assert!(
+        line("JA-1F").contains("deviations: 1 measurement out of limits"),
+        "{out}"
+    );
 
     let (code, out, err) = traveler(
         &[
@@ -213,6 +244,9 @@ async fn a_job_submitted_at_bench_a_is_approved_through_the_hub_and_recorded_by_
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("job JA-1 of BENCH-A approved by"), "{out}");
     assert!(out.contains(&format!("(record {})", sub.0)), "{out}");
+    // Decided at the hub: out of the queue at once, before the bench mirrors it.
+    let out = queue("1 job(s) waiting for review");
+    assert!(!out.contains(" JA-1  board"), "{out}");
 
     // The decision is in the hub chain, naming the exact submission it decides.
     let c = sql(&shop.url).await;

@@ -10,11 +10,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::domain::event::Event;
 use crate::domain::types::Decision;
 use crate::hub::client::HubClient;
 use crate::hub::review::{ReviewRequest, SendError, send};
-use crate::store::chain_hash;
 
 #[derive(Args, Debug, Clone)]
 #[command(group(clap::ArgGroup::new("decision").required(true).args(["approve", "reject"])))]
@@ -78,22 +76,8 @@ fn latest_submission(
                 .join(", ")
         ),
     };
-    let mut latest = None;
-    for raw in &j.records {
-        let bytes = raw.get().as_bytes();
-        let head = crate::store::wire::head(bytes)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("a record of job {job} from the hub"))?;
-        let d = crate::store::wire::decode(head.seq, bytes)
-            .with_context(|| format!("a record of job {job} from the hub"))?;
-        if matches!(d.record.event, Event::JobSubmitted { .. }) {
-            let prev = crate::hub::client::parse_hash(&d.record.prev_hash)
-                .context("a record from the hub without a valid prev_hash")?;
-            let seq = d.record.seq;
-            latest = Some((seq, hex::encode(chain_hash(seq, &prev, bytes))));
-        }
-    }
-    let (seq, hash) = latest.with_context(|| format!("job {job} has no submission at the hub"))?;
+    let (seq, hash) = crate::hub::review::latest_submission(j)
+        .with_context(|| format!("job {job} has no readable submission at the hub"))?;
     Ok((j.store_id.clone(), seq, hash))
 }
 
@@ -182,6 +166,84 @@ pub fn run(a: ReviewArgs) -> anyhow::Result<i32> {
                 SendError::Unreachable { .. } => 2,
                 _ => 1,
             })
+        }
+    }
+}
+
+/// `traveler reviews --hub URL`: the queue across every bench, oldest first, with
+/// each submission's bench, age and deviations.
+pub fn queue(a: &crate::hub::cli::HubArgs, json: bool) -> anyhow::Result<i32> {
+    let url = a.hub.as_deref().unwrap_or_default();
+    let Some(token) = a.hub_token.as_deref() else {
+        eprintln!("error: --hub needs a token: --hub-token TOKEN or TRAVELER_HUB_TOKEN");
+        return Ok(1);
+    };
+    let client = match HubClient::new(url, token, a.hub_ca.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let open = match rt.block_on(client.review_queue()) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(if e.is_transient() { 2 } else { 1 });
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &open)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    if open.is_empty() {
+        writeln!(out, "no job is waiting for review at any bench")?;
+        return Ok(0);
+    }
+    writeln!(out, "{} job(s) waiting for review:", open.len())?;
+    let now = chrono::Utc::now();
+    for r in &open {
+        let when = r
+            .submitted_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let age = r.submitted_at.map_or("—".to_string(), |t| age(now - t));
+        writeln!(
+            out,
+            "  {when}  {:<12} {}  board {}  {}  by {}  waiting {age}  deviations: {}",
+            r.bench, r.job, r.serial, r.instruction_id, r.performer, r.deviation_headline
+        )?;
+    }
+    Ok(0)
+}
+
+/// "3 d 4 h", "2 h 05 min", "12 min".
+fn age(d: chrono::Duration) -> String {
+    let m = d.num_minutes().max(0);
+    match (m / (24 * 60), (m / 60) % 24, m % 60) {
+        (0, 0, min) => format!("{min} min"),
+        (0, h, min) => format!("{h} h {min:02} min"),
+        (days, h, _) => format!("{days} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn age_table() {
+        for (min, want) in [
+            (0, "0 min"),
+            (59, "59 min"),
+            (61, "1 h 01 min"),
+            (24 * 60 + 125, "1 d 2 h"),
+            (-5, "0 min"),
+        ] {
+            assert_eq!(super::age(chrono::Duration::minutes(min)), want, "{min}");
         }
     }
 }

@@ -172,6 +172,12 @@ impl HubClient {
             .await
     }
 
+    /// Every submission waiting for a decision across the shop, oldest first.
+    pub async fn review_queue(&self) -> Result<Vec<super::review::QueueEntry>, ClientError> {
+        self.answer(self.http.get(format!("{}/v1/reviews/queue", self.base)))
+            .await
+    }
+
     /// The hub's decisions on this store's submissions not mirrored here yet.
     pub async fn decisions(
         &self,

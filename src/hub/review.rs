@@ -603,10 +603,118 @@ async fn decisions(
     Ok(out)
 }
 
+/// One submission waiting for a decision, across the shop.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct QueueEntry {
+    pub bench: String,
+    pub store_id: String,
+    pub job: String,
+    pub serial: String,
+    pub instruction_id: String,
+    pub performer: String,
+    pub submitted_seq: u64,
+    pub submitted_hash: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// How many deviations the record holds, and in words ("none" when clean).
+    pub deviations: usize,
+    pub deviation_headline: String,
+}
+
+/// The seq and hash of the job's latest `JobSubmitted`, from its bytes as stored.
+pub fn latest_submission(job: &super::wire::ShopJob) -> Option<(u64, String)> {
+    let mut latest = None;
+    for raw in &job.records {
+        let bytes = raw.get().as_bytes();
+        let Ok(head) = crate::store::wire::head(bytes) else {
+            continue;
+        };
+        let Ok(d) = crate::store::wire::decode(head.seq, bytes) else {
+            continue;
+        };
+        if matches!(d.record.event, Event::JobSubmitted { .. }) {
+            latest = Some((
+                head.seq,
+                hex::encode(crate::store::chain_hash(head.seq, &head.prev_hash, bytes)),
+            ));
+        }
+    }
+    latest
+}
+
+/// Every submission waiting for a decision: submitted at its bench, not reviewed
+/// there, not decided here; oldest first.
+pub async fn queue(pool: &Pool) -> Result<Vec<QueueEntry>, ReviewRefusal> {
+    let jobs = db::jobs(pool, &db::JobFilter::Submitted).await?;
+    let c = db::client(pool).await?;
+    let decided: std::collections::HashSet<(String, i64)> = c
+        .query(
+            "SELECT doc -> 'event' ->> 'store_id', (doc -> 'event' ->> 'submitted_seq')::bigint
+             FROM hub_chain WHERE kind = 'review_decided'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let subs: std::collections::HashMap<(String, String), (u64, String)> = jobs
+        .iter()
+        .filter_map(|j| Some(((j.store_id.clone(), j.job.clone()), latest_submission(j)?)))
+        .collect();
+    let folded = super::queries::fold(jobs).map_err(|e| {
+        ReviewRefusal::Hub(Refusal::Unavailable {
+            detail: e.to_string(),
+        })
+    })?;
+    let mut out: Vec<QueueEntry> = folded
+        .into_iter()
+        .filter_map(|f| {
+            let (seq, hash) = subs.get(&(f.store_id.clone(), f.job.id.clone()))?.clone();
+            if f.job.status != crate::domain::job::JobStatus::Submitted
+                || decided.contains(&(f.store_id.clone(), seq as i64))
+            {
+                return None;
+            }
+            let dev = crate::domain::deviations::deviations_summary(&f.job);
+            Some(QueueEntry {
+                bench: f.bench,
+                store_id: f.store_id,
+                job: f.job.id.clone(),
+                serial: f.job.board_serial.clone(),
+                instruction_id: f.job.instruction_id.clone(),
+                performer: f.job.performer.clone(),
+                submitted_seq: seq,
+                submitted_hash: hash,
+                submitted_at: f.job.submitted,
+                deviations: dev.flags.len(),
+                deviation_headline: dev.headline(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.submitted_at, &a.bench, &a.job).cmp(&(b.submitted_at, &b.bench, &b.job)));
+    Ok(out)
+}
+
+async fn get_queue(
+    State(state): State<ReviewState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<QueueEntry>>, PlainRefusal> {
+    let run = async {
+        authorised(&state.pool, &headers).await?;
+        queue(&state.pool).await
+    };
+    run.await.map(Json).map_err(|e| match e {
+        ReviewRefusal::Hub(r) => PlainRefusal(r),
+        other => PlainRefusal(Refusal::Unavailable {
+            detail: other.to_string(),
+        }),
+    })
+}
+
 /// The routes of reviews at the hub, merged into the service's router.
 pub fn routes(pool: Pool, policy: Option<Policy>) -> Router {
     Router::new()
         .route("/v1/reviews", post(post_review))
+        .route("/v1/reviews/queue", get(get_queue))
         .route("/v1/stores/{store}/decisions", get(get_decisions))
         .route("/v1/chain", get(get_chain))
         .with_state(ReviewState {
