@@ -59,6 +59,8 @@ enum Command {
     Hub(traveler::hub::cli::HubCommand),
     /// Controlled work instructions: release a revision, status, diff, show.
     Instructions(cli::instructions::InstructionsArgs),
+    /// Approve or reject a submitted job at the shop hub, from any PC.
+    Review(cli::review::ReviewArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,7 +82,8 @@ fn main() -> ExitCode {
             traveler::hub::cli::history(a, args.instructions.as_deref())
         }
         Some(Command::WhereUsed(a)) if a.on_hub() => traveler::hub::cli::where_used(a),
-        Some(Command::Reviews(a)) if a.on_hub() => traveler::hub::cli::reviews(a),
+        // The queue as the hub decides it: not decided there, with age and deviations.
+        Some(Command::Reviews(a)) if a.on_hub() => cli::review::queue(&a.hub, a.local.json),
         Some(Command::Export(a)) if a.on_hub() => traveler::hub::export::run(a, wi),
         Some(Command::Check(a)) => cli::check::run(&a, &mut io::stdout().lock()),
         Some(Command::Verify(a)) => cli::store::run_verify(a.local),
@@ -99,7 +102,8 @@ fn main() -> ExitCode {
         Some(Command::People(a)) => cli::people::run(a, args.instructions.as_deref()),
         Some(Command::Station(c)) => cli::station::run(c),
         Some(Command::Cfx(c)) => cli::cfx::run(c),
-        Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone()),
+        Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone(), wi),
+        Some(Command::Review(a)) => cli::review::run(a),
         Some(Command::Instructions(a)) => cli::instructions::run(a, args.instructions.as_deref()),
         None => cli::app::run(args.app, args.instructions),
     };

@@ -65,11 +65,11 @@ async fn two_benches_one_hub_shop_wide_answers_name_the_bench() {
     let db = fresh_db(&admin).await;
     let (code, out, err) = traveler(&["hub", "init", "--db", &db]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("applied migration(s) [1, 2]"), "{out}");
+    assert!(out.contains("applied migration(s) [1, 2, 3]"), "{out}");
     let (code, out, _) = traveler(&["hub", "init", "--db", &db]);
     assert_eq!(
         (code, out.trim()),
-        (0, "the hub schema is current (version 2)")
+        (0, "the hub schema is current (version 3)")
     );
 
     let token = |name: &str, desk: bool| {

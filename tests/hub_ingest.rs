@@ -431,7 +431,7 @@ async fn migrations_are_recorded_once_and_a_newer_schema_is_refused() {
             .is_err()
     );
     let applied = traveler::hub::migrate::migrate(&mut c).await.unwrap();
-    assert_eq!(applied, vec![1, 2]);
+    assert_eq!(applied, vec![1, 2, 3]);
     assert!(
         traveler::hub::migrate::migrate(&mut c)
             .await
@@ -443,7 +443,7 @@ async fn migrations_are_recorded_once_and_a_newer_schema_is_refused() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     c.batch_execute("INSERT INTO hub_schema (version, name) VALUES (99, 'future')")
         .await
         .unwrap();

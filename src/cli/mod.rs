@@ -10,6 +10,8 @@ pub mod export;
 // Controlled work instructions: release, status, diff, show.
 pub mod instructions;
 pub mod people;
+// A supervisor's decision at the shop hub (`review --hub`).
+pub mod review;
 pub mod station;
 pub mod station_link;
 pub mod store;

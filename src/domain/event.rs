@@ -320,6 +320,65 @@ pub enum Event {
         #[serde(default)]
         entry: String,
     },
+    /// The shop hub's own chain: a supervisor's decision at the hub on one
+    /// submission of one bench, referencing the `JobSubmitted` record it decides
+    /// (the bench's store, seq and hash), decided by the same rules as at the bench.
+    ReviewDecided {
+        store_id: String,
+        bench: String,
+        job: String,
+        submitted_seq: u64,
+        /// Hex chain hash of the `JobSubmitted` record.
+        submitted_hash: String,
+        decision: Decision,
+        reviewer: String,
+        reviewer_name: String,
+        comment: String,
+    },
+    /// The shop hub's own chain: a bench's roster imported once (its people's
+    /// roster records are copied just before this one); badges the hub already
+    /// held were left as the hub has them.
+    RosterImported {
+        store_id: String,
+        bench: String,
+        /// The bench chain's head when it was read.
+        head_seq: u64,
+        head_hash: String,
+        imported: Vec<String>,
+        conflicts: Vec<RosterConflict>,
+    },
+    /// A bench chain's copy of a decision made at the shop hub on one of its
+    /// submissions: the job is approved or rejected as by `JobReviewed`, and the
+    /// record points at the hub's record of the decision (its seq and hash), as that
+    /// one points at the `JobSubmitted` record here.
+    ReviewMirrored {
+        job: String,
+        decision: Decision,
+        reviewer: String,
+        reviewer_name: String,
+        comment: String,
+        /// The `JobSubmitted` record of this chain the decision is on.
+        submitted_seq: u64,
+        /// The hub chain's record of the decision.
+        hub_seq: u64,
+        hub_hash: String,
+    },
+}
+
+/// A badge a roster import left alone, and why.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct RosterConflict {
+    pub badge: String,
+    pub reason: RosterConflictReason,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterConflictReason {
+    /// The hub's roster has the badge with the same name.
+    AlreadyAtHub,
+    /// The hub's roster has the badge under another name: a different person.
+    OtherPersonAtHub,
 }
 
 /// One released revision of an instruction, by its revision and text's hash.
@@ -448,7 +507,9 @@ impl Event {
             | LotRefused { job, .. }
             | InstructionArchived { job, .. }
             | ComponentRemoved { job, .. }
-            | ComponentInstalled { job, .. } => Some(job),
+            | ComponentInstalled { job, .. }
+            | ReviewDecided { job, .. }
+            | ReviewMirrored { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -470,7 +531,9 @@ impl Event {
             | BadgeLocked { badge, .. } => Some(badge),
             JobStarted { performer, .. } => Some(performer),
             CheckpointSigned { signer, .. } => Some(signer),
-            JobReviewed { reviewer, .. } => Some(reviewer),
+            JobReviewed { reviewer, .. }
+            | ReviewDecided { reviewer, .. }
+            | ReviewMirrored { reviewer, .. } => Some(reviewer),
             Deviated { by, .. } => Some(by),
             _ => None,
         }
@@ -512,6 +575,9 @@ impl Event {
             InstructionReleaseRefused { .. } => "instruction_release_refused",
             ComponentRemoved { .. } => "component_removed",
             ComponentInstalled { .. } => "component_installed",
+            ReviewDecided { .. } => "review_decided",
+            RosterImported { .. } => "roster_imported",
+            ReviewMirrored { .. } => "review_mirrored",
         }
     }
 }

@@ -686,7 +686,15 @@ impl Job {
                 self.status = JobStatus::Submitted;
                 self.submitted = Some(time);
             }
+            // A decision at the shop hub, mirrored here, is the job's review.
             Event::JobReviewed {
+                decision,
+                reviewer,
+                reviewer_name,
+                comment,
+                ..
+            }
+            | Event::ReviewMirrored {
                 decision,
                 reviewer,
                 reviewer_name,
@@ -1003,6 +1011,22 @@ fn describe(event: &Event) -> (Option<u32>, String) {
                     .as_ref()
                     .map(|d| format!(", date code {d}"))
                     .unwrap_or_default()
+            ),
+        ),
+        ReviewMirrored {
+            decision,
+            reviewer_name,
+            comment,
+            hub_seq,
+            ..
+        } => (
+            None,
+            format!(
+                "{} at the hub by {reviewer_name}: {comment} (hub record {hub_seq})",
+                match decision {
+                    Decision::Approved => "approved",
+                    Decision::Rejected => "rejected",
+                }
             ),
         ),
         other => (None, other.kind().replace('_', " ")),

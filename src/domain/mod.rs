@@ -7,6 +7,8 @@ pub mod deviations;
 pub mod event;
 pub mod gs1;
 pub mod job;
+// A decision of the shop hub mirrored into the bench chain.
+pub mod mirror;
 pub mod person;
 pub mod pin_rules;
 pub mod policy;

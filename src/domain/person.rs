@@ -195,7 +195,7 @@ impl Roster {
                     p.failed_pins = 0;
                 }
             }
-            Event::JobReviewed { reviewer, .. } => {
+            Event::JobReviewed { reviewer, .. } | Event::ReviewDecided { reviewer, .. } => {
                 if let Some(p) = self.people.get_mut(reviewer) {
                     p.failed_pins = 0;
                 }

@@ -99,6 +99,9 @@ pub enum HubCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The shop roster at the hub: import a bench's roster once, list it.
+    #[command(subcommand)]
+    Roster(super::roster::RosterCommand),
     /// Every bench with its store, head, lag, last contact and alarms.
     Status {
         #[command(flatten)]
@@ -146,12 +149,22 @@ fn db_fail(e: &db::DbError) -> i32 {
 
 /// `top_store`: a `--store` given anywhere on the command line (the binary moves it to
 /// the top for commands that are not the store's own, see `cli::store_flag`).
-pub fn run(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Result<i32> {
-    runtime()?.block_on(run_async(cmd, top_store))
+/// `instructions`: the folder whose policy.toml `hub serve` applies to reviews.
+pub fn run(
+    cmd: HubCommand,
+    top_store: Option<PathBuf>,
+    instructions: Option<&Path>,
+) -> anyhow::Result<i32> {
+    runtime()?.block_on(run_async(cmd, top_store, instructions))
 }
 
-async fn run_async(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Result<i32> {
+async fn run_async(
+    cmd: HubCommand,
+    top_store: Option<PathBuf>,
+    instructions: Option<&Path>,
+) -> anyhow::Result<i32> {
     match cmd {
+        HubCommand::Roster(r) => super::roster::run(r, top_store).await,
         HubCommand::Init { db, service_role } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -202,7 +215,14 @@ async fn run_async(cmd: HubCommand, top_store: Option<PathBuf>) -> anyhow::Resul
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,
             };
-            let server = match Server::start(&db.db, listen, tls.as_ref()).await {
+            let policy = match super::review::serve_policy(instructions) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(1);
+                }
+            };
+            let server = match Server::start_with(&db.db, listen, tls.as_ref(), policy).await {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -228,6 +228,21 @@ impl HubClient {
         self.answer(self.http.get(format!("{}/v1/verify", self.base)))
             .await
     }
+
+    /// Every submission waiting for a decision across the shop, oldest first.
+    pub async fn review_queue(&self) -> Result<Vec<super::review::QueueEntry>, ClientError> {
+        self.answer(self.http.get(format!("{}/v1/reviews/queue", self.base)))
+            .await
+    }
+
+    /// The hub's decisions on this store's submissions not mirrored here yet.
+    pub async fn decisions(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<super::review::WireHubRecord>, ClientError> {
+        self.answer(self.http.get(self.store_url(store_id, "decisions")))
+            .await
+    }
 }
 
 /// reqwest's error with its causes, which hold the useful part ("connection refused").

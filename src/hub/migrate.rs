@@ -12,6 +12,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "bench_heads",
         include_str!("migrations/0002_bench_heads.sql"),
     ),
+    (
+        3,
+        "hub_chain",
+        include_str!("migrations/0003_hub_chain.sql"),
+    ),
 ];
 
 /// The schema version this traveler expects.
@@ -131,6 +136,7 @@ pub async fn grant_service_role(client: &Client, role: &str) -> Result<(), Migra
             "GRANT SELECT, INSERT ON hub_records, hub_samples, hub_alarms TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE ON hub_benches, hub_stores TO \"{role}\";
              GRANT SELECT ON hub_schema TO \"{role}\";
+             GRANT SELECT, INSERT ON hub_chain TO \"{role}\";
              GRANT USAGE ON SEQUENCE hub_alarms_id_seq TO \"{role}\";"
         ))
         .await?;

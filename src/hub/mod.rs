@@ -25,5 +25,11 @@ pub mod server;
 pub mod sync;
 pub mod wire;
 
+// The hub's own chain of decisions, the shop roster and reviews at the hub (#16).
+pub mod chain;
+pub mod mirror;
+pub mod review;
+pub mod roster;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

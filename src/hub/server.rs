@@ -193,10 +193,21 @@ pub struct Server {
 
 impl Server {
     /// Checks the database is at this traveler's schema, then listens on `listen`.
+    /// Without a policy, reviews at the hub are refused (no PIN lockout to apply).
     pub async fn start(
         db_url: &str,
         listen: SocketAddr,
         tls: Option<&TlsFiles>,
+    ) -> Result<Server, ServeError> {
+        Self::start_with(db_url, listen, tls, None).await
+    }
+
+    /// As [`Server::start`], with the shop's policy (PIN lockout) for reviews at the hub.
+    pub async fn start_with(
+        db_url: &str,
+        listen: SocketAddr,
+        tls: Option<&TlsFiles>,
+        policy: Option<crate::domain::policy::Policy>,
     ) -> Result<Server, ServeError> {
         let pool = db::pool(db_url)?;
         {
@@ -213,7 +224,7 @@ impl Server {
             addr: listen,
             source,
         })?;
-        let app = router(pool);
+        let app = router(pool.clone()).merge(super::review::routes(pool, policy));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {

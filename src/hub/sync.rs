@@ -116,6 +116,18 @@ enum RoundError {
     Store(#[from] StoreError),
     #[error("FORK: this store's record {seq} differs from the hub's")]
     LocalFork { seq: u64 },
+    #[error(transparent)]
+    Pull(super::mirror::PullError),
+}
+
+impl From<super::mirror::PullError> for RoundError {
+    fn from(e: super::mirror::PullError) -> Self {
+        match e {
+            super::mirror::PullError::Client(c) => RoundError::Client(c),
+            super::mirror::PullError::Store(s) => RoundError::Store(s),
+            other => RoundError::Pull(other),
+        }
+    }
 }
 
 async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<SyncState>) {
@@ -132,11 +144,13 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
     let mut retry = opts.retry_min;
     let mut acked: Option<u64> = None;
     let mut refused_samples: HashSet<u64> = HashSet::new();
+    // Decisions of the hub this store will not mirror (see hub::mirror).
+    let mut refused_decisions: HashSet<u64> = HashSet::new();
     loop {
         if tx.is_closed() {
             return;
         }
-        match round(
+        let result = match round(
             &store,
             &client,
             &opts,
@@ -146,6 +160,24 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
         )
         .await
         {
+            // The hub's decisions come back after the records went up; a mirror
+            // appended grows the chain, so the next round sends it at once.
+            Ok(0) => Ok(0),
+            Ok(head) => match super::mirror::pull(
+                &store,
+                &client,
+                &store.identity().store_id,
+                &mut refused_decisions,
+            )
+            .await
+            {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => Ok(head),
+                Err(e) => Err(RoundError::from(e)),
+            },
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(head) => {
                 if offline_since.take().is_some() {
                     info!(head, "hub reachable again");

@@ -35,7 +35,46 @@ pub fn authenticate(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<Person, Rejection> {
-    let fail = |a| Err(Rejection::Auth(a));
+    match check_pin(roster, policy, badge, pin, purpose, now) {
+        Ok(p) => Ok(p),
+        Err(PinRefused { failure, events }) => {
+            if !events.is_empty() {
+                store
+                    .append_batch(badge, events)
+                    .map_err(|e| Rejection::Store {
+                        reason: format!("wrong PIN, and recording it failed: {e}"),
+                    })?;
+            }
+            Err(Rejection::Auth(failure))
+        }
+    }
+}
+
+/// A PIN that proved nothing: why, and the events that must be recorded before the
+/// refusal is told (a wrong PIN and the lock it causes; none for an unknown,
+/// deactivated or locked badge).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PinRefused {
+    pub failure: AuthFailure,
+    pub events: Vec<Event>,
+}
+
+/// The rules of a PIN check against a roster, wherever the roster is kept (the
+/// bench's store, the hub's chain): the caller records `events` of a refusal.
+pub fn check_pin(
+    roster: &Roster,
+    policy: &Policy,
+    badge: &str,
+    pin: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Person, PinRefused> {
+    let fail = |failure| {
+        Err(PinRefused {
+            failure,
+            events: Vec::new(),
+        })
+    };
     let Some(person) = roster.get(badge) else {
         return fail(AuthFailure::UnknownBadge {
             badge: badge.to_string(),
@@ -67,15 +106,13 @@ pub fn authenticate(
             until,
         });
     }
-    store
-        .append_batch(badge, events)
-        .map_err(|e| Rejection::Store {
-            reason: format!("wrong PIN, and recording it failed: {e}"),
-        })?;
-    fail(AuthFailure::WrongPin {
-        badge: badge.to_string(),
-        failures,
-        max: policy.max_failed_pins,
-        locked_until: locked,
+    Err(PinRefused {
+        failure: AuthFailure::WrongPin {
+            badge: badge.to_string(),
+            failures,
+            max: policy.max_failed_pins,
+            locked_until: locked,
+        },
+        events,
     })
 }

@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 32] = [
+pub const KINDS_V2: [&str; 35] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -66,6 +66,9 @@ pub const KINDS_V2: [&str; 32] = [
     "instruction_release_refused",
     "component_removed",
     "component_installed",
+    "review_decided",
+    "roster_imported",
+    "review_mirrored",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
