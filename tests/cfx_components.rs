@@ -2,172 +2,43 @@
 //! `update` and executor, the core deciding against a real sled store, and the CFX
 //! that comes out (the export, which is what the bench publishes live).
 
-use std::path::Path;
-use std::sync::Arc;
+#[allow(dead_code)]
+mod tui_support;
 
-use chrono::{Duration, Utc};
 use serde_json::Value;
+use std::path::Path;
 
 use traveler::domain::event::Event;
 use traveler::export::cfx::write_cfx;
 use traveler::export::{ExportOptions, Scope};
-use traveler::instruction::schema::{CheckpointKind, Signer};
 use traveler::instruction::{Library, load_dir};
-use traveler::store::{OpenOptions, Store};
-use traveler::tui::action::{Action, StationUpdate};
-use traveler::tui::exec::Executor;
-use traveler::tui::runtime::dispatch;
+use traveler::store::Store;
+use traveler::tui::action::Action;
 use traveler::tui::state::{Screen, State};
+use tui_support::{Bench, screen_text};
 
-fn library() -> Arc<Library> {
-    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
-    assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
-    Arc::new(loaded.library)
-}
-
-struct Bench {
-    state: State,
-    exec: Executor,
-    store: Store,
-    library: Arc<Library>,
-    _dir: tempfile::TempDir,
-}
-
+/// What this file's bench does beyond the shared one.
 impl Bench {
-    fn new() -> Bench {
-        let library = library();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-        traveler::demo::seed(
-            &store,
-            library.policy.as_ref().unwrap(),
-            Utc::now().date_naive(),
-        )
-        .unwrap();
-        // The bench runs released revisions only, as the demo's are.
-        traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
-        let exec = Executor::new(
-            traveler::core::Core::new(store.clone(), library.clone(), "B1"),
-            dir.path().join("exports"),
-        );
-        Bench {
-            state: State::new(library.clone(), "B1", Utc::now()),
-            exec,
-            store,
-            library,
-            _dir: dir,
-        }
-    }
-    fn act(&mut self, a: Action) {
-        dispatch(&mut self.state, &self.exec, a);
-    }
-    fn typ(&mut self, text: &str) {
-        for c in text.chars() {
-            self.act(Action::Char(c));
-        }
-    }
-    fn flash(&self) -> String {
-        self.state
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
-    }
-    fn runner(&self) -> &traveler::tui::state::RunnerState {
-        match &self.state.screen {
-            Screen::Runner(r) => r,
-            _ => panic!("not on the runner; flash: {}", self.flash()),
-        }
-    }
-
+    /// Logged in as T100, a class 3 job on SAC305 at `refdes` running `instruction`.
     fn start(&mut self, instruction: &str, refdes: &str) {
-        self.act(Action::Scan("T100".into()));
-        self.typ("1111");
-        self.act(Action::Enter);
-        self.act(Action::Command('n'));
-        for value in ["SN-CMP-1", "PCA-1001", "C", refdes, "NCR-88"] {
-            self.typ(value);
-            self.act(Action::Enter);
-        }
+        self.login("T100", "1111");
+        self.new_job_details(&["SN-CMP-1", "PCA-1001", "C", refdes, "NCR-88"]);
         self.act(Action::Enter); // no approval
         self.act(Action::Command('3'));
         self.act(Action::Enter); // class -> alloy
-        let want = self
-            .library
-            .alloys
-            .iter()
-            .position(|a| a.id.get_ref() == "SAC305")
-            .unwrap();
-        if let Screen::Start(f) = &mut self.state.screen {
-            f.alloy = want;
-        }
+        self.choose_alloy("SAC305");
         self.act(Action::Enter); // alloy -> list
-        let idx = self
-            .library
-            .instructions
-            .iter()
-            .position(|i| i.id() == instruction)
-            .unwrap();
-        for _ in 0..idx {
-            self.act(Action::Down);
-        }
+        self.select_instruction(instruction);
         self.act(Action::Enter);
         self.runner();
     }
 
-    /// Samples inside the window, lots, and every signature of the current step.
+    /// Samples inside the window, lots, and every signature of the current step;
+    /// the part is left to the test, and so is n.
     fn do_step(&mut self) {
-        let r = self.runner();
-        let step = r.step;
-        let spec = r.instruction.spec.steps[step as usize].clone();
-        if let Some(w) = r.window.clone() {
-            let mid = match (w.min_c.is_finite(), w.max_c.is_finite()) {
-                (true, true) => (w.min_c + w.max_c) / 2.0,
-                (true, false) => w.min_c + 5.0,
-                (false, true) => w.max_c - 5.0,
-                _ => 25.0,
-            };
-            for i in 0..5 {
-                self.act(Action::Station(StationUpdate::Sample {
-                    channel: w.channel.clone(),
-                    time: Utc::now() + Duration::seconds(i),
-                    celsius: mid,
-                }));
-            }
-        }
-        let needs = traveler::tui::update::lot_materials(&self.runner().instruction, step);
-        for i in 0..needs.len() {
-            let expiry = (Utc::now() + Duration::days(365)).format("%y%m%d");
-            self.act(Action::Scan(format!(
-                "(01)09506000134352(17){expiry}(10)LOT-{step}-{i}"
-            )));
-        }
-        for (i, cp) in spec.checkpoints.iter().enumerate() {
-            if let Screen::Runner(r) = &mut self.state.screen {
-                r.selected = i;
-            }
-            self.act(Action::Enter);
-            match cp.kind.get_ref() {
-                CheckpointKind::PassFail => {
-                    self.act(Action::Command('p'));
-                    self.act(Action::Enter);
-                }
-                CheckpointKind::Measurement => {
-                    let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-                    self.typ(&v.to_string());
-                    self.act(Action::Enter);
-                }
-                CheckpointKind::Confirm => {}
-            }
-            if cp.signer == Signer::Inspector {
-                self.act(Action::Scan("I300".into()));
-                self.typ("3333");
-            } else {
-                self.typ("1111");
-            }
-            self.act(Action::Enter);
-            assert!(self.state.modal.is_none(), "{}", self.flash());
-        }
+        self.feed_window();
+        self.scan_lots_from(0);
+        self.sign_checkpoints("1111");
     }
 }
 
@@ -204,7 +75,7 @@ fn bodies<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
 /// CFX/Structures/UninstalledMaterial.cs, InstalledMaterial.cs, InstalledComponent.cs).
 #[test]
 fn a_part_removed_and_replaced_at_the_bench_is_in_cfx_with_designator_pn_and_lot() {
-    let mut b = Bench::new();
+    let mut b = Bench::demo();
     b.start("WI-CHIP-001", "C4 C5");
     assert_eq!(b.runner().job.refdes, ["C4", "C5"]);
     let steps = b.runner().job.steps.len();
@@ -317,7 +188,7 @@ fn a_part_removed_and_replaced_at_the_bench_is_in_cfx_with_designator_pn_and_lot
     );
     // CSV (actions.csv) and the HTML report carry them in the job's history.
     for (format, file) in [("csv", "actions.csv"), ("html", "")] {
-        let out = b._dir.path().join(format!("out-{format}"));
+        let out = b.folder().join(format!("out-{format}"));
         let opts = ExportOptions::default();
         let scope = Scope {
             job: Some(job.clone()),
@@ -537,18 +408,5 @@ fn a_record_written_before_components_still_exports() {
 
 /// The screen as text (what a person sees), 120 columns so nothing is cut off.
 fn render(state: &State) -> String {
-    let backend = ratatui::backend::TestBackend::new(120, 60);
-    let mut terminal = ratatui::Terminal::new(backend).unwrap();
-    terminal
-        .draw(|f| traveler::tui::view::draw(state, f))
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    screen_text(state, 120, 60)
 }

@@ -2,18 +2,17 @@
 //! value silently cut at some length. Headless: the real `update`, the real
 //! executor, a real store.
 
+#[allow(dead_code)]
+mod tui_support;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::Utc;
 use traveler::domain::event::Event;
-use traveler::instruction::load_dir;
-use traveler::store::{OpenOptions, Store};
 use traveler::tui::action::{Action, Reply};
 use traveler::tui::effect::Read;
-use traveler::tui::exec::Executor;
-use traveler::tui::runtime::dispatch;
-use traveler::tui::state::{Modal, Screen, State};
+use traveler::tui::state::{Modal, Screen};
+use tui_support::Bench;
 
 fn long(prefix: &str, n: usize) -> String {
     let mut s = prefix.to_string();
@@ -26,57 +25,22 @@ fn long(prefix: &str, n: usize) -> String {
 
 #[test]
 fn overlong_typed_values_are_saved_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
-    let library = Arc::new(loaded.library);
-    traveler::demo::seed(
-        &store,
-        library.policy.as_ref().unwrap(),
-        Utc::now().date_naive(),
-    )
-    .unwrap();
-    // The demo store's instructions are released, as the demo application's are.
-    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
-    let exec = Executor::new(
-        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
-        dir.path().join("exports"),
-    );
-    let mut state = State::new(library.clone(), "B1", Utc::now());
-    let mut act = |state: &mut State, a: Action| dispatch(state, &exec, a);
-    let typ = |state: &mut State, act: &mut dyn FnMut(&mut State, Action), text: &str| {
-        for c in text.chars() {
-            act(state, Action::Char(c));
-        }
-    };
-    act(&mut state, Action::Scan("T100".into()));
-    typ(&mut state, &mut act, "1111");
-    act(&mut state, Action::Enter);
+    let mut b = Bench::demo();
+    b.login("T100", "1111");
 
     // The new-job form, every value typed key by key, two of them long.
     let serial = long("SN", 200);
     let ncr = long("NCR", 150);
-    act(&mut state, Action::Command('n'));
-    for value in [serial.as_str(), "PCA-1001", "C", "U7", ncr.as_str(), ""] {
-        typ(&mut state, &mut act, value);
-        act(&mut state, Action::Enter);
-    }
-    act(&mut state, Action::Command('3'));
-    act(&mut state, Action::Enter);
-    act(&mut state, Action::Enter);
-    let idx = library
-        .instructions
-        .iter()
-        .position(|i| i.id() == "WI-CC-001")
-        .unwrap();
-    for _ in 0..idx {
-        act(&mut state, Action::Down);
-    }
-    act(&mut state, Action::Enter);
+    b.new_job_details(&[serial.as_str(), "PCA-1001", "C", "U7", ncr.as_str(), ""]);
+    b.act(Action::Command('3'));
+    b.act(Action::Enter);
+    b.act(Action::Enter);
+    b.select_instruction("WI-CC-001");
+    b.act(Action::Enter);
     assert!(
-        matches!(state.screen, Screen::Runner(_)),
+        matches!(b.state.screen, Screen::Runner(_)),
         "{:?}",
-        state.flash
+        b.state.flash
     );
 
     // A lot typed by hand (its first step records the stripper's lot and
@@ -84,15 +48,15 @@ fn overlong_typed_values_are_saved_whole() {
     let lot = long("LOT", 180);
     let expiry = (Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d");
     let typed = format!("{lot} {expiry}");
-    act(&mut state, Action::Command('l'));
-    typ(&mut state, &mut act, &typed);
-    let Some(Modal::Lot { field, .. }) = &state.modal else {
-        panic!("{:?}", state.modal)
+    b.act(Action::Command('l'));
+    b.typ(&typed);
+    let Some(Modal::Lot { field, .. }) = &b.state.modal else {
+        panic!("{:?}", b.state.modal)
     };
     assert_eq!(field.value, typed, "the field holds everything typed");
-    act(&mut state, Action::Enter);
+    b.act(Action::Enter);
 
-    let events: Vec<Event> = store.events().map(|r| r.unwrap().event).collect();
+    let events: Vec<Event> = b.events();
     let started = events
         .iter()
         .find_map(|e| match e {
@@ -118,13 +82,9 @@ fn overlong_typed_values_are_saved_whole() {
         lots.iter().all(|l| **l == lot),
         "a lot was saved cut: {lots:?}"
     );
-    assert!(!lots.is_empty(), "DEBUG {:?}", state.flash);
+    assert!(!lots.is_empty(), "DEBUG {:?}", b.state.flash);
     if lots.is_empty() {
-        let said = state
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default();
+        let said = b.flash();
         assert!(!said.is_empty(), "lot neither saved nor refused");
     }
 }
@@ -136,41 +96,16 @@ fn the_review_screen_export_is_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     use traveler::tui::action::Outcome;
     use traveler::tui::effect::Effect;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
-    let library = Arc::new(loaded.library);
-    traveler::demo::seed(
-        &store,
-        library.policy.as_ref().unwrap(),
-        Utc::now().date_naive(),
-    )
-    .unwrap();
-    // The demo store's instructions are released, as the demo application's are.
-    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
-    let exports = dir.path().join("exports");
-    let exec = Executor::new(
-        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
-        exports.clone(),
-    );
-    let mut state = State::new(library.clone(), "B1", Utc::now());
-    dispatch(&mut state, &exec, Action::Scan("T100".into()));
-    for c in "1111".chars() {
-        dispatch(&mut state, &exec, Action::Char(c));
-    }
-    dispatch(&mut state, &exec, Action::Enter);
-    dispatch(&mut state, &exec, Action::Command('n'));
-    for value in ["SN-PERM", "PCA-1001", "C", "U7", "NCR-1", ""] {
-        for c in value.chars() {
-            dispatch(&mut state, &exec, Action::Char(c));
-        }
-        dispatch(&mut state, &exec, Action::Enter);
-    }
-    dispatch(&mut state, &exec, Action::Command('3'));
-    dispatch(&mut state, &exec, Action::Enter);
-    dispatch(&mut state, &exec, Action::Enter);
-    dispatch(&mut state, &exec, Action::Enter);
-    let job = store
+    let mut b = Bench::demo();
+    let exports = b.exec.export_dir.clone();
+    b.login("T100", "1111");
+    b.new_job_details(&["SN-PERM", "PCA-1001", "C", "U7", "NCR-1", ""]);
+    b.act(Action::Command('3'));
+    b.act(Action::Enter);
+    b.act(Action::Enter);
+    b.act(Action::Enter);
+    let job = b
+        .store
         .events()
         .find_map(|r| match r.unwrap().event {
             Event::JobStarted { job, .. } => Some(job),
@@ -179,7 +114,7 @@ fn the_review_screen_export_is_owner_only() {
         .expect("a job");
     // SAFETY: this binary's other test creates only its own temporary files.
     let old = unsafe { libc::umask(0o000) };
-    let outcome = exec.run(Effect::Read {
+    let outcome = b.exec.run(Effect::Read {
         request: traveler::core::RequestId(99),
         read: Read::ExportJob { job: job.clone() },
     });

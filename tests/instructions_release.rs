@@ -5,6 +5,9 @@
 //! part is the real `update` and executor on the same store, headless, between
 //! runs of the binary (the store is one process's at a time).
 
+#[allow(dead_code)]
+mod tui_support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -12,20 +15,18 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 
-use traveler::core::{Core, Request, RequestId};
+use traveler::core::{Request, RequestId};
 use traveler::domain::command::{Command as Cmd, NewJob, Rejection};
 use traveler::domain::event::Event;
 use traveler::domain::job::JobStatus;
 use traveler::domain::policy::Refusal;
 use traveler::domain::release::NotReleased;
 use traveler::domain::types::ProductClass;
-use traveler::instruction::schema::{CheckpointKind, Signer};
 use traveler::instruction::{Library, load_dir};
 use traveler::store::{OpenOptions, Store};
-use traveler::tui::action::{Action, StationUpdate};
-use traveler::tui::exec::Executor;
-use traveler::tui::runtime::dispatch;
-use traveler::tui::state::{Screen, State};
+use traveler::tui::action::Action;
+use traveler::tui::state::Screen;
+use tui_support::Bench;
 
 const BIN: &str = env!("CARGO_BIN_EXE_traveler");
 const ADMIN_PIN: &str = "482913";
@@ -185,16 +186,10 @@ impl Shop {
         let mut library: Library = loaded.library;
         // What the application does at its start: the releases, for the greyed list.
         library.releases = Some(Arc::new(store.releases().unwrap()));
-        let library = Arc::new(library);
-        let core = Core::new(store.clone(), library.clone(), "B1");
-        let mut state = State::new(library, "B1", Utc::now());
-        state.size = (160, 50);
-        Bench {
-            exec: Executor::new(core.clone(), self.dir.path().join("exports")),
-            core,
-            state,
-            store,
-        }
+        let mut b = Bench::on(store, Arc::new(library), self.dir.path().join("exports"));
+        b.inspector = ("I1", INSPECTOR_PIN);
+        b.state.size = (160, 50);
+        b
     }
 
     fn events(&self) -> Vec<Event> {
@@ -203,28 +198,11 @@ impl Shop {
     }
 }
 
-struct Bench {
-    state: State,
-    exec: Executor,
-    core: Core,
-    store: Store,
-}
-
+/// What this file's bench does beyond the shared one.
 impl Bench {
-    fn act(&mut self, a: Action) {
-        dispatch(&mut self.state, &self.exec, a);
-    }
-
-    fn typ(&mut self, text: &str) {
-        for c in text.chars() {
-            self.act(Action::Char(c));
-        }
-    }
-
-    fn login(&mut self, badge: &str, pin: &str) {
-        self.act(Action::Scan(badge.into()));
-        self.typ(pin);
-        self.act(Action::Enter);
+    /// Logged in, and on the home screen.
+    fn login_at_home(&mut self, badge: &str, pin: &str) {
+        self.login(badge, pin);
         assert!(
             matches!(self.state.screen, Screen::Home(_)),
             "{:?}",
@@ -232,142 +210,18 @@ impl Bench {
         );
     }
 
-    fn flash(&self) -> String {
-        self.state
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
-    }
-
-    fn runner(&self) -> &traveler::tui::state::RunnerState {
-        match &self.state.screen {
-            Screen::Runner(r) => r,
-            _ => panic!("not on the runner; flash: {}", self.flash()),
-        }
-    }
-
     /// The new-job form filled in, `instruction` selected in the list.
     fn new_job_form(&mut self, serial: &str, instruction: &str) {
-        self.act(Action::Command('n'));
-        for value in [serial, "PCA-1001", "C", "R12", "NCR-77", ""] {
-            self.typ(value);
-            self.act(Action::Enter);
-        }
+        self.new_job_details(&[serial, "PCA-1001", "C", "R12", "NCR-77", ""]);
         self.act(Action::Command('3'));
         self.act(Action::Enter);
-        let alloy = self
-            .state
-            .library
-            .alloys
-            .iter()
-            .position(|a| a.id.get_ref() == "SAC305")
-            .unwrap();
-        if let Screen::Start(f) = &mut self.state.screen {
-            f.alloy = alloy;
-        }
+        self.choose_alloy("SAC305");
         self.act(Action::Enter);
-        let idx = self
-            .state
-            .library
-            .instructions
-            .iter()
-            .position(|i| i.id() == instruction)
-            .unwrap();
-        for _ in 0..idx {
-            self.act(Action::Down);
-        }
-    }
-
-    fn screen(&self) -> String {
-        let (w, h) = self.state.size;
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-        term.draw(|f| traveler::tui::view::draw(&self.state, f))
-            .unwrap();
-        let buf = term.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..h {
-            for x in 0..w {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Samples inside the window, lots, signatures; then the step completes.
-    fn complete_step(&mut self) {
-        let r = self.runner();
-        let step = r.step;
-        let spec = r.instruction.spec.steps[step as usize].clone();
-        if let Some(w) = r.window.clone() {
-            let mid = match (w.min_c.is_finite(), w.max_c.is_finite()) {
-                (true, true) => (w.min_c + w.max_c) / 2.0,
-                (true, false) => w.min_c + 5.0,
-                (false, true) => w.max_c - 5.0,
-                _ => 25.0,
-            };
-            for i in 0..5 {
-                self.act(Action::Station(StationUpdate::Sample {
-                    channel: w.channel.clone(),
-                    time: Utc::now() + Duration::seconds(i),
-                    celsius: mid,
-                }));
-            }
-        }
-        let needs = traveler::tui::update::lot_materials(&self.runner().instruction, step);
-        let have = self.runner().job.lots_for_step(step).count();
-        for (i, _) in needs.iter().enumerate().skip(have) {
-            let expiry = (Utc::now() + Duration::days(365)).format("%y%m%d");
-            self.act(Action::Scan(format!(
-                "(01)09506000134352(17){expiry}(10)LOT-{step}-{i}"
-            )));
-        }
-        // A step that removes or fits a part records it (m), as at the bench.
-        if let Some(c) = &spec.component {
-            self.act(Action::Command('m'));
-            if *c.get_ref() == traveler::domain::component::ComponentAction::Install {
-                self.typ(&format!("PN-{step} LOT-PART-{step}"));
-            }
-            self.act(Action::Enter);
-            assert!(self.state.modal.is_none(), "step {step}: {}", self.flash());
-        }
-        for (i, cp) in spec.checkpoints.iter().enumerate() {
-            if let Screen::Runner(r) = &mut self.state.screen {
-                r.selected = i;
-            }
-            self.act(Action::Enter);
-            match cp.kind.get_ref() {
-                CheckpointKind::PassFail => {
-                    self.act(Action::Command('p'));
-                    self.act(Action::Enter);
-                }
-                CheckpointKind::Measurement => {
-                    let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-                    self.typ(&v.to_string());
-                    self.act(Action::Enter);
-                }
-                CheckpointKind::Confirm => {}
-            }
-            if cp.signer == Signer::Inspector {
-                self.act(Action::Scan("I1".into()));
-                self.typ(INSPECTOR_PIN);
-            } else {
-                self.typ(TECH_PIN);
-            }
-            self.act(Action::Enter);
-            assert!(
-                self.state.modal.is_none(),
-                "step {step} cp {i}: {:?} {}",
-                self.state.modal,
-                self.flash()
-            );
-        }
-        self.act(Action::Command('n'));
+        self.select_instruction(instruction);
     }
 
     fn start_through_the_core(&self, serial: &str, instruction: &str) -> Result<String, Rejection> {
-        let answer = self.core.execute(Request {
+        let answer = self.exec.core.execute(Request {
             id: RequestId(9),
             by: "T1".into(),
             credentials: None,
@@ -446,11 +300,11 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
     // Run a job on A and leave it open after its first step.
     let job_a = {
         let mut b = shop.bench();
-        b.login("T1", TECH_PIN);
+        b.login_at_home("T1", TECH_PIN);
         b.new_job_form("SN-R1", "WI-CHIP-001");
         b.act(Action::Enter);
         assert_eq!(b.runner().instruction.hash, hash_a, "{}", b.flash());
-        b.complete_step();
+        b.complete_step(TECH_PIN);
         assert_eq!(b.runner().step, 1);
         b.runner().job.id.clone()
     };
@@ -465,7 +319,7 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
     assert!(status.contains(&reason), "{status}");
     {
         let mut b = shop.bench();
-        b.login("T1", TECH_PIN);
+        b.login_at_home("T1", TECH_PIN);
         b.new_job_form("SN-R2", "WI-CHIP-001");
         // Greyed in the list with the reason.
         let screen = b.screen();
@@ -508,7 +362,7 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
     // A's open job finishes on A; a new job runs B.
     let job_b = {
         let mut b = shop.bench();
-        b.login("T1", TECH_PIN);
+        b.login_at_home("T1", TECH_PIN);
         b.act(Action::Enter); // the open job
         let r = b.runner();
         assert_eq!(r.job.id, job_a);
@@ -519,7 +373,7 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
         assert_eq!(r.instruction.spec.steps[2].max_minutes, Some(2.0));
         let steps = b.runner().job.steps.len();
         for _ in 1..steps {
-            b.complete_step();
+            b.complete_step(TECH_PIN);
         }
         b.act(Action::Enter); // submit
         assert!(b.flash().contains("submitted"), "{}", b.flash());

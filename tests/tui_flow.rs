@@ -1,6 +1,9 @@
 //! Headless flows: the real `update`, the real effect executor, a real sled store
 //! on disk and the shipped instructions. Actions in, events in the store out.
 
+#[allow(dead_code)]
+mod tui_support;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,217 +12,29 @@ use chrono::{Duration, Utc};
 use traveler::domain::event::Event;
 use traveler::domain::job::JobStatus;
 use traveler::domain::types::{CheckResult, Meaning};
+use traveler::instruction::load_dir;
 use traveler::instruction::schema::{CheckpointKind, Signer};
-use traveler::instruction::{Library, load_dir};
-use traveler::store::{OpenOptions, Store};
-use traveler::tui::action::{Action, StationUpdate};
-use traveler::tui::exec::Executor;
-use traveler::tui::runtime::dispatch;
+use traveler::tui::action::Action;
 use traveler::tui::state::{Modal, Screen, State};
-
-struct Bench {
-    /// Who signs inspector checkpoints in `complete_step` (badge, PIN).
-    inspector: (&'static str, &'static str),
-    state: State,
-    exec: Executor,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-fn library() -> Arc<Library> {
-    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions"));
-    assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
-    Arc::new(loaded.library)
-}
-
-fn bench() -> Bench {
-    bench_with(library())
-}
-
-fn bench_with(library: Arc<Library>) -> Bench {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("store"), OpenOptions::default()).unwrap();
-    traveler::demo::seed(
-        &store,
-        library.policy.as_ref().unwrap(),
-        Utc::now().date_naive(),
-    )
-    .unwrap();
-    // The demo store's instructions are released, as the demo application's are.
-    traveler::demo::seed_releases(&store, &library, Utc::now()).unwrap();
-    let exec = Executor::new(
-        traveler::core::Core::new(store.clone(), library.clone(), "B1"),
-        dir.path().join("exports"),
-    );
-    Bench {
-        inspector: ("I300", "3333"),
-        state: State::new(library, "B1", Utc::now()),
-        exec,
-        store,
-        _dir: dir,
-    }
-}
+use tui_support::{Bench, screen_text};
 
 impl Bench {
-    fn act(&mut self, a: Action) {
-        dispatch(&mut self.state, &self.exec, a);
-    }
-    fn typ(&mut self, text: &str) {
-        for c in text.chars() {
-            self.act(Action::Char(c));
-        }
-    }
-    fn login(&mut self, badge: &str, pin: &str) {
-        self.act(Action::Scan(badge.into()));
-        self.typ(pin);
-        self.act(Action::Enter);
-    }
-    fn events(&self) -> Vec<Event> {
-        self.store.events().map(|r| r.unwrap().event).collect()
-    }
-    fn runner(&self) -> &traveler::tui::state::RunnerState {
-        match &self.state.screen {
-            Screen::Runner(r) => r,
-            _ => panic!("not on the runner; flash: {:?}", self.state.flash),
-        }
-    }
-    fn flash(&self) -> String {
-        self.state
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
-    }
-
-    /// Fills the new-job form and picks `instruction`.
+    /// Fills the new-job form (designator U7, defect NCR-77) and starts `instruction`.
     fn start_job(&mut self, serial: &str, instruction: &str, class: char, approval: &str) {
-        self.act(Action::Command('n'));
-        for value in [serial, "PCA-1001", "C", "U7", "NCR-77"] {
-            self.typ(value);
-            self.act(Action::Enter);
-        }
-        self.typ(approval);
-        self.act(Action::Enter);
+        self.new_job_details(&[serial, "PCA-1001", "C", "U7", "NCR-77", approval]);
         self.act(Action::Command(class));
         self.act(Action::Enter); // class -> alloy
         self.act(Action::Right); // SAC305 is second in alloys.toml? pick by id below
-        let want = self
-            .state
-            .library
-            .alloys
-            .iter()
-            .position(|a| a.id.get_ref() == "SAC305")
-            .unwrap();
-        if let Screen::Start(f) = &mut self.state.screen {
-            f.alloy = want;
-        }
+        self.choose_alloy("SAC305");
         self.act(Action::Enter); // alloy -> list
-        let idx = self
-            .state
-            .library
-            .instructions
-            .iter()
-            .position(|i| i.id() == instruction)
-            .unwrap_or_else(|| panic!("no {instruction}"));
-        for _ in 0..idx {
-            self.act(Action::Down);
-        }
+        self.select_instruction(instruction);
         self.act(Action::Enter);
-    }
-
-    fn feed(&mut self, channel: &str, celsius: f64, seconds: i64) {
-        let t = Utc::now() + Duration::seconds(seconds);
-        self.act(Action::Station(StationUpdate::Sample {
-            channel: channel.into(),
-            time: t,
-            celsius,
-        }));
-    }
-
-    /// In an open sign dialog, answers the selected checkpoint's first question:
-    /// pass, or a measurement at its lower limit (the upper when it has none).
-    fn answer_checkpoint(&mut self) {
-        let r = self.runner();
-        let cp = r.instruction.spec.steps[r.step as usize].checkpoints[r.selected].clone();
-        match cp.kind.get_ref() {
-            CheckpointKind::PassFail => {
-                // Nothing is chosen for the technician: p, then Enter.
-                self.act(Action::Command('p'));
-                self.act(Action::Enter);
-            }
-            CheckpointKind::Measurement => {
-                let v = cp.min.as_ref().map(|m| *m.get_ref()).or(cp.max).unwrap();
-                self.typ(&v.to_string());
-                self.act(Action::Enter);
-            }
-            CheckpointKind::Confirm => {}
-        }
-    }
-
-    /// Does whatever the current step asks: samples inside the window, lots,
-    /// signatures (inspector I300 where needed), then completes it.
-    fn complete_step(&mut self, tech_pin: &str) {
-        let r = self.runner();
-        let step = r.step;
-        let spec = r.instruction.spec.steps[step as usize].clone();
-        if let Some(w) = r.window.clone() {
-            let mid = match (w.min_c.is_finite(), w.max_c.is_finite()) {
-                (true, true) => (w.min_c + w.max_c) / 2.0,
-                (true, false) => w.min_c + 5.0,
-                (false, true) => w.max_c - 5.0,
-                _ => 25.0,
-            };
-            for i in 0..5 {
-                self.feed(&w.channel, mid, i);
-            }
-        }
-        let needs = traveler::tui::update::lot_materials(&self.runner().instruction, step);
-        let have = self.runner().job.lots_for_step(step).count();
-        for (i, _) in needs.iter().enumerate().skip(have) {
-            // A GS1 label: GTIN, expiry in a year, lot.
-            let expiry = (Utc::now() + Duration::days(365)).format("%y%m%d");
-            self.act(Action::Scan(format!(
-                "(01)09506000134352(17){expiry}(10)LOT-{step}-{i}"
-            )));
-        }
-        // A step that removes or fits a part records it (m): the designators the
-        // dialog offers, and for a fitted part its P/N and lot.
-        if let Some(c) = &spec.component {
-            self.act(Action::Command('m'));
-            if *c.get_ref() == traveler::domain::component::ComponentAction::Install {
-                self.typ(&format!("PN-{step} LOT-PART-{step}"));
-            }
-            self.act(Action::Enter);
-            assert!(self.state.modal.is_none(), "step {step}: {}", self.flash());
-        }
-        for (i, cp) in spec.checkpoints.iter().enumerate() {
-            if let Screen::Runner(r) = &mut self.state.screen {
-                r.selected = i;
-            }
-            self.act(Action::Enter);
-            self.answer_checkpoint();
-            if cp.signer == Signer::Inspector {
-                let (badge, pin) = self.inspector;
-                self.act(Action::Scan(badge.into()));
-                self.typ(pin);
-            } else {
-                self.typ(tech_pin);
-            }
-            self.act(Action::Enter);
-            assert!(
-                self.state.modal.is_none(),
-                "step {step} cp {i}: {:?} {}",
-                self.state.modal,
-                self.flash()
-            );
-        }
-        self.act(Action::Command('n'));
     }
 }
 
 #[test]
 fn a_whole_bga_job_lands_in_the_store() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     assert!(matches!(b.state.screen, Screen::Home(_)), "{:?}", b.flash());
     b.start_job("SN-0001", "WI-BGA-001", '3', "");
@@ -268,7 +83,7 @@ fn a_whole_bga_job_lands_in_the_store() {
 
 #[test]
 fn bga_is_greyed_for_a_technician_without_module_8() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T200", "2222");
     b.start_job("SN-0002", "WI-BGA-001", '3', "");
     assert!(matches!(b.state.screen, Screen::Start(_)));
@@ -283,7 +98,7 @@ fn bga_is_greyed_for_a_technician_without_module_8() {
 
 #[test]
 fn wrong_pins_are_recorded_and_lock_the_badge() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     for _ in 0..5 {
         b.login("T100", "0000");
     }
@@ -313,7 +128,7 @@ fn wrong_pins_are_recorded_and_lock_the_badge() {
 
 #[test]
 fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0003", "WI-TH-001", '3', "");
     // Find a step with a window.
@@ -375,7 +190,7 @@ fn excursion_alarm_must_be_acknowledged_and_failed_checkpoint_holds_the_job() {
 
 #[test]
 fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0004", "WI-BGA-001", '3', "");
     // Walk to the first inspector checkpoint.
@@ -434,7 +249,7 @@ fn inspector_must_be_someone_else_and_wrong_pin_is_recorded() {
 
 #[test]
 fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0005", "WI-CHIP-001", '3', "");
     b.complete_step("1111");
@@ -488,7 +303,7 @@ fn a_job_resumes_at_the_same_step_after_quitting_or_suspending() {
 
 #[test]
 fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0006", "WI-CHIP-001", '3', "");
     let steps = b.runner().job.steps.len();
@@ -567,7 +382,7 @@ fn supervisor_rejects_technician_redoes_and_resubmits_then_approval() {
 
 #[test]
 fn reviewer_who_performed_the_job_is_refused() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     // Dana is supervisor and inspector; here she performs the job herself.
     b.login("S400", "4444");
     b.start_job("SN-0007", "WI-CHIP-001", '2', "");
@@ -592,7 +407,7 @@ fn reviewer_who_performed_the_job_is_refused() {
 
 #[test]
 fn readings_arriving_never_disturb_what_is_being_typed() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0008", "WI-TH-001", '3', "");
     b.act(Action::Command('l'));
@@ -609,7 +424,7 @@ fn readings_arriving_never_disturb_what_is_being_typed() {
 
 #[test]
 fn idle_timeout_returns_to_log_in_and_the_job_stays_open() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0009", "WI-TH-001", '3', "");
     let idle = b.state.library.policy.as_ref().unwrap().idle_logout_minutes as i64;
@@ -633,7 +448,7 @@ fn idle_timeout_returns_to_log_in_and_the_job_stays_open() {
 
 #[test]
 fn expired_lots_are_refused_with_the_reason() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0010", "WI-BGA-001", '3', "");
     // Walk to a step that records a lot.
@@ -666,7 +481,7 @@ fn expired_lots_are_refused_with_the_reason() {
 
 #[test]
 fn trace_screen_finds_the_board_history_and_where_a_lot_was_used() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0011", "WI-CHIP-001", '3', "");
     let steps = b.runner().job.steps.len();
@@ -709,7 +524,7 @@ fn trace_screen_finds_the_board_history_and_where_a_lot_was_used() {
 
 #[test]
 fn repair_needs_an_approval_and_modification_an_eco_before_starting() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0012", "WI-LL-001", '3', "");
     let Screen::Start(f) = &b.state.screen else {
@@ -737,7 +552,7 @@ fn repair_needs_an_approval_and_modification_an_eco_before_starting() {
 
 #[test]
 fn third_bga_rework_of_one_location_on_a_class_3_board_is_refused() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     for _ in 0..2 {
         b.start_job("SN-0013", "WI-BGA-001", '3', "");
@@ -759,7 +574,7 @@ fn third_bga_rework_of_one_location_on_a_class_3_board_is_refused() {
 
 #[test]
 fn certification_view_shows_expiries_gaps_and_locked_badges() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     for _ in 0..5 {
         b.login("T200", "0000");
     }
@@ -793,7 +608,7 @@ fn certification_view_shows_expiries_gaps_and_locked_badges() {
 
 #[test]
 fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0014", "WI-TH-001", '3', "");
     // Walk to the first technician measurement.
@@ -861,7 +676,7 @@ fn a_measurement_out_of_limits_is_a_failure_that_needs_a_comment() {
 
 #[test]
 fn a_submitted_job_is_listed_by_traveler_reviews() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0015", "WI-CHIP-001", '3', "");
     let steps = b.runner().job.steps.len();
@@ -873,10 +688,11 @@ fn a_submitted_job_is_listed_by_traveler_reviews() {
         state,
         exec,
         store,
-        _dir: dir,
+        dir,
         ..
     } = b;
     drop((state, exec, store));
+    let dir = dir.unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_traveler"))
         .args(["reviews", "--store"])
         .arg(dir.path().join("store"))
@@ -892,7 +708,7 @@ fn a_submitted_job_is_listed_by_traveler_reviews() {
 
 #[test]
 fn a_supervisor_exports_a_job_report_from_the_review_screen() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-0016", "WI-CHIP-001", '3', "");
     let steps = b.runner().job.steps.len();
@@ -974,7 +790,7 @@ impl Bench {
 /// so "f, Enter, PIN" recorded Pass.
 #[test]
 fn pass_fail_has_no_default_and_f_records_a_fail() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D1", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| {
@@ -1046,7 +862,7 @@ fn pass_fail_has_no_default_and_f_records_a_fail() {
 /// so `verify` failed on a healthy store. Each attempt has its own samples and seal.
 #[test]
 fn verify_is_ok_through_reject_redo_crash_resume_resubmit_approve() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D2", "WI-CHIP-001", '3', "");
     let steps = b.runner().job.steps.len();
@@ -1167,7 +983,7 @@ fn verify_is_ok_through_reject_redo_crash_resume_resubmit_approve() {
 /// the digest sealed. Recording goes on; the core summarises the stored samples.
 #[test]
 fn recording_goes_on_after_idle_log_out_and_the_summary_covers_every_sample() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D3", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| r.window.is_some());
@@ -1214,7 +1030,7 @@ fn recording_goes_on_after_idle_log_out_and_the_summary_covers_every_sample() {
 /// Completing a step whose window was never reached needs a signed deviation.
 #[test]
 fn a_window_never_reached_needs_a_signed_deviation_that_is_flagged() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D4", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| r.window.is_some());
@@ -1270,7 +1086,7 @@ fn a_window_never_reached_needs_a_signed_deviation_that_is_flagged() {
 /// after its alarm is acknowledged.
 #[test]
 fn a_step_left_outside_its_window_needs_a_deviation() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D4B", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| r.window.is_some());
@@ -1302,7 +1118,7 @@ fn a_step_left_outside_its_window_needs_a_deviation() {
 /// nothing of the refusal was recorded.
 #[test]
 fn lot_refusals_are_recorded_and_a_second_expiry_is_flagged() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D5", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| {
@@ -1333,7 +1149,7 @@ fn lot_refusals_are_recorded_and_a_second_expiry_is_flagged() {
 /// signature's answer coming late, never lose the signature's visible answer.
 #[test]
 fn readings_and_an_alarm_between_enter_and_the_pin_never_hide_the_signature() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D11", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| {
@@ -1386,7 +1202,7 @@ fn readings_and_an_alarm_between_enter_and_the_pin_never_hide_the_signature() {
 /// A late answer never reopens a screen the person has left.
 #[test]
 fn a_late_job_opened_answer_does_not_pull_the_person_back() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-LATE", "WI-CHIP-001", '3', "");
     b.act(Action::Esc);
@@ -1414,7 +1230,7 @@ fn the_record_alone_serves_limits_history_review_and_exports() {
         std::fs::copy(&p, folder.path().join(p.file_name().unwrap())).unwrap();
     }
     let lib = Arc::new(load_dir(folder.path()).library);
-    let mut b = bench_with(lib);
+    let mut b = Bench::demo_with(lib);
     b.login("T100", "1111");
     for serial in ["SN-D6", "SN-D6"] {
         b.start_job(serial, "WI-CHIP-001", '3', "");
@@ -1496,7 +1312,7 @@ fn the_record_alone_serves_limits_history_review_and_exports() {
         "the report shows the text the job ran"
     );
     // And the bench: a supervisor opens it for review with the folder gone.
-    let mut r = bench_with(gone);
+    let mut r = Bench::demo_with(gone);
     r.store = b.store.clone();
     r.exec = traveler::tui::exec::Executor::new(core, out.path().to_path_buf());
     r.login("S400", "4444");
@@ -1558,7 +1374,7 @@ fn a_typed_value_that_differs_from_the_recorded_figure_needs_a_comment_and_is_fl
     let folder = folder_with(&[("WI-TAL-001.toml", WI_RECORDED)]);
     let loaded = load_dir(folder.path());
     assert!(loaded.is_clean(), "{:?}", loaded.diagnostics);
-    let mut b = bench_with(Arc::new(loaded.library));
+    let mut b = Bench::demo_with(Arc::new(loaded.library));
     b.login("T100", "1111");
     b.start_job("SN-D9", "WI-TAL-001", '3', "");
     // 15 readings a second apart above the liquidus: 14 s recorded.
@@ -1625,27 +1441,13 @@ fn check_refuses_an_unknown_recorded_metric_and_one_on_a_pass_fail_checkpoint() 
     );
 }
 
-fn screen_text(state: &State, w: u16, h: u16) -> String {
-    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    term.draw(|f| traveler::tui::view::draw(state, f)).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// Defects 7 and 8: the reviewer saw only the last attempt; the failed signature,
 /// the redo reason and the suspend/resume reasons were hidden, and who acknowledged
 /// an alarm only in the JSON. The review shows all of it in time order, with the
 /// deviations summary first.
 #[test]
 fn the_review_shows_every_attempt_reason_and_who_when_under_a_deviations_summary() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-D8", "WI-TH-001", '3', "");
     b.walk_to("1111", |r| r.window.is_some());
@@ -1742,7 +1544,7 @@ fn the_review_shows_every_attempt_reason_and_who_when_under_a_deviations_summary
 /// completion sealed (verify stays OK); they go to the next step.
 #[test]
 fn readings_while_a_step_completes_go_to_the_next_step_not_into_the_seal() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-SEAL", "WI-BGA-001", '3', "");
     b.walk_to("1111", |r| {
@@ -1808,7 +1610,7 @@ impl Bench {
 /// shows, and the verdict and reason stay on top at 80×24 and 100×30.
 #[test]
 fn rejected_summary_scrolls_and_keeps_the_reason_on_top() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     let job = b.submitted_chip_job("SN-1301");
     b.login("S400", "4444");
     b.act(Action::Command('r'));
@@ -1871,7 +1673,7 @@ fn rejected_summary_scrolls_and_keeps_the_reason_on_top() {
 /// Ctrl+Q/Ctrl+C do to the open job, and explains the redo/abort dialog.
 #[test]
 fn after_a_signature_enter_signs_the_next_checkpoint() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-1302", "WI-BGA-001", '3', "");
     let n_cp = b.runner().instruction.spec.steps[0].checkpoints.len();
@@ -1929,7 +1731,7 @@ fn after_a_signature_enter_signs_the_next_checkpoint() {
 /// Item 3: the job list names the step the job resumes at, not the steps done.
 #[test]
 fn the_job_list_names_the_step_a_job_resumes_at() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-1303", "WI-BGA-001", '3', "");
     b.complete_step("1111");
@@ -1954,7 +1756,7 @@ fn the_job_list_names_the_step_a_job_resumes_at() {
 /// starts the log-in again with it and costs no PIN try.
 #[test]
 fn a_badge_scanned_onto_the_pin_field_restarts_the_log_in() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "0000");
     assert_eq!(b.count("pin_rejected"), 1);
     let Screen::Login(f) = &b.state.screen else {
@@ -1990,7 +1792,7 @@ fn a_badge_scanned_onto_the_pin_field_restarts_the_log_in() {
 /// the lot an earlier step used for the same material.
 #[test]
 fn lot_suffix_dates_are_parsed_on_scans_and_p_reuses_an_earlier_lot() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-1305", "WI-BGA-001", '3', "");
     let mut guard = 0;
@@ -2063,7 +1865,7 @@ fn lot_suffix_dates_are_parsed_on_scans_and_p_reuses_an_earlier_lot() {
 /// cannot open the approve dialog; the demo's second supervisor reviews it.
 #[test]
 fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.inspector = ("S400", "4444");
     b.login("T100", "1111");
     b.start_job("SN-1309", "WI-BGA-001", '3', "");
@@ -2176,7 +1978,7 @@ fn a_supervisor_who_inspected_is_greyed_and_the_second_supervisor_reviews() {
 /// before warns of a mixed-alloy rework; Enter on a greyed instruction says why.
 #[test]
 fn new_job_form_follows_the_screen_and_the_board_history() {
-    let mut b = bench();
+    let mut b = Bench::demo();
     b.login("T100", "1111");
     b.start_job("SN-1304", "WI-CHIP-001", '3', "");
     assert!(matches!(b.state.screen, Screen::Runner(_)), "{}", b.flash());
