@@ -428,7 +428,9 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
         let found = std::fs::read_dir(&html)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().contains(job))
+            // Exactly this job's report: two jobs started in one second have ids
+            // where one is the other's prefix (`…-121841` and `…-121841-2`).
+            .find(|p| p.file_name().unwrap().to_string_lossy() == format!("{job}.html"))
             .unwrap_or_else(|| panic!("no report of {job}"));
         std::fs::read_to_string(found).unwrap()
     };
