@@ -29,7 +29,8 @@ case "${1:-}" in
       apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null
     fi
     "$(find_chromium)" --version
-    pdftotext -v 2>&1 | head -n 1
+    # sed reads to the end: with pipefail, head could leave pdftotext a SIGPIPE (exit 141).
+    pdftotext -v 2>&1 | sed -n 1p
     ;;
   print-pdf)
     in="${2:?usage: chromium.sh print-pdf IN.html OUT.pdf}"
