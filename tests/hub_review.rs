@@ -851,5 +851,55 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     );
     // JB-2's decision is mirrored now: no lag left.
     assert!(!out.contains("not yet mirrored"), "{out}");
+
+    // Reviewed at the bench while the hub, which had the submission but not yet the
+    // review, decided too: the bench never mirrors it, and verify names the conflict.
+    let d = submitted_job(&store, "JD-4", "I300");
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with JD-4", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    let local = store
+        .append(
+            "S400",
+            Event::JobReviewed {
+                job: "JD-4".into(),
+                decision: Decision::Approved,
+                reviewer: "S400".into(),
+                reviewer_name: "Sue".into(),
+                comment: "record complete".into(),
+            },
+        )
+        .unwrap()
+        .seq;
+    let mut reject = request(&store, "JD-4", &d, "S500", "5555");
+    reject.decision = Decision::Rejected;
+    reject.comment = "redo".into();
+    let decided_d = ask(&shop, &reject).await.unwrap();
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the local review", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    assert_eq!(
+        store.job("JD-4").unwrap().unwrap().status,
+        JobStatus::Approved,
+        "the bench's own review stands in its chain"
+    );
+    let (code, out, err) = verify();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-A store {id}: hub record {} decided submission {} of job JD-4, which \
+             the bench reviewed itself at record {local}: two decisions on one submission",
+            decided_d.hub_seq, d.0
+        )),
+        "{out}"
+    );
     shop.hub.stop().await;
 }

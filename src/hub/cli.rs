@@ -790,7 +790,17 @@ fn mirror_lines(v: &super::wire::StoreVerdict) -> (bool, Vec<String>) {
             f.seq, f.job, f.hub_seq, f.what
         ));
     }
+    let mut conflict = false;
     for u in &v.unmirrored {
+        if let Some(seq) = u.reviewed_at_bench {
+            conflict = true;
+            lines.push(format!(
+                "FAILED {who}: hub record {} decided submission {} of job {}, which the bench \
+                 reviewed itself at record {seq}: two decisions on one submission",
+                u.hub_seq, u.submitted_seq, u.job
+            ));
+            continue;
+        }
         lines.push(format!(
             "   {who}: decision not yet mirrored: hub record {} on job {} (submission {}), \
              decided {} (lag)",
@@ -806,7 +816,7 @@ fn mirror_lines(v: &super::wire::StoreVerdict) -> (bool, Vec<String>) {
             v.mirrors_checked
         ));
     }
-    (v.mirror_faults.is_empty(), lines)
+    (v.mirror_faults.is_empty() && !conflict, lines)
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

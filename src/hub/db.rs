@@ -884,7 +884,16 @@ async fn mirror_check(
     let unmirrored = c
         .query(
             "SELECT h.seq, h.doc -> 'event' ->> 'job',
-                    (h.doc -> 'event' ->> 'submitted_seq')::bigint, h.appended_at
+                    (h.doc -> 'event' ->> 'submitted_seq')::bigint, h.appended_at,
+                    -- The bench's own review of that same submission, if it took one
+                    -- before the decision reached it (no submission in between).
+                    (SELECT min(l.seq) FROM hub_records l WHERE l.store_id = $1
+                       AND l.job = h.doc -> 'event' ->> 'job' AND l.kind = 'job_reviewed'
+                       AND l.seq > (h.doc -> 'event' ->> 'submitted_seq')::bigint
+                       AND NOT EXISTS (SELECT 1 FROM hub_records n WHERE n.store_id = $1
+                           AND n.job = l.job AND n.kind = 'job_submitted'
+                           AND n.seq > (h.doc -> 'event' ->> 'submitted_seq')::bigint
+                           AND n.seq < l.seq))
              FROM hub_chain h JOIN hub_stores s ON s.store_id = $1
              WHERE h.kind = 'review_decided' AND h.doc -> 'event' ->> 'store_id' = $1
                AND h.appended_at < s.last_contact
@@ -902,6 +911,7 @@ async fn mirror_check(
             job: r.get::<_, Option<String>>(1).unwrap_or_default(),
             submitted_seq: r.get::<_, Option<i64>>(2).unwrap_or(0) as u64,
             decided: r.get(3),
+            reviewed_at_bench: r.get::<_, Option<i64>>(4).map(|s| s as u64),
         })
         .collect();
     Ok((rows.len() as u64, faults, unmirrored))

@@ -298,6 +298,11 @@ pub struct Unmirrored {
     pub job: String,
     pub submitted_seq: u64,
     pub decided: DateTime<Utc>,
+    /// The bench reviewed that same submission itself (this record of its chain)
+    /// before the hub's decision reached it: two decisions on one submission, and
+    /// the bench will never mirror this one.
+    #[serde(default)]
+    pub reviewed_at_bench: Option<u64>,
 }
 
 /// What the hub chain holds at the seq a bench mirror names, as `verify` reads it.
