@@ -714,3 +714,192 @@ async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resub
     );
     shop.hub.stop().await;
 }
+
+/// `verify --hub` checks both directions between a bench chain and the hub chain:
+/// each mirror names a hub record that decided that same submission (else FAILED),
+/// and each hub decision older than the bench's last contact is mirrored (else lag).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
+    use traveler::domain::job::JobStatus;
+    use traveler::hub::wire::{Head, Hello};
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    let id = store_id(&store);
+    let a = submitted_job(&store, "JA-1", "I300");
+    let b = submitted_job(&store, "JB-2", "I300");
+    let c = submitted_job(&store, "JC-3", "I300");
+    import(&shop, &store).await;
+    let verify = || {
+        traveler(
+            &["verify", "--hub", &shop.base(), "--hub-token", &shop.token],
+            "",
+        )
+    };
+
+    // Decided at the hub while the bench syncs: mirrored, and the mirror checks out.
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+    let decided_a = ask(&shop, &request(&store, "JA-1", &a, "S500", "5555"))
+        .await
+        .unwrap();
+    wait_job(&store, "JA-1", "approved", |j| {
+        j.status == JobStatus::Approved
+    })
+    .await;
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the mirror", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    let (code, out, err) = verify();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "BENCH-A store {id}: 1 mirrored decision(s) point at the hub records that decided them"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("not yet mirrored"), "{out}");
+
+    // Decided at the hub with the bench's sync task stopped, then a contact that
+    // only says hello: older than the last contact and not mirrored, so lag.
+    let decided_b = ask(&shop, &request(&store, "JB-2", &b, "S500", "5555"))
+        .await
+        .unwrap();
+    let client = traveler::hub::client::HubClient::new(&shop.base(), &shop.token, None).unwrap();
+    let ident = traveler::hub::identity::of(&store).unwrap().unwrap();
+    let now = store.chain_head();
+    client
+        .hello(
+            &id,
+            &Hello {
+                store_bench: ident.bench.clone(),
+                head: Head {
+                    seq: now.seq,
+                    hash: now.hash_hex(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let (code, out, err) = verify();
+    assert_eq!(code, 0, "lag is not a failure: {out}{err}");
+    assert!(
+        out.contains(&format!(
+            "BENCH-A store {id}: decision not yet mirrored: hub record {} on job JB-2 (submission {}), decided ",
+            decided_b.hub_seq, b.0
+        )),
+        "{out}"
+    );
+
+    // Mirrors the hub chain does not back, written past the core (as a damaged or
+    // forged chain would hold them): one names JA-1's hub record for JC-3's
+    // submission, one a hub record that does not exist.
+    let forged = |hub_seq: u64, hub_hash: String| Event::ReviewMirrored {
+        job: "JC-3".into(),
+        decision: Decision::Approved,
+        reviewer: "S500".into(),
+        reviewer_name: "Sam".into(),
+        comment: "record complete".into(),
+        submitted_seq: c.0,
+        hub_seq,
+        hub_hash,
+    };
+    let other = store
+        .append(
+            "system",
+            forged(decided_a.hub_seq, decided_a.hub_hash.clone()),
+        )
+        .unwrap()
+        .seq;
+    let missing = store
+        .append("system", forged(9_999, "ee".repeat(32)))
+        .unwrap()
+        .seq;
+    // The sync task sends them and mirrors JB-2's decision meanwhile.
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    wait_job(&store, "JB-2", "approved", |j| {
+        j.status == JobStatus::Approved
+    })
+    .await;
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the forged mirrors", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    let (code, out, err) = verify();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-A store {id}: mirror record {other} (job JC-3) points at hub record {}: \
+             hub record {} decides submission {} of job JA-1",
+            decided_a.hub_seq, decided_a.hub_seq, a.0
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-A store {id}: mirror record {missing} (job JC-3) points at hub record \
+             9999: the hub chain has no record 9999"
+        )),
+        "{out}"
+    );
+    // JB-2's decision is mirrored now: no lag left.
+    assert!(!out.contains("not yet mirrored"), "{out}");
+
+    // Reviewed at the bench while the hub, which had the submission but not yet the
+    // review, decided too: the bench never mirrors it, and verify names the conflict.
+    let d = submitted_job(&store, "JD-4", "I300");
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with JD-4", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    let local = store
+        .append(
+            "S400",
+            Event::JobReviewed {
+                job: "JD-4".into(),
+                decision: Decision::Approved,
+                reviewer: "S400".into(),
+                reviewer_name: "Sue".into(),
+                comment: "record complete".into(),
+            },
+        )
+        .unwrap()
+        .seq;
+    let mut reject = request(&store, "JD-4", &d, "S500", "5555");
+    reject.decision = Decision::Rejected;
+    reject.comment = "redo".into();
+    let decided_d = ask(&shop, &reject).await.unwrap();
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
+    let head = store.chain_head().seq;
+    wait_state(&mut rx, "synced with the local review", |s| {
+        *s == SyncState::Synced { head }
+    })
+    .await;
+    drop(rx);
+    assert_eq!(
+        store.job("JD-4").unwrap().unwrap().status,
+        JobStatus::Approved,
+        "the bench's own review stands in its chain"
+    );
+    let (code, out, err) = verify();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-A store {id}: hub record {} decided submission {} of job JD-4, which \
+             the bench reviewed itself at record {local}: two decisions on one submission",
+            decided_d.hub_seq, d.0
+        )),
+        "{out}"
+    );
+    shop.hub.stop().await;
+}

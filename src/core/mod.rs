@@ -112,6 +112,10 @@ impl Core {
     }
 
     fn run(&self, req: Request, now: DateTime<Utc>) -> Result<Accepted, Rejection> {
+        // Load → decide → append is one step on this store, whichever Core clone or
+        // task asks (the bench's write worker, the hub sync task's mirror): no
+        // decision is taken on a state another one is about to change.
+        let _one_at_a_time = self.store.decision_lock();
         let policy = self.library.policy.as_ref();
         let roster = roster(&self.store)?;
         let command = &req.command;
@@ -165,6 +169,12 @@ impl Core {
             Command::Release(new) => Some(self.release_facts(new)?),
             _ => None,
         };
+        let records = match command {
+            Command::MirrorReview(d) => {
+                Some(self.store.events_of_job(&d.job).map_err(store_error)?)
+            }
+            _ => None,
+        };
         let situation = Situation {
             bench: &self.bench,
             policy,
@@ -175,6 +185,7 @@ impl Core {
             start: start.as_ref(),
             thermal: thermal.as_ref(),
             release: release.as_ref(),
+            records: records.as_deref(),
         };
         let events = decide(&situation, command, now)?;
         let badge = actor

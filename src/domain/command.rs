@@ -127,6 +127,9 @@ pub enum Command {
         step: u32,
         entry: String,
     },
+    /// A decision of the shop hub on a submission of this chain, its hub record
+    /// checked by the sync task: recorded as `ReviewMirrored` (see `domain::mirror`).
+    MirrorReview(Box<super::mirror::HubDecision>),
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -204,6 +207,7 @@ impl Command {
             | Submit { job }
             | Review { job, .. }
             | RecordComponent { job, .. } => Some(job),
+            MirrorReview(d) => Some(&d.job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
         }
     }
@@ -485,6 +489,8 @@ pub enum Rejection {
     },
     /// A removed or fitted component line that cannot be recorded.
     Component(ComponentProblem),
+    /// A decision of the hub this chain does not take (see `domain::mirror`).
+    MirrorRefused(super::mirror::MirrorRefusal),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -684,6 +690,7 @@ impl fmt::Display for Rejection {
                 "{who} may not release instructions: {refusal} (the refusal is recorded, record {seq})"
             ),
             Component(p) => write!(f, "{p}"),
+            MirrorRefused(r) => write!(f, "the hub's decision is not mirrored: {r}"),
         }
     }
 }

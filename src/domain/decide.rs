@@ -10,10 +10,12 @@ use super::command::{
 };
 use super::component::{self, ComponentAction, ComponentProblem};
 use super::event::{
-    ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, RecordedFigure, RevisionRef,
+    ChannelSummary, DeviationKind, Event, LotRefusal, Measurement, Record, RecordedFigure,
+    RevisionRef,
 };
 use super::gs1;
 use super::job::{Job, JobStatus};
+use super::mirror::{self, HubDecision};
 use super::person::{self, Person, Roster};
 use super::pin_rules::{NewPin, check_new_pin};
 use super::policy::{self, InstructionFacts, Policy, PriorJob, Refusal, SignerRole};
@@ -155,6 +157,8 @@ pub struct Situation<'a> {
     pub thermal: Option<&'a AttemptThermal>,
     /// For a release: the file as checked and the instruction's releases.
     pub release: Option<&'a ReleaseFacts>,
+    /// The job's records in this chain, for mirroring a decision of the hub.
+    pub records: Option<&'a [Record]>,
 }
 
 type Decided = Result<Vec<Event>, Rejection>;
@@ -383,6 +387,22 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
         Command::Roster(r) => roster(s, r, now),
         Command::Release(new) => release(s, new, now),
         Command::RecordComponent { job, step, entry } => record_component(s, job, *step, entry),
+        Command::MirrorReview(d) => mirror_review(s, d),
+    }
+}
+
+/// A decision of the hub, by `domain::mirror`'s rule, decided on the job's records
+/// as stored when the core holds the store's decision lock: a local review taken
+/// first overtakes it, and once mirrored the job is reviewed, so a local review
+/// after it is refused (`JobIs`). Mirrored already: nothing to append.
+fn mirror_review(s: &Situation<'_>, d: &HubDecision) -> Decided {
+    let records = s.records.ok_or_else(|| Rejection::Store {
+        reason: format!("the records of job {} were not read", d.job),
+    })?;
+    match mirror::mirror(records, d) {
+        Ok(Some(e)) => Ok(vec![e]),
+        Ok(None) => Ok(vec![]),
+        Err(r) => Err(Rejection::MirrorRefused(r)),
     }
 }
 

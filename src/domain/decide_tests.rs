@@ -225,6 +225,7 @@ fn run(cases: Vec<Case>) {
             start: None,
             thermal: c.thermal.as_ref(),
             release: None,
+            records: None,
         };
         let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
         assert_eq!(got, c.want, "{}", c.name);
@@ -1894,4 +1895,155 @@ fn component_table() {
             entry: "c5 GRM188 - 2319".into(),
         }]
     );
+}
+
+fn hub_decision(submitted_seq: u64, hub_seq: u64, decision: Decision) -> Command {
+    Command::MirrorReview(Box::new(crate::domain::mirror::HubDecision {
+        hub_seq,
+        hub_hash: "cd".repeat(32),
+        job: "J1".into(),
+        submitted_seq,
+        decision,
+        reviewer: "S1".into(),
+        reviewer_name: "Name S1".into(),
+        comment: "fillet too small".into(),
+    }))
+}
+
+#[test]
+fn mirror_review_table() {
+    use crate::domain::job::JobStatus;
+    use crate::domain::mirror::MirrorRefusal;
+    let records = |events: Vec<Event>| -> Vec<Record> {
+        std::iter::once(started())
+            .chain(events)
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect()
+    };
+    let submitted = || Event::JobSubmitted { job: "J1".into() };
+    let reviewed = |decision| Event::JobReviewed {
+        job: "J1".into(),
+        decision,
+        reviewer: "S2".into(),
+        reviewer_name: "Name S2".into(),
+        comment: "ok".into(),
+    };
+    let mirrored = |decision, hub_seq| Event::ReviewMirrored {
+        job: "J1".into(),
+        decision,
+        reviewer: "S1".into(),
+        reviewer_name: "Name S1".into(),
+        comment: "fillet too small".into(),
+        submitted_seq: 2,
+        hub_seq,
+        hub_hash: "cd".repeat(32),
+    };
+    type Want = Result<Vec<&'static str>, Rejection>;
+    let cases: Vec<(&str, Vec<Event>, Command, Want)> = vec![
+        (
+            "the open submission's decision is mirrored",
+            vec![submitted()],
+            hub_decision(2, 7, Decision::Rejected),
+            Ok(vec!["review_mirrored"]),
+        ),
+        (
+            "mirrored already: nothing more",
+            vec![submitted(), mirrored(Decision::Rejected, 7)],
+            hub_decision(2, 7, Decision::Rejected),
+            Ok(vec![]),
+        ),
+        (
+            "reviewed at the bench first: the bench's decision stands",
+            vec![submitted(), reviewed(Decision::Approved)],
+            hub_decision(2, 7, Decision::Rejected),
+            Err(Rejection::MirrorRefused(MirrorRefusal::Overtaken {
+                job: "J1".into(),
+                seq: 3,
+                status: JobStatus::Approved,
+            })),
+        ),
+        (
+            "a second hub decision on a mirrored submission",
+            vec![submitted(), mirrored(Decision::Approved, 7)],
+            hub_decision(2, 8, Decision::Rejected),
+            Err(Rejection::MirrorRefused(MirrorRefusal::Overtaken {
+                job: "J1".into(),
+                seq: 3,
+                status: JobStatus::Approved,
+            })),
+        ),
+        (
+            "not a submission",
+            vec![submitted()],
+            hub_decision(1, 7, Decision::Approved),
+            Err(Rejection::MirrorRefused(MirrorRefusal::NotASubmission {
+                job: "J1".into(),
+                seq: 1,
+            })),
+        ),
+        (
+            "an older submission, the job submitted again since",
+            vec![submitted(), reviewed(Decision::Rejected), submitted()],
+            hub_decision(2, 7, Decision::Approved),
+            Err(Rejection::MirrorRefused(MirrorRefusal::Overtaken {
+                job: "J1".into(),
+                seq: 3,
+                status: JobStatus::Submitted,
+            })),
+        ),
+    ];
+    for (name, events, command, want) in cases {
+        let recs = records(events);
+        let s = Situation {
+            bench: "B1",
+            records: Some(&recs),
+            ..Situation::default()
+        };
+        let got = decide(&s, &command, now()).map(|evs| evs.iter().map(Event::kind).collect());
+        assert_eq!(got, want, "{name}");
+    }
+    // The records were not read: a refusal, never a guess.
+    assert!(matches!(
+        decide(
+            &Situation::default(),
+            &hub_decision(2, 7, Decision::Approved),
+            now()
+        ),
+        Err(Rejection::Store { .. })
+    ));
+}
+
+#[test]
+fn a_local_review_after_a_mirrored_decision_is_refused() {
+    let mut recs = vec![
+        rec(1, started()),
+        rec(2, Event::JobSubmitted { job: "J1".into() }),
+    ];
+    let s = Situation {
+        records: Some(&recs),
+        ..Situation::default()
+    };
+    let e = decide(&s, &hub_decision(2, 7, Decision::Rejected), now()).unwrap();
+    recs.push(rec(3, e.into_iter().next().unwrap()));
+    let j = Job::fold(&recs).unwrap();
+    let sup = Some(person("S2", &[Role::Supervisor]));
+    let s = Situation {
+        bench: "B1",
+        actor: sup.as_ref(),
+        job: Some(&j),
+        ..Situation::default()
+    };
+    let review = Command::Review {
+        job: "J1".into(),
+        decision: Decision::Approved,
+        comment: "looks fine".into(),
+    };
+    assert!(matches!(
+        decide(&s, &review, now()),
+        Err(Rejection::JobIs {
+            status: crate::domain::job::JobStatus::Rejected,
+            ..
+        })
+    ));
 }

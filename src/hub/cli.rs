@@ -716,6 +716,11 @@ pub fn run_verify(args: &HubArgs, local: Option<&Path>) -> anyhow::Result<i32> {
         let (ok, line) = bench_line(v);
         failed |= !ok;
         writeln!(out, "{line}")?;
+        let (ok, lines) = mirror_lines(v);
+        failed |= !ok;
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
     }
     if let Some(dir) = local {
         match compare_local(dir, &verdicts) {
@@ -771,6 +776,47 @@ fn bench_line(v: &super::wire::StoreVerdict) -> (bool, String) {
             ),
         ),
     }
+}
+
+/// Decisions of the hub and their mirrors in the bench chain, both ways: a mirror
+/// the hub chain does not back is a failure; a decision the bench has not mirrored
+/// since its last contact is lag.
+fn mirror_lines(v: &super::wire::StoreVerdict) -> (bool, Vec<String>) {
+    let who = format!("{} store {}", v.bench, v.store_id);
+    let mut lines = Vec::new();
+    for f in &v.mirror_faults {
+        lines.push(format!(
+            "FAILED {who}: mirror record {} (job {}) points at hub record {}: {}",
+            f.seq, f.job, f.hub_seq, f.what
+        ));
+    }
+    let mut conflict = false;
+    for u in &v.unmirrored {
+        if let Some(seq) = u.reviewed_at_bench {
+            conflict = true;
+            lines.push(format!(
+                "FAILED {who}: hub record {} decided submission {} of job {}, which the bench \
+                 reviewed itself at record {seq}: two decisions on one submission",
+                u.hub_seq, u.submitted_seq, u.job
+            ));
+            continue;
+        }
+        lines.push(format!(
+            "   {who}: decision not yet mirrored: hub record {} on job {} (submission {}), \
+             decided {} (lag)",
+            u.hub_seq,
+            u.job,
+            u.submitted_seq,
+            time_str(&u.decided)
+        ));
+    }
+    if v.mirrors_checked > 0 && v.mirror_faults.is_empty() {
+        lines.push(format!(
+            "   {who}: {} mirrored decision(s) point at the hub records that decided them",
+            v.mirrors_checked
+        ));
+    }
+    (v.mirror_faults.is_empty() && !conflict, lines)
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

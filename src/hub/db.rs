@@ -800,8 +800,10 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             }),
             _ => None,
         };
+        let store_id: String = r.get(0);
+        let (mirrors_checked, mirror_faults, unmirrored) = mirror_check(&c, &store_id).await?;
         out.push(StoreVerdict {
-            store_id: r.get(0),
+            store_id,
             bench: r.get(1),
             head: head_wire(head),
             records,
@@ -813,9 +815,106 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             fork_seq: r.get::<_, Option<i64>>(7).map(|s| s as u64),
             bench_head_at: r.get(15),
             held_at_bench_head: r.get::<_, Option<Vec<u8>>>(16).map(hex::encode),
+            mirrors_checked,
+            mirror_faults,
+            unmirrored,
         });
     }
     Ok(out)
+}
+
+/// Both directions between a bench chain and the hub chain: every `ReviewMirrored`
+/// the hub holds of the store must name a hub record (seq and hash) deciding that
+/// same submission; every hub decision on the store older than the bench's last
+/// contact should be mirrored (else it is listed: lag).
+async fn mirror_check(
+    c: &tokio_postgres::Client,
+    store_id: &str,
+) -> Result<
+    (
+        u64,
+        Vec<super::wire::MirrorFault>,
+        Vec<super::wire::Unmirrored>,
+    ),
+    Refusal,
+> {
+    use super::wire::{HubSide, MirrorFault, MirrorSide, Unmirrored, mirror_fault};
+    let rows = c
+        .query(
+            "SELECT r.seq, r.doc -> 'event' ->> 'job',
+                    (r.doc -> 'event' ->> 'hub_seq')::bigint, r.doc -> 'event' ->> 'hub_hash',
+                    (r.doc -> 'event' ->> 'submitted_seq')::bigint,
+                    r.doc -> 'event' ->> 'decision',
+                    encode(h.hash, 'hex'), h.kind, h.doc -> 'event' ->> 'store_id',
+                    h.doc -> 'event' ->> 'job', (h.doc -> 'event' ->> 'submitted_seq')::bigint,
+                    h.doc -> 'event' ->> 'decision'
+             FROM hub_records r
+             LEFT JOIN hub_chain h ON h.seq = (r.doc -> 'event' ->> 'hub_seq')::bigint
+             WHERE r.store_id = $1 AND r.kind = 'review_mirrored' ORDER BY r.seq",
+            &[&store_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut faults = Vec::new();
+    for r in &rows {
+        let m = MirrorSide {
+            hub_seq: r.get::<_, Option<i64>>(2).unwrap_or(0) as u64,
+            hub_hash: r.get::<_, Option<String>>(3).unwrap_or_default(),
+            job: r.get::<_, Option<String>>(1).unwrap_or_default(),
+            submitted_seq: r.get::<_, Option<i64>>(4).unwrap_or(0) as u64,
+            decision: r.get::<_, Option<String>>(5).unwrap_or_default(),
+        };
+        let hub = r.get::<_, Option<String>>(6).map(|hash| HubSide {
+            hash,
+            kind: r.get::<_, Option<String>>(7).unwrap_or_default(),
+            store_id: r.get(8),
+            job: r.get(9),
+            submitted_seq: r.get::<_, Option<i64>>(10).map(|s| s as u64),
+            decision: r.get(11),
+        });
+        if let Some(what) = mirror_fault(store_id, &m, hub.as_ref()) {
+            faults.push(MirrorFault {
+                seq: r.get::<_, i64>(0) as u64,
+                job: m.job,
+                hub_seq: m.hub_seq,
+                what,
+            });
+        }
+    }
+    let unmirrored = c
+        .query(
+            "SELECT h.seq, h.doc -> 'event' ->> 'job',
+                    (h.doc -> 'event' ->> 'submitted_seq')::bigint, h.appended_at,
+                    -- The bench's own review of that same submission, if it took one
+                    -- before the decision reached it (no submission in between).
+                    (SELECT min(l.seq) FROM hub_records l WHERE l.store_id = $1
+                       AND l.job = h.doc -> 'event' ->> 'job' AND l.kind = 'job_reviewed'
+                       AND l.seq > (h.doc -> 'event' ->> 'submitted_seq')::bigint
+                       AND NOT EXISTS (SELECT 1 FROM hub_records n WHERE n.store_id = $1
+                           AND n.job = l.job AND n.kind = 'job_submitted'
+                           AND n.seq > (h.doc -> 'event' ->> 'submitted_seq')::bigint
+                           AND n.seq < l.seq))
+             FROM hub_chain h JOIN hub_stores s ON s.store_id = $1
+             WHERE h.kind = 'review_decided' AND h.doc -> 'event' ->> 'store_id' = $1
+               AND h.appended_at < s.last_contact
+               AND NOT EXISTS (SELECT 1 FROM hub_records r WHERE r.store_id = $1
+                   AND r.kind = 'review_mirrored'
+                   AND (r.doc -> 'event' ->> 'hub_seq')::bigint = h.seq)
+             ORDER BY h.seq",
+            &[&store_id],
+        )
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|r| Unmirrored {
+            hub_seq: r.get::<_, i64>(0) as u64,
+            job: r.get::<_, Option<String>>(1).unwrap_or_default(),
+            submitted_seq: r.get::<_, Option<i64>>(2).unwrap_or(0) as u64,
+            decided: r.get(3),
+            reviewed_at_bench: r.get::<_, Option<i64>>(4).map(|s| s as u64),
+        })
+        .collect();
+    Ok((rows.len() as u64, faults, unmirrored))
 }
 
 /// A fork the hub refused and recorded: different bytes offered under a seq it holds.

@@ -8,8 +8,10 @@ use std::collections::HashSet;
 
 use tracing::{info, warn};
 
+use crate::core::{Core, Request, RequestId};
+use crate::domain::command::{Command, Rejection};
 use crate::domain::event::{Event, SYSTEM_ACTOR};
-use crate::domain::mirror::{HubDecision, mirror};
+use crate::domain::mirror::HubDecision;
 use crate::store::{Store, StoreError, chain_hash};
 
 use super::client::{ClientError, HubClient, parse_hash};
@@ -66,11 +68,23 @@ pub fn read_decision(r: &WireHubRecord, store_id: &str) -> Result<HubDecision, P
     }
 }
 
-/// One pull: mirrors every decision the hub offers that this store can take.
+/// The core the sync task decides mirrors with: the store's own, so a mirror is
+/// decided under the store's decision lock like every other bench write. A mirror
+/// needs no instructions, policy or bench name, hence the empty library.
+pub fn mirror_core(store: &Store) -> Core {
+    Core::new(
+        store.clone(),
+        std::sync::Arc::new(crate::instruction::Library::default()),
+        "",
+    )
+}
+
+/// One pull: mirrors every decision the hub offers that this store can take, each a
+/// `Command::MirrorReview` decided by the core.
 /// `refused` remembers decisions this store will not take (logged once each).
 /// Returns how many records were appended.
 pub async fn pull(
-    store: &Store,
+    core: &Core,
     client: &HubClient,
     store_id: &str,
     refused: &mut HashSet<u64>,
@@ -90,25 +104,31 @@ pub async fn pull(
             continue;
         }
         let d = read_decision(&r, store_id)?;
-        let s = store.clone();
-        let job = d.job.clone();
+        let core = core.clone();
         let decided = d.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let records = s.events_of_job(&job)?;
-            match mirror(&records, &decided) {
-                Ok(Some(e)) => s.append(SYSTEM_ACTOR, e).map(|_| Ok(true)),
-                Ok(None) => Ok(Ok(false)),
-                Err(refusal) => Ok(Err(refusal)),
-            }
+        let answer = tokio::task::spawn_blocking(move || {
+            core.execute(Request {
+                id: RequestId(decided.hub_seq),
+                by: SYSTEM_ACTOR.into(),
+                credentials: None,
+                command: Command::MirrorReview(Box::new(decided)),
+            })
         })
         .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))??;
-        match outcome {
-            Ok(true) => {
+        .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        match answer.result {
+            Ok(a) if !a.records.is_empty() => {
                 info!(job = %d.job, hub_seq = d.hub_seq, "decision of the hub mirrored");
                 appended += 1;
             }
-            Ok(false) => {}
+            // Mirrored already.
+            Ok(_) => {}
+            // Nothing was saved; the next round asks again.
+            Err(Rejection::Store { reason }) => {
+                return Err(PullError::Store(StoreError::Io(std::io::Error::other(
+                    reason,
+                ))));
+            }
             Err(refusal) => {
                 warn!(
                     hub_seq = d.hub_seq,

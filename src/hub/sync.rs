@@ -146,6 +146,7 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
     let mut refused_samples: HashSet<u64> = HashSet::new();
     // Decisions of the hub this store will not mirror (see hub::mirror).
     let mut refused_decisions: HashSet<u64> = HashSet::new();
+    let mirror_core = super::mirror::mirror_core(&store);
     loop {
         if tx.is_closed() {
             return;
@@ -164,7 +165,7 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
             // appended grows the chain, so the next round sends it at once.
             Ok(0) => Ok(0),
             Ok(head) => match super::mirror::pull(
-                &store,
+                &mirror_core,
                 &client,
                 &store.identity().store_id,
                 &mut refused_decisions,

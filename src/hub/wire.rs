@@ -267,6 +267,104 @@ pub struct StoreVerdict {
     /// The hash of the hub's record at the bench's head seq, when the hub holds it.
     #[serde(default)]
     pub held_at_bench_head: Option<String>,
+    /// Mirror records of the bench's chain (as the hub holds it) checked against
+    /// the hub chain.
+    #[serde(default)]
+    pub mirrors_checked: u64,
+    /// Mirror records that do not point at the hub record deciding their
+    /// submission (missing, other hash, other submission): the chains disagree.
+    #[serde(default)]
+    pub mirror_faults: Vec<MirrorFault>,
+    /// Decisions of the hub on this store, older than the bench's last contact,
+    /// that the bench chain does not mirror yet (lag, not a fault).
+    #[serde(default)]
+    pub unmirrored: Vec<Unmirrored>,
+}
+
+/// A `ReviewMirrored` of a bench chain that the hub chain does not back.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MirrorFault {
+    /// The mirror record's seq in the bench chain.
+    pub seq: u64,
+    pub job: String,
+    pub hub_seq: u64,
+    pub what: String,
+}
+
+/// A decision of the hub the bench chain does not hold yet.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Unmirrored {
+    pub hub_seq: u64,
+    pub job: String,
+    pub submitted_seq: u64,
+    pub decided: DateTime<Utc>,
+    /// The bench reviewed that same submission itself (this record of its chain)
+    /// before the hub's decision reached it: two decisions on one submission, and
+    /// the bench will never mirror this one.
+    #[serde(default)]
+    pub reviewed_at_bench: Option<u64>,
+}
+
+/// What the hub chain holds at the seq a bench mirror names, as `verify` reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSide {
+    pub hash: String,
+    pub kind: String,
+    pub store_id: Option<String>,
+    pub job: Option<String>,
+    pub submitted_seq: Option<u64>,
+    pub decision: Option<String>,
+}
+
+/// A bench mirror record as `verify` reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirrorSide {
+    pub hub_seq: u64,
+    pub hub_hash: String,
+    pub job: String,
+    pub submitted_seq: u64,
+    pub decision: String,
+}
+
+/// Why a bench mirror is not backed by the hub chain, if it is not (pure).
+pub fn mirror_fault(store_id: &str, m: &MirrorSide, hub: Option<&HubSide>) -> Option<String> {
+    let Some(h) = hub else {
+        return Some(format!("the hub chain has no record {}", m.hub_seq));
+    };
+    if h.hash != m.hub_hash {
+        return Some(format!(
+            "hub record {} has hash {}, the mirror names {}",
+            m.hub_seq, h.hash, m.hub_hash
+        ));
+    }
+    if h.kind != "review_decided" {
+        return Some(format!(
+            "hub record {} is a {} record, not a decision",
+            m.hub_seq, h.kind
+        ));
+    }
+    let decided = (h.store_id.as_deref(), h.job.as_deref(), h.submitted_seq);
+    if decided != (Some(store_id), Some(m.job.as_str()), Some(m.submitted_seq)) {
+        return Some(format!(
+            "hub record {} decides submission {} of job {} in store {}, the mirror says \
+             submission {} of job {} here",
+            m.hub_seq,
+            h.submitted_seq.map_or("?".into(), |s| s.to_string()),
+            h.job.as_deref().unwrap_or("?"),
+            h.store_id.as_deref().unwrap_or("?"),
+            m.submitted_seq,
+            m.job
+        ));
+    }
+    if h.decision.as_deref() != Some(m.decision.as_str()) {
+        return Some(format!(
+            "hub record {} decided {}, the mirror says {}",
+            m.hub_seq,
+            h.decision.as_deref().unwrap_or("?"),
+            m.decision
+        ));
+    }
+    None
 }
 
 /// How a bench's own head compares with the hub's copy of its chain.
@@ -308,6 +406,56 @@ impl StoreVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mirror_fault_table() {
+        let m = MirrorSide {
+            hub_seq: 7,
+            hub_hash: "aa".into(),
+            job: "J".into(),
+            submitted_seq: 4,
+            decision: "rejected".into(),
+        };
+        let h = HubSide {
+            hash: "aa".into(),
+            kind: "review_decided".into(),
+            store_id: Some("S".into()),
+            job: Some("J".into()),
+            submitted_seq: Some(4),
+            decision: Some("rejected".into()),
+        };
+        let with = |f: &dyn Fn(&mut HubSide)| {
+            let mut x = h.clone();
+            f(&mut x);
+            mirror_fault("S", &m, Some(&x))
+        };
+        assert_eq!(mirror_fault("S", &m, Some(&h)), None);
+        let cases: Vec<(&str, Option<String>, &str)> = vec![
+            ("missing", mirror_fault("S", &m, None), "has no record 7"),
+            ("other hash", with(&|x| x.hash = "bb".into()), "has hash bb"),
+            (
+                "not a decision",
+                with(&|x| x.kind = "person_enrolled".into()),
+                "not a decision",
+            ),
+            ("other store", mirror_fault("T", &m, Some(&h)), "in store S"),
+            (
+                "other submission",
+                with(&|x| x.submitted_seq = Some(5)),
+                "submission 5",
+            ),
+            ("other job", with(&|x| x.job = Some("K".into())), "of job K"),
+            (
+                "other decision",
+                with(&|x| x.decision = Some("approved".into())),
+                "decided approved",
+            ),
+        ];
+        for (name, got, want) in cases {
+            let got = got.unwrap_or_else(|| panic!("{name}: no fault found"));
+            assert!(got.contains(want), "{name}: {got}");
+        }
+    }
 
     #[test]
     fn batches_round_trip_and_damage_is_named() {
@@ -355,6 +503,9 @@ mod tests {
             fork_seq: None,
             bench_head_at: None,
             held_at_bench_head: held.map(Into::into),
+            mirrors_checked: 0,
+            mirror_faults: vec![],
+            unmirrored: vec![],
         };
         use BenchAgreement as A;
         let cases = [

@@ -129,6 +129,9 @@ struct Inner {
     /// The seq of the last durable record, for tasks that follow the chain (the CFX
     /// publisher) so they wait for an append instead of asking again and again.
     durable_head: tokio::sync::watch::Sender<u64>,
+    /// Held by the application core from loading what a decision needs to appending
+    /// what it decided (see `decision_lock`).
+    decide: Mutex<()>,
 }
 
 struct AppendState {
@@ -404,6 +407,7 @@ impl Store {
                     scratch: false,
                 }),
                 durable_head: tokio::sync::watch::Sender::new(head.seq),
+                decide: Mutex::new(()),
             }),
         };
         if !replay.is_empty() {
@@ -452,6 +456,19 @@ impl Store {
     /// The last record's seq and hash as last committed.
     pub fn chain_head(&self) -> ChainHead {
         self.lock().head
+    }
+
+    /// One decision at a time on this store: every `Core` on it (the bench's write
+    /// worker, the hub sync task's mirror, a CLI command) holds this from reading
+    /// the situation to appending the decided events, so two decisions can never
+    /// both be taken on the same stale state (a local review and a mirrored hub
+    /// decision on one submission). A poisoned lock is taken anyway: it guards no
+    /// data, only the order.
+    pub fn decision_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .decide
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Bytes the store takes on disk.
