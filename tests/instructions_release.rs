@@ -358,6 +358,28 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
     assert_eq!(String::from_utf8(shown.stdout).unwrap(), original);
     let shown = shop.run(&["instructions", "show", "WI-CHIP-001"], "");
     assert_eq!(String::from_utf8(shown.stdout).unwrap(), b_text);
+    // A revision or id never released names what was released instead.
+    for (args, says) in [
+        (
+            &["instructions", "show", "WI-CHIP-001", "--rev", "Z"][..],
+            "WI-CHIP-001 rev Z was never released in this store (released: A, B)",
+        ),
+        (
+            &["instructions", "diff", "WI-CHIP-001", "A", "Z"][..],
+            "WI-CHIP-001 rev Z was never released in this store (released: A, B)",
+        ),
+        (
+            &["instructions", "show", "wi-chip-001"][..],
+            "did you mean WI-CHIP-001?",
+        ),
+    ] {
+        let out = shop.run(args, "");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
 
     // A's open job finishes on A; a new job runs B.
     let job_b = {

@@ -439,21 +439,10 @@ fn diff_revisions(
 ) -> anyhow::Result<i32> {
     let releases = book(store)?;
     let find = |rev: &str| {
-        releases.revision(id, rev).cloned().with_context(|| {
-            let known: Vec<&str> = releases
-                .history(id)
-                .iter()
-                .map(|r| r.revision.as_str())
-                .collect();
-            if known.is_empty() {
-                format!("{id} was never released")
-            } else {
-                format!(
-                    "{id} rev {rev} was never released (released: {})",
-                    known.join(", ")
-                )
-            }
-        })
+        releases
+            .revision(id, rev)
+            .cloned()
+            .with_context(|| never_released(&releases, id, Some(rev)))
     };
     let (a, b) = (find(rev1)?, find(rev2)?);
     let (_, old) = released_spec(store, &a)?;
@@ -479,6 +468,35 @@ fn diff_revisions(
     Ok(0)
 }
 
+/// What was released instead: the instruction's revisions, or the ids this store
+/// has released (an id typed in the wrong case is named as the one meant).
+fn never_released(releases: &ReleaseBook, id: &str, rev: Option<&str>) -> String {
+    let known: Vec<&str> = releases
+        .history(id)
+        .iter()
+        .map(|r| r.revision.as_str())
+        .collect();
+    if !known.is_empty() {
+        let rev = rev.unwrap_or("?");
+        return format!(
+            "{id} rev {rev} was never released in this store (released: {})",
+            known.join(", ")
+        );
+    }
+    let ids: Vec<&str> = releases.ids().collect();
+    if let Some(meant) = ids.iter().find(|i| i.eq_ignore_ascii_case(id)) {
+        return format!("{id} was never released in this store; did you mean {meant}?");
+    }
+    if ids.is_empty() {
+        format!("{id} was never released in this store (nothing is released yet)")
+    } else {
+        format!(
+            "{id} was never released in this store (released: {})",
+            ids.join(", ")
+        )
+    }
+}
+
 fn show(store: &Store, id: &str, rev: Option<&str>, out: &mut dyn Write) -> anyhow::Result<i32> {
     let releases = book(store)?;
     let r = match rev {
@@ -486,10 +504,7 @@ fn show(store: &Store, id: &str, rev: Option<&str>, out: &mut dyn Write) -> anyh
         None => releases.current(id),
     };
     let Some(r) = r else {
-        bail!(
-            "{id}{} was never released in this store",
-            rev.map(|r| format!(" rev {r}")).unwrap_or_default()
-        );
+        bail!("{}", never_released(&releases, id, rev));
     };
     let (text, _) = released_spec(store, r)?;
     // The exact bytes released, nothing added, so `show > file` gives the file back.

@@ -67,6 +67,12 @@ pub enum ComponentProblem {
     BadField {
         field: &'static str,
     },
+    /// A line with too many words whose first unknown word looks like a designator:
+    /// most likely a designator this job does not name.
+    NotOnJob {
+        named: String,
+        job: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for ComponentProblem {
@@ -96,6 +102,11 @@ impl std::fmt::Display for ComponentProblem {
             ComponentProblem::BadField { field } => write!(
                 f,
                 "the {field} is too long or holds control characters (at most {MAX_FIELD} characters a field, {MAX_LINE} a line)"
+            ),
+            ComponentProblem::NotOnJob { named, job } => write!(
+                f,
+                "\"{named}\" is not a designator of this job ({}): the line is the job's designator(s) first, then the P/N (and at a fitting the lot and date code)",
+                job.join(", ")
             ),
         }
     }
@@ -142,6 +153,36 @@ fn designators<'t>(
     Ok((named, rest))
 }
 
+/// Letters then digits (and at most one letter after): `C9`, `U12`, `RN3A`.
+fn looks_like_designator(w: &str) -> bool {
+    let letters = w.chars().take_while(char::is_ascii_alphabetic).count();
+    let digits = w[letters..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    let tail = w.len() - letters - digits;
+    (1..=4).contains(&letters)
+        && (1..=5).contains(&digits)
+        && tail <= 1
+        && w[letters + digits..]
+            .chars()
+            .all(|c| c.is_ascii_alphabetic())
+}
+
+/// Too many words: when the first unknown one looks like a designator, that is the
+/// likelier mistake (a designator the job does not name, read as the P/N).
+fn too_many(rest: &[&str], extra: &str, job_refdes: &[String]) -> ComponentProblem {
+    match rest.first() {
+        Some(first) if looks_like_designator(first) => ComponentProblem::NotOnJob {
+            named: first.to_string(),
+            job: job_refdes.to_vec(),
+        },
+        _ => ComponentProblem::TooManyFields {
+            extra: extra.to_string(),
+        },
+    }
+}
+
 fn field(value: &str, name: &'static str) -> Result<String, ComponentProblem> {
     if value.chars().count() > MAX_FIELD || value.chars().any(char::is_control) {
         return Err(ComponentProblem::BadField { field: name });
@@ -155,11 +196,7 @@ pub fn parse_removed(text: &str, job_refdes: &[String]) -> Result<Removed, Compo
     let part_number = match rest.as_slice() {
         [] => None,
         [pn] => Some(field(pn, "P/N")?),
-        [_, extra, ..] => {
-            return Err(ComponentProblem::TooManyFields {
-                extra: extra.to_string(),
-            });
-        }
+        [_, extra, ..] => return Err(too_many(&rest, extra, job_refdes)),
     };
     Ok(Removed {
         refdes,
@@ -222,11 +259,7 @@ pub fn parse_fitted(text: &str, job_refdes: &[String]) -> Result<Fitted, Compone
         [_] => return Err(ComponentProblem::LotOrDateCodeNeeded),
         [pn, lot] => (*pn, *lot, None),
         [pn, lot, dc] => (*pn, *lot, Some(*dc)),
-        [_, _, _, extra, ..] => {
-            return Err(ComponentProblem::TooManyFields {
-                extra: extra.to_string(),
-            });
-        }
+        [_, _, _, extra, ..] => return Err(too_many(&rest, extra, job_refdes)),
     };
     let lot = (lot != "-").then(|| field(lot, "lot")).transpose()?;
     let date_code = date_code.map(|d| field(d, "date code")).transpose()?;
@@ -266,6 +299,13 @@ mod tests {
             ("GRM188R71C104", ok(&["C4", "C5"], Some("GRM188R71C104"))),
             (
                 "C4 R9 X",
+                Err(ComponentProblem::NotOnJob {
+                    named: "R9".into(),
+                    job: job(),
+                }),
+            ),
+            (
+                "C4 GRM188R71C104 X",
                 Err(ComponentProblem::TooManyFields { extra: "X".into() }),
             ),
             // A designator after the P/N is not taken as one.
@@ -305,6 +345,14 @@ mod tests {
                 ok(&["C4", "C5"], "PN", Some("L1"), Some("2319")),
             ),
             ("C5 PN - 2319".into(), ok(&["C5"], "PN", None, Some("2319"))),
+            // A designator the job does not name, read as the P/N, is named as such.
+            (
+                "C9 GRM1 L1 2319".into(),
+                Err(ComponentProblem::NotOnJob {
+                    named: "C9".into(),
+                    job: job(),
+                }),
+            ),
             (
                 "C4 PN L1 2319 extra".into(),
                 Err(ComponentProblem::TooManyFields {
