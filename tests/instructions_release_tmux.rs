@@ -3,107 +3,17 @@
 //! greyed on the new-job list with the reason and does not start; once the engineer
 //! releases revision B with the binary, the bench starts it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+#[allow(dead_code)]
+mod app_support;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use app_support::App;
 
 const BIN: &str = env!("CARGO_BIN_EXE_traveler");
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    fn start(&self, line: &str) {
-        let ok = self
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "app",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                line,
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let ok = self
-            .cmd()
-            .args(["send-keys", "-t", "app"])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "app"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "timed out waiting for {text:?}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        self.cmd()
-            .args(["has-session", "-t", "app"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    /// Ctrl+Q, and the application is gone (the store is free again).
-    fn quit(&self) {
-        self.keys(&["C-q"]);
-        let start = Instant::now();
-        while self.alive() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the application did not quit:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").stderr(Stdio::null()).status();
-    }
-}
 
 fn copy_instructions(into: &Path) -> PathBuf {
     let wi = into.join("wi");
@@ -124,15 +34,12 @@ fn an_edited_file_is_greyed_in_the_real_binary_until_released() {
     let dir = tempfile::tempdir().unwrap();
     let wi = copy_instructions(dir.path());
     let store = dir.path().join("store");
-    let app = format!(
-        "env HOME={home} LANG=C.UTF-8 {BIN} --demo --bench REL --store {store} --instructions {wi}",
-        home = dir.path().display(),
+    let args = format!(
+        "--demo --bench REL --store {store} --instructions {wi}",
         store = store.display(),
         wi = wi.display(),
     );
-    let tmux = Tmux {
-        socket: format!("traveler-release-{}", std::process::id()),
-    };
+    let start = || App::start_with("release", dir.path(), &args, 40);
     let index = {
         let mut names: Vec<String> = std::fs::read_dir(&wi)
             .unwrap()
@@ -142,25 +49,31 @@ fn an_edited_file_is_greyed_in_the_real_binary_until_released() {
         names.sort();
         names.iter().position(|n| n == "WI-CHIP-001.toml").unwrap()
     };
-    let new_job_on_chip = || {
-        tmux.wait_for("scan your badge");
-        tmux.keys(&["T100", "Enter"]);
-        tmux.keys(&["1111", "Enter"]);
-        tmux.wait_for("Your open jobs");
-        tmux.keys(&["n"]);
+    // Typed at a person's pace (a burst ending in Enter reads as a scan).
+    let typed = |app: &App, keys: &[&str]| {
+        app.keys(keys);
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    let new_job_on_chip = |app: &App| {
+        app.wait_for("scan your badge");
+        typed(app, &["T100", "Enter"]);
+        typed(app, &["1111", "Enter"]);
+        app.wait_for("Your open jobs");
+        typed(app, &["n"]);
         for field in ["SN-REL-1", "PCA-9", "B", "R12", "NCR-1"] {
-            tmux.keys(&[field, "Enter"]);
+            typed(app, &[field, "Enter"]);
         }
-        tmux.keys(&["Enter", "Enter", "Enter"]); // approval (none), class, alloy
+        typed(app, &["Enter", "Enter", "Enter"]); // approval (none), class, alloy
         for _ in 0..index {
-            tmux.keys(&["Down"]);
+            typed(app, &["Down"]);
         }
     };
 
     // First start: the demo store gets its roster and its released instructions.
-    tmux.start(&app);
+    let tmux = start();
     tmux.wait_for("scan your badge");
     tmux.quit();
+    drop(tmux);
 
     // The file is edited in the folder, not released.
     let file = wi.join("WI-CHIP-001.toml");
@@ -169,15 +82,16 @@ fn an_edited_file_is_greyed_in_the_real_binary_until_released() {
     assert_ne!(edited, text);
     std::fs::write(&file, &edited).unwrap();
 
-    tmux.start(&app);
-    new_job_on_chip();
+    let tmux = start();
+    new_job_on_chip(&tmux);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let reason = format!("changed since release on {today} by Eva Berg (rev A)");
     tmux.wait_for(&reason);
-    tmux.keys(&["Enter"]);
+    typed(&tmux, &["Enter"]);
     let screen = tmux.wait_for("WI-CHIP-001 cannot start");
     assert!(!screen.contains("Step 1/"), "{screen}");
     tmux.quit();
+    drop(tmux);
 
     // The engineer releases revision B; the bench starts it.
     std::fs::write(
@@ -212,11 +126,11 @@ fn an_edited_file_is_greyed_in_the_real_binary_until_released() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("~ step 3 max_minutes: 2.0 → 3.0"), "{said}");
 
-    tmux.start(&app);
-    new_job_on_chip();
+    let tmux = start();
+    new_job_on_chip(&tmux);
     let screen = tmux.screen();
     assert!(!screen.contains("changed since release"), "{screen}");
-    tmux.keys(&["Enter"]);
+    typed(&tmux, &["Enter"]);
     tmux.wait_for("Step 1/");
     tmux.quit();
 }

@@ -59,14 +59,20 @@ pub struct App {
 
 impl App {
     pub fn start(name: &str, home: &Path, config: &Path) -> App {
+        App::start_with(name, home, &format!("--config {}", config.display()), 30)
+    }
+
+    /// The application with these command-line arguments, in a terminal of
+    /// 120 columns and `rows` rows.
+    pub fn start_with(name: &str, home: &Path, args: &str, rows: u16) -> App {
         let app = App {
             socket: format!("traveler-{name}-{}", std::process::id()),
         };
         let line = format!(
-            "env HOME={home} LANG=C.UTF-8 {BIN} --config {config}",
+            "env HOME={home} LANG=C.UTF-8 {BIN} {args}",
             home = home.display(),
-            config = config.display(),
         );
+        let rows = rows.to_string();
         assert!(
             Command::new("tmux")
                 .args([
@@ -79,7 +85,7 @@ impl App {
                     "-x",
                     "120",
                     "-y",
-                    "30"
+                    &rows
                 ])
                 .arg(&line)
                 .status()
