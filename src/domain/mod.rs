@@ -15,3 +15,5 @@ pub mod policy;
 pub mod release;
 pub mod thermal;
 pub mod types;
+// A board's history across the shop, for rework-cycle limits (#16).
+pub mod board;
