@@ -163,6 +163,11 @@ impl CountedRecord {
         scope_line(&self.scope, self.jobs, self.benches, self.elsewhere)
     }
 
+    /// With the reason's detail and the heads counted, for reports.
+    pub fn text(&self) -> String {
+        scope_text(&self.scope, self.jobs, self.benches, self.elsewhere)
+    }
+
     /// Counted at this bench only (the hub was not asked or did not answer).
     pub fn bench_only(&self) -> bool {
         matches!(self.scope, HistoryScope::Bench { .. })
@@ -215,22 +220,36 @@ impl CountedHistory {
     }
 }
 
-/// The words the screens and reports use for a recorded scope.
+/// The words the screens use for a recorded scope (one short line; the reason's
+/// detail is in [`scope_text`]).
 pub fn scope_line(scope: &HistoryScope, jobs: u32, benches: u32, elsewhere: u32) -> String {
     match scope {
         HistoryScope::Shop { as_of, .. } => format!(
             "history: shop-wide as of {} UTC — {jobs} earlier job(s) from {benches} bench(es), {elsewhere} at other benches",
             as_of.format("%Y-%m-%d %H:%M:%S")
         ),
-        HistoryScope::Bench { why, detail } => format!(
-            "history: this bench only — {}{} ({jobs} earlier job(s) known here)",
+        HistoryScope::Bench { why, .. } => format!(
+            "history: this bench only — {} ({jobs} earlier job(s) known here)",
             why.as_str(),
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {detail}")
-            }
         ),
+    }
+}
+
+/// The words reports use: the screens' line with the reason's detail and the
+/// heads counted.
+pub fn scope_text(scope: &HistoryScope, jobs: u32, benches: u32, elsewhere: u32) -> String {
+    let line = scope_line(scope, jobs, benches, elsewhere);
+    match scope {
+        HistoryScope::Shop { heads, .. } if !heads.is_empty() => format!(
+            "{line}; counted up to {}",
+            heads
+                .iter()
+                .map(|h| format!("{} record {}", h.bench, h.seq))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        HistoryScope::Bench { detail, .. } if !detail.is_empty() => format!("{line}: {detail}"),
+        _ => line,
     }
 }
 
@@ -499,7 +518,16 @@ mod tests {
         );
         assert_eq!(
             offline.scope_line(),
-            "history: this bench only — hub unreachable: connection refused (0 earlier job(s) known here)"
+            "history: this bench only — hub unreachable (0 earlier job(s) known here)"
+        );
+        assert_eq!(
+            offline.record().text(),
+            "history: this bench only — hub unreachable (0 earlier job(s) known here): connection refused"
+        );
+        assert!(
+            c.record()
+                .text()
+                .ends_with("counted up to BENCH-A record 40, BENCH-B record 30")
         );
         let wrong = count(
             "SN-1",

@@ -1056,7 +1056,7 @@ fn describe(event: &Event) -> (Option<u32>, String) {
             ..
         } => (
             None,
-            super::board::scope_line(scope, *jobs, *benches, *elsewhere),
+            super::board::scope_text(scope, *jobs, *benches, *elsewhere),
         ),
         other => (None, other.kind().replace('_', " ")),
     }

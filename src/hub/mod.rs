@@ -31,5 +31,8 @@ pub mod mirror;
 pub mod review;
 pub mod roster;
 
+// A board's jobs at every bench, for rework-cycle limits and history (#16).
+pub mod boards;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};
