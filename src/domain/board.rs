@@ -40,8 +40,12 @@ pub struct BoardJob {
     pub assembly_rev: String,
     #[serde(default)]
     pub performer: String,
+    #[serde(default)]
+    pub defect_ref: String,
     pub status: JobStatus,
     pub started: DateTime<Utc>,
+    #[serde(default)]
+    pub submitted: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     /// A rework cycle: every job but one aborted before any step of it was done
     /// (nothing was done to the board then).
@@ -67,8 +71,10 @@ impl BoardJob {
             assembly_part: job.assembly_part.clone(),
             assembly_rev: job.assembly_rev.clone(),
             performer: job.performer.clone(),
+            defect_ref: job.defect_ref.clone(),
             status: job.status,
             started: job.started,
+            submitted: job.submitted,
             finished: job.finished,
             counts_as_cycle: job.status != JobStatus::Aborted
                 || job.steps.iter().any(|s| s.completed.is_some()),
@@ -171,6 +177,12 @@ impl CountedRecord {
     /// Counted at this bench only (the hub was not asked or did not answer).
     pub fn bench_only(&self) -> bool {
         matches!(self.scope, HistoryScope::Bench { .. })
+    }
+
+    /// A hub was configured but did not answer usefully: jobs at other benches
+    /// may be missing from the count.
+    pub fn hub_missed(&self) -> bool {
+        matches!(&self.scope, HistoryScope::Bench { why, .. } if *why != HubMissing::NotConfigured)
     }
 }
 
@@ -362,8 +374,10 @@ mod tests {
             assembly_part: "PCA-1".into(),
             assembly_rev: "A".into(),
             performer: "T100".into(),
+            defect_ref: "NCR-1".into(),
             status,
             started: at(seq as u32 % 60),
+            submitted: None,
             finished: None,
             counts_as_cycle: status != JobStatus::Aborted,
             last_seq: seq,

@@ -239,3 +239,25 @@ impl crate::core::BoardLookup for HubBoards {
             })
     }
 }
+
+/// What the configured hub (`[hub]` of the configuration file `config`, else the
+/// default one) says about a board, for `traveler history SERIAL`; `None` when no
+/// hub is configured (the history is then this store's, as before).
+pub fn configured_answer(config: Option<&std::path::Path>, serial: &str) -> Option<HubAnswer> {
+    let path = config
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| crate::config::default_config_path().filter(|p| p.is_file()))?;
+    let hub = match crate::config::AppConfig::load(&path) {
+        Ok(c) => c.hub?,
+        Err(e) => {
+            return Some(Err(HubUnavailable {
+                why: HubMissing::Unusable,
+                detail: format!("the configuration did not load: {e}"),
+            }));
+        }
+    };
+    Some(crate::core::BoardLookup::board(
+        &HubBoards::new(hub),
+        serial.trim(),
+    ))
+}

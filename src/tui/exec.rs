@@ -11,7 +11,7 @@ use crate::store::Store;
 use super::action::{Outcome, Reply, ReviewOpened};
 use super::effect::{Effect, Read};
 use super::state::{BoardFacts, JobLine, LookupResult, ReviewLine, StepTrace};
-use crate::export::queries::{board_history, where_used};
+use crate::export::queries::{counted_board_history, where_used};
 
 #[derive(Clone)]
 pub struct Executor {
@@ -238,7 +238,10 @@ impl Executor {
 
     fn lookup(&self, query: &str) -> Result<LookupResult, String> {
         let library = crate::core::library_with_archive(self.store(), &self.core.library);
-        let history = board_history(self.store(), &library, query).map_err(|e| e.to_string())?;
+        // The board as the limits count it: every bench's jobs when the hub answers.
+        let counted = self.core.board_history(query).map_err(|e| e.to_string())?;
+        let history =
+            counted_board_history(self.store(), &library, &counted).map_err(|e| e.to_string())?;
         let uses = where_used(self.store(), query).map_err(|e| e.to_string())?;
         Ok(LookupResult {
             query: query.to_string(),
