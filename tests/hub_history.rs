@@ -24,6 +24,7 @@ use traveler::hub::boards::HubBoards;
 use traveler::hub::server::Server;
 use traveler::hub::sync::spawn_with;
 use traveler::store::{OpenOptions, Store};
+use traveler::tui::action::Action;
 use tui_support::{Bench, library};
 
 /// A bench's store with the demo roster and the shipped instructions released.
@@ -339,10 +340,21 @@ async fn bench_b_warns_of_a_mixed_alloy_used_at_bench_a_and_greys_what_bench_a_u
         }
         b.choose_alloy("SAC305");
         b.state.size = (120, 40);
-        b.screen()
+        let start = b.screen();
+        // The trace screen (t) shows the board's jobs at bench A by bench.
+        b.act(Action::Esc);
+        b.act(Action::Command('t'));
+        b.typ("SN-MIX");
+        b.act(Action::Enter);
+        (start, b.screen())
     })
     .await
     .unwrap();
+    let (screen, trace) = screen;
+    assert!(trace.contains("Board SN-MIX: 2 job(s)"), "{trace}");
+    assert!(trace.contains("history: shop-wide as of"), "{trace}");
+    assert_eq!(trace.matches(" BENCH-A BENCH-A-").count(), 2, "{trace}");
+    assert!(trace.contains("U7: 2 rework cycle(s)"), "{trace}");
     assert!(
         screen.contains(
             "⚠ Mixed-alloy rework: board earlier reworked with Sn63Pb37 (at BENCH-A), now SAC305"
@@ -356,5 +368,63 @@ async fn bench_b_warns_of_a_mixed_alloy_used_at_bench_a_and_greys_what_bench_a_u
     assert!(
         screen.contains("U7 already reworked 2 time(s) (2 at BENCH-A:"),
         "the instruction is greyed with the core's reason:\n{screen}"
+    );
+}
+
+/// A hub that accepts connections and never answers: the bench gives up after its
+/// timeout, starts the job and records why (no PostgreSQL needed).
+#[test]
+fn a_hub_that_never_answers_does_not_hold_up_the_bench() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    // Accepted by the kernel's backlog and then left unanswered.
+    let boards =
+        HubBoards::with_timeout(config(addr, "tvh_x"), std::time::Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    let core = Core::new(store.clone(), library(), "BENCH-B").with_boards(Arc::new(boards));
+    let a = core.execute(Request {
+        id: RequestId(1),
+        by: "T100".into(),
+        credentials: None,
+        command: bga("SN-SILENT", "SAC305"),
+    });
+    let (_, counted) = started(a);
+    match counted {
+        Event::BoardHistoryCounted {
+            scope: HistoryScope::Bench { why, detail },
+            ..
+        } => {
+            assert_eq!(why, HubMissing::Unreachable);
+            // reqwest's deadline or the lookup's own, whichever fires first.
+            assert!(
+                detail.contains("timed out") || detail.contains("no answer from"),
+                "{detail}"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    drop(silent);
+}
+
+/// The new-job screen of a bench whose hub is down says so before anyone starts.
+#[test]
+fn the_new_job_screen_says_when_the_history_is_this_benchs_only() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let mut b = Bench::demo();
+    b.exec.core = b
+        .exec
+        .core
+        .clone()
+        .with_boards(Arc::new(HubBoards::new(config(addr, "tvh_x"))));
+    b.login("T100", "1111");
+    b.new_job_details(&["SN-OFF"]);
+    b.state.size = (120, 30);
+    let screen = b.screen();
+    assert!(
+        screen.contains("history: this bench only — hub unreachable (0 earlier job(s) known here)"),
+        "{screen}"
     );
 }
