@@ -5,6 +5,8 @@
 //! bench's own synced jobs count once, and bench B's new-job screen warns of a
 //! mixed alloy used at bench A.
 
+#[allow(dead_code)]
+mod app_support;
 mod hub_support;
 #[allow(dead_code)]
 mod tui_support;
@@ -238,6 +240,46 @@ async fn a_board_at_its_limit_at_bench_a_is_refused_at_bench_b_online_and_counte
         "{}",
         kept.line()
     );
+    // The job's HTML report and JSON record say it.
+    use traveler::export::{ExportOptions, Scope};
+    let scope = Scope {
+        job: Some(b1.clone()),
+        ..Scope::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let lib = traveler::core::library_with_archive(&sb, &library());
+    traveler::export::html::write_html(
+        &sb,
+        &lib,
+        &scope,
+        &ExportOptions::default(),
+        out.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(html.contains("Board history counted"), "{html}");
+    assert!(
+        html.contains("history: this bench only — hub unreachable (0 earlier job(s) known here): cannot reach the hub"),
+        "{html}"
+    );
+    let mut json = Vec::new();
+    traveler::export::json::write_json(
+        &sb,
+        &lib,
+        &scope,
+        &ExportOptions::default(),
+        &mut json,
+        &mut |_| {},
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let counted = &json["jobs"][0]["job"]["board_history"];
+    assert_eq!(counted["scope"]["bench"]["why"], "unreachable", "{json}");
+    assert_eq!(counted["jobs"], 0, "{json}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,5 +468,89 @@ fn the_new_job_screen_says_when_the_history_is_this_benchs_only() {
     assert!(
         screen.contains("history: this bench only — hub unreachable (0 earlier job(s) known here)"),
         "{screen}"
+    );
+}
+
+/// `traveler history SERIAL` on bench B's store asks the configured hub first:
+/// bench A's job is listed by bench, its own once; with the hub down it says the
+/// history is this bench's only, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
+    let Some(admin) = pg_admin_url() else { return };
+    let mut shop = shop(&admin).await;
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (sa, sb) = (bench_store(da.path()), bench_store(db.path()));
+    let (a, b) = (
+        core(&sa, "BENCH-A", &shop, &shop.a),
+        core(&sb, "BENCH-B", &shop, &shop.b),
+    );
+    let (a1, _) = started(start(&a, bga("SN-CLI", "SAC305")).await);
+    sync(&shop, &sa, &shop.a).await;
+    let (b1, _) = started(start(&b, bga("SN-CLI", "SAC305")).await);
+    sync(&shop, &sb, &shop.b).await;
+    drop((b, sb)); // the binary opens the store itself
+    let config = app_support::write_config(
+        db.path(),
+        "BENCH-B",
+        &db.path().join("store"),
+        &format!("[hub]\nurl = \"http://{}\"\ntoken = \"{}\"\n", shop.addr, shop.b),
+    );
+    let store_dir = db.path().join("store");
+    let home = db.path().to_path_buf();
+    let history = move |json: bool| {
+        let mut cmd = std::process::Command::new(app_support::BIN);
+        cmd.arg("--config")
+            .arg(&config)
+            .args(["history", "SN-CLI", "--store"])
+            .arg(&store_dir)
+            .env("HOME", &home)
+            .env_remove("TRAVELER_HUB_TOKEN");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = tokio::task::spawn_blocking({
+        let h = history.clone();
+        move || h(false)
+    })
+    .await
+    .unwrap();
+    assert!(text.contains("Board SN-CLI: 2 job(s)"), "{text}");
+    assert!(text.contains("history: shop-wide as of"), "{text}");
+    assert!(text.contains("2 earlier job(s) from 2 bench(es), 1 at other benches"), "{text}");
+    let row = |who: &str, job: &str| {
+        text.lines()
+            .any(|l| l.contains(who) && l.contains(job))
+    };
+    assert!(row("BENCH-A", &a1), "{text}");
+    assert!(row("this bench", &b1), "{text}");
+    let json: serde_json::Value = serde_json::from_str(
+        &tokio::task::spawn_blocking({
+            let h = history.clone();
+            move || h(true)
+        })
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let benches: Vec<&str> = json["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["bench"].as_str().unwrap_or("here"))
+        .collect();
+    assert_eq!(benches.len(), 2, "{json}");
+    assert!(benches.contains(&"BENCH-A") && benches.contains(&"here"), "{json}");
+    assert_eq!(json["cycles"][0]["cycles"], 2, "{json}");
+
+    shop.hub.take().unwrap().stop().await;
+    let offline = tokio::task::spawn_blocking(move || history(false)).await.unwrap();
+    assert!(offline.contains("Board SN-CLI: 1 job(s)"), "{offline}");
+    assert!(
+        offline.contains("history: this bench only — hub unreachable (1 earlier job(s) known here): cannot reach the hub"),
+        "{offline}"
     );
 }
