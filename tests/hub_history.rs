@@ -493,7 +493,10 @@ async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
         db.path(),
         "BENCH-B",
         &db.path().join("store"),
-        &format!("[hub]\nurl = \"http://{}\"\ntoken = \"{}\"\n", shop.addr, shop.b),
+        &format!(
+            "[hub]\nurl = \"http://{}\"\ntoken = \"{}\"\n",
+            shop.addr, shop.b
+        ),
     );
     let store_dir = db.path().join("store");
     let home = db.path().to_path_buf();
@@ -520,11 +523,11 @@ async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
     .unwrap();
     assert!(text.contains("Board SN-CLI: 2 job(s)"), "{text}");
     assert!(text.contains("history: shop-wide as of"), "{text}");
-    assert!(text.contains("2 earlier job(s) from 2 bench(es), 1 at other benches"), "{text}");
-    let row = |who: &str, job: &str| {
-        text.lines()
-            .any(|l| l.contains(who) && l.contains(job))
-    };
+    assert!(
+        text.contains("2 earlier job(s) from 2 bench(es), 1 at other benches"),
+        "{text}"
+    );
+    let row = |who: &str, job: &str| text.lines().any(|l| l.contains(who) && l.contains(job));
     assert!(row("BENCH-A", &a1), "{text}");
     assert!(row("this bench", &b1), "{text}");
     let json: serde_json::Value = serde_json::from_str(
@@ -543,11 +546,16 @@ async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
         .map(|j| j["bench"].as_str().unwrap_or("here"))
         .collect();
     assert_eq!(benches.len(), 2, "{json}");
-    assert!(benches.contains(&"BENCH-A") && benches.contains(&"here"), "{json}");
+    assert!(
+        benches.contains(&"BENCH-A") && benches.contains(&"here"),
+        "{json}"
+    );
     assert_eq!(json["cycles"][0]["cycles"], 2, "{json}");
 
     shop.hub.take().unwrap().stop().await;
-    let offline = tokio::task::spawn_blocking(move || history(false)).await.unwrap();
+    let offline = tokio::task::spawn_blocking(move || history(false))
+        .await
+        .unwrap();
     assert!(offline.contains("Board SN-CLI: 1 job(s)"), "{offline}");
     assert!(
         offline.contains("history: this bench only — hub unreachable (1 earlier job(s) known here): cannot reach the hub"),
