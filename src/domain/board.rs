@@ -420,7 +420,8 @@ mod tests {
     #[test]
     fn counting_rule_table() {
         use JobStatus::*;
-        let cases: Vec<(&str, Vec<BoardJob>, HubAnswer, Vec<(&str, &str, JobStatus)>)> = vec![
+        type Counted<'a> = Vec<(&'a str, &'a str, JobStatus)>;
+        let cases: Vec<(&str, Vec<BoardJob>, HubAnswer, Counted)> = vec![
             (
                 "a job at another bench counts",
                 vec![],
