@@ -121,6 +121,11 @@ impl Core {
                 why: HubMissing::NotConfigured,
                 detail: String::new(),
             }),
+            // Nothing to ask (the start is refused for the missing serial anyway).
+            Some(_) if serial.trim().is_empty() => Err(HubUnavailable {
+                why: HubMissing::Unusable,
+                detail: "no board serial to ask about".into(),
+            }),
             Some(b) => {
                 let answer = b.board(serial);
                 if let Err(e) = &answer {

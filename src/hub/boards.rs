@@ -160,7 +160,8 @@ pub fn routes(pool: Pool) -> Router {
 }
 
 /// The bench's side: the core's [`crate::core::BoardLookup`] on the configured hub.
-#[derive(Clone, Debug)]
+/// Not `Debug`: the configuration holds the bench's token.
+#[derive(Clone)]
 pub struct HubBoards {
     config: HubConfig,
     timeout: Duration,
