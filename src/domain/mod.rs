@@ -6,6 +6,8 @@ pub mod decide;
 pub mod deviations;
 pub mod event;
 pub mod gs1;
+// Records of the hub's chain that benches copy into theirs.
+pub mod hub_records;
 pub mod job;
 // A decision of the shop hub mirrored into the bench chain.
 pub mod mirror;
