@@ -562,3 +562,81 @@ async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
         "{offline}"
     );
 }
+
+/// The hub is asked before the store's decision lock is taken: while a start waits
+/// on the hub, another command on the same store is decided and saved.
+#[test]
+fn a_start_waiting_on_the_hub_holds_up_no_other_decision() {
+    use std::sync::mpsc;
+    use traveler::domain::board::HubAnswer;
+
+    /// Stands where the hub would answer: says when it is asked, then waits until
+    /// the test lets it answer "unreachable".
+    struct Gate {
+        asked: std::sync::Mutex<mpsc::Sender<()>>,
+        answer: std::sync::Mutex<mpsc::Receiver<()>>,
+    }
+    impl traveler::core::BoardLookup for Gate {
+        fn board(&self, _serial: &str) -> HubAnswer {
+            self.asked.lock().unwrap().send(()).unwrap();
+            self.answer.lock().unwrap().recv().unwrap();
+            Err(traveler::domain::board::HubUnavailable {
+                why: HubMissing::Unreachable,
+                detail: "held by the test".into(),
+            })
+        }
+    }
+    let (asked_tx, asked) = mpsc::channel();
+    let (release, answer_rx) = mpsc::channel();
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    let core = Core::new(store.clone(), library(), "BENCH-B").with_boards(Arc::new(Gate {
+        asked: std::sync::Mutex::new(asked_tx),
+        answer: std::sync::Mutex::new(answer_rx),
+    }));
+    let starting = {
+        let core = core.clone();
+        std::thread::spawn(move || {
+            core.execute(Request {
+                id: RequestId(1),
+                by: "T100".into(),
+                credentials: None,
+                command: bga("SN-GATE", "SAC305"),
+            })
+        })
+    };
+    asked.recv().unwrap();
+    // The start is waiting on the hub: a log-in on the same store goes through
+    // (were the hub asked under the lock, it would wait for the start: the guard
+    // below then fails the test instead of hanging it).
+    let (done_tx, done) = mpsc::channel();
+    {
+        let core = core.clone();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(core.execute(Request {
+                id: RequestId(2),
+                by: "T200".into(),
+                credentials: Some(traveler::core::Credentials {
+                    badge: "T200".into(),
+                    pin: "2222".into(),
+                }),
+                command: Command::LogIn,
+            }));
+        });
+    }
+    let login = done.recv_timeout(std::time::Duration::from_secs(60));
+    release.send(()).unwrap();
+    let login = login.expect("the log-in waited for the start's question to the hub");
+    assert!(login.result.is_ok(), "{:?}", login.result);
+    let (_, counted) = started(starting.join().unwrap());
+    assert!(matches!(
+        counted,
+        Event::BoardHistoryCounted {
+            scope: HistoryScope::Bench {
+                why: HubMissing::Unreachable,
+                ..
+            },
+            ..
+        }
+    ));
+}
