@@ -552,6 +552,27 @@ async fn traveler_history_asks_the_configured_hub_and_says_when_it_could_not() {
     );
     assert_eq!(json["cycles"][0]["cycles"], 2, "{json}");
 
+    // --hub URL: the hub's copies alone, from the same look-up, as of its snapshot.
+    let (url, tb) = (format!("http://{}", shop.addr), shop.b.clone());
+    let at_hub = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(app_support::BIN)
+            .args(["history", "SN-CLI", "--hub", &url, "--hub-token", &tb])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let at_hub = String::from_utf8(at_hub.stdout).unwrap();
+    assert!(at_hub.contains("Board SN-CLI: 2 job(s)"), "{at_hub}");
+    assert!(
+        at_hub.contains("every bench's verified copy at the hub as of "),
+        "{at_hub}"
+    );
+    assert!(
+        at_hub.contains(&format!("U7       2  (BENCH-A:{a1}, BENCH-B:{b1})")),
+        "{at_hub}"
+    );
+
     shop.hub.take().unwrap().stop().await;
     let offline = tokio::task::spawn_blocking(move || history(false))
         .await

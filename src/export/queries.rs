@@ -105,25 +105,8 @@ pub fn counted_board_history(
         jobs.push(match local {
             Some(job) => history_entry(library, job),
             None => HistoryEntry {
-                job: j.job.clone(),
-                instruction_id: j.instruction_id.clone(),
-                instruction_rev: j.instruction_rev.clone(),
-                instruction_title: library
-                    .instructions
-                    .iter()
-                    .find(|i| i.hash == j.instruction_hash)
-                    .or_else(|| library.instruction(&j.instruction_id))
-                    .map(|i| i.spec.title.clone()),
-                procedures: j.procedures.clone(),
-                refdes: j.refdes.clone(),
-                defect_ref: j.defect_ref.clone(),
-                status: j.status,
-                performer: j.performer.clone(),
-                started: j.started,
-                submitted: j.submitted,
-                finished: j.finished,
-                counts_as_cycle: j.counts_as_cycle,
                 bench: (!here).then(|| j.bench.clone()),
+                ..board_job_entry(library, j)
             },
         });
     }
@@ -171,6 +154,38 @@ pub fn history_entry(library: &Library, job: Job) -> HistoryEntry {
         submitted: job.submitted,
         finished: job.finished,
         counts_as_cycle,
+        bench: None,
+    }
+}
+
+/// A job another store recorded (the hub's copy) as a line of a board's history:
+/// procedures named as `history_entry` names them (the text it ran, by hash, else
+/// today's by id), else as the job recorded them.
+pub fn board_job_entry(library: &Library, j: &crate::domain::board::BoardJob) -> HistoryEntry {
+    let instruction = library
+        .instructions
+        .iter()
+        .find(|i| i.hash == j.instruction_hash)
+        .or_else(|| library.instruction(&j.instruction_id));
+    let named = job_procedures(library, instruction);
+    HistoryEntry {
+        job: j.job.clone(),
+        instruction_id: j.instruction_id.clone(),
+        instruction_rev: j.instruction_rev.clone(),
+        instruction_title: instruction.map(|i| i.spec.title.clone()),
+        procedures: if named.is_empty() {
+            j.procedures.clone()
+        } else {
+            named
+        },
+        refdes: j.refdes.clone(),
+        defect_ref: j.defect_ref.clone(),
+        status: j.status,
+        performer: j.performer.clone(),
+        started: j.started,
+        submitted: j.submitted,
+        finished: j.finished,
+        counts_as_cycle: j.counts_as_cycle,
         bench: None,
     }
 }

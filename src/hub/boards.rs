@@ -262,3 +262,38 @@ pub fn configured_answer(config: Option<&std::path::Path>, serial: &str) -> Opti
         serial.trim(),
     ))
 }
+
+/// `traveler history SERIAL --hub URL`: the board's jobs in the hub's snapshot, each
+/// naming its bench, with the rework cycles counted as the limits count them.
+pub fn shop_history(
+    board: ShopBoard,
+    library: &crate::instruction::Library,
+) -> super::queries::ShopHistory {
+    use crate::export::queries::{HistoryEntry, board_job_entry, rework_cycles};
+    let mut rows: Vec<super::queries::ShopHistoryEntry> = board
+        .jobs
+        .iter()
+        .map(|j| super::queries::ShopHistoryEntry {
+            bench: j.bench.clone(),
+            store_id: j.store_id.clone(),
+            entry: board_job_entry(library, j),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.entry.started, &a.bench, &a.entry.job).cmp(&(b.entry.started, &b.bench, &b.entry.job))
+    });
+    // Job ids are unique per store only: cycles name each job with its bench.
+    let keyed: Vec<HistoryEntry> = rows
+        .iter()
+        .map(|r| HistoryEntry {
+            job: format!("{}:{}", r.bench, r.entry.job),
+            ..r.entry.clone()
+        })
+        .collect();
+    super::queries::ShopHistory {
+        serial: board.serial,
+        cycles: rework_cycles(&keyed),
+        jobs: rows,
+        as_of: Some(board.as_of),
+    }
+}
