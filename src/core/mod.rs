@@ -175,7 +175,15 @@ impl Core {
             }
             _ => None,
         };
+        // The shop policy as mirrored from the hub: it may refuse a local review.
+        let shop = match command {
+            Command::Review { .. } | Command::SetShopPolicy { .. } => {
+                Some(self.store.shop_policy().map_err(store_error)?)
+            }
+            _ => None,
+        };
         let situation = Situation {
+            shop: shop.as_ref(),
             bench: &self.bench,
             policy,
             actor: actor.as_ref(),

@@ -130,6 +130,12 @@ pub enum Command {
     /// A decision of the shop hub on a submission of this chain, its hub record
     /// checked by the sync task: recorded as `ReviewMirrored` (see `domain::mirror`).
     MirrorReview(Box<super::mirror::HubDecision>),
+    /// Set the shop-wide policy on reviews at the benches (an admin, at the hub
+    /// only; see `domain::shop_policy`).
+    SetShopPolicy {
+        local_review: super::event::LocalReview,
+        reason: String,
+    },
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -209,6 +215,7 @@ impl Command {
             | RecordComponent { job, .. } => Some(job),
             MirrorReview(d) => Some(&d.job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
+            SetShopPolicy { .. } => None,
         }
     }
 
@@ -217,6 +224,7 @@ impl Command {
         use Command::*;
         match self {
             LogIn | Sign { .. } | Deviate { .. } | Review { .. } | Release(_) => true,
+            SetShopPolicy { .. } => true,
             Roster(RosterCommand::Init { .. }) => false,
             Roster(_) => true,
             _ => false,
@@ -231,6 +239,7 @@ impl Command {
             Command::Deviate { .. } => "deviation",
             Command::Review { .. } => "review",
             Command::Release(_) => "release",
+            Command::SetShopPolicy { .. } => "shop policy",
             _ => "admin",
         }
     }
@@ -491,6 +500,18 @@ pub enum Rejection {
     Component(ComponentProblem),
     /// A decision of the hub this chain does not take (see `domain::mirror`).
     MirrorRefused(super::mirror::MirrorRefusal),
+    /// The shop policy set at the hub says reviews are decided at the desk only.
+    LocalReviewRefused {
+        set_by: String,
+        since: DateTime<Utc>,
+        hub_seq: u64,
+    },
+    /// The shop policy already says this.
+    ShopPolicyUnchanged {
+        local_review: super::event::LocalReview,
+    },
+    /// The shop policy is set at the hub, never at a bench.
+    ShopPolicyAtHubOnly,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -691,6 +712,26 @@ impl fmt::Display for Rejection {
             ),
             Component(p) => write!(f, "{p}"),
             MirrorRefused(r) => write!(f, "the hub's decision is not mirrored: {r}"),
+            LocalReviewRefused {
+                set_by,
+                since,
+                hub_seq,
+            } => write!(
+                f,
+                "the shop policy is desk-only (set at the hub by {set_by} on {}, hub record {hub_seq}): \
+                 this submission is reviewed at the desk (`traveler desk`)",
+                since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            ShopPolicyUnchanged { local_review } => {
+                write!(
+                    f,
+                    "the shop policy already says local review: {local_review}"
+                )
+            }
+            ShopPolicyAtHubOnly => write!(
+                f,
+                "the shop policy is set at the hub: traveler hub policy set --hub URL …"
+            ),
         }
     }
 }

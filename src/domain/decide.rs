@@ -159,6 +159,9 @@ pub struct Situation<'a> {
     pub release: Option<&'a ReleaseFacts>,
     /// The job's records in this chain, for mirroring a decision of the hub.
     pub records: Option<&'a [Record]>,
+    /// The shop policy set at the hub, as this chain has it (a review at a bench,
+    /// setting it at the hub); `None` where it plays no part (a desk review).
+    pub shop: Option<&'a super::shop_policy::ShopPolicy>,
 }
 
 type Decided = Result<Vec<Event>, Rejection>;
@@ -368,6 +371,10 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
             comment,
         } => {
             let p = actor(s)?;
+            // Desk-only: the desk decides; a bench never records a second decision.
+            if let Some(refused) = s.shop.and_then(|sp| sp.local_review_refusal()) {
+                return Err(refused);
+            }
             let j = open_job(s, job, &[JobStatus::Submitted])?;
             let inspectors = j.inspector_badges();
             policy::may_review(p, &j.performer, &inspectors, now).map_err(|r| {
@@ -388,6 +395,10 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
         Command::Release(new) => release(s, new, now),
         Command::RecordComponent { job, step, entry } => record_component(s, job, *step, entry),
         Command::MirrorReview(d) => mirror_review(s, d),
+        Command::SetShopPolicy {
+            local_review,
+            reason,
+        } => super::shop_policy::set(s.actor, s.shop, *local_review, reason, now),
     }
 }
 

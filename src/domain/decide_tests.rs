@@ -226,6 +226,7 @@ fn run(cases: Vec<Case>) {
             thermal: c.thermal.as_ref(),
             release: None,
             records: None,
+            shop: None,
         };
         let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
         assert_eq!(got, c.want, "{}", c.name);
@@ -1137,6 +1138,7 @@ fn released(revision: &str, hash: &str) -> Released {
         reason: "ECO-1".into(),
         origin_store: "store".into(),
         origin_bench: "B1".into(),
+        hub: None,
     }
 }
 

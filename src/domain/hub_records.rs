@@ -26,6 +26,7 @@ pub fn for_benches(e: &Event) -> bool {
             | Event::PinPolicyMet { .. }
             | Event::BadgeLocked { .. }
             | Event::InstructionReleased { .. }
+            | Event::ShopPolicySet { .. }
     )
 }
 

@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 36] = [
+pub const KINDS_V2: [&str; 37] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -70,6 +70,7 @@ pub const KINDS_V2: [&str; 36] = [
     "roster_imported",
     "review_mirrored",
     "hub_record_mirrored",
+    "shop_policy_set",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
