@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::{Event, Record, ReleaseRefusal};
 use super::person::Person;
@@ -24,7 +24,7 @@ use super::types::Role;
 pub const RELEASER: Role = Role::Engineer;
 
 /// One release as recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Released {
     pub seq: u64,
     pub instruction_id: String,
@@ -44,7 +44,7 @@ pub struct Released {
 }
 
 /// A record of the shop hub's chain, by seq and hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubRef {
     pub seq: u64,
     pub hash: String,
@@ -111,6 +111,21 @@ impl ReleaseBook {
 
     pub fn push(&mut self, r: &Record) {
         self.push_from(r.seq, &r.event, None);
+    }
+
+    /// A book of releases as another place listed them (the hub's), in seq order.
+    pub fn from_released(list: Vec<Released>) -> ReleaseBook {
+        let mut book = ReleaseBook::default();
+        for r in list {
+            book.by_id
+                .entry(r.instruction_id.clone())
+                .or_default()
+                .push(r);
+        }
+        for v in book.by_id.values_mut() {
+            v.sort_by_key(|r| r.seq);
+        }
+        book
     }
 
     /// A release made at the hub, mirrored into this chain by the record `seq`:

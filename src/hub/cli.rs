@@ -110,6 +110,10 @@ pub enum HubCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The shop policy every bench follows: whether supervisors may still review
+    /// at a bench (`allowed`) or only at the desk (`desk-only`).
+    #[command(subcommand)]
+    Policy(super::policy::PolicyCommand),
 }
 
 /// `--hub URL` on the read commands: answer across every bench the hub holds.
@@ -165,6 +169,7 @@ async fn run_async(
 ) -> anyhow::Result<i32> {
     match cmd {
         HubCommand::Roster(r) => super::roster::run(r, top_store).await,
+        HubCommand::Policy(p) => super::policy::run(p).await,
         HubCommand::Init { db, service_role } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -222,16 +227,27 @@ async fn run_async(
                     return Ok(1);
                 }
             };
-            let server = match Server::start_with(&db.db, listen, tls.as_ref(), policy).await {
-                Ok(s) => s,
+            // Releases at the hub are checked against the same folder.
+            let library = match super::release::serve_library(instructions) {
+                Ok(l) => l,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return Ok(match e {
-                        super::server::ServeError::Db(_) => 2,
-                        _ => 1,
-                    });
+                    return Ok(1);
                 }
             };
+            let server =
+                match Server::start_with_library(&db.db, listen, tls.as_ref(), policy, library)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(match e {
+                            super::server::ServeError::Db(_) => 2,
+                            _ => 1,
+                        });
+                    }
+                };
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("hub listening on {scheme}://{}", server.addr);
             io::stdout().flush()?;

@@ -256,3 +256,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+impl HubClient {
+    /// A request to `path` of the hub with this client's token, for the hub's
+    /// decisions asked by the command line (releases, the shop policy), whose
+    /// answers are read by their own modules.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+}

@@ -31,5 +31,9 @@ pub mod mirror;
 pub mod review;
 pub mod roster;
 
+// Instruction releases and the shop policy set at the hub, followed by every bench.
+pub mod policy;
+pub mod release;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

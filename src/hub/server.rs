@@ -209,6 +209,18 @@ impl Server {
         tls: Option<&TlsFiles>,
         policy: Option<crate::domain::policy::Policy>,
     ) -> Result<Server, ServeError> {
+        Self::start_with_library(db_url, listen, tls, policy, None).await
+    }
+
+    /// As [`Server::start_with`], with the shop's instructions folder: releases at
+    /// the hub are checked against its catalog (without one they are refused).
+    pub async fn start_with_library(
+        db_url: &str,
+        listen: SocketAddr,
+        tls: Option<&TlsFiles>,
+        policy: Option<crate::domain::policy::Policy>,
+        library: Option<crate::instruction::Library>,
+    ) -> Result<Server, ServeError> {
         let pool = db::pool(db_url)?;
         {
             let c = db::client(&pool).await?;
@@ -224,7 +236,11 @@ impl Server {
             addr: listen,
             source,
         })?;
-        let app = router(pool.clone()).merge(super::review::routes(pool, policy));
+        let app = router(pool.clone())
+            // Releases and the shop policy at the hub (#16), checked by its folder.
+            .merge(super::release::routes(pool.clone(), library))
+            .merge(super::policy::routes(pool.clone(), policy.clone()))
+            .merge(super::review::routes(pool, policy));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {
