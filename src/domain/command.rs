@@ -130,6 +130,14 @@ pub enum Command {
     /// A decision of the shop hub on a submission of this chain, its hub record
     /// checked by the sync task: recorded as `ReviewMirrored` (see `domain::mirror`).
     MirrorReview(Box<super::mirror::HubDecision>),
+    /// A record of the hub's own chain that benches follow (`domain::hub_records`),
+    /// as the hub sent it: its seq, claimed hash and exact bytes. The core checks
+    /// the bytes against the hash; recorded as `HubRecordMirrored`, in order, once.
+    MirrorHubRecord {
+        hub_seq: u64,
+        hub_hash: String,
+        record: String,
+    },
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -209,6 +217,7 @@ impl Command {
             | RecordComponent { job, .. } => Some(job),
             MirrorReview(d) => Some(&d.job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
+            MirrorHubRecord { .. } => None,
         }
     }
 
@@ -491,6 +500,12 @@ pub enum Rejection {
     Component(ComponentProblem),
     /// A decision of the hub this chain does not take (see `domain::mirror`).
     MirrorRefused(super::mirror::MirrorRefusal),
+    /// A record of the hub this chain does not copy (see `domain::hub_records`).
+    HubRecord(super::hub_records::HubRecordRefusal),
+    /// The roster cache is older than policy.toml's `[hub] roster_max_age_hours`
+    /// and the signer was not verified online since their log-in here
+    /// (`domain::person::online_gate`).
+    RosterStale(super::person::StaleRoster),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -533,6 +548,11 @@ pub enum RosterProblem {
     Badge(BadgeRejection),
     /// A name with control or invisible characters, or too long.
     Name(NameRejection),
+    /// This bench follows the shop roster at the hub (since hub record `hub_seq`):
+    /// people are changed there, with `traveler people … --hub URL`.
+    ManagedAtHub {
+        hub_seq: u64,
+    },
 }
 
 impl fmt::Display for RosterProblem {
@@ -569,6 +589,11 @@ impl fmt::Display for RosterProblem {
                 write!(f, "{badge} holds no certificate {certificate}")
             }
             RosterProblem::Invalid { reason } => f.write_str(reason),
+            RosterProblem::ManagedAtHub { hub_seq } => write!(
+                f,
+                "managed at the hub: this bench follows the shop roster (hub record {hub_seq}); \
+                 use `traveler people … --hub URL`"
+            ),
         }
     }
 }
@@ -691,6 +716,8 @@ impl fmt::Display for Rejection {
             ),
             Component(p) => write!(f, "{p}"),
             MirrorRefused(r) => write!(f, "the hub's decision is not mirrored: {r}"),
+            HubRecord(r) => write!(f, "not copied from the hub: {r}"),
+            RosterStale(s) => write!(f, "{s}"),
         }
     }
 }

@@ -31,5 +31,9 @@ pub mod mirror;
 pub mod review;
 pub mod roster;
 
+// The hub→bench mirror of hub records benches follow (#16: one roster).
+pub mod feed;
+pub mod pull;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

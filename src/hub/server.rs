@@ -224,7 +224,9 @@ impl Server {
             addr: listen,
             source,
         })?;
-        let app = router(pool.clone()).merge(super::review::routes(pool, policy));
+        let app = router(pool.clone())
+            .merge(super::feed::routes(pool.clone()))
+            .merge(super::review::routes(pool, policy));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {
