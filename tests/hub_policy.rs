@@ -5,10 +5,10 @@
 //! screen's keys), the desk's review of the same submission is accepted, and the
 //! hub refuses a second decision.
 //!
-//! Until the hub→bench pull (the roster branch's mirror) is merged, `mirror_by_hand`
-//! copies the hub records into the bench chain as that pull does: each record's
-//! bytes checked against its hub hash (`store::wire::check_hub_record`), then
-//! appended verbatim as `HubRecordMirrored`.
+//! A bench's "next contact" is the real binary, `traveler hub sync --once` (what the
+//! bench application's sync task does): its records go up, and the hub records
+//! benches follow come down, checked by hash and copied through the bench's core
+//! as `HubRecordMirrored`.
 
 mod hub_support;
 #[path = "store_support/mod.rs"]
@@ -26,10 +26,8 @@ use traveler::core::{Core, Credentials, Request, RequestId};
 use traveler::domain::command::{Command, Rejection};
 use traveler::domain::event::{Event, LocalReview};
 use traveler::domain::types::{CheckResult, Decision, Meaning};
-use traveler::hub::SyncState;
 use traveler::hub::review::{ReviewRefusal, ReviewRequest, SendError, send};
 use traveler::hub::server::Server;
-use traveler::hub::sync::spawn_with;
 use traveler::instruction::load_dir;
 use traveler::store::Store;
 use traveler::tui::action::Action;
@@ -119,54 +117,25 @@ fn submitted_job(store: &Store, job: &str) -> (u64, String) {
     (head.seq, head.hash_hex())
 }
 
-async fn sync(shop: &Shop, store: &Store) {
-    let head = store.chain_head().seq;
-    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
-    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+/// The bench's next contact with the hub (see the module comment); the store in
+/// `dir` must be closed in this process (sled opens it once).
+fn contact(shop: &Shop, dir: &Path) {
+    let (code, out) = run_text(&[
+        "hub",
+        "sync",
+        "--store",
+        dir.to_str().unwrap(),
+        "--url",
+        &shop.base(),
+        "--token",
+        &shop.token,
+        "--once",
+    ]);
+    assert_eq!(code, 0, "the bench's contact with the hub: {out}");
 }
 
-/// See the module comment.
-async fn mirror_by_hand(url: &str, store: &Store) -> usize {
-    let have = store
-        .events()
-        .filter_map(|r| match r.unwrap().event {
-            Event::HubRecordMirrored { hub_seq, .. } => Some(hub_seq),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let rows = sql(url)
-        .await
-        .query(
-            "SELECT seq, hash, bytes FROM hub_chain WHERE seq > $1 ORDER BY seq",
-            &[&(have as i64)],
-        )
-        .await
-        .unwrap();
-    let mut n = 0;
-    for r in rows {
-        let seq = r.get::<_, i64>(0) as u64;
-        let hash = hex::encode(r.get::<_, Vec<u8>>(1));
-        let bytes: Vec<u8> = r.get(2);
-        let inner = traveler::store::wire::check_hub_record(seq, &hash, &bytes)
-            .expect("the hub record holds");
-        if !traveler::domain::hub_records::for_benches(&inner.event) {
-            continue;
-        }
-        store
-            .append_at(
-                inner.time,
-                &inner.actor,
-                Event::HubRecordMirrored {
-                    hub_seq: seq,
-                    hub_hash: hash,
-                    record: String::from_utf8(bytes).unwrap(),
-                },
-            )
-            .unwrap();
-        n += 1;
-    }
-    n
+fn run_text(args: &[&str]) -> (i32, String) {
+    run(args, "")
 }
 
 fn run(args: &[&str], stdin: &str) -> (i32, String) {
@@ -276,7 +245,11 @@ async fn desk_only_refuses_a_local_review_at_the_bench_and_the_desk_decides_once
     let store = bench_store(dir.path());
     let shop = shop(&admin, &store).await;
     let sub = submitted_job(&store, "JP-1");
-    sync(&shop, &store).await;
+    let sid = store_id(&store);
+    let bench_dir = store.path().to_path_buf();
+    drop(store);
+    // The first contact: the submission goes up, the roster comes down.
+    contact(&shop, &bench_dir);
 
     assert!(
         policy_show(&shop).contains("local review: allowed (the default; never set at the hub)")
@@ -311,14 +284,21 @@ async fn desk_only_refuses_a_local_review_at_the_bench_and_the_desk_decides_once
     assert!(policy_show(&shop).contains(&format!("hub record {policy_seq}")));
 
     // Until its next contact the bench follows what it last knew.
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
     assert_eq!(
         store.shop_policy().unwrap().local_review,
         LocalReview::Allowed
     );
+    drop(store);
 
     // The bench's next contact: the policy is mirrored; its core refuses a local
     // review with the reason, and records nothing.
-    assert!(mirror_by_hand(&shop.url, &store).await >= 1);
+    contact(&shop, &bench_dir);
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
+    assert_eq!(
+        store.shop_policy().unwrap().local_review,
+        LocalReview::DeskOnly
+    );
     let head = store.chain_head().seq;
     match local_review(&store, "JP-1") {
         Err(Rejection::LocalReviewRefused {
@@ -358,7 +338,7 @@ async fn desk_only_refuses_a_local_review_at_the_bench_and_the_desk_decides_once
 
     // The desk decides it, once.
     let req = ReviewRequest {
-        store_id: store_id(&store),
+        store_id: sid.clone(),
         job: "JP-1".into(),
         submitted_seq: sub.0,
         submitted_hash: sub.1.clone(),
@@ -381,7 +361,9 @@ async fn desk_only_refuses_a_local_review_at_the_bench_and_the_desk_decides_once
     // Back to allowed: the bench may review its own submissions again.
     let (code, out) = policy_set(&shop, "allowed", "A900", "9999");
     assert_eq!(code, 0, "{out}");
-    mirror_by_hand(&shop.url, &store).await;
     submitted_job(&store, "JP-2");
+    drop(store);
+    contact(&shop, &bench_dir);
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
     local_review(&store, "JP-2").expect("allowed again");
 }

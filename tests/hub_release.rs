@@ -7,10 +7,10 @@
 //! refused at the bench; a revision the bench released with other bytes is shown
 //! as a conflict and starts no job.
 //!
-//! Until the hub→bench pull (the roster branch's mirror) is merged, `mirror_by_hand`
-//! copies the hub records into the bench chain as that pull does: each record's
-//! bytes checked against its hub hash (`store::wire::check_hub_record`), then
-//! appended verbatim as `HubRecordMirrored`.
+//! A bench's "next contact" is the real binary, `traveler hub sync --once` (what the
+//! bench application's sync task does): its records go up, and the hub records
+//! benches follow come down, checked by hash and copied through the bench's core
+//! as `HubRecordMirrored`.
 
 mod hub_support;
 #[path = "store_support/mod.rs"]
@@ -114,49 +114,26 @@ fn bench_store(dir: &Path) -> Store {
     store
 }
 
-/// Copies the hub records benches follow into `store`, after the last one it holds,
-/// as the bench's pull does (see the module comment). Returns how many.
-async fn mirror_by_hand(url: &str, store: &Store) -> usize {
-    let have = store
-        .events()
-        .filter_map(|r| match r.unwrap().event {
-            Event::HubRecordMirrored { hub_seq, .. } => Some(hub_seq),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let rows = sql(url)
-        .await
-        .query(
-            "SELECT seq, hash, bytes FROM hub_chain WHERE seq > $1 ORDER BY seq",
-            &[&(have as i64)],
-        )
-        .await
-        .unwrap();
-    let mut n = 0;
-    for r in rows {
-        let seq = r.get::<_, i64>(0) as u64;
-        let hash = hex::encode(r.get::<_, Vec<u8>>(1));
-        let bytes: Vec<u8> = r.get(2);
-        let inner = traveler::store::wire::check_hub_record(seq, &hash, &bytes)
-            .expect("the hub record holds");
-        if !traveler::domain::hub_records::for_benches(&inner.event) {
-            continue;
-        }
-        store
-            .append_at(
-                inner.time,
-                &inner.actor,
-                Event::HubRecordMirrored {
-                    hub_seq: seq,
-                    hub_hash: hash,
-                    record: String::from_utf8(bytes).unwrap(),
-                },
-            )
-            .unwrap();
-        n += 1;
-    }
-    n
+/// The bench's next contact with the hub (see the module comment); the store in
+/// `dir` must be closed in this process (sled opens it once).
+fn contact(shop: &Shop, dir: &Path) {
+    let (code, out) = run_text(&[
+        "hub",
+        "sync",
+        "--store",
+        dir.to_str().unwrap(),
+        "--url",
+        &shop.base(),
+        "--token",
+        &shop.token,
+        "--once",
+    ]);
+    assert_eq!(code, 0, "the bench's contact with the hub: {out}");
+}
+
+fn run_text(args: &[&str]) -> (i32, String) {
+    let (code, out, err) = run(args, "");
+    (code, format!("{out}{err}"))
 }
 
 fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
@@ -367,7 +344,11 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
 
     // The bench's next contact: the release is mirrored, its text checked; the
     // core starts a job on it.
-    assert!(mirror_by_hand(&shop.url, &store).await >= 1);
+    drop(core);
+    drop(store);
+    contact(&shop, &bench_dir);
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
+    let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
     let job = start_job(&core, "WI-CHIP-001").expect("a job on the hub's release");
     assert_eq!(job.instruction_rev, "A");
     let book = store.releases().unwrap();
@@ -447,6 +428,24 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
     assert_eq!(carried["record"]["event"]["hub_seq"], hub_seq);
     let (code, out, err) = run(&["verify", "--export", export.to_str().unwrap()], "");
     assert_eq!(code, 0, "{out}{err}");
+
+    // Rev B released at the hub: new jobs run B, the job started on A keeps A.
+    let rev_b = text.replace("revision = \"A\"", "revision = \"B\"");
+    std::fs::write(wi.join("WI-CHIP-001.toml"), &rev_b).unwrap();
+    let (code, out) = release_at_hub(&shop, &wi, "WI-CHIP-001.toml", "E700", "7777");
+    assert_eq!(code, 0, "{out}");
+    contact(&shop, &bench_dir);
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
+    let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
+    // Every command on the open job reads the text it started on (here the one
+    // mirrored from the hub), never today's file.
+    let on_a = store.job(&job.id).unwrap().unwrap();
+    assert_eq!(on_a.instruction_rev, "A");
+    let text_of_a = core.instruction_for(&on_a).expect("the job's text");
+    assert_eq!(text_of_a.revision(), "A");
+    assert_eq!(text_of_a.hash, job.instruction_hash);
+    let on_b = start_job(&core, "WI-CHIP-001").expect("a new job runs B");
+    assert_eq!(on_b.instruction_rev, "B");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -514,7 +513,10 @@ async fn a_tampered_release_text_is_refused_at_the_bench() {
 
     // Mirrored as received, the release is not taken: no job starts on it, the
     // store never hands its text out as the file's, and status says why.
-    mirror_by_hand(&shop.url, &store).await;
+    let bench_dir = store.path().to_path_buf();
+    drop(store);
+    contact(&shop, &bench_dir);
+    let store = Store::open(&bench_dir, Default::default()).unwrap();
     let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
     assert_eq!(
         not_released(start_job(&core, "WI-CHIP-001")),
@@ -528,7 +530,6 @@ async fn a_tampered_release_text_is_refused_at_the_bench() {
     );
     assert!(store.archived_instruction(&hash).unwrap().is_none());
     drop(core);
-    let bench_dir = store.path().to_path_buf();
     drop(store);
     let (code, out, err) = run(
         &[
@@ -598,8 +599,8 @@ async fn a_revision_the_bench_released_with_other_bytes_is_a_conflict_shown_not_
     let (code, out) = release_at_hub(&shop, &wi, "WI-CHIP-001.toml", "E700", "7777");
     assert_eq!(code, 0, "{out}");
 
+    contact(&shop, &bench_dir);
     let store = Store::open(&bench_dir, Default::default()).unwrap();
-    mirror_by_hand(&shop.url, &store).await;
     // Neither text runs: which one is meant is for an engineer to settle.
     for (name, folder) in [("the hub's text", &wi), ("the bench's text", &local_wi)] {
         let core = Core::new(store.clone(), library_of(folder, &store), "BENCH-A");
@@ -639,8 +640,8 @@ async fn a_revision_the_bench_released_with_other_bytes_is_a_conflict_shown_not_
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("against the released rev A"), "{out}");
     assert!(out.contains("supersedes rev A"), "{out}");
+    contact(&shop, &bench_dir);
     let store = Store::open(&bench_dir, Default::default()).unwrap();
-    mirror_by_hand(&shop.url, &store).await;
     let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
     let job = start_job(&core, "WI-CHIP-001").expect("rev B runs");
     assert_eq!(job.instruction_rev, "B");

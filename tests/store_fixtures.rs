@@ -570,6 +570,7 @@ fn later_schema_2_kinds_decode_and_encode_to_their_golden_bytes() {
             "instruction_released",
             "component_removed",
             "component_installed",
+            "hub_record_mirrored",
             "shop_policy_set"
         ]
     );

@@ -182,6 +182,34 @@ impl Core {
             }
             _ => None,
         };
+        // A hub record to copy: its bytes checked against the hash the hub claimed.
+        let hub_record = match command {
+            Command::MirrorHubRecord {
+                hub_seq,
+                hub_hash,
+                record,
+            } => Some(
+                crate::store::wire::check_hub_record(*hub_seq, hub_hash, record.as_bytes())
+                    .map_err(|e| {
+                        Rejection::HubRecord(
+                            crate::domain::hub_records::HubRecordRefusal::Damaged {
+                                seq: *hub_seq,
+                                what: e.to_string(),
+                            },
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
+        // The roster cache's age matters to signatures on a bench that follows the hub.
+        let roster_contact = match command {
+            Command::Sign { .. } | Command::Deviate { .. } | Command::Review { .. }
+                if roster.hub_since.is_some() =>
+            {
+                crate::people::roster_cache::read(self.store.path()).map(|c| c.at)
+            }
+            _ => None,
+        };
         let situation = Situation {
             shop: shop.as_ref(),
             bench: &self.bench,
@@ -194,6 +222,8 @@ impl Core {
             thermal: thermal.as_ref(),
             release: release.as_ref(),
             records: records.as_deref(),
+            hub_record: hub_record.as_ref(),
+            roster_contact,
         };
         let events = decide(&situation, command, now)?;
         let badge = actor

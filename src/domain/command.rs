@@ -136,6 +136,14 @@ pub enum Command {
         local_review: super::event::LocalReview,
         reason: String,
     },
+    /// A record of the hub's own chain that benches follow (`domain::hub_records`),
+    /// as the hub sent it: its seq, claimed hash and exact bytes. The core checks
+    /// the bytes against the hash; recorded as `HubRecordMirrored`, in order, once.
+    MirrorHubRecord {
+        hub_seq: u64,
+        hub_hash: String,
+        record: String,
+    },
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -216,6 +224,7 @@ impl Command {
             MirrorReview(d) => Some(&d.job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
             SetShopPolicy { .. } => None,
+            MirrorHubRecord { .. } => None,
         }
     }
 
@@ -512,6 +521,12 @@ pub enum Rejection {
     },
     /// The shop policy is set at the hub, never at a bench.
     ShopPolicyAtHubOnly,
+    /// A record of the hub this chain does not copy (see `domain::hub_records`).
+    HubRecord(super::hub_records::HubRecordRefusal),
+    /// The roster cache is older than policy.toml's `[hub] roster_max_age_hours`
+    /// and the signer was not verified online since their log-in here
+    /// (`domain::person::online_gate`).
+    RosterStale(super::person::StaleRoster),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -554,6 +569,11 @@ pub enum RosterProblem {
     Badge(BadgeRejection),
     /// A name with control or invisible characters, or too long.
     Name(NameRejection),
+    /// This bench follows the shop roster at the hub (since hub record `hub_seq`):
+    /// people are changed there, with `traveler people … --hub URL`.
+    ManagedAtHub {
+        hub_seq: u64,
+    },
 }
 
 impl fmt::Display for RosterProblem {
@@ -590,6 +610,11 @@ impl fmt::Display for RosterProblem {
                 write!(f, "{badge} holds no certificate {certificate}")
             }
             RosterProblem::Invalid { reason } => f.write_str(reason),
+            RosterProblem::ManagedAtHub { hub_seq } => write!(
+                f,
+                "managed at the hub: this bench follows the shop roster (hub record {hub_seq}); \
+                 use `traveler people … --hub URL`"
+            ),
         }
     }
 }
@@ -732,6 +757,8 @@ impl fmt::Display for Rejection {
                 f,
                 "the shop policy is set at the hub: traveler hub policy set --hub URL …"
             ),
+            HubRecord(r) => write!(f, "not copied from the hub: {r}"),
+            RosterStale(s) => write!(f, "{s}"),
         }
     }
 }

@@ -35,6 +35,7 @@ fn policy() -> Policy {
         lockout_minutes: 15,
         idle_logout_minutes: 10,
         require_release: true,
+        roster_max_age_hours: None,
         pin: Default::default(),
     }
 }
@@ -226,7 +227,7 @@ fn run(cases: Vec<Case>) {
             thermal: c.thermal.as_ref(),
             release: None,
             records: None,
-            shop: None,
+            ..Situation::default()
         };
         let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
         assert_eq!(got, c.want, "{}", c.name);

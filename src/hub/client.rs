@@ -245,6 +245,28 @@ impl HubClient {
     }
 }
 
+impl HubClient {
+    /// The hub chain's head (`GET /v1/hub/head`): asked every second by the sync task.
+    pub async fn hub_head(&self) -> Result<super::wire::Head, ClientError> {
+        self.answer(self.http.get(format!("{}/v1/hub/head", self.base)))
+            .await
+    }
+
+    /// The hub chain after `after`, with the bytes of the records benches copy.
+    pub async fn hub_records(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<super::feed::Feed, ClientError> {
+        self.answer(
+            self.http
+                .get(format!("{}/v1/hub/records", self.base))
+                .query(&[("after", after.to_string()), ("limit", limit.to_string())]),
+        )
+        .await
+    }
+}
+
 /// reqwest's error with its causes, which hold the useful part ("connection refused").
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

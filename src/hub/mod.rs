@@ -34,6 +34,9 @@ pub mod roster;
 // Instruction releases and the shop policy set at the hub, followed by every bench.
 pub mod policy;
 pub mod release;
+// The hub→bench mirror of hub records benches follow (#16: one roster).
+pub mod feed;
+pub mod pull;
 
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

@@ -240,6 +240,7 @@ impl Server {
             // Releases and the shop policy at the hub (#16), checked by its folder.
             .merge(super::release::routes(pool.clone(), library))
             .merge(super::policy::routes(pool.clone(), policy.clone()))
+            .merge(super::feed::routes(pool.clone()))
             .merge(super::review::routes(pool, policy));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {

@@ -12,7 +12,8 @@ use crate::store::Store;
 
 use super::pin::verify_pin;
 
-/// The roster as the store has it now.
+/// The roster as the store has it now: its own records and the hub records it
+/// copied (`HubRecordMirrored`, whose bytes were checked when they were appended).
 pub fn roster(store: &Store) -> Result<Roster, Rejection> {
     let records: Vec<_> = store
         .people_events()
@@ -20,7 +21,10 @@ pub fn roster(store: &Store) -> Result<Roster, Rejection> {
         .map_err(|e| Rejection::Store {
             reason: format!("cannot read the roster: {e}"),
         })?;
-    Ok(Roster::fold(&records))
+    Ok(Roster::fold_bench(
+        &records,
+        crate::store::wire::decode_mirrored_record,
+    ))
 }
 
 /// Checks `pin` for `badge` in `roster`; on success the person as of now. A wrong

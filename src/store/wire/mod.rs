@@ -639,3 +639,8 @@ pub fn decode_mirrored(e: &Event) -> Option<Record> {
         _ => None,
     }
 }
+
+/// [`decode_mirrored`] of a record's event, in the shape `Roster::fold_bench` takes.
+pub fn decode_mirrored_record(r: &Record) -> Option<Record> {
+    decode_mirrored(&r.event)
+}
