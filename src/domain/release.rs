@@ -805,7 +805,7 @@ mod tests {
                 .starts_with("conflict: rev B was released with different texts, at bench B1 on 2026-12-01 by Eva Berg"),
         );
         // The same text released here and at the hub is no conflict.
-        let mut same = ReleaseBook::fold(&[local_b.clone()]);
+        let mut same = ReleaseBook::fold(std::slice::from_ref(&local_b));
         same.push_mirrored(4, hub(9), &at_hub(9, "WI", "B", Some(here), &sha(here)));
         assert!(same.conflict("WI", "B").is_empty());
         assert_eq!(
