@@ -15,6 +15,8 @@
 mod hub_support;
 #[path = "store_support/mod.rs"]
 mod store_support;
+#[allow(dead_code)]
+mod tui_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -344,12 +346,38 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
 
     // The bench's next contact: the release is mirrored, its text checked; the
     // core starts a job on it.
+    // The bench application's releases as read at its start: nothing released.
+    let at_start = library_of(&wi, &store);
     drop(core);
     drop(store);
     contact(&shop, &bench_dir);
     let store = Store::open(&bench_dir, Default::default()).unwrap();
+    // The technician's new-job screen (opened after the contact) shows the hub's
+    // release and starts the job: keys in, the core decides, the store says so.
+    let mut b = tui_support::Bench::on(store.clone(), at_start, dir.path().join("exports"));
+    b.state.size = (160, 50);
+    b.login("T100", "1111");
+    b.new_job_details(&["SN-HUB-1", "PCA-1001", "C", "R12", "NCR-77", ""]);
+    b.act(traveler::tui::action::Action::Command('2'));
+    b.act(traveler::tui::action::Action::Enter);
+    b.choose_alloy("SAC305");
+    b.act(traveler::tui::action::Action::Enter);
+    b.select_instruction("WI-CHIP-001");
+    let screen = b.screen();
+    assert!(
+        screen.contains(&format!(
+            "✔ rev A released at hub on {} by Eva Berg (hub record {hub_seq})",
+            Utc::now().format("%Y-%m-%d")
+        )),
+        "{screen}"
+    );
+    // Read again when the screen opened: no longer greyed as a draft.
+    let chip = &screen[screen.find("WI-CHIP-001 A").unwrap()..screen.find("WI-GW-001").unwrap()];
+    assert!(!chip.contains('✖'), "{screen}");
+    b.act(traveler::tui::action::Action::Enter);
+    let job = b.runner().job.clone();
+    drop(b);
     let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
-    let job = start_job(&core, "WI-CHIP-001").expect("a job on the hub's release");
     assert_eq!(job.instruction_rev, "A");
     let book = store.releases().unwrap();
     let current = book.current("WI-CHIP-001").unwrap();
