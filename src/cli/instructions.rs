@@ -563,12 +563,12 @@ fn hub_status(hub: &HubArgs, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Re
         Err(code) => return Ok(code),
     };
     writeln!(out, "Releases at the hub {}:", client.url())?;
-    status_table(&releases, loaded, "in this store", out)
+    status_table(&releases, loaded, "at the hub", out)
 }
 
 fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result<i32> {
     let releases = book(store)?;
-    status_table(&releases, loaded, "at the hub", out)
+    status_table(&releases, loaded, "in this store", out)
 }
 
 /// Where a release was made, for the status table ("" when at this bench).
