@@ -33,6 +33,7 @@ pub mod roster;
 
 // The hub→bench mirror of hub records benches follow (#16: one roster).
 pub mod feed;
+pub mod people;
 pub mod pull;
 
 pub use config::HubConfig;

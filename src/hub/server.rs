@@ -226,6 +226,7 @@ impl Server {
         })?;
         let app = router(pool.clone())
             .merge(super::feed::routes(pool.clone()))
+            .merge(super::people::routes(pool.clone(), policy.clone()))
             .merge(super::review::routes(pool, policy));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
