@@ -665,3 +665,101 @@ pub fn routes(pool: Pool, policy: Option<Policy>) -> Router {
             policy: policy.map(Arc::new),
         })
 }
+
+/// A lock a bench recorded, as the hub received it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchLock {
+    pub badge: String,
+    pub until: DateTime<Utc>,
+    /// The bench record's time (when the lock was recorded there).
+    pub at: DateTime<Utc>,
+}
+
+/// The bench locks in an accepted batch (records up to `head`).
+pub fn locks_in(batch: &[super::wire::OfferedRecord], head: u64) -> Vec<BenchLock> {
+    batch
+        .iter()
+        .filter(|o| o.seq <= head)
+        .filter_map(|o| crate::store::wire::decode(o.seq, &o.bytes).ok())
+        .filter_map(|d| match d.record.event {
+            Event::BadgeLocked { badge, until } => Some(BenchLock {
+                badge,
+                until,
+                at: d.record.time,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a bench's lock becomes a lock of the shop (pure): the badge is on the
+/// hub's roster, the lock is still in force, the hub does not hold it already, and
+/// no new PIN was set at the hub after it was recorded (an admin who reset the PIN
+/// has lifted it).
+pub fn promote(
+    lock: &BenchLock,
+    roster: &Roster,
+    hub: &[crate::domain::event::Record],
+    now: DateTime<Utc>,
+) -> bool {
+    if roster.get(&lock.badge).is_none() || lock.until <= now {
+        return false;
+    }
+    !hub.iter().any(|r| match &r.event {
+        Event::BadgeLocked { badge, until } => *badge == lock.badge && *until == lock.until,
+        Event::PinChanged { badge, .. } => *badge == lock.badge && r.time > lock.at,
+        _ => false,
+    })
+}
+
+/// A PIN locked at one bench is locked at all: each bench lock in force that the
+/// hub received becomes a `BadgeLocked` record of the hub chain, which every bench
+/// copies. Called after a batch was stored; a lock the hub holds already is not
+/// recorded twice.
+pub async fn promote_locks(
+    pool: &Pool,
+    locks: Vec<BenchLock>,
+    now: DateTime<Utc>,
+) -> Result<usize, RosterRefusal> {
+    if locks.is_empty() {
+        return Ok(0);
+    }
+    let mut c = db::client(pool).await?;
+    let tx = c.transaction().await?;
+    chain::lock(&tx).await?;
+    let roster = chain::roster(&*tx).await?;
+    let rows = tx
+        .query(
+            "SELECT seq, bytes FROM hub_chain WHERE kind IN ('badge_locked', 'pin_changed') ORDER BY seq",
+            &[],
+        )
+        .await?;
+    let mut hub = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq = r.get::<_, i64>(0) as u64;
+        if let Ok(d) = crate::store::wire::decode(seq, r.get(1)) {
+            hub.push(d.record);
+        }
+    }
+    let events: Vec<(DateTime<Utc>, String, Event)> = locks
+        .iter()
+        .filter(|l| promote(l, &roster, &hub, now))
+        .map(|l| {
+            (
+                now,
+                l.badge.clone(),
+                Event::BadgeLocked {
+                    badge: l.badge.clone(),
+                    until: l.until,
+                },
+            )
+        })
+        .collect();
+    let n = events.len();
+    if n > 0 {
+        chain::append(&tx, events).await?;
+        tx.commit().await?;
+        tracing::info!(locks = n, "bench locks recorded for the whole shop");
+    }
+    Ok(n)
+}
