@@ -465,3 +465,111 @@ async fn a_lock_at_bench_a_locks_bench_b() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+/// A one-step job performed by T100 and inspected by I300, submitted.
+fn submitted_job(store: &Store, job: &str) {
+    use traveler::domain::types::{CheckResult, Meaning};
+    let t = Utc::now();
+    let append = |actor: &str, e: Event| {
+        store.append_at(t, actor, e).unwrap();
+    };
+    append("T100", store_support::started(job, "SN-9", "T100", 1));
+    append(
+        "T100",
+        Event::StepStarted {
+            job: job.into(),
+            step: 0,
+        },
+    );
+    append(
+        "T100",
+        store_support::signed(job, 0, 0, "T100", CheckResult::Pass),
+    );
+    let mut inspected = store_support::signed(job, 0, 1, "I300", CheckResult::Confirmed);
+    if let Event::CheckpointSigned { meaning, .. } = &mut inspected {
+        *meaning = Meaning::Inspected;
+    }
+    append("I300", inspected);
+    append("T100", store_support::completed(job, 0, 0, "00"));
+    append("T100", Event::JobSubmitted { job: job.into() });
+}
+
+fn review(c: &Core, job: &str, badge: &str, pin: &str) -> Result<(), Rejection> {
+    c.execute(Request {
+        id: RequestId(3),
+        by: badge.into(),
+        credentials: Some(Credentials {
+            badge: badge.into(),
+            pin: pin.into(),
+        }),
+        command: Command::Review {
+            job: job.into(),
+            decision: traveler::domain::types::Decision::Approved,
+            comment: "record complete".into(),
+        },
+    })
+    .result
+    .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_not_verified_since() {
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    import_demo_roster(&shop).await;
+    let token = enrol(&shop.url, "BENCH-C").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_support::open(dir.path());
+    // A maximum age of two seconds, so the test need not wait hours.
+    let max_age_hours = 2.0 / 3600.0;
+    let mut lib = traveler::instruction::load_dir(&instructions()).library;
+    lib.policy.as_mut().unwrap().roster_max_age_hours = Some(max_age_hours);
+    let (to_hub, logins) = tokio::sync::mpsc::unbounded_channel();
+    let c = Core::new(store.clone(), Arc::new(lib), "BENCH-C").with_online_logins(to_hub);
+    let _rx = spawn_following(
+        store.clone(),
+        config(shop.hub.addr, &token),
+        fast(),
+        Some(logins),
+    );
+    until_roster(&store, "the demo roster", |r| r.get("S500").is_some()).await;
+    submitted_job(&store, "J-1");
+    // S500 logs in while the hub is reachable: the hub confirms the PIN.
+    login(&c, "S500", "5555").unwrap();
+    until_roster(&store, "S500 verified online", |r| {
+        r.verified_online_since_login("S500", "BENCH-C")
+    })
+    .await;
+    // The hub goes away; S400 logs in from the cached roster.
+    shop.hub.stop().await;
+    login(&c, "S400", "4444").unwrap();
+    let contact = traveler::people::roster_cache::read(store.path())
+        .expect("the bench noted its last contact")
+        .at;
+    // Past the maximum age since the last contact (the rule itself, before and
+    // after, is table-tested in domain::person).
+    while Utc::now() - contact <= chrono::Duration::milliseconds(2100) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // S400 was checked only against the stale cache: refused, naming the age and
+    // the last contact.
+    match review(&c, "J-1", "S400", "4444") {
+        Err(Rejection::RosterStale(s)) => {
+            assert_eq!(s.badge, "S400");
+            assert_eq!(s.max_age_hours, max_age_hours);
+            assert!(s.last_contact.is_some_and(|at| at >= contact));
+            let msg = Rejection::RosterStale(s).to_string();
+            assert!(
+                msg.contains("roster_max_age_hours") && msg.contains("UTC"),
+                "{msg}"
+            );
+        }
+        other => panic!("S400's review: {other:?}"),
+    }
+    // S500, verified online at their log-in, may still sign.
+    review(&c, "J-1", "S500", "5555").expect("S500 reviews");
+    assert_eq!(
+        store.job("J-1").unwrap().unwrap().status,
+        traveler::domain::job::JobStatus::Approved
+    );
+}
