@@ -116,8 +116,10 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     };
     let tasks_store = store.clone();
     let tasks_library = library.clone();
+    // Log-ins from the cached shop roster go to the sync task for the hub to confirm.
+    let (online_logins, logins) = tokio::sync::mpsc::unbounded_channel();
     let exec = Executor::new(
-        crate::core::Core::new(store, library, &settings.bench),
+        crate::core::Core::new(store, library, &settings.bench).with_online_logins(online_logins),
         settings.export_dir.clone(),
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -131,7 +133,12 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         // publisher. Both read the chain (their outbox) and never hold up a sign-off.
         let mut background: Vec<Box<dyn Fn() -> String + Send>> = Vec::new();
         if let Some(hub) = settings.hub.clone() {
-            let rx = crate::hub::sync::spawn(tasks_store.clone(), hub);
+            let rx = crate::hub::sync::spawn_following(
+                tasks_store.clone(),
+                hub,
+                crate::hub::sync::SyncOptions::default(),
+                Some(logins),
+            );
             background.push(Box::new(move || rx.borrow().header_text()));
         }
         if settings.cfx.as_ref().is_some_and(|c| c.enabled) {

@@ -83,6 +83,10 @@ pub struct Core {
     pub store: Store,
     pub library: Arc<Library>,
     pub bench: String,
+    /// Where a log-in accepted from the cached shop roster is handed on for the
+    /// hub to confirm (the sync task; `hub::people::verify`). The PIN lives only
+    /// in that message, never on disk.
+    online_logins: Option<tokio::sync::mpsc::UnboundedSender<Credentials>>,
 }
 
 impl Core {
@@ -91,7 +95,18 @@ impl Core {
             store,
             library,
             bench: bench.to_string(),
+            online_logins: None,
         }
+    }
+
+    /// This core hands each log-in on a bench that follows the hub's roster to
+    /// `to` (the sync task), which asks the hub to confirm the PIN.
+    pub fn with_online_logins(
+        mut self,
+        to: tokio::sync::mpsc::UnboundedSender<Credentials>,
+    ) -> Core {
+        self.online_logins = Some(to);
+        self
     }
 
     /// Decides and, when accepted, appends. Exactly one answer per request.
@@ -262,6 +277,15 @@ impl Core {
                 }
                 _ => {}
             }
+        }
+        // Saved from the cached roster; the hub confirms the PIN when it can.
+        if let (Command::LogIn, Some(to), Some(c), Some(_)) = (
+            command,
+            &self.online_logins,
+            &req.credentials,
+            roster.hub_since,
+        ) {
+            let _ = to.send(c.clone());
         }
         let job_id = records
             .iter()

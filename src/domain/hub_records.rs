@@ -1,5 +1,6 @@
 //! Records of the shop hub's own chain that benches follow. The hub decides the shop
-//! roster (enrolments, certificates, revocations, deactivations, PIN changes, locks),
+//! roster (enrolments, certificates, revocations, deactivations, PIN changes, locks,
+//! log-ins whose PIN it confirmed),
 //! instruction releases and the shop policy; each bench copies those hub records into
 //! its own chain as `Event::HubRecordMirrored` (verbatim bytes, hub seq and hash), so a
 //! bench offline still decides on what it last knew, and the record shows where each
@@ -27,6 +28,9 @@ pub fn for_benches(e: &Event) -> bool {
             | Event::BadgeLocked { .. }
             | Event::InstructionReleased { .. }
             | Event::ShopPolicySet { .. }
+            // The hub confirmed a log-in's PIN at a bench: that person is verified
+            // online there (`person::online_gate`), and the PIN proved.
+            | Event::LoggedIn { .. }
     )
 }
 

@@ -36,6 +36,7 @@ pub mod policy;
 pub mod release;
 // The hub→bench mirror of hub records benches follow (#16: one roster).
 pub mod feed;
+pub mod people;
 pub mod pull;
 
 pub use config::HubConfig;

@@ -107,9 +107,41 @@ pub fn spawn(store: Store, cfg: HubConfig) -> watch::Receiver<SyncState> {
 }
 
 pub fn spawn_with(store: Store, cfg: HubConfig, opts: SyncOptions) -> watch::Receiver<SyncState> {
+    spawn_following(store, cfg, opts, None)
+}
+
+/// Log-ins the bench accepted from its copy of the shop roster, for the hub to
+/// confirm (`Core::with_online_logins`).
+pub type Logins = tokio::sync::mpsc::UnboundedReceiver<crate::core::Credentials>;
+
+/// [`spawn_with`], also asking the hub to confirm each log-in from `logins`.
+pub fn spawn_following(
+    store: Store,
+    cfg: HubConfig,
+    opts: SyncOptions,
+    logins: Option<Logins>,
+) -> watch::Receiver<SyncState> {
     let (tx, rx) = watch::channel(SyncState::Connecting);
-    tokio::spawn(run(store, cfg, opts, tx));
+    tokio::spawn(run(store, cfg, opts, tx, logins));
     rx
+}
+
+/// Asks the hub to confirm each log-in waiting; a PIN is never kept for later: an
+/// unreachable hub leaves that log-in unconfirmed.
+async fn confirm_logins(client: &HubClient, logins: &mut Option<Logins>) {
+    let Some(rx) = logins.as_mut() else {
+        return;
+    };
+    while let Ok(c) = rx.try_recv() {
+        let req = super::people::VerifyRequest {
+            badge: c.badge.clone(),
+            pin: c.pin,
+        };
+        match client.verify_login(&req).await {
+            Ok(w) => info!(badge = %c.badge, hub_seq = w.seq, "log-in confirmed by the hub"),
+            Err(e) => warn!(badge = %c.badge, "log-in not confirmed by the hub: {e}"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +178,13 @@ impl From<super::mirror::PullError> for RoundError {
     }
 }
 
-async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<SyncState>) {
+async fn run(
+    store: Store,
+    cfg: HubConfig,
+    opts: SyncOptions,
+    tx: watch::Sender<SyncState>,
+    mut logins: Option<Logins>,
+) {
     let client = match HubClient::new(&cfg.url, &cfg.token, cfg.ca_cert.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -169,6 +207,7 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
         if tx.is_closed() {
             return;
         }
+        confirm_logins(&client, &mut logins).await;
         let result = match round(
             &store,
             &client,
@@ -214,7 +253,16 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
                 }
                 retry = opts.retry_min;
                 tx.send_replace(SyncState::Synced { head });
-                wait_for_change(&store, head, &opts, &tx, &client, &mut follower).await;
+                wait_for_change(
+                    &store,
+                    head,
+                    &opts,
+                    &tx,
+                    &client,
+                    &mut follower,
+                    &mut logins,
+                )
+                .await;
             }
             Err(e) => {
                 let state = match &e {
@@ -265,13 +313,33 @@ async fn wait_for_change(
     tx: &watch::Sender<SyncState>,
     client: &HubClient,
     follower: &mut super::pull::Puller,
+    logins: &mut Option<Logins>,
 ) {
     let deadline = tokio::time::Instant::now() + opts.keepalive;
     let mut next_ask = tokio::time::Instant::now() + opts.hub_poll;
     while tokio::time::Instant::now() < deadline {
+        let login = async {
+            match logins.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(opts.poll.min(opts.hub_poll)) => {}
             _ = tx.closed() => return,
+            c = login => {
+                let Some(c) = c else {
+                    *logins = None;
+                    continue;
+                };
+                let req = super::people::VerifyRequest { badge: c.badge.clone(), pin: c.pin };
+                match client.verify_login(&req).await {
+                    Ok(w) => info!(badge = %c.badge, hub_seq = w.seq, "log-in confirmed by the hub"),
+                    Err(e) => warn!(badge = %c.badge, "log-in not confirmed by the hub: {e}"),
+                }
+                // The hub's record of it is copied back in the next round.
+                return;
+            }
         }
         if store.chain_head().seq != head {
             return;
