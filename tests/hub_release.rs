@@ -382,6 +382,7 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
     let book = store.releases().unwrap();
     let current = book.current("WI-CHIP-001").unwrap();
     assert_eq!(current.hub.as_ref().map(|h| h.seq), Some(hub_seq));
+    let current_effective = current.effective;
     assert_eq!(job.instruction_hash, current.hash);
     // The text came with the release: the job archived nothing of its own.
     assert!(
@@ -456,6 +457,34 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
     assert_eq!(carried["record"]["event"]["hub_seq"], hub_seq);
     let (code, out, err) = run(&["verify", "--export", export.to_str().unwrap()], "");
     assert_eq!(code, 0, "{out}{err}");
+    // The printable report names where the revision was released.
+    let html = dir.path().join("html");
+    let (code, out, err) = run(
+        &[
+            "export",
+            "--format",
+            "html",
+            "--store",
+            bench_dir.to_str().unwrap(),
+            "--job",
+            &job.id,
+            "--out",
+            html.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let reports: String = std::fs::read_dir(&html)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(
+        reports.contains(&format!(
+            "WI-CHIP-001 rev A, released {} at the hub (hub record {hub_seq}) by Eva Berg (E700; ECO-0042 released for the shop)",
+            current_effective.format("%Y-%m-%d %H:%M UTC")
+        )),
+        "{reports}"
+    );
 
     // Rev B released at the hub: new jobs run B, the job started on A keeps A.
     let rev_b = text.replace("revision = \"A\"", "revision = \"B\"");
