@@ -703,3 +703,72 @@ async fn a_revision_the_bench_released_with_other_bytes_is_a_conflict_shown_not_
     let job = start_job(&core, "WI-CHIP-001").expect("rev B runs");
     assert_eq!(job.instruction_rev, "B");
 }
+
+/// An unreachable hub is said before any PIN is asked, with exit 2, and nothing is
+/// recorded anywhere (no PostgreSQL needed).
+#[test]
+fn an_unreachable_hub_is_said_before_the_pin_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let wi = folder(dir.path());
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let file = wi.join("WI-CHIP-001.toml");
+    let (code, out, err) = run(
+        &[
+            "--instructions",
+            wi.to_str().unwrap(),
+            "instructions",
+            "release",
+            file.to_str().unwrap(),
+            "--hub",
+            &url,
+            "--hub-token",
+            "tvh_x",
+            "--by",
+            "E700",
+            "--reason",
+            "ECO-1",
+            "--pin-stdin",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!("cannot reach the hub at {url}")),
+        "{err}"
+    );
+    assert!(!out.contains("released"), "{out}");
+    let (code, out, err) = run(
+        &[
+            "hub",
+            "policy",
+            "show",
+            "--hub",
+            &url,
+            "--hub-token",
+            "tvh_x",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot reach the hub"), "{err}");
+    // Without a token the command says what is missing.
+    let (code, _, err) = run(
+        &[
+            "--instructions",
+            wi.to_str().unwrap(),
+            "instructions",
+            "status",
+            "--hub",
+            &url,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--hub needs a token"), "{err}");
+}
