@@ -232,6 +232,10 @@ mod tests {
             },
         );
         assert_eq!(p, ShopPolicy::default());
+        // Benches copy it from the hub.
+        assert!(crate::domain::hub_records::for_benches(
+            &policy_record(1, LocalReview::DeskOnly).event
+        ));
     }
 
     /// A review at a bench goes through `decide`: desk-only refuses it before
