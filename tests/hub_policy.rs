@@ -321,6 +321,20 @@ async fn desk_only_refuses_a_local_review_at_the_bench_and_the_desk_decides_once
     b.login("S500", "5555");
     b.act(Action::Command('r'));
     b.act(Action::Enter);
+    let screen = b.screen();
+    assert!(
+        screen.contains("✖ Not reviewed at this bench — the shop policy is desk-only"),
+        "{screen}"
+    );
+    // Approve and reject are not offered in the footer.
+    let footer: Vec<&str> = traveler::tui::keys::footer(&b.state)
+        .iter()
+        .map(|(_, what)| *what)
+        .collect();
+    assert!(
+        !footer.contains(&"approve") && !footer.contains(&"reject"),
+        "{footer:?}"
+    );
     b.act(Action::Command('a'));
     assert!(b.state.modal.is_none(), "the approval dialog opened");
     assert!(
