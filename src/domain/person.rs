@@ -919,13 +919,15 @@ mod tests {
             )
         };
         let follows = (1, Some(hub_rec(1, "A", enrol("T"))), copy());
-        let cases: Vec<(
-            &str,
+        type Item = (u64, Option<Record>, Event);
+        type Case = (
+            &'static str,
             Option<f64>,
             Option<DateTime<Utc>>,
-            Vec<(u64, Option<Record>, Event)>,
+            Vec<Item>,
             bool,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "no maximum age",
                 None,
