@@ -3,6 +3,7 @@
 //! on a real PostgreSQL; a person enrolled with `traveler people add --hub` logs in at
 //! that bench, and the hub confirms the log-in's PIN (verified online).
 
+#[allow(dead_code)]
 mod app_support;
 mod hub_support;
 
