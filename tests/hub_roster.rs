@@ -573,3 +573,188 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
         traveler::domain::job::JobStatus::Approved
     );
 }
+
+/// `traveler review --hub … --pin-stdin` with `pin`: (exit code, stderr).
+fn review_at_hub(
+    shop_addr: std::net::SocketAddr,
+    token: &str,
+    job: &str,
+    by: &str,
+    pin: &str,
+) -> (i32, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "review",
+            job,
+            "--approve",
+            "--comment",
+            "record complete",
+            "--by",
+            by,
+            "--pin-stdin",
+            "--hub",
+        ])
+        .arg(format!("http://{shop_addr}"))
+        .env("TRAVELER_HUB_TOKEN", token)
+        .env("TRAVELER_STATE_DIR", tempfile::tempdir().unwrap().path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{pin}\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_pins_of_a_review_at_the_hub_lock_the_reviewer_at_every_bench() {
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    import_demo_roster(&shop).await;
+    let a = bench(&shop, "BENCH-A").await;
+    let b = bench(&shop, "BENCH-B").await;
+    submitted_job(&a.store, "J-1");
+    // The hub holds the submission before the desk reviews it.
+    let c = sql(&shop.url).await;
+    loop {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM hub_records WHERE kind = 'job_submitted'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let desk = enrol(&shop.url, "DESK-1").await;
+    for i in 1..=policy().max_failed_pins {
+        let (code, err) = review_at_hub(shop.hub.addr, &desk, "J-1", "S400", "0000");
+        assert_eq!(code, 1, "try {i}: {err}");
+        assert!(err.contains("wrong PIN"), "{err}");
+    }
+    for (name, bench) in [("A", &a), ("B", &b)] {
+        until_roster(&bench.store, "S400 locked", |r| {
+            r.get("S400").is_some_and(|p| p.is_locked(Utc::now()))
+        })
+        .await;
+        let c = core(&bench.store, &format!("BENCH-{name}"));
+        assert!(
+            matches!(
+                login(&c, "S400", "4444"),
+                Err(Rejection::Auth(AuthFailure::Locked { .. }))
+            ),
+            "bench {name}: S400's log-in is refused as locked"
+        );
+    }
+    // Nothing was decided.
+    assert_eq!(
+        a.store.job("J-1").unwrap().unwrap().status,
+        traveler::domain::job::JobStatus::Submitted
+    );
+}
+
+/// `traveler verify --hub`: (exit code, stdout, stderr).
+fn verify_hub(shop: &Shop, token: &str) -> (i32, String, String) {
+    let o = std::process::Command::new(BIN)
+        .args(["verify", "--hub"])
+        .arg(format!("http://{}", shop.hub.addr))
+        .args(["--hub-token", token])
+        .env_remove("TRAVELER_HUB_TOKEN")
+        .env("TRAVELER_STATE_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// How many copies of hub records the hub holds of `store`'s chain.
+async fn copies_at_hub(shop: &Shop, store: &Store) -> i64 {
+    sql(&shop.url)
+        .await
+        .query_one(
+            "SELECT count(*) FROM hub_records WHERE store_id = $1 AND kind = 'hub_record_mirrored'",
+            &[&store_id(store)],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_hub_checks_copies_of_hub_records_both_ways() {
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    import_demo_roster(&shop).await;
+    let token = enrol(&shop.url, "BENCH-V").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_support::open(dir.path());
+    let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &token), fast());
+    until_roster(&store, "the demo roster", |r| r.get("A900").is_some()).await;
+    let copies = mirrored(&store).len() as i64;
+    while copies_at_hub(&shop, &store).await < copies {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = store_id(&store);
+    let (code, out, err) = verify_hub(&shop, &token);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "BENCH-V store {id}: {copies} copied hub record(s) are the hub's records, byte for byte"
+        )),
+        "{out}"
+    );
+
+    // A copy whose bytes are not the hub's record under its seq (written past the
+    // core, as a damaged or forged store would hold it) fails the verify.
+    let first = traveler::hub::chain::records(&sql(&shop.url).await)
+        .await
+        .unwrap()
+        .remove(0);
+    let text =
+        String::from_utf8(traveler::store::canonical_bytes(&first.record, None).unwrap()).unwrap();
+    let forged = text.replacen("\"actor\":\"", "\"actor\":\"X", 1);
+    assert_ne!(forged, text);
+    store
+        .append(
+            "system",
+            Event::HubRecordMirrored {
+                hub_seq: first.record.seq,
+                hub_hash: first.hash_hex(),
+                record: forged,
+            },
+        )
+        .unwrap();
+    let head = store.chain_head().seq;
+    wait_state(
+        &mut rx,
+        "synced with the forged copy",
+        |s| matches!(s, traveler::hub::SyncState::Synced { head: h } if *h >= head),
+    )
+    .await;
+    let (code, out, _) = verify_hub(&shop, &token);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "FAILED BENCH-V store {id}: copy record {head} of hub record {}",
+            first.record.seq
+        )),
+        "{out}"
+    );
+}

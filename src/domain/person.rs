@@ -808,4 +808,196 @@ mod tests {
         assert!(b.active && b.is_locked(until - chrono::Duration::seconds(1)));
         assert!(!b.is_locked(until));
     }
+
+    fn hub_rec(seq: u64, actor: &str, event: Event) -> Record {
+        rec(seq, actor, event)
+    }
+
+    /// A bench chain: `local` records, and hub records copied (as the store layer
+    /// would unwrap them) at the bench seqs given.
+    fn bench_roster(items: Vec<(u64, Option<Record>, Event)>) -> Roster {
+        let records: Vec<(Record, Option<Record>)> = items
+            .into_iter()
+            .map(|(seq, inner, e)| (rec(seq, "system", e), inner))
+            .collect();
+        let outer: Vec<Record> = records.iter().map(|(r, _)| r.clone()).collect();
+        Roster::fold_bench(&outer, |r| {
+            records
+                .iter()
+                .find(|(o, _)| o.seq == r.seq)
+                .and_then(|(_, i)| i.clone())
+        })
+    }
+
+    fn copy() -> Event {
+        Event::LoggedOut {
+            badge: "placeholder".into(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_bench_roster_folds_its_copies_of_hub_records() {
+        let hub_enrol = hub_rec(3, "A", enrol("T"));
+        let revoked_cert = Event::PersonCertified {
+            badge: "T".into(),
+            certification: crate::domain::types::Certification {
+                level: crate::domain::types::CertLevel::CIS,
+                modules: vec![1],
+                certificate: "C1".into(),
+                issued: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                expires: chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap(),
+            },
+        };
+        let r = bench_roster(vec![
+            (1, None, enrol("A")),
+            (2, Some(hub_enrol.clone()), copy()),
+            (3, Some(hub_rec(4, "A", revoked_cert)), copy()),
+            (
+                4,
+                Some(hub_rec(
+                    5,
+                    "A",
+                    Event::CertificationRevoked {
+                        badge: "T".into(),
+                        certificate: "C1".into(),
+                        reason: "audit".into(),
+                    },
+                )),
+                copy(),
+            ),
+        ]);
+        assert_eq!(
+            r.hub_since,
+            Some(3),
+            "follows the hub since its first roster fact"
+        );
+        assert_eq!(r.last_hub_mirror, Some(5));
+        assert!(
+            r.get("T").unwrap().certifications.is_empty(),
+            "revoked at the hub"
+        );
+        assert!(r.get("A").is_some(), "the bench's own records stay");
+        // A bench with only its own records does not follow the hub.
+        let own = bench_roster(vec![(1, None, enrol("A"))]);
+        assert_eq!(own.hub_since, None);
+        // A copied record benches do not follow changes nothing.
+        let odd = bench_roster(vec![(
+            1,
+            Some(hub_rec(9, "A", Event::JobSubmitted { job: "J".into() })),
+            copy(),
+        )]);
+        assert_eq!(odd.last_hub_mirror, None);
+    }
+
+    #[test]
+    fn online_gate_table() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let hours = |h: i64| Some(now - chrono::Duration::hours(h));
+        let login = |seq: u64, badge: &str| {
+            (
+                seq,
+                None,
+                Event::LoggedIn {
+                    badge: badge.into(),
+                    bench: "B1".into(),
+                },
+            )
+        };
+        let confirmed = |seq: u64, hub_seq: u64, badge: &str, bench: &str| {
+            (
+                seq,
+                Some(hub_rec(
+                    hub_seq,
+                    badge,
+                    Event::LoggedIn {
+                        badge: badge.into(),
+                        bench: bench.into(),
+                    },
+                )),
+                copy(),
+            )
+        };
+        let follows = (1, Some(hub_rec(1, "A", enrol("T"))), copy());
+        type Item = (u64, Option<Record>, Event);
+        type Case = (
+            &'static str,
+            Option<f64>,
+            Option<DateTime<Utc>>,
+            Vec<Item>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "no maximum age",
+                None,
+                None,
+                vec![follows.clone(), login(2, "T")],
+                true,
+            ),
+            (
+                "a bench that does not follow the hub",
+                Some(8.0),
+                None,
+                vec![(1, None, enrol("T")), login(2, "T")],
+                true,
+            ),
+            (
+                "within the maximum age",
+                Some(8.0),
+                hours(7),
+                vec![follows.clone(), login(2, "T")],
+                true,
+            ),
+            (
+                "past it, not verified",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T")],
+                false,
+            ),
+            (
+                "no contact on record",
+                Some(8.0),
+                None,
+                vec![follows.clone(), login(2, "T")],
+                false,
+            ),
+            (
+                "past it, the hub confirmed this log-in",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed(3, 7, "T", "B1")],
+                true,
+            ),
+            (
+                "past it, confirmed at another bench",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed(3, 7, "T", "B2")],
+                false,
+            ),
+            (
+                "past it, confirmed before a later log-in",
+                Some(8.0),
+                hours(9),
+                vec![
+                    follows.clone(),
+                    login(2, "T"),
+                    confirmed(3, 7, "T", "B1"),
+                    login(4, "T"),
+                ],
+                false,
+            ),
+        ];
+        for (name, max, contact, items, ok) in cases {
+            let r = bench_roster(items);
+            let got = online_gate(max, contact, &r, "B1", "T", now);
+            assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.last_contact, contact, "{name}");
+                assert_eq!(Some(e.max_age_hours), max, "{name}");
+            }
+        }
+    }
 }

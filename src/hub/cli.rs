@@ -832,7 +832,33 @@ fn mirror_lines(v: &super::wire::StoreVerdict) -> (bool, Vec<String>) {
             v.mirrors_checked
         ));
     }
-    (v.mirror_faults.is_empty() && !conflict, lines)
+    // Copies of the hub records benches follow (roster, locks, releases).
+    for f in &v.copy_faults {
+        lines.push(match f.seq {
+            Some(seq) => format!(
+                "FAILED {who}: copy record {seq} of hub record {}: {}",
+                f.hub_seq, f.what
+            ),
+            None => format!("FAILED {who}: hub record {}: {}", f.hub_seq, f.what),
+        });
+    }
+    if !v.uncopied.is_empty() {
+        let seqs: Vec<String> = v.uncopied.iter().map(u64::to_string).collect();
+        lines.push(format!(
+            "   {who}: hub record(s) {} not copied yet (lag)",
+            seqs.join(", ")
+        ));
+    }
+    if v.copies_checked > 0 && v.copy_faults.is_empty() {
+        lines.push(format!(
+            "   {who}: {} copied hub record(s) are the hub's records, byte for byte",
+            v.copies_checked
+        ));
+    }
+    (
+        v.mirror_faults.is_empty() && v.copy_faults.is_empty() && !conflict,
+        lines,
+    )
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

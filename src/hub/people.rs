@@ -763,3 +763,98 @@ pub async fn promote_locks(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::Record;
+    use chrono::TimeZone;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    fn rec(seq: u64, time: DateTime<Utc>, event: Event) -> Record {
+        Record {
+            seq,
+            prev_hash: String::new(),
+            time,
+            actor: "A".into(),
+            event,
+        }
+    }
+
+    #[test]
+    fn which_bench_locks_become_locks_of_the_shop() {
+        let mut roster = Roster::default();
+        roster.people.insert(
+            "T".into(),
+            Person {
+                badge: "T".into(),
+                name: "T".into(),
+                roles: vec![],
+                skill: SkillLevel::Intermediate,
+                pin_hash: String::new(),
+                certifications: vec![],
+                active: true,
+                locked_until: None,
+                failed_pins: 0,
+            },
+        );
+        let lock = |badge: &str, until: i64| BenchLock {
+            badge: badge.into(),
+            until: at(until),
+            at: at(0),
+        };
+        let held = rec(
+            1,
+            at(0),
+            Event::BadgeLocked {
+                badge: "T".into(),
+                until: at(15),
+            },
+        );
+        let reset_after = rec(
+            2,
+            at(1),
+            Event::PinChanged {
+                badge: "T".into(),
+                pin_hash: String::new(),
+            },
+        );
+        let reset_before = rec(
+            2,
+            at(-1),
+            Event::PinChanged {
+                badge: "T".into(),
+                pin_hash: String::new(),
+            },
+        );
+        let cases: Vec<(&str, BenchLock, Vec<Record>, bool)> = vec![
+            ("a new lock in force", lock("T", 15), vec![], true),
+            (
+                "a badge the hub does not know",
+                lock("X", 15),
+                vec![],
+                false,
+            ),
+            ("a lock that has run out", lock("T", -1), vec![], false),
+            ("held at the hub already", lock("T", 15), vec![held], false),
+            (
+                "the PIN was reset at the hub since",
+                lock("T", 15),
+                vec![reset_after],
+                false,
+            ),
+            (
+                "a PIN reset before the lock",
+                lock("T", 15),
+                vec![reset_before],
+                true,
+            ),
+        ];
+        for (name, l, hub, want) in cases {
+            assert_eq!(promote(&l, &roster, &hub, at(0)), want, "{name}");
+        }
+    }
+}

@@ -289,6 +289,87 @@ impl Puller {
     }
 }
 
+/// A bench's copy of a hub record as the hub holds the bench chain, and the hub's
+/// own record under that seq (hex hash, bytes as text), if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopySide {
+    pub hub_seq: u64,
+    pub hub_hash: String,
+    pub record: String,
+}
+
+/// What is wrong with a bench's copy of a hub record, checked both ways (pure): the
+/// copy's bytes hash to the hash it names, and they are the hub's record under that
+/// seq, byte for byte. `None` when it holds.
+pub fn copy_fault(copy: &CopySide, hub: Option<(&str, &str)>) -> Option<String> {
+    if let Err(e) =
+        crate::store::wire::check_hub_record(copy.hub_seq, &copy.hub_hash, copy.record.as_bytes())
+    {
+        return Some(format!("the copy does not hold: {e}"));
+    }
+    let Some((hash, bytes)) = hub else {
+        return Some(format!("the hub chain has no record {}", copy.hub_seq));
+    };
+    if hash != copy.hub_hash {
+        return Some(format!(
+            "the hub's record {} has hash {hash}, the copy names {}",
+            copy.hub_seq, copy.hub_hash
+        ));
+    }
+    if bytes != copy.record {
+        return Some(format!(
+            "the copy's bytes are not the hub's record {}",
+            copy.hub_seq
+        ));
+    }
+    None
+}
+
+/// Hub records benches follow that a bench chain has not copied (pure): those
+/// below its last copy were skipped (a fault: copies go in order); those after it
+/// and older than the bench's last contact are lag. `hub`: (seq, appended) of the
+/// hub records benches follow; `copied`: the hub seqs the bench chain holds.
+pub fn uncopied(
+    hub: &[(u64, chrono::DateTime<Utc>)],
+    copied: &std::collections::BTreeSet<u64>,
+    last_contact: chrono::DateTime<Utc>,
+) -> (Vec<u64>, Vec<u64>) {
+    let last = copied.iter().next_back().copied().unwrap_or(0);
+    let mut skipped = Vec::new();
+    let mut lag = Vec::new();
+    for (seq, at) in hub {
+        if copied.contains(seq) {
+            continue;
+        }
+        if *seq < last {
+            skipped.push(*seq);
+        } else if *at < last_contact {
+            lag.push(*seq);
+        }
+    }
+    (skipped, lag)
+}
+
+/// (seq, appended) of every hub record benches follow, oldest first.
+pub async fn for_benches_at_hub(
+    c: &impl tokio_postgres::GenericClient,
+) -> Result<Vec<(u64, chrono::DateTime<Utc>)>, tokio_postgres::Error> {
+    let rows = c
+        .query(
+            "SELECT seq, bytes, appended_at FROM hub_chain ORDER BY seq",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let seq = r.get::<_, i64>(0) as u64;
+            let d = crate::store::wire::decode(seq, r.get(1)).ok()?;
+            crate::domain::hub_records::for_benches(&d.record.event).then(|| (seq, r.get(2)))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +452,56 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn copies_are_checked_both_ways() {
+        use std::collections::BTreeSet;
+        let t = |m: i64| Utc::now() - chrono::Duration::minutes(m);
+        let hub = [(2, t(50)), (5, t(40)), (9, t(30)), (12, t(1))];
+        let copied: BTreeSet<u64> = [2, 9].into();
+        // 5 was passed over; 12 came after the last contact, 30 minutes ago... not yet.
+        assert_eq!(uncopied(&hub, &copied, t(20)), (vec![5], vec![]));
+        assert_eq!(uncopied(&hub, &copied, t(0)), (vec![5], vec![12]));
+        assert_eq!(
+            uncopied(&hub, &BTreeSet::new(), t(35)),
+            (vec![], vec![2, 5])
+        );
+        let bad = CopySide {
+            hub_seq: 3,
+            hub_hash: h('a'),
+            record: "{}".into(),
+        };
+        assert!(copy_fault(&bad, None).unwrap().contains("does not hold"));
+        let rec = crate::domain::event::Record {
+            seq: 1,
+            prev_hash: "00".repeat(32),
+            time: Utc::now(),
+            actor: "T1".into(),
+            event: Event::BadgeLocked {
+                badge: "T1".into(),
+                until: Utc::now(),
+            },
+        };
+        let bytes = String::from_utf8(crate::store::canonical_bytes(&rec, None).unwrap()).unwrap();
+        let hash = hex::encode(crate::store::chain_hash(1, &[0; 32], bytes.as_bytes()));
+        let good = CopySide {
+            hub_seq: 1,
+            hub_hash: hash.clone(),
+            record: bytes.clone(),
+        };
+        assert_eq!(copy_fault(&good, Some((&hash, &bytes))), None);
+        assert!(copy_fault(&good, None).unwrap().contains("has no record 1"));
+        assert!(
+            copy_fault(&good, Some((&h('b'), &bytes)))
+                .unwrap()
+                .contains("has hash")
+        );
+        let other = bytes.replace("T1", "T2");
+        assert!(
+            copy_fault(&good, Some((&hash, &other)))
+                .unwrap()
+                .contains("not the hub's record")
+        );
     }
 }

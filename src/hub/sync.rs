@@ -227,17 +227,22 @@ async fn run(
             },
             // The hub's decisions come back after the records went up; a mirror
             // appended grows the chain, so the next round sends it at once.
-            Ok(head) => match super::mirror::pull(
-                &mirror_core,
-                &client,
-                &store.identity().store_id,
-                &mut refused_decisions,
-            )
-            .await
-            {
+            // The hub's chain is read first and its decisions on this store's
+            // submissions after: a decision recorded in between is then either
+            // taken now or past the head the follower saw, so the next question
+            // about the head finds it (the other order could miss it until the
+            // keepalive).
+            Ok(head) => match follower.pull(&client).await {
+                // Copies grow the chain: the next round sends them at once.
                 Ok(n) if n > 0 => continue,
-                Ok(_) => match follower.pull(&client).await {
-                    // Copies grow the chain: the next round sends them at once.
+                Ok(_) => match super::mirror::pull(
+                    &mirror_core,
+                    &client,
+                    &store.identity().store_id,
+                    &mut refused_decisions,
+                )
+                .await
+                {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => Ok(head),
                     Err(e) => Err(RoundError::from(e)),
