@@ -457,6 +457,22 @@ async fn a_release_at_the_hub_reaches_a_bench_that_starts_a_job_on_it() {
     assert_eq!(carried["record"]["event"]["hub_seq"], hub_seq);
     let (code, out, err) = run(&["verify", "--export", export.to_str().unwrap()], "");
     assert_eq!(code, 0, "{out}{err}");
+    // The hub checks the bench's copy of its release both ways (verify --hub).
+    contact(&shop, &bench_dir);
+    let (code, out) = run_text(&[
+        "verify",
+        "--hub",
+        &shop.base(),
+        "--hub-token",
+        &shop.token,
+        "--store",
+        bench_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("copied hub record(s) are the hub's records, byte for byte"),
+        "{out}"
+    );
     // The printable report names where the revision was released.
     let html = dir.path().join("html");
     let (code, out, err) = run(
