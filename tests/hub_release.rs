@@ -591,9 +591,21 @@ async fn a_tampered_release_text_is_refused_at_the_bench() {
     contact(&shop, &bench_dir);
     let store = Store::open(&bench_dir, Default::default()).unwrap();
     let core = Core::new(store.clone(), library_of(&wi, &store), "BENCH-A");
+    let why = not_released(start_job(&core, "WI-CHIP-001"));
     assert_eq!(
-        not_released(start_job(&core, "WI-CHIP-001")),
-        NotReleased::Draft
+        why,
+        NotReleased::HubReleaseRefused {
+            revision: "A".into(),
+            hub_seq: seq as u64,
+            fault: traveler::domain::release::ReleaseFault::TextMismatch,
+        }
+    );
+    assert_eq!(
+        why.to_string(),
+        format!(
+            "the hub's release of rev A (hub record {seq}) was not taken here: its text does \
+             not hash to the release's sha256; run `traveler verify --hub`"
+        )
     );
     let book = store.releases().unwrap();
     assert_eq!(book.refused().len(), 1);

@@ -158,6 +158,18 @@ impl ReleaseBook {
         &self.refused
     }
 
+    /// The last release of `id` naming the text `hash` that was not taken, unless
+    /// a release of that text was taken (then the text is released).
+    pub fn refused_text(&self, id: &str, hash: &str) -> Option<&RefusedRelease> {
+        if self.history(id).iter().any(|r| r.hash == hash) {
+            return None;
+        }
+        self.refused
+            .iter()
+            .rev()
+            .find(|r| r.instruction_id == id && r.hash == hash)
+    }
+
     fn push_from(&mut self, seq: u64, event: &Event, hub: Option<HubRef>) {
         if let Event::InstructionReleased {
             instruction_id,
@@ -295,13 +307,20 @@ pub enum Standing {
         revision: String,
         releases: Vec<Released>,
     },
+    /// The hub released this very text (by its hash) but the copy the bench
+    /// received did not hold (`ReleaseFault`): not taken, and said so rather than
+    /// passing for a draft.
+    HubReleaseRefused(Box<RefusedRelease>),
 }
 
 impl Standing {
     /// Where the text `hash` of instruction `id` (revision `revision`) stands.
     pub fn of(book: &ReleaseBook, id: &str, revision: &str, hash: &str) -> Standing {
         let Some(current) = book.current(id) else {
-            return Standing::Draft;
+            return match book.refused_text(id, hash) {
+                Some(r) => Standing::HubReleaseRefused(Box::new(r.clone())),
+                None => Standing::Draft,
+            };
         };
         let conflict = book.conflict(id, revision);
         if !conflict.is_empty() {
@@ -312,6 +331,9 @@ impl Standing {
         }
         if current.hash == hash {
             return Standing::Released(Box::new(current.clone()));
+        }
+        if let Some(r) = book.refused_text(id, hash) {
+            return Standing::HubReleaseRefused(Box::new(r.clone()));
         }
         match book.history(id).iter().rev().find(|r| r.hash == hash) {
             Some(this) => Standing::Superseded {
@@ -360,6 +382,12 @@ pub enum NotReleased {
     Conflict {
         revision: String,
         texts: Vec<ConflictingText>,
+    },
+    /// The hub released this text, but the copy received here did not hold.
+    HubReleaseRefused {
+        revision: String,
+        hub_seq: u64,
+        fault: ReleaseFault,
     },
 }
 
@@ -438,6 +466,15 @@ impl fmt::Display for NotReleased {
                     each.join(" and ")
                 )
             }
+            NotReleased::HubReleaseRefused {
+                revision,
+                hub_seq,
+                fault,
+            } => write!(
+                f,
+                "the hub's release of rev {revision} (hub record {hub_seq}) was not taken here: \
+                 {fault}; run `traveler verify --hub`"
+            ),
         }
     }
 }
@@ -469,6 +506,11 @@ pub fn start_refusal(require_release: bool, standing: &Standing) -> Option<NotRe
             by_revision: current.revision.clone(),
             on: current.effective,
             by_name: current.by_name.clone(),
+        }),
+        Standing::HubReleaseRefused(r) => Some(NotReleased::HubReleaseRefused {
+            revision: r.revision.clone(),
+            hub_seq: r.hub.seq,
+            fault: r.fault,
         }),
         Standing::Conflict { revision, releases } => Some(NotReleased::Conflict {
             revision: revision.clone(),
@@ -688,11 +730,34 @@ mod tests {
             start_refusal(true, &Standing::of(&book, "WI", "A", &sha(a))),
             Some(NotReleased::Superseded { .. })
         ));
-        // A refused text never counts as released.
+        // A refused release never counts as released: the text it names is said
+        // to be refused (not passed off as a draft); other texts as before.
+        assert_eq!(
+            start_refusal(true, &Standing::of(&book, "WI", "C", &sha("x"))),
+            Some(NotReleased::HubReleaseRefused {
+                revision: "C".into(),
+                hub_seq: 13,
+                fault: ReleaseFault::TextMismatch,
+            })
+        );
         assert!(matches!(
             Standing::of(&book, "WI", "C", &sha("tampered")),
             Standing::Changed { .. }
         ));
+        let mut only_refused = ReleaseBook::default();
+        only_refused.push_mirrored(2, hub(3), &at_hub(3, "NEW", "A", None, &sha("n")));
+        assert_eq!(
+            start_refusal(true, &Standing::of(&only_refused, "NEW", "A", &sha("n"))),
+            Some(NotReleased::HubReleaseRefused {
+                revision: "A".into(),
+                hub_seq: 3,
+                fault: ReleaseFault::TextMissing,
+            })
+        );
+        assert_eq!(
+            Standing::of(&only_refused, "NEW", "A", &sha("other")),
+            Standing::Draft
+        );
     }
 
     #[test]
