@@ -106,11 +106,17 @@ async fn shop(admin: &str) -> Shop {
     Shop { url, hub, token }
 }
 
+/// The hub holds the chain up to `head` at least: a bench that follows the hub's
+/// roster grows its chain with copies of the hub's records as it syncs.
+fn synced_past(s: &SyncState, head: u64) -> bool {
+    matches!(s, SyncState::Synced { head: h } if *h >= head)
+}
+
 /// Starts the bench's sync task and waits until the hub holds the whole chain.
 async fn sync(shop: &Shop, store: &Store) {
     let head = store.chain_head().seq;
     let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
-    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+    wait_state(&mut rx, "synced", |s| synced_past(s, head)).await;
 }
 
 async fn import(shop: &Shop, store: &Store) {
@@ -615,7 +621,7 @@ async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resub
     // The bench application's sync task, running all along.
     let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
     let head = store.chain_head().seq;
-    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+    wait_state(&mut rx, "synced", |s| synced_past(s, head)).await;
 
     let mut reject = request(&store, "JA-7", &sub, "S500", "5555");
     reject.decision = Decision::Rejected;
@@ -650,10 +656,7 @@ async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resub
     );
     // The mirror goes up to the hub like every record; the hub offers the decision no more.
     let head = store.chain_head().seq;
-    wait_state(&mut rx, "synced with the mirror", |s| {
-        *s == SyncState::Synced { head }
-    })
-    .await;
+    wait_state(&mut rx, "synced with the mirror", |s| synced_past(s, head)).await;
     let kinds: Vec<String> = sql(&shop.url)
         .await
         .query(
@@ -679,7 +682,7 @@ async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resub
     let again = submit(&store, "JA-7");
     let head = store.chain_head().seq;
     wait_state(&mut rx, "synced with the resubmission", |s| {
-        *s == SyncState::Synced { head }
+        synced_past(s, head)
     })
     .await;
     let stale = ask(&shop, &request(&store, "JA-7", &sub, "S400", "4444"))
@@ -741,7 +744,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     // Decided at the hub while the bench syncs: mirrored, and the mirror checks out.
     let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
     let head = store.chain_head().seq;
-    wait_state(&mut rx, "synced", |s| *s == SyncState::Synced { head }).await;
+    wait_state(&mut rx, "synced", |s| synced_past(s, head)).await;
     let decided_a = ask(&shop, &request(&store, "JA-1", &a, "S500", "5555"))
         .await
         .unwrap();
@@ -750,10 +753,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     })
     .await;
     let head = store.chain_head().seq;
-    wait_state(&mut rx, "synced with the mirror", |s| {
-        *s == SyncState::Synced { head }
-    })
-    .await;
+    wait_state(&mut rx, "synced with the mirror", |s| synced_past(s, head)).await;
     drop(rx);
     let (code, out, err) = verify();
     assert_eq!(code, 0, "{out}{err}");
@@ -828,7 +828,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     .await;
     let head = store.chain_head().seq;
     wait_state(&mut rx, "synced with the forged mirrors", |s| {
-        *s == SyncState::Synced { head }
+        synced_past(s, head)
     })
     .await;
     drop(rx);
@@ -857,10 +857,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     let d = submitted_job(&store, "JD-4", "I300");
     let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
     let head = store.chain_head().seq;
-    wait_state(&mut rx, "synced with JD-4", |s| {
-        *s == SyncState::Synced { head }
-    })
-    .await;
+    wait_state(&mut rx, "synced with JD-4", |s| synced_past(s, head)).await;
     drop(rx);
     let local = store
         .append(
@@ -882,7 +879,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
     let mut rx = spawn_with(store.clone(), config(shop.hub.addr, &shop.token), fast());
     let head = store.chain_head().seq;
     wait_state(&mut rx, "synced with the local review", |s| {
-        *s == SyncState::Synced { head }
+        synced_past(s, head)
     })
     .await;
     drop(rx);

@@ -569,7 +569,9 @@ fn later_schema_2_kinds_decode_and_encode_to_their_golden_bytes() {
             "instruction_release_refused",
             "instruction_released",
             "component_removed",
-            "component_installed"
+            "component_installed",
+            "hub_record_mirrored",
+            "shop_policy_set"
         ]
     );
     assert!(kinds.iter().all(|k| KINDS_V2.contains(k)));

@@ -116,7 +116,10 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     };
     let tasks_store = store.clone();
     let tasks_library = library.clone();
-    let mut core = crate::core::Core::new(store, library, &settings.bench);
+    // Log-ins from the cached shop roster go to the sync task for the hub to confirm.
+    let (online_logins, logins) = tokio::sync::mpsc::unbounded_channel();
+    let mut core =
+        crate::core::Core::new(store, library, &settings.bench).with_online_logins(online_logins);
     // With a hub, rework-cycle limits and board history count every bench's jobs.
     if let Some(hub) = settings.hub.clone() {
         core = core.with_boards(Arc::new(crate::hub::boards::HubBoards::new(hub)));
@@ -133,7 +136,12 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         // publisher. Both read the chain (their outbox) and never hold up a sign-off.
         let mut background: Vec<Box<dyn Fn() -> String + Send>> = Vec::new();
         if let Some(hub) = settings.hub.clone() {
-            let rx = crate::hub::sync::spawn(tasks_store.clone(), hub);
+            let rx = crate::hub::sync::spawn_following(
+                tasks_store.clone(),
+                hub,
+                crate::hub::sync::SyncOptions::default(),
+                Some(logins),
+            );
             background.push(Box::new(move || rx.borrow().header_text()));
         }
         if settings.cfx.as_ref().is_some_and(|c| c.enabled) {

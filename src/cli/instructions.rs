@@ -16,6 +16,7 @@ use super::table::CliTable;
 use crate::core::{Core, Credentials, Request, RequestId, archived_instruction};
 use crate::domain::command::{Command, NewRelease};
 use crate::domain::release::{ReleaseBook, Released, Standing, start_refusal};
+use crate::hub::cli::HubArgs;
 use crate::instruction::release::diff;
 use crate::instruction::schema::WorkInstructionFile;
 use crate::instruction::{Library, Loaded, check_text, load_dir};
@@ -38,7 +39,15 @@ Workflow:
   recorded. PINs are asked without echo, or read from standard input with
   --pin-stdin (then give --reason).
   Shops that do not control documents at the bench set `require_release = false`
-  under `[release]` in policy.toml.";
+  under `[release]` in policy.toml.
+
+Releasing at the shop hub (once for every bench):
+  traveler instructions release FILE --hub URL --hub-token TOKEN --by E700 --reason ECO-0042
+     the file is checked here first (file:line:col, before any PIN), the diff is
+     against the revision released at the hub, the PIN is checked at the hub and
+     the release is recorded in the hub's chain. Every bench takes it at its next
+     contact with the hub, after checking the text against the release's hash.
+  traveler instructions status --hub URL   the hub's releases against this folder";
 
 #[derive(Args, Debug)]
 #[command(after_long_help = HELP)]
@@ -65,10 +74,17 @@ pub enum InstructionsCommand {
         /// Read the PIN from standard input (one line) instead of the terminal.
         #[arg(long)]
         pin_stdin: bool,
+        /// Release at the shop hub (for every bench) instead of in this store.
+        #[command(flatten)]
+        hub: HubArgs,
     },
-    /// Each instruction's released revision, who released it and when; files that
-    /// are draft (never released) or changed since release.
-    Status,
+    /// Each instruction's released revision, who released it and when (here or at
+    /// the hub); files that are draft (never released) or changed since release.
+    Status {
+        /// The releases of the shop hub instead of this store's.
+        #[command(flatten)]
+        hub: HubArgs,
+    },
     /// What changed between two released revisions of an instruction.
     Diff {
         id: String,
@@ -96,6 +112,35 @@ fn folder(instructions: Option<&Path>) -> PathBuf {
 }
 
 pub fn run(args: InstructionsArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
+    // At the hub: no bench store is read or needed (an engineer's PC has none).
+    match &args.command {
+        InstructionsCommand::Release {
+            file,
+            by,
+            reason,
+            pin_stdin,
+            hub,
+        } if hub.hub.is_some() => {
+            let loaded = load_dir(&folder(instructions));
+            let out = &mut std::io::stdout().lock();
+            let result = hub_release(
+                hub,
+                loaded.library,
+                file,
+                by,
+                reason.clone(),
+                *pin_stdin,
+                out,
+            );
+            return finish(result);
+        }
+        InstructionsCommand::Status { hub } if hub.hub.is_some() => {
+            let loaded = load_dir(&folder(instructions));
+            let out = &mut std::io::stdout().lock();
+            return finish(hub_status(hub, &loaded, out));
+        }
+        _ => {}
+    }
     let store = match open_existing_store(&args.store) {
         Ok(s) => s,
         Err(e) => {
@@ -111,13 +156,19 @@ pub fn run(args: InstructionsArgs, instructions: Option<&Path>) -> anyhow::Resul
             by,
             reason,
             pin_stdin,
+            ..
         } => release(&store, loaded.library, &file, &by, reason, pin_stdin, out),
-        InstructionsCommand::Status => status(&store, &loaded, out),
+        InstructionsCommand::Status { .. } => status(&store, &loaded, out),
         InstructionsCommand::Diff { id, rev1, rev2 } => {
             diff_revisions(&store, &id, &rev1, &rev2, out)
         }
         InstructionsCommand::Show { id, rev } => show(&store, &id, rev.as_deref(), out),
     };
+    finish(result)
+}
+
+/// The exit code of a sub-command's result: a closed pipe is no failure.
+fn finish(result: anyhow::Result<i32>) -> anyhow::Result<i32> {
     match result {
         Ok(code) => Ok(code),
         Err(e)
@@ -170,16 +221,15 @@ fn when(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn release(
-    store: &Store,
-    library: Library,
-    file: &Path,
-    by: &str,
-    reason: Option<String>,
-    pin_stdin: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<i32> {
+/// A file read and checked as `traveler check` checks it, before any PIN is asked.
+struct Checked {
+    text: String,
+    file_name: String,
+    ins: crate::instruction::Instruction,
+}
+
+/// Reads and checks `file`; `Err(code)` after printing the problems (file:line:col).
+fn check_file(library: &Library, file: &Path) -> anyhow::Result<Result<Checked, i32>> {
     if library.policy.is_none() {
         bail!(
             "{} has no valid policy.toml: run `traveler check {}`",
@@ -191,7 +241,7 @@ fn release(
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{}:1:1: the file is not UTF-8 text", file.display()))?;
     // `traveler check`'s rules, before anybody types a PIN.
-    let ins = match check_text(&library, file, &text) {
+    let ins = match check_text(library, file, &text) {
         Ok(i) => i,
         Err(problems) => {
             eprintln!(
@@ -202,11 +252,26 @@ fn release(
             for p in &problems {
                 eprintln!("{p}");
             }
-            return Ok(1);
+            return Ok(Err(1));
         }
     };
-    let releases = book(store)?;
-    let current = releases.current(ins.id());
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Ok(Checked {
+        text,
+        file_name,
+        ins,
+    }))
+}
+
+/// What changed against the revision in force (`current` and its parsed text).
+fn show_changes(
+    out: &mut dyn Write,
+    ins: &crate::instruction::Instruction,
+    current: Option<(&Released, &WorkInstructionFile)>,
+) -> anyhow::Result<()> {
     match current {
         None => writeln!(
             out,
@@ -217,19 +282,23 @@ fn release(
             ins.spec.steps.len(),
             short(&ins.hash)
         )?,
-        Some(c) => {
+        Some((c, old)) => {
             writeln!(
                 out,
-                "{} rev {} (sha256 {}) against the released rev {} (released {} by {}):",
+                "{} rev {} (sha256 {}) against the released rev {} (released {} by {}{}):",
                 ins.id(),
                 ins.revision(),
                 short(&ins.hash),
                 c.revision,
                 when(&c.effective),
-                c.by_name
+                c.by_name,
+                if c.hub.is_some() || c.origin_store == crate::hub::release::HUB_ORIGIN {
+                    " at the hub"
+                } else {
+                    ""
+                }
             )?;
-            let (_, old) = released_spec(store, c)?;
-            let changes = diff(&old, &ins.spec);
+            let changes = diff(old, &ins.spec);
             if changes.is_empty() && c.hash != ins.hash {
                 writeln!(
                     out,
@@ -242,6 +311,16 @@ fn release(
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// The reason (given, or asked on a terminal) and the PIN (no echo, or one line of
+/// standard input with --pin-stdin).
+pub(crate) fn reason_and_pin(
+    by: &str,
+    reason: Option<String>,
+    pin_stdin: bool,
+) -> anyhow::Result<(String, String)> {
     let reason = match reason {
         Some(r) => r,
         None if !pin_stdin && std::io::stdin().is_terminal() => {
@@ -268,10 +347,36 @@ fn release(
         }
         super::people::read_hidden(&format!("PIN for {by}: "))?
     };
-    let file_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    Ok((reason, pin))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn release(
+    store: &Store,
+    library: Library,
+    file: &Path,
+    by: &str,
+    reason: Option<String>,
+    pin_stdin: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let Checked {
+        text,
+        file_name,
+        ins,
+    } = match check_file(&library, file)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let releases = book(store)?;
+    match releases.current(ins.id()) {
+        None => show_changes(out, &ins, None)?,
+        Some(c) => {
+            let (_, old) = released_spec(store, c)?;
+            show_changes(out, &ins, Some((c, &old)))?;
+        }
+    }
+    let (reason, pin) = reason_and_pin(by, reason, pin_stdin)?;
     let core = Core::new(store.clone(), Arc::new(library), "");
     let answer = core.execute(Request {
         id: RequestId(1),
@@ -321,8 +426,169 @@ fn release(
     }
 }
 
+/// The hub's client for `--hub`, or the exit code after saying what is missing.
+fn hub_client(hub: &HubArgs) -> Result<crate::hub::client::HubClient, i32> {
+    crate::hub::cli::hub_client(hub)
+}
+
+/// The hub's releases folded into a book (each with its hub record), or the exit
+/// code after saying why not (2: the hub was not reached).
+fn hub_book(
+    rt: &tokio::runtime::Runtime,
+    client: &crate::hub::client::HubClient,
+) -> Result<ReleaseBook, i32> {
+    use crate::hub::release::SendError;
+    match rt.block_on(crate::hub::release::list(client)) {
+        Ok(list) => Ok(ReleaseBook::from_released(list)),
+        Err(e) => {
+            eprintln!("traveler: {e}");
+            Err(if matches!(e, SendError::Unreachable { .. }) {
+                2
+            } else {
+                1
+            })
+        }
+    }
+}
+
+/// `instructions release FILE --hub URL`: checked here, decided and recorded at the hub.
+#[allow(clippy::too_many_arguments)]
+fn hub_release(
+    hub: &HubArgs,
+    library: Library,
+    file: &Path,
+    by: &str,
+    reason: Option<String>,
+    pin_stdin: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    use crate::hub::release::{ReleaseRequest, SendError};
+    let Checked {
+        text,
+        file_name,
+        ins,
+    } = match check_file(&library, file)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let client = match hub_client(hub) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rt = crate::hub::cli::runtime()?;
+    // The diff against the hub's revision in force, before the PIN is asked: an
+    // unreachable hub is said now, not after the engineer typed it.
+    let releases = match hub_book(&rt, &client) {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    match releases.current(ins.id()) {
+        None => show_changes(out, &ins, None)?,
+        Some(c) => {
+            let old_text = match rt.block_on(crate::hub::release::text(&client, &c.hash)) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("traveler: {e}");
+                    return Ok(if e.is_unreachable() { 2 } else { 1 });
+                }
+            };
+            if !crate::domain::release::text_matches(&c.hash, &old_text) {
+                bail!(
+                    "the hub's text of {} rev {} does not hash to its release's sha256 {}: run `traveler verify --hub`",
+                    c.instruction_id,
+                    c.revision,
+                    short(&c.hash)
+                );
+            }
+            let old: WorkInstructionFile = toml::from_str(&old_text).with_context(|| {
+                format!(
+                    "the hub's text of {} rev {} does not read as an instruction",
+                    c.instruction_id, c.revision
+                )
+            })?;
+            show_changes(out, &ins, Some((c, &old)))?;
+        }
+    }
+    let (reason, pin) = reason_and_pin(by, reason, pin_stdin)?;
+    let req = ReleaseRequest {
+        file_name,
+        text,
+        reason,
+        badge: by.to_string(),
+        pin,
+    };
+    match rt.block_on(crate::hub::release::send(&client, &req)) {
+        Ok(r) => {
+            write!(
+                out,
+                "released {} rev {} (sha256 {}) at the hub by {}, effective {} (hub record {})",
+                r.instruction_id,
+                r.revision,
+                short(&r.hash),
+                r.by_name,
+                when(&r.effective),
+                r.hub_seq
+            )?;
+            match &r.supersedes {
+                Some(s) => writeln!(out, "; supersedes rev {}", s.revision)?,
+                None => writeln!(out)?,
+            }
+            writeln!(
+                out,
+                "every bench takes it at its next contact with the hub (its text checked against sha256 {})",
+                short(&r.hash)
+            )?;
+            Ok(0)
+        }
+        Err(SendError::Refused(r)) => {
+            eprintln!("traveler: NOT released: {r}");
+            Ok(1)
+        }
+        Err(e) => {
+            eprintln!("traveler: NOT released: {e}");
+            Ok(if e.is_unreachable() { 2 } else { 1 })
+        }
+    }
+}
+
+/// `instructions status --hub URL`: the hub's releases against this folder.
+fn hub_status(hub: &HubArgs, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let client = match hub_client(hub) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rt = crate::hub::cli::runtime()?;
+    let releases = match hub_book(&rt, &client) {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    writeln!(out, "Releases at the hub {}:", client.url())?;
+    status_table(&releases, loaded, "at the hub", out)
+}
+
 fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result<i32> {
     let releases = book(store)?;
+    status_table(&releases, loaded, "in this store", out)
+}
+
+/// Where a release was made, for the status table ("" when at this bench).
+fn at(r: &Released) -> String {
+    match &r.hub {
+        Some(h) => format!(" at hub (hub record {})", h.seq),
+        None if r.origin_store == crate::hub::release::HUB_ORIGIN => " at hub".to_string(),
+        None => String::new(),
+    }
+}
+
+/// Each instruction's revision in force against the folder's file, and what
+/// keeps files from starting a job; releases from the hub that were not taken and
+/// revisions released with two texts are said below the table.
+fn status_table(
+    releases: &ReleaseBook,
+    loaded: &Loaded,
+    place: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
     let lib = &loaded.library;
     let require = lib.policy.as_ref().is_none_or(|p| p.require_release);
     let mut t = CliTable::new(&[
@@ -353,9 +619,9 @@ fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result
                 "not in the folder".to_string(),
             ),
             Some(f) => {
-                let standing = Standing::of(&releases, id, f.revision(), &f.hash);
+                let standing = Standing::of(releases, id, f.revision(), &f.hash);
                 let is = match (&standing, start_refusal(true, &standing)) {
-                    (Standing::Released(_), _) => "released".to_string(),
+                    (Standing::Released(r), _) => format!("released{}", at(r)),
                     (_, Some(why)) => {
                         not_runnable += 1;
                         why.to_string()
@@ -375,7 +641,7 @@ fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result
         match current {
             Some(c) => t.row([
                 id.to_string(),
-                format!("rev {}", c.revision),
+                format!("rev {}{}", c.revision, at(c)),
                 when(&c.effective),
                 format!("{} ({})", c.by_name, c.by),
                 c.reason.clone(),
@@ -396,6 +662,40 @@ fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result
         };
     }
     t.write(out)?;
+    for r in releases.refused() {
+        writeln!(
+            out,
+            "\nNOT taken: hub record {} (mirrored as record {}) releases {} rev {} (sha256 {}), but {}: \
+             the bench does not run it; run `traveler verify --hub`",
+            r.hub.seq,
+            r.seq,
+            r.instruction_id,
+            r.revision,
+            short(&r.hash),
+            r.fault
+        )?;
+    }
+    for (id, rev) in releases.conflicts() {
+        let texts: Vec<String> = releases
+            .conflict(&id, &rev)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} on {} by {} (sha256 {})",
+                    r.place(),
+                    when(&r.effective),
+                    r.by_name,
+                    short(&r.hash)
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "\nCONFLICT: {id} rev {rev} was released with different texts: {}. No job starts on rev {rev} \
+             until an engineer releases a new revision at the hub.",
+            texts.join("; ")
+        )?;
+    }
     if !loaded.diagnostics.is_empty() {
         writeln!(
             out,
@@ -407,7 +707,7 @@ fn status(store: &Store, loaded: &Loaded, out: &mut dyn Write) -> anyhow::Result
     if releases.is_empty() && require {
         writeln!(
             out,
-            "\nNo instruction is released in this store, and policy.toml requires releases \
+            "\nNo instruction is released {place}, and policy.toml requires releases \
              ([release] require_release = true): the bench starts no new job until an engineer \
              releases the instructions, e.g.\n  traveler instructions release {} --by BADGE --reason \"initial release\"\n\
              (a store written before traveler controlled its instructions needs this once; \

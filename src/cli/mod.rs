@@ -10,6 +10,8 @@ pub mod export;
 // Controlled work instructions: release, status, diff, show.
 pub mod instructions;
 pub mod people;
+// `traveler people … --hub URL`: the shop roster at the hub.
+pub mod people_hub;
 // A supervisor's decision at the shop hub (`review --hub`).
 pub mod review;
 pub mod station;

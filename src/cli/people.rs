@@ -55,6 +55,22 @@ pub struct PeopleArgs {
     /// the new PIN where one is set), instead of asking on the terminal.
     #[arg(long, global = true)]
     pub pin_stdin: bool,
+    /// Manage the shop roster at the hub (every bench follows it) instead of this
+    /// bench's store: each change is a record of the hub's chain.
+    #[arg(long, global = true, value_name = "URL")]
+    pub hub: Option<String>,
+    /// A bench's or desk's token for the hub.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "TRAVELER_HUB_TOKEN",
+        hide_env_values = true
+    )]
+    pub hub_token: Option<String>,
+    /// PEM certificate to trust for an https hub.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub hub_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -198,12 +214,12 @@ pub struct Admin {
 }
 
 /// PINs come from the terminal without echo, or from stdin lines in scripts.
-struct Pins {
-    from_stdin: bool,
+pub(crate) struct Pins {
+    pub(crate) from_stdin: bool,
 }
 
 impl Pins {
-    fn next(&mut self, prompt: &str) -> anyhow::Result<String> {
+    pub(crate) fn next(&mut self, prompt: &str) -> anyhow::Result<String> {
         if self.from_stdin {
             let mut line = String::new();
             std::io::stdin()
@@ -224,7 +240,7 @@ impl Pins {
         read_hidden(prompt)
     }
 
-    fn new_pin(&mut self, whose: &str) -> anyhow::Result<String> {
+    pub(crate) fn new_pin(&mut self, whose: &str) -> anyhow::Result<String> {
         let pin = self.next(&format!("New PIN for {whose}: "))?;
         check_pin_format(&pin).map_err(anyhow::Error::msg)?;
         if !self.from_stdin && self.next("Repeat the new PIN: ")? != pin {
@@ -285,7 +301,7 @@ pub fn instructions_dir(instructions: Option<&Path>) -> PathBuf {
     }
 }
 
-fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
+pub(crate) fn library(instructions: Option<&Path>) -> anyhow::Result<Library> {
     let dir = instructions_dir(instructions);
     let loaded = load_dir(&dir);
     if loaded.library.policy.is_none() {
@@ -396,6 +412,10 @@ fn read_roster(
 }
 
 pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
+    // The shop roster at the hub: nothing of this bench's store is read or written.
+    if args.hub.is_some() {
+        return super::people_hub::run(args, instructions);
+    }
     // Looking at the roster never creates a store, and the running bench
     // application answers it.
     if let Some(read) = args.read() {
@@ -750,7 +770,7 @@ fn execute(args: PeopleArgs, store: &Store, instructions: Option<&Path>) -> anyh
     Ok(())
 }
 
-fn join(items: impl Iterator<Item = String>, sep: &str) -> String {
+pub(crate) fn join(items: impl Iterator<Item = String>, sep: &str) -> String {
     items.collect::<Vec<_>>().join(sep)
 }
 
@@ -764,7 +784,7 @@ fn urgency(days_left: i64) -> String {
     }
 }
 
-fn write_list(
+pub(crate) fn write_list(
     out: &mut dyn Write,
     width: Option<u16>,
     people: &[Person],
@@ -854,7 +874,7 @@ fn write_list(
     Ok(())
 }
 
-fn write_expiring(
+pub(crate) fn write_expiring(
     out: &mut dyn Write,
     width: Option<u16>,
     people: &[Person],

@@ -95,6 +95,10 @@ pub struct Core {
     /// The shop hub's board history; none: this bench counts its own jobs only
     /// (and its records say so).
     pub boards: Option<Arc<dyn BoardLookup>>,
+    /// Where a log-in accepted from the cached shop roster is handed on for the
+    /// hub to confirm (the sync task; `hub::people::verify`). The PIN lives only
+    /// in that message, never on disk.
+    online_logins: Option<tokio::sync::mpsc::UnboundedSender<Credentials>>,
 }
 
 impl Core {
@@ -104,6 +108,7 @@ impl Core {
             library,
             bench: bench.to_string(),
             boards: None,
+            online_logins: None,
         }
     }
 
@@ -188,6 +193,16 @@ impl Core {
             .instruction(id)
             .map(Instruction::procedure_refs)
             .unwrap_or_default()
+    }
+
+    /// This core hands each log-in on a bench that follows the hub's roster to
+    /// `to` (the sync task), which asks the hub to confirm the PIN.
+    pub fn with_online_logins(
+        mut self,
+        to: tokio::sync::mpsc::UnboundedSender<Credentials>,
+    ) -> Core {
+        self.online_logins = Some(to);
+        self
     }
 
     /// Decides and, when accepted, appends. Exactly one answer per request.
@@ -282,7 +297,43 @@ impl Core {
             }
             _ => None,
         };
+        // The shop policy as mirrored from the hub: it may refuse a local review.
+        let shop = match command {
+            Command::Review { .. } | Command::SetShopPolicy { .. } => {
+                Some(self.store.shop_policy().map_err(store_error)?)
+            }
+            _ => None,
+        };
+        // A hub record to copy: its bytes checked against the hash the hub claimed.
+        let hub_record = match command {
+            Command::MirrorHubRecord {
+                hub_seq,
+                hub_hash,
+                record,
+            } => Some(
+                crate::store::wire::check_hub_record(*hub_seq, hub_hash, record.as_bytes())
+                    .map_err(|e| {
+                        Rejection::HubRecord(
+                            crate::domain::hub_records::HubRecordRefusal::Damaged {
+                                seq: *hub_seq,
+                                what: e.to_string(),
+                            },
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
+        // The roster cache's age matters to signatures on a bench that follows the hub.
+        let roster_contact = match command {
+            Command::Sign { .. } | Command::Deviate { .. } | Command::Review { .. }
+                if roster.hub_since.is_some() =>
+            {
+                crate::people::roster_cache::read(self.store.path()).map(|c| c.at)
+            }
+            _ => None,
+        };
         let situation = Situation {
+            shop: shop.as_ref(),
             bench: &self.bench,
             policy,
             actor: actor.as_ref(),
@@ -293,6 +344,8 @@ impl Core {
             thermal: thermal.as_ref(),
             release: release.as_ref(),
             records: records.as_deref(),
+            hub_record: hub_record.as_ref(),
+            roster_contact,
         };
         let events = decide(&situation, command, now)?;
         let badge = actor
@@ -331,6 +384,15 @@ impl Core {
                 }
                 _ => {}
             }
+        }
+        // Saved from the cached roster; the hub confirms the PIN when it can.
+        if let (Command::LogIn, Some(to), Some(c), Some(_)) = (
+            command,
+            &self.online_logins,
+            &req.credentials,
+            roster.hub_since,
+        ) {
+            let _ = to.send(c.clone());
         }
         let job_id = records
             .iter()

@@ -130,6 +130,20 @@ pub enum Command {
     /// A decision of the shop hub on a submission of this chain, its hub record
     /// checked by the sync task: recorded as `ReviewMirrored` (see `domain::mirror`).
     MirrorReview(Box<super::mirror::HubDecision>),
+    /// Set the shop-wide policy on reviews at the benches (an admin, at the hub
+    /// only; see `domain::shop_policy`).
+    SetShopPolicy {
+        local_review: super::event::LocalReview,
+        reason: String,
+    },
+    /// A record of the hub's own chain that benches follow (`domain::hub_records`),
+    /// as the hub sent it: its seq, claimed hash and exact bytes. The core checks
+    /// the bytes against the hash; recorded as `HubRecordMirrored`, in order, once.
+    MirrorHubRecord {
+        hub_seq: u64,
+        hub_hash: String,
+        record: String,
+    },
 }
 
 /// A work instruction file to release, with the releaser's reason or ECO reference.
@@ -209,6 +223,8 @@ impl Command {
             | RecordComponent { job, .. } => Some(job),
             MirrorReview(d) => Some(&d.job),
             LogIn | LogOut { .. } | StartJob(_) | Roster(_) | Release(_) => None,
+            SetShopPolicy { .. } => None,
+            MirrorHubRecord { .. } => None,
         }
     }
 
@@ -217,6 +233,7 @@ impl Command {
         use Command::*;
         match self {
             LogIn | Sign { .. } | Deviate { .. } | Review { .. } | Release(_) => true,
+            SetShopPolicy { .. } => true,
             Roster(RosterCommand::Init { .. }) => false,
             Roster(_) => true,
             _ => false,
@@ -231,6 +248,7 @@ impl Command {
             Command::Deviate { .. } => "deviation",
             Command::Review { .. } => "review",
             Command::Release(_) => "release",
+            Command::SetShopPolicy { .. } => "shop policy",
             _ => "admin",
         }
     }
@@ -491,6 +509,24 @@ pub enum Rejection {
     Component(ComponentProblem),
     /// A decision of the hub this chain does not take (see `domain::mirror`).
     MirrorRefused(super::mirror::MirrorRefusal),
+    /// The shop policy set at the hub says reviews are decided at the desk only.
+    LocalReviewRefused {
+        set_by: String,
+        since: DateTime<Utc>,
+        hub_seq: u64,
+    },
+    /// The shop policy already says this.
+    ShopPolicyUnchanged {
+        local_review: super::event::LocalReview,
+    },
+    /// The shop policy is set at the hub, never at a bench.
+    ShopPolicyAtHubOnly,
+    /// A record of the hub this chain does not copy (see `domain::hub_records`).
+    HubRecord(super::hub_records::HubRecordRefusal),
+    /// The roster cache is older than policy.toml's `[hub] roster_max_age_hours`
+    /// and the signer was not verified online since their log-in here
+    /// (`domain::person::online_gate`).
+    RosterStale(super::person::StaleRoster),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -533,6 +569,11 @@ pub enum RosterProblem {
     Badge(BadgeRejection),
     /// A name with control or invisible characters, or too long.
     Name(NameRejection),
+    /// This bench follows the shop roster at the hub (since hub record `hub_seq`):
+    /// people are changed there, with `traveler people … --hub URL`.
+    ManagedAtHub {
+        hub_seq: u64,
+    },
 }
 
 impl fmt::Display for RosterProblem {
@@ -569,6 +610,11 @@ impl fmt::Display for RosterProblem {
                 write!(f, "{badge} holds no certificate {certificate}")
             }
             RosterProblem::Invalid { reason } => f.write_str(reason),
+            RosterProblem::ManagedAtHub { hub_seq } => write!(
+                f,
+                "managed at the hub: this bench follows the shop roster (hub record {hub_seq}); \
+                 use `traveler people … --hub URL`"
+            ),
         }
     }
 }
@@ -691,6 +737,28 @@ impl fmt::Display for Rejection {
             ),
             Component(p) => write!(f, "{p}"),
             MirrorRefused(r) => write!(f, "the hub's decision is not mirrored: {r}"),
+            LocalReviewRefused {
+                set_by,
+                since,
+                hub_seq,
+            } => write!(
+                f,
+                "the shop policy is desk-only (set at the hub by {set_by} on {}, hub record {hub_seq}): \
+                 this submission is reviewed at the desk (`traveler desk`)",
+                since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            ShopPolicyUnchanged { local_review } => {
+                write!(
+                    f,
+                    "the shop policy already says local review: {local_review}"
+                )
+            }
+            ShopPolicyAtHubOnly => write!(
+                f,
+                "the shop policy is set at the hub: traveler hub policy set --hub URL …"
+            ),
+            HubRecord(r) => write!(f, "not copied from the hub: {r}"),
+            RosterStale(s) => write!(f, "{s}"),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::event::{
     RevisionRef,
 };
 use super::gs1;
+use super::hub_records::{self, HubRecordRefusal};
 use super::job::{Job, JobStatus};
 use super::mirror::{self, HubDecision};
 use super::person::{self, Person, Roster};
@@ -162,11 +163,25 @@ pub struct Situation<'a> {
     pub release: Option<&'a ReleaseFacts>,
     /// The job's records in this chain, for mirroring a decision of the hub.
     pub records: Option<&'a [Record]>,
+    /// The shop policy set at the hub, as this chain has it (a review at a bench,
+    /// setting it at the hub); `None` where it plays no part (a desk review).
+    pub shop: Option<&'a super::shop_policy::ShopPolicy>,
+    /// For copying a hub record: the record decoded from its checked bytes.
+    pub hub_record: Option<&'a Record>,
+    /// When this bench last reached the hub's roster head (the roster cache's age).
+    pub roster_contact: Option<DateTime<Utc>>,
 }
 
 type Decided = Result<Vec<Event>, Rejection>;
 
 pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decided {
+    // A signature on a bench whose copy of the shop roster is too old.
+    if matches!(
+        command,
+        Command::Sign { .. } | Command::Deviate { .. } | Command::Review { .. }
+    ) {
+        roster_fresh_enough(s, now)?;
+    }
     match command {
         Command::LogIn => {
             let p = actor(s)?;
@@ -371,6 +386,10 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
             comment,
         } => {
             let p = actor(s)?;
+            // Desk-only: the desk decides; a bench never records a second decision.
+            if let Some(refused) = s.shop.and_then(|sp| sp.local_review_refusal()) {
+                return Err(refused);
+            }
             let j = open_job(s, job, &[JobStatus::Submitted])?;
             let inspectors = j.inspector_badges();
             policy::may_review(p, &j.performer, &inspectors, now).map_err(|r| {
@@ -391,7 +410,59 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
         Command::Release(new) => release(s, new, now),
         Command::RecordComponent { job, step, entry } => record_component(s, job, *step, entry),
         Command::MirrorReview(d) => mirror_review(s, d),
+        Command::SetShopPolicy {
+            local_review,
+            reason,
+        } => super::shop_policy::set(s.actor, s.shop, *local_review, reason, now),
+        Command::MirrorHubRecord {
+            hub_seq,
+            hub_hash,
+            record,
+        } => mirror_hub_record(s, *hub_seq, hub_hash, record),
     }
+}
+
+/// `person::online_gate` for the signer of the command.
+fn roster_fresh_enough(s: &Situation<'_>, now: DateTime<Utc>) -> Result<(), Rejection> {
+    let (Some(roster), Some(signer)) = (s.roster, s.actor) else {
+        return Ok(());
+    };
+    person::online_gate(
+        s.policy.and_then(|p| p.roster_max_age_hours),
+        s.roster_contact,
+        roster,
+        s.bench,
+        &signer.badge,
+        now,
+    )
+    .map_err(Rejection::RosterStale)
+}
+
+/// A hub record benches follow, copied verbatim, by `hub_records::should_mirror`:
+/// the core checked its bytes against the claimed hash and decoded them
+/// (`s.hub_record`); the last hub seq this chain copied is the roster's.
+fn mirror_hub_record(s: &Situation<'_>, hub_seq: u64, hub_hash: &str, record: &str) -> Decided {
+    let inner = s.hub_record.ok_or_else(|| {
+        Rejection::HubRecord(HubRecordRefusal::Damaged {
+            seq: hub_seq,
+            what: "its bytes were not checked".into(),
+        })
+    })?;
+    if inner.seq != hub_seq {
+        return Err(Rejection::HubRecord(HubRecordRefusal::Damaged {
+            seq: hub_seq,
+            what: format!("it says it is record {}", inner.seq),
+        }));
+    }
+    let last = s.roster.and_then(|r| r.last_hub_mirror);
+    if !hub_records::should_mirror(last, hub_seq, &inner.event).map_err(Rejection::HubRecord)? {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::HubRecordMirrored {
+        hub_seq,
+        hub_hash: hub_hash.to_string(),
+        record: record.to_string(),
+    }])
 }
 
 /// A decision of the hub, by `domain::mirror`'s rule, decided on the job's records
@@ -916,6 +987,10 @@ fn pin_rules_met(s: &Situation<'_>, badge: &str, pin: &NewPin) -> Result<Event, 
 fn roster(s: &Situation<'_>, r: &RosterCommand, now: DateTime<Utc>) -> Decided {
     let empty = Roster::default();
     let roster = s.roster.unwrap_or(&empty);
+    // One roster for the shop: a bench that follows the hub's changes nothing itself.
+    if let Some(hub_seq) = roster.hub_since {
+        return Err(Rejection::Roster(RosterProblem::ManagedAtHub { hub_seq }));
+    }
     let invalid = |reason: String| Rejection::Roster(RosterProblem::Invalid { reason });
     if let RosterCommand::Init {
         badge,

@@ -35,6 +35,7 @@ fn policy() -> Policy {
         lockout_minutes: 15,
         idle_logout_minutes: 10,
         require_release: true,
+        roster_max_age_hours: None,
         pin: Default::default(),
     }
 }
@@ -226,6 +227,7 @@ fn run(cases: Vec<Case>) {
             thermal: c.thermal.as_ref(),
             release: None,
             records: None,
+            ..Situation::default()
         };
         let got = decide(&s, &c.command, now()).map(|evs| evs.iter().map(Event::kind).collect());
         assert_eq!(got, c.want, "{}", c.name);
@@ -1138,6 +1140,7 @@ fn released(revision: &str, hash: &str) -> Released {
         reason: "ECO-1".into(),
         origin_store: "store".into(),
         origin_bench: "B1".into(),
+        hub: None,
     }
 }
 

@@ -391,6 +391,37 @@ pub enum Event {
         elsewhere: u32,
         scope: super::board::HistoryScope,
     },
+    /// The shop hub's own chain: the shop-wide policy on reviews at the benches, set
+    /// by an admin at the hub. Benches mirror it (`hub_records::for_benches`); while it
+    /// says `desk_only`, a bench's core refuses a local review, so a submission is
+    /// decided once, at the desk (the hub refuses a second decision either way).
+    ShopPolicySet {
+        local_review: LocalReview,
+        /// The admin's badge and printed name.
+        by: String,
+        by_name: String,
+        reason: String,
+    },
+}
+
+/// Whether supervisors may still review at a bench, or only at the desk (the hub).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalReview {
+    /// Reviews at the bench and at the desk (the first decision wins).
+    #[default]
+    Allowed,
+    /// Reviews at the desk only.
+    DeskOnly,
+}
+
+impl std::fmt::Display for LocalReview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LocalReview::Allowed => "allowed",
+            LocalReview::DeskOnly => "desk-only",
+        })
+    }
 }
 
 /// A badge a roster import left alone, and why.
@@ -609,6 +640,7 @@ impl Event {
             ReviewMirrored { .. } => "review_mirrored",
             HubRecordMirrored { .. } => "hub_record_mirrored",
             BoardHistoryCounted { .. } => "board_history_counted",
+            ShopPolicySet { .. } => "shop_policy_set",
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod person;
 pub mod pin_rules;
 pub mod policy;
 pub mod release;
+// The shop-wide policy set at the hub (local review allowed or desk-only).
+pub mod shop_policy;
 pub mod thermal;
 pub mod types;
 // A board's history across the shop, for rework-cycle limits (#16).

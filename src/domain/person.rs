@@ -49,6 +49,16 @@ pub struct Roster {
     /// The PIN rules each badge's current PIN met when it was set. A badge
     /// missing here has a PIN from before the rules (or a demo or imported one).
     pub pin_rules: BTreeMap<String, PinRules>,
+    /// The bench follows the shop roster at the hub since this hub record (the
+    /// first roster fact it copied): its own roster changes are refused.
+    pub hub_since: Option<u64>,
+    /// The last hub seq copied into this chain (any kind benches follow).
+    pub last_hub_mirror: Option<u64>,
+    /// Bench seq of each badge's latest log-in in this chain.
+    pub logins: BTreeMap<String, u64>,
+    /// Bench seq of the latest copy of a hub record saying the hub confirmed the
+    /// badge's PIN at a log-in at the named bench: (badge, bench) -> seq.
+    pub verified_online: BTreeMap<(String, String), u64>,
 }
 
 impl Roster {
@@ -58,6 +68,63 @@ impl Roster {
             r.apply(rec);
         }
         r
+    }
+
+    /// A bench's roster: its own records and the hub records it copied
+    /// (`HubRecordMirrored`), in chain order. `unwrap` reads the hub record inside a
+    /// copy (the store layer decodes it; `None` for any other record), which then
+    /// takes effect as if it had happened here, with the hub record's actor.
+    pub fn fold_bench<'a>(
+        records: impl IntoIterator<Item = &'a Record>,
+        unwrap: impl Fn(&Record) -> Option<Record>,
+    ) -> Roster {
+        let mut r = Roster::default();
+        for rec in records {
+            match unwrap(rec) {
+                Some(inner) => r.apply_from_hub(rec.seq, &inner),
+                None => {
+                    if let Event::LoggedIn { badge, .. } = &rec.event {
+                        r.logins.insert(badge.clone(), rec.seq);
+                    }
+                    r.apply(rec)
+                }
+            }
+        }
+        r
+    }
+
+    /// A hub record copied into this chain at bench seq `bench_seq`.
+    pub fn apply_from_hub(&mut self, bench_seq: u64, inner: &Record) {
+        if !super::hub_records::for_benches(&inner.event) {
+            return;
+        }
+        self.last_hub_mirror = Some(inner.seq);
+        let roster_fact = matches!(
+            inner.event,
+            Event::PersonEnrolled { .. }
+                | Event::PersonUpdated { .. }
+                | Event::PersonCertified { .. }
+                | Event::CertificationRevoked { .. }
+                | Event::PersonDeactivated { .. }
+                | Event::PinChanged { .. }
+        );
+        if roster_fact && self.hub_since.is_none() {
+            self.hub_since = Some(inner.seq);
+        }
+        if let Event::LoggedIn { badge, bench } = &inner.event {
+            self.verified_online
+                .insert((badge.clone(), bench.clone()), bench_seq);
+        }
+        self.apply(inner);
+    }
+
+    /// Whether the hub confirmed `badge`'s PIN at or after their latest log-in at
+    /// `bench` (see `online_gate`).
+    pub fn verified_online_since_login(&self, badge: &str, bench: &str) -> bool {
+        let login = self.logins.get(badge).copied().unwrap_or(0);
+        self.verified_online
+            .get(&(badge.to_string(), bench.to_string()))
+            .is_some_and(|seq| *seq > login)
     }
 
     pub fn get(&self, badge: &str) -> Option<&Person> {
@@ -203,6 +270,75 @@ impl Roster {
             _ => {}
         }
     }
+}
+
+/// A signature refused because the bench's copy of the shop roster is too old.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StaleRoster {
+    pub badge: String,
+    pub max_age_hours: f64,
+    /// When the bench last reached the hub's roster head (`None`: not on record).
+    pub last_contact: Option<DateTime<Utc>>,
+}
+
+impl fmt::Display for StaleRoster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.last_contact {
+            Some(at) => write!(
+                f,
+                "the roster here was last brought up to date by the hub at {} UTC, more than \
+                 {} h ago (policy.toml [hub] roster_max_age_hours)",
+                at.format("%Y-%m-%d %H:%M"),
+                self.max_age_hours
+            )?,
+            None => write!(
+                f,
+                "this bench has no record of reaching the hub's roster (policy.toml [hub] \
+                 roster_max_age_hours = {})",
+                self.max_age_hours
+            )?,
+        }
+        write!(
+            f,
+            ": only people whose PIN the hub confirmed at their log-in here may sign, and {} \
+             was not; log in again while the hub is reachable",
+            self.badge
+        )
+    }
+}
+
+/// The roster cache's maximum age (pure). On a bench that follows the hub's roster,
+/// once `max_age_hours` has passed since `last_contact` (the bench last reached the
+/// hub's roster head), only a signer *verified online* may sign: one whose PIN the
+/// hub confirmed at or after their latest log-in at `bench` (a copied hub
+/// `LoggedIn` record). Everyone else may have been revoked, deactivated or locked
+/// at the hub since.
+pub fn online_gate(
+    max_age_hours: Option<f64>,
+    last_contact: Option<DateTime<Utc>>,
+    roster: &Roster,
+    bench: &str,
+    badge: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StaleRoster> {
+    let Some(max) = max_age_hours else {
+        return Ok(());
+    };
+    if roster.hub_since.is_none() {
+        return Ok(());
+    }
+    let fresh = last_contact.is_some_and(|at| {
+        let age = now.signed_duration_since(at);
+        age.num_milliseconds() as f64 <= max * 3_600_000.0
+    });
+    if fresh || roster.verified_online_since_login(badge, bench) {
+        return Ok(());
+    }
+    Err(StaleRoster {
+        badge: badge.to_string(),
+        max_age_hours: max,
+        last_contact,
+    })
 }
 
 /// The longest badge: badges are scanned or typed and become store keys and
@@ -671,5 +807,197 @@ mod tests {
         assert!(!a.active);
         assert!(b.active && b.is_locked(until - chrono::Duration::seconds(1)));
         assert!(!b.is_locked(until));
+    }
+
+    fn hub_rec(seq: u64, actor: &str, event: Event) -> Record {
+        rec(seq, actor, event)
+    }
+
+    /// A bench chain: `local` records, and hub records copied (as the store layer
+    /// would unwrap them) at the bench seqs given.
+    fn bench_roster(items: Vec<(u64, Option<Record>, Event)>) -> Roster {
+        let records: Vec<(Record, Option<Record>)> = items
+            .into_iter()
+            .map(|(seq, inner, e)| (rec(seq, "system", e), inner))
+            .collect();
+        let outer: Vec<Record> = records.iter().map(|(r, _)| r.clone()).collect();
+        Roster::fold_bench(&outer, |r| {
+            records
+                .iter()
+                .find(|(o, _)| o.seq == r.seq)
+                .and_then(|(_, i)| i.clone())
+        })
+    }
+
+    fn copy() -> Event {
+        Event::LoggedOut {
+            badge: "placeholder".into(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_bench_roster_folds_its_copies_of_hub_records() {
+        let hub_enrol = hub_rec(3, "A", enrol("T"));
+        let revoked_cert = Event::PersonCertified {
+            badge: "T".into(),
+            certification: crate::domain::types::Certification {
+                level: crate::domain::types::CertLevel::CIS,
+                modules: vec![1],
+                certificate: "C1".into(),
+                issued: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                expires: chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap(),
+            },
+        };
+        let r = bench_roster(vec![
+            (1, None, enrol("A")),
+            (2, Some(hub_enrol.clone()), copy()),
+            (3, Some(hub_rec(4, "A", revoked_cert)), copy()),
+            (
+                4,
+                Some(hub_rec(
+                    5,
+                    "A",
+                    Event::CertificationRevoked {
+                        badge: "T".into(),
+                        certificate: "C1".into(),
+                        reason: "audit".into(),
+                    },
+                )),
+                copy(),
+            ),
+        ]);
+        assert_eq!(
+            r.hub_since,
+            Some(3),
+            "follows the hub since its first roster fact"
+        );
+        assert_eq!(r.last_hub_mirror, Some(5));
+        assert!(
+            r.get("T").unwrap().certifications.is_empty(),
+            "revoked at the hub"
+        );
+        assert!(r.get("A").is_some(), "the bench's own records stay");
+        // A bench with only its own records does not follow the hub.
+        let own = bench_roster(vec![(1, None, enrol("A"))]);
+        assert_eq!(own.hub_since, None);
+        // A copied record benches do not follow changes nothing.
+        let odd = bench_roster(vec![(
+            1,
+            Some(hub_rec(9, "A", Event::JobSubmitted { job: "J".into() })),
+            copy(),
+        )]);
+        assert_eq!(odd.last_hub_mirror, None);
+    }
+
+    #[test]
+    fn online_gate_table() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let hours = |h: i64| Some(now - chrono::Duration::hours(h));
+        let login = |seq: u64, badge: &str| {
+            (
+                seq,
+                None,
+                Event::LoggedIn {
+                    badge: badge.into(),
+                    bench: "B1".into(),
+                },
+            )
+        };
+        let confirmed = |seq: u64, hub_seq: u64, badge: &str, bench: &str| {
+            (
+                seq,
+                Some(hub_rec(
+                    hub_seq,
+                    badge,
+                    Event::LoggedIn {
+                        badge: badge.into(),
+                        bench: bench.into(),
+                    },
+                )),
+                copy(),
+            )
+        };
+        let follows = (1, Some(hub_rec(1, "A", enrol("T"))), copy());
+        type Item = (u64, Option<Record>, Event);
+        type Case = (
+            &'static str,
+            Option<f64>,
+            Option<DateTime<Utc>>,
+            Vec<Item>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "no maximum age",
+                None,
+                None,
+                vec![follows.clone(), login(2, "T")],
+                true,
+            ),
+            (
+                "a bench that does not follow the hub",
+                Some(8.0),
+                None,
+                vec![(1, None, enrol("T")), login(2, "T")],
+                true,
+            ),
+            (
+                "within the maximum age",
+                Some(8.0),
+                hours(7),
+                vec![follows.clone(), login(2, "T")],
+                true,
+            ),
+            (
+                "past it, not verified",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T")],
+                false,
+            ),
+            (
+                "no contact on record",
+                Some(8.0),
+                None,
+                vec![follows.clone(), login(2, "T")],
+                false,
+            ),
+            (
+                "past it, the hub confirmed this log-in",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed(3, 7, "T", "B1")],
+                true,
+            ),
+            (
+                "past it, confirmed at another bench",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed(3, 7, "T", "B2")],
+                false,
+            ),
+            (
+                "past it, confirmed before a later log-in",
+                Some(8.0),
+                hours(9),
+                vec![
+                    follows.clone(),
+                    login(2, "T"),
+                    confirmed(3, 7, "T", "B1"),
+                    login(4, "T"),
+                ],
+                false,
+            ),
+        ];
+        for (name, max, contact, items, ok) in cases {
+            let r = bench_roster(items);
+            let got = online_gate(max, contact, &r, "B1", "T", now);
+            assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.last_contact, contact, "{name}");
+                assert_eq!(Some(e.max_age_hours), max, "{name}");
+            }
+        }
     }
 }

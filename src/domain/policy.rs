@@ -24,6 +24,9 @@ pub struct Policy {
     /// New jobs run only released revisions of instructions (`[release]`,
     /// `require_release`; true when absent).
     pub require_release: bool,
+    /// How old a bench's copy of the shop roster may get before only people
+    /// verified online may sign (`[hub] roster_max_age_hours`; no limit when absent).
+    pub roster_max_age_hours: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -520,6 +523,7 @@ mod tests {
             lockout_minutes: 15,
             idle_logout_minutes: 10,
             require_release: true,
+            roster_max_age_hours: None,
             pin: Default::default(),
         }
     }

@@ -218,8 +218,16 @@ fn write_instruction_records<W: Write>(
 ) -> Result<()> {
     let mut seqs = std::collections::BTreeSet::new();
     for r in store.release_records()? {
-        if let crate::domain::event::Event::InstructionReleased { hash, .. } = &r.event
-            && hashes.contains(hash)
+        // A release made here, or one made at the hub and mirrored here.
+        let released = match &r.event {
+            crate::domain::event::Event::InstructionReleased { hash, .. } => Some(hash.clone()),
+            e => crate::store::wire::decode_mirrored(e).and_then(|i| match i.event {
+                crate::domain::event::Event::InstructionReleased { hash, .. } => Some(hash),
+                _ => None,
+            }),
+        };
+        if let Some(hash) = released
+            && hashes.contains(&hash)
             && r.seq <= head
         {
             seqs.insert(r.seq);
@@ -545,6 +553,29 @@ impl Checker {
                     Some(seq),
                     "hash mismatch: the instruction record does not hash to the exported hash",
                 );
+            }
+            // A release made at the hub: the hub record it copies holds under its
+            // own hash, and its text hashes to the release's hash.
+            if let Ok(d) = crate::store::wire::decode(seq, bytes)
+                && let crate::domain::event::Event::HubRecordMirrored {
+                    hub_seq,
+                    hub_hash,
+                    record,
+                } = &d.record.event
+            {
+                match crate::store::wire::check_hub_record(*hub_seq, hub_hash, record.as_bytes()) {
+                    Err(err) => return self.fail(None, Some(seq), err.to_string()),
+                    Ok(inner) => {
+                        if let Err(fault) = crate::domain::release::check_hub_release(&inner.event)
+                        {
+                            return self.fail(
+                                None,
+                                Some(seq),
+                                format!("the release of hub record {hub_seq}: {fault}"),
+                            );
+                        }
+                    }
+                }
             }
             if self.last.is_none_or(|(s, _)| seq > s) {
                 self.last = Some((seq, computed));

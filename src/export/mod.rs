@@ -215,10 +215,15 @@ pub fn release_text(
         );
     };
     let mut s = format!(
-        "{} rev {}, released {} by {} ({}; {})",
+        "{} rev {}, released {}{} by {} ({}; {})",
         r.instruction_id,
         r.revision,
         r.effective.format("%Y-%m-%d %H:%M UTC"),
+        // Released for the shop at the hub, and copied here.
+        r.hub.as_ref().map_or(String::new(), |h| format!(
+            " at the hub (hub record {})",
+            h.seq
+        )),
         r.by_name,
         r.by,
         r.reason

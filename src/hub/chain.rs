@@ -100,7 +100,8 @@ pub async fn roster(c: &impl GenericClient) -> Result<Roster, ChainError> {
             "SELECT seq, bytes, hash FROM hub_chain
              WHERE kind IN ('person_enrolled', 'person_updated', 'person_certified',
                  'certification_revoked', 'person_deactivated', 'pin_changed',
-                 'pin_policy_met', 'pin_rejected', 'badge_locked', 'review_decided')
+                 'pin_policy_met', 'pin_rejected', 'badge_locked', 'review_decided',
+                 'logged_in')
              ORDER BY seq",
             &[],
         )

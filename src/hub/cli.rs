@@ -110,6 +110,10 @@ pub enum HubCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The shop policy every bench follows: whether supervisors may still review
+    /// at a bench (`allowed`) or only at the desk (`desk-only`).
+    #[command(subcommand)]
+    Policy(super::policy::PolicyCommand),
 }
 
 /// `--hub URL` on the read commands: answer across every bench the hub holds.
@@ -165,6 +169,7 @@ async fn run_async(
 ) -> anyhow::Result<i32> {
     match cmd {
         HubCommand::Roster(r) => super::roster::run(r, top_store).await,
+        HubCommand::Policy(p) => super::policy::run(p).await,
         HubCommand::Init { db, service_role } => {
             let pool = match db::pool(&db.db) {
                 Ok(p) => p,
@@ -222,16 +227,27 @@ async fn run_async(
                     return Ok(1);
                 }
             };
-            let server = match Server::start_with(&db.db, listen, tls.as_ref(), policy).await {
-                Ok(s) => s,
+            // Releases at the hub are checked against the same folder.
+            let library = match super::release::serve_library(instructions) {
+                Ok(l) => l,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return Ok(match e {
-                        super::server::ServeError::Db(_) => 2,
-                        _ => 1,
-                    });
+                    return Ok(1);
                 }
             };
+            let server =
+                match Server::start_with_library(&db.db, listen, tls.as_ref(), policy, library)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(match e {
+                            super::server::ServeError::Db(_) => 2,
+                            _ => 1,
+                        });
+                    }
+                };
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("hub listening on {scheme}://{}", server.addr);
             io::stdout().flush()?;
@@ -830,7 +846,33 @@ fn mirror_lines(v: &super::wire::StoreVerdict) -> (bool, Vec<String>) {
             v.mirrors_checked
         ));
     }
-    (v.mirror_faults.is_empty() && !conflict, lines)
+    // Copies of the hub records benches follow (roster, locks, releases).
+    for f in &v.copy_faults {
+        lines.push(match f.seq {
+            Some(seq) => format!(
+                "FAILED {who}: copy record {seq} of hub record {}: {}",
+                f.hub_seq, f.what
+            ),
+            None => format!("FAILED {who}: hub record {}: {}", f.hub_seq, f.what),
+        });
+    }
+    if !v.uncopied.is_empty() {
+        let seqs: Vec<String> = v.uncopied.iter().map(u64::to_string).collect();
+        lines.push(format!(
+            "   {who}: hub record(s) {} not copied yet (lag)",
+            seqs.join(", ")
+        ));
+    }
+    if v.copies_checked > 0 && v.copy_faults.is_empty() {
+        lines.push(format!(
+            "   {who}: {} copied hub record(s) are the hub's records, byte for byte",
+            v.copies_checked
+        ));
+    }
+    (
+        v.mirror_faults.is_empty() && v.copy_faults.is_empty() && !conflict,
+        lines,
+    )
 }
 
 /// Does the hub's copy of the store in `dir` agree with the store itself?

@@ -261,6 +261,103 @@ impl HubClient {
     }
 }
 
+impl HubClient {
+    /// The hub chain's head (`GET /v1/hub/head`): asked every second by the sync task.
+    pub async fn hub_head(&self) -> Result<super::wire::Head, ClientError> {
+        self.answer(self.http.get(format!("{}/v1/hub/head", self.base)))
+            .await
+    }
+
+    /// The hub chain after `after`, with the bytes of the records benches copy.
+    pub async fn hub_records(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<super::feed::Feed, ClientError> {
+        self.answer(
+            self.http
+                .get(format!("{}/v1/hub/records", self.base))
+                .query(&[("after", after.to_string()), ("limit", limit.to_string())]),
+        )
+        .await
+    }
+}
+
+/// What a roster call at the hub came to.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterCallError {
+    #[error("{0}")]
+    Refused(super::people::RosterRefusal),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+impl HubClient {
+    async fn roster_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, RosterCallError> {
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            url: self.base.clone(),
+            detail: error_chain(&e),
+        };
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(unreachable)?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                ClientError::Protocol(format!("{e}: {}", String::from_utf8_lossy(&body))).into()
+            });
+        }
+        if let Ok(r) = serde_json::from_slice::<super::people::RosterRefusal>(&body) {
+            return Err(RosterCallError::Refused(r));
+        }
+        Err(match serde_json::from_slice::<Refusal>(&body) {
+            Ok(r) => ClientError::Refused(r),
+            Err(_) => {
+                ClientError::Protocol(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))
+            }
+        }
+        .into())
+    }
+
+    /// A roster change, authorised by the admin PIN in `req`.
+    pub async fn roster_change(
+        &self,
+        req: &super::people::ChangeRequest,
+    ) -> Result<super::people::ChangeReply, RosterCallError> {
+        self.roster_answer(
+            self.http
+                .post(format!("{}/v1/roster/changes", self.base))
+                .json(req),
+        )
+        .await
+    }
+
+    /// The hub's roster as it is now.
+    pub async fn roster_view(&self) -> Result<super::people::RosterView, RosterCallError> {
+        self.roster_answer(self.http.get(format!("{}/v1/roster", self.base)))
+            .await
+    }
+
+    /// Asks the hub to confirm a log-in's PIN (recorded in the hub chain).
+    pub async fn verify_login(
+        &self,
+        req: &super::people::VerifyRequest,
+    ) -> Result<super::people::Written, RosterCallError> {
+        self.roster_answer(
+            self.http
+                .post(format!("{}/v1/roster/verify", self.base))
+                .json(req),
+        )
+        .await
+    }
+}
+
 /// reqwest's error with its causes, which hold the useful part ("connection refused").
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -271,4 +368,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = c.source();
     }
     s
+}
+
+impl HubClient {
+    /// A request to `path` of the hub with this client's token, for the hub's
+    /// decisions asked by the command line (releases, the shop policy), whose
+    /// answers are read by their own modules.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
 }

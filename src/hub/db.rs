@@ -759,6 +759,10 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
         )
         .await
         .map_err(unavailable)?;
+    // The hub records benches follow, read once for every store's copies.
+    let for_benches = super::pull::for_benches_at_hub(&**c)
+        .await
+        .map_err(unavailable)?;
     let mut out = Vec::new();
     for r in rows {
         let head = ChainHead {
@@ -802,6 +806,9 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
         };
         let store_id: String = r.get(0);
         let (mirrors_checked, mirror_faults, unmirrored) = mirror_check(&c, &store_id).await?;
+        let last_contact = r.get::<_, DateTime<Utc>>(6);
+        let (copies_checked, copy_faults, uncopied) =
+            copy_check(&c, &store_id, last_contact, &for_benches).await?;
         out.push(StoreVerdict {
             store_id,
             bench: r.get(1),
@@ -818,9 +825,74 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
             mirrors_checked,
             mirror_faults,
             unmirrored,
+            copies_checked,
+            copy_faults,
+            uncopied,
         });
     }
     Ok(out)
+}
+
+/// Both directions between a bench chain's copies of hub records and the hub chain
+/// (`hub::pull::copy_fault`, `hub::pull::uncopied`).
+async fn copy_check(
+    c: &tokio_postgres::Client,
+    store_id: &str,
+    last_contact: DateTime<Utc>,
+    for_benches: &[(u64, DateTime<Utc>)],
+) -> Result<(u64, Vec<super::wire::CopyFault>, Vec<u64>), Refusal> {
+    use super::pull::{CopySide, copy_fault, uncopied};
+    use super::wire::CopyFault;
+    let rows = c
+        .query(
+            "SELECT r.seq, (r.doc -> 'event' ->> 'hub_seq')::bigint, r.doc -> 'event' ->> 'hub_hash',
+                    r.bytes, encode(h.hash, 'hex'), h.bytes
+             FROM hub_records r
+             LEFT JOIN hub_chain h ON h.seq = (r.doc -> 'event' ->> 'hub_seq')::bigint
+             WHERE r.store_id = $1 AND r.kind = 'hub_record_mirrored' ORDER BY r.seq",
+            &[&store_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut faults = Vec::new();
+    let mut copied = std::collections::BTreeSet::new();
+    for r in &rows {
+        let seq = r.get::<_, i64>(0) as u64;
+        // The copy's own bytes, decoded: the jsonb copy is for queries only.
+        let record = crate::store::wire::decode(seq, r.get(3))
+            .ok()
+            .and_then(|d| match d.record.event {
+                crate::domain::event::Event::HubRecordMirrored { record, .. } => Some(record),
+                _ => None,
+            });
+        let copy = CopySide {
+            hub_seq: r.get::<_, Option<i64>>(1).unwrap_or(0) as u64,
+            hub_hash: r.get::<_, Option<String>>(2).unwrap_or_default(),
+            record: record.unwrap_or_default(),
+        };
+        copied.insert(copy.hub_seq);
+        let hub_bytes = r
+            .get::<_, Option<Vec<u8>>>(5)
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let hub_hash: Option<String> = r.get(4);
+        let hub = hub_hash.as_deref().zip(hub_bytes.as_deref());
+        if let Some(what) = copy_fault(&copy, hub) {
+            faults.push(CopyFault {
+                seq: Some(seq),
+                hub_seq: copy.hub_seq,
+                what,
+            });
+        }
+    }
+    let (skipped, lag) = uncopied(for_benches, &copied, last_contact);
+    for hub_seq in skipped {
+        faults.push(CopyFault {
+            seq: None,
+            hub_seq,
+            what: "passed over: the chain copied later hub records but not this one".into(),
+        });
+    }
+    Ok((rows.len() as u64, faults, lag))
 }
 
 /// Both directions between a bench chain and the hub chain: every `ReviewMirrored`

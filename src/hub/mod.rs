@@ -33,6 +33,13 @@ pub mod roster;
 
 // A board's jobs at every bench, for rework-cycle limits and history (#16).
 pub mod boards;
+// Instruction releases and the shop policy set at the hub, followed by every bench.
+pub mod policy;
+pub mod release;
+// The hub→bench mirror of hub records benches follow (#16: one roster).
+pub mod feed;
+pub mod people;
+pub mod pull;
 
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

@@ -73,7 +73,14 @@ async fn records(
 ) -> Answer<super::wire::IngestReply> {
     let c = caller(&pool, &headers).await?;
     let batch = decode_batch(&body).map_err(|detail| Refusal::BadRequest { detail })?;
-    Ok(Json(db::ingest(&pool, &c, &store, &batch).await?))
+    let reply = db::ingest(&pool, &c, &store, &batch).await?;
+    // A PIN locked at one bench is locked at all (hub::people): the bench's records
+    // are stored whatever becomes of this; the next batch's locks are tried anew.
+    let locks = super::people::locks_in(&batch, reply.head.seq);
+    if let Err(e) = super::people::promote_locks(&pool, locks, chrono::Utc::now()).await {
+        warn!(store = %store, "a bench lock was not recorded for the shop: {e}");
+    }
+    Ok(Json(reply))
 }
 
 async fn pending(
@@ -209,6 +216,18 @@ impl Server {
         tls: Option<&TlsFiles>,
         policy: Option<crate::domain::policy::Policy>,
     ) -> Result<Server, ServeError> {
+        Self::start_with_library(db_url, listen, tls, policy, None).await
+    }
+
+    /// As [`Server::start_with`], with the shop's instructions folder: releases at
+    /// the hub are checked against its catalog (without one they are refused).
+    pub async fn start_with_library(
+        db_url: &str,
+        listen: SocketAddr,
+        tls: Option<&TlsFiles>,
+        policy: Option<crate::domain::policy::Policy>,
+        library: Option<crate::instruction::Library>,
+    ) -> Result<Server, ServeError> {
         let pool = db::pool(db_url)?;
         {
             let c = db::client(&pool).await?;
@@ -225,6 +244,11 @@ impl Server {
             source,
         })?;
         let app = router(pool.clone())
+            // Releases and the shop policy at the hub (#16), checked by its folder.
+            .merge(super::release::routes(pool.clone(), library))
+            .merge(super::policy::routes(pool.clone(), policy.clone()))
+            .merge(super::feed::routes(pool.clone()))
+            .merge(super::people::routes(pool.clone(), policy.clone()))
             .merge(super::review::routes(pool.clone(), policy))
             .merge(super::boards::routes(pool));
         let (stop, stopped) = oneshot::channel::<()>();

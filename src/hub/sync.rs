@@ -82,6 +82,9 @@ pub struct SyncOptions {
     /// First and largest wait after a failed contact.
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// How often to ask the hub whether its own chain moved (a decision, a roster
+    /// change, a lock), when in contact: at most 1 s, so it reaches the bench in 2.
+    pub hub_poll: Duration,
 }
 
 impl Default for SyncOptions {
@@ -93,6 +96,7 @@ impl Default for SyncOptions {
             keepalive: Duration::from_secs(30),
             retry_min: Duration::from_millis(500),
             retry_max: Duration::from_secs(15),
+            hub_poll: Duration::from_secs(1),
         }
     }
 }
@@ -103,9 +107,41 @@ pub fn spawn(store: Store, cfg: HubConfig) -> watch::Receiver<SyncState> {
 }
 
 pub fn spawn_with(store: Store, cfg: HubConfig, opts: SyncOptions) -> watch::Receiver<SyncState> {
+    spawn_following(store, cfg, opts, None)
+}
+
+/// Log-ins the bench accepted from its copy of the shop roster, for the hub to
+/// confirm (`Core::with_online_logins`).
+pub type Logins = tokio::sync::mpsc::UnboundedReceiver<crate::core::Credentials>;
+
+/// [`spawn_with`], also asking the hub to confirm each log-in from `logins`.
+pub fn spawn_following(
+    store: Store,
+    cfg: HubConfig,
+    opts: SyncOptions,
+    logins: Option<Logins>,
+) -> watch::Receiver<SyncState> {
     let (tx, rx) = watch::channel(SyncState::Connecting);
-    tokio::spawn(run(store, cfg, opts, tx));
+    tokio::spawn(run(store, cfg, opts, tx, logins));
     rx
+}
+
+/// Asks the hub to confirm each log-in waiting; a PIN is never kept for later: an
+/// unreachable hub leaves that log-in unconfirmed.
+async fn confirm_logins(client: &HubClient, logins: &mut Option<Logins>) {
+    let Some(rx) = logins.as_mut() else {
+        return;
+    };
+    while let Ok(c) = rx.try_recv() {
+        let req = super::people::VerifyRequest {
+            badge: c.badge.clone(),
+            pin: c.pin,
+        };
+        match client.verify_login(&req).await {
+            Ok(w) => info!(badge = %c.badge, hub_seq = w.seq, "log-in confirmed by the hub"),
+            Err(e) => warn!(badge = %c.badge, "log-in not confirmed by the hub: {e}"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +154,18 @@ enum RoundError {
     LocalFork { seq: u64 },
     #[error(transparent)]
     Pull(super::mirror::PullError),
+    #[error(transparent)]
+    Follow(super::pull::PullError),
+}
+
+impl From<super::pull::PullError> for RoundError {
+    fn from(e: super::pull::PullError) -> Self {
+        match e {
+            super::pull::PullError::Client(c) => RoundError::Client(c),
+            super::pull::PullError::Store(s) => RoundError::Store(s),
+            other => RoundError::Follow(other),
+        }
+    }
 }
 
 impl From<super::mirror::PullError> for RoundError {
@@ -130,7 +178,13 @@ impl From<super::mirror::PullError> for RoundError {
     }
 }
 
-async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<SyncState>) {
+async fn run(
+    store: Store,
+    cfg: HubConfig,
+    opts: SyncOptions,
+    tx: watch::Sender<SyncState>,
+    mut logins: Option<Logins>,
+) {
     let client = match HubClient::new(&cfg.url, &cfg.token, cfg.ca_cert.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -147,10 +201,13 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
     // Decisions of the hub this store will not mirror (see hub::mirror).
     let mut refused_decisions: HashSet<u64> = HashSet::new();
     let mirror_core = super::mirror::mirror_core(&store);
+    // The hub records every bench follows (roster, locks, releases).
+    let mut follower = super::pull::Puller::new(mirror_core.clone());
     loop {
         if tx.is_closed() {
             return;
         }
+        confirm_logins(&client, &mut logins).await;
         let result = match round(
             &store,
             &client,
@@ -161,19 +218,35 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
         )
         .await
         {
+            // An empty store has no submissions, but a new bench follows the
+            // shop roster from its first contact.
+            Ok(0) => match follower.pull(&client).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => Ok(0),
+                Err(e) => Err(RoundError::from(e)),
+            },
             // The hub's decisions come back after the records went up; a mirror
             // appended grows the chain, so the next round sends it at once.
-            Ok(0) => Ok(0),
-            Ok(head) => match super::mirror::pull(
-                &mirror_core,
-                &client,
-                &store.identity().store_id,
-                &mut refused_decisions,
-            )
-            .await
-            {
+            // The hub's chain is read first and its decisions on this store's
+            // submissions after: a decision recorded in between is then either
+            // taken now or past the head the follower saw, so the next question
+            // about the head finds it (the other order could miss it until the
+            // keepalive).
+            Ok(head) => match follower.pull(&client).await {
+                // Copies grow the chain: the next round sends them at once.
                 Ok(n) if n > 0 => continue,
-                Ok(_) => Ok(head),
+                Ok(_) => match super::mirror::pull(
+                    &mirror_core,
+                    &client,
+                    &store.identity().store_id,
+                    &mut refused_decisions,
+                )
+                .await
+                {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => Ok(head),
+                    Err(e) => Err(RoundError::from(e)),
+                },
                 Err(e) => Err(RoundError::from(e)),
             },
             Err(e) => Err(e),
@@ -185,7 +258,16 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
                 }
                 retry = opts.retry_min;
                 tx.send_replace(SyncState::Synced { head });
-                wait_for_change(&store, head, &opts, &tx).await;
+                wait_for_change(
+                    &store,
+                    head,
+                    &opts,
+                    &tx,
+                    &client,
+                    &mut follower,
+                    &mut logins,
+                )
+                .await;
             }
             Err(e) => {
                 let state = match &e {
@@ -227,21 +309,53 @@ async fn run(store: Store, cfg: HubConfig, opts: SyncOptions, tx: watch::Sender<
     }
 }
 
-/// Waits until the chain grows past `head` or the keepalive is due.
+/// Waits until the chain grows past `head`, the hub's own chain moves past what
+/// this bench follows (asked every `hub_poll`), or the keepalive is due.
 async fn wait_for_change(
     store: &Store,
     head: u64,
     opts: &SyncOptions,
     tx: &watch::Sender<SyncState>,
+    client: &HubClient,
+    follower: &mut super::pull::Puller,
+    logins: &mut Option<Logins>,
 ) {
     let deadline = tokio::time::Instant::now() + opts.keepalive;
+    let mut next_ask = tokio::time::Instant::now() + opts.hub_poll;
     while tokio::time::Instant::now() < deadline {
+        let login = async {
+            match logins.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(opts.poll) => {}
+            _ = tokio::time::sleep(opts.poll.min(opts.hub_poll)) => {}
             _ = tx.closed() => return,
+            c = login => {
+                let Some(c) = c else {
+                    *logins = None;
+                    continue;
+                };
+                let req = super::people::VerifyRequest { badge: c.badge.clone(), pin: c.pin };
+                match client.verify_login(&req).await {
+                    Ok(w) => info!(badge = %c.badge, hub_seq = w.seq, "log-in confirmed by the hub"),
+                    Err(e) => warn!(badge = %c.badge, "log-in not confirmed by the hub: {e}"),
+                }
+                // The hub's record of it is copied back in the next round.
+                return;
+            }
         }
         if store.chain_head().seq != head {
             return;
+        }
+        if tokio::time::Instant::now() >= next_ask {
+            next_ask = tokio::time::Instant::now() + opts.hub_poll;
+            match follower.behind(client).await {
+                Ok(false) => {}
+                // Behind, or no answer: a full round says which.
+                Ok(true) | Err(_) => return,
+            }
         }
     }
 }

@@ -279,6 +279,27 @@ pub struct StoreVerdict {
     /// that the bench chain does not mirror yet (lag, not a fault).
     #[serde(default)]
     pub unmirrored: Vec<Unmirrored>,
+    /// Copies of hub records (`hub_record_mirrored`: roster, locks, releases) in the
+    /// bench chain, checked against the hub chain.
+    #[serde(default)]
+    pub copies_checked: u64,
+    /// Copies that are not the hub's record under their seq, and hub records
+    /// benches follow that the chain passed over (copies go in order).
+    #[serde(default)]
+    pub copy_faults: Vec<CopyFault>,
+    /// Hub records benches follow, older than the bench's last contact, not
+    /// copied yet (lag, not a fault).
+    #[serde(default)]
+    pub uncopied: Vec<u64>,
+}
+
+/// A bench chain's copy of a hub record that does not agree with the hub chain.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CopyFault {
+    /// The copy's seq in the bench chain (`None`: a hub record never copied).
+    pub seq: Option<u64>,
+    pub hub_seq: u64,
+    pub what: String,
 }
 
 /// A `ReviewMirrored` of a bench chain that the hub chain does not back.
@@ -506,6 +527,9 @@ mod tests {
             mirrors_checked: 0,
             mirror_faults: vec![],
             unmirrored: vec![],
+            copies_checked: 0,
+            copy_faults: vec![],
+            uncopied: vec![],
         };
         use BenchAgreement as A;
         let cases = [

@@ -119,6 +119,18 @@ pub struct PolicyFile {
     /// `[release]`: whether new jobs run only released revisions (default true).
     #[serde(default)]
     pub release: Option<ReleaseRules>,
+    /// `[hub]`: how benches follow the shop hub (the roster cache's maximum age).
+    #[serde(default)]
+    pub hub: Option<HubRules>,
+}
+
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HubRules {
+    /// Hours a bench's copy of the shop roster stays good without reaching the
+    /// hub; after it only people the hub verified at their log-in may sign.
+    #[serde(default)]
+    pub roster_max_age_hours: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Clone)]

@@ -159,6 +159,21 @@ pub fn policy(
             ));
         }
     }
+    let roster_max_age = file
+        .hub
+        .as_ref()
+        .and_then(|h| h.roster_max_age_hours.as_ref());
+    if let Some(h) = roster_max_age
+        && !(h.get_ref().is_finite() && *h.get_ref() > 0.0)
+    {
+        out.push(src.at(
+            Some(h.span()),
+            format!(
+                "roster_max_age_hours = {}: give a number of hours above 0 (e.g. 8 or 0.5)",
+                h.get_ref()
+            ),
+        ));
+    }
     let policy = Policy {
         certification_validity_years: file.certification_validity_years,
         allowed: file
@@ -182,6 +197,9 @@ pub fn policy(
         idle_logout_minutes: file.session.idle_logout_minutes,
         pin,
         require_release: file.release.as_ref().is_none_or(|r| r.require_release),
+        roster_max_age_hours: roster_max_age
+            .map(|h| *h.get_ref())
+            .filter(|h| h.is_finite() && *h > 0.0),
     };
     (Some(policy), out)
 }

@@ -12,7 +12,8 @@ use crate::store::Store;
 
 use super::pin::verify_pin;
 
-/// The roster as the store has it now.
+/// The roster as the store has it now: its own records and the hub records it
+/// copied (`HubRecordMirrored`, whose bytes were checked when they were appended).
 pub fn roster(store: &Store) -> Result<Roster, Rejection> {
     let records: Vec<_> = store
         .people_events()
@@ -20,7 +21,10 @@ pub fn roster(store: &Store) -> Result<Roster, Rejection> {
         .map_err(|e| Rejection::Store {
             reason: format!("cannot read the roster: {e}"),
         })?;
-    Ok(Roster::fold(&records))
+    Ok(Roster::fold_bench(
+        &records,
+        crate::store::wire::decode_mirrored_record,
+    ))
 }
 
 /// Checks `pin` for `badge` in `roster`; on success the person as of now. A wrong
@@ -69,6 +73,24 @@ pub fn check_pin(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<Person, PinRefused> {
+    check_pin_with(roster, policy, badge, purpose, now, |hash| {
+        verify_pin(pin, hash)
+    })
+}
+
+/// [`check_pin`] with the Argon2 verification supplied: `pin_matches(hash)` says
+/// whether the typed PIN is the one hashed in `hash`. The hub verifies the PIN
+/// before it takes its chain's lock and decides under the lock with that answer
+/// (as long as the hash is still the one it verified), so the slow hash never
+/// holds up other decisions.
+pub fn check_pin_with(
+    roster: &Roster,
+    policy: &Policy,
+    badge: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+    pin_matches: impl FnOnce(&str) -> bool,
+) -> Result<Person, PinRefused> {
     let fail = |failure| {
         Err(PinRefused {
             failure,
@@ -91,7 +113,7 @@ pub fn check_pin(
             until,
         });
     }
-    if verify_pin(pin, &person.pin_hash) {
+    if pin_matches(&person.pin_hash) {
         return Ok(person.clone());
     }
     let failures = person.failed_pins + 1;

@@ -6,3 +6,5 @@ pub mod auth;
 pub mod certs;
 pub mod pin;
 pub mod roster_file;
+// When the bench last caught up with the shop roster at the hub.
+pub mod roster_cache;

@@ -439,6 +439,7 @@ skill = "advanced"
             lockout_minutes: 15,
             idle_logout_minutes: 10,
             require_release: true,
+            roster_max_age_hours: None,
             pin: Default::default(),
         }
     }

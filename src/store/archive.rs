@@ -96,20 +96,35 @@ impl Store {
     }
 }
 
-/// The hash of the instruction text a record holds, if it holds one.
-pub(crate) fn text_hash(event: &Event) -> Option<&str> {
+/// The hash of the instruction text a record holds, if it holds one: its own, or
+/// that of a release made at the hub and mirrored here whose text holds (a text
+/// that does not hash to its release's hash is never taken for that text).
+pub(crate) fn text_hash(event: &Event) -> Option<String> {
     match event {
         Event::InstructionArchived { hash, .. }
         | Event::InstructionReleased {
             hash,
             text: Some(_),
             ..
-        } => Some(hash),
+        } => Some(hash.clone()),
+        Event::HubRecordMirrored { .. } => {
+            let inner = super::wire::decode_mirrored(event)?;
+            crate::domain::release::check_hub_release(&inner.event).ok()?;
+            match inner.event {
+                Event::InstructionReleased { hash, .. } => Some(hash),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
 
 fn archived(event: &Event, want: &str, seq: u64) -> Option<ArchivedText> {
+    if let Event::HubRecordMirrored { .. } = event {
+        let inner = super::wire::decode_mirrored(event)?;
+        crate::domain::release::check_hub_release(&inner.event).ok()?;
+        return archived(&inner.event, want, seq);
+    }
     match event {
         Event::InstructionReleased {
             hash,
@@ -139,22 +154,34 @@ fn archived(event: &Event, want: &str, seq: u64) -> Option<ArchivedText> {
 
 impl Store {
     /// Every instruction release recorded in this store, in chain order (releases
-    /// are not job records: they are read from the index of the others).
+    /// are not job records: they are read from the index of the others): its own,
+    /// and the mirror records of releases made at the hub (as stored: the mirror
+    /// record, whose `record` holds the hub's release).
     pub fn release_records(&self) -> Result<Vec<crate::domain::event::Record>> {
         let mut out = Vec::new();
         for r in self.people_events() {
             let r = r?;
-            if matches!(r.event, Event::InstructionReleased { .. }) {
+            let hub_release = || {
+                super::wire::decode_mirrored(&r.event)
+                    .is_some_and(|i| matches!(i.event, Event::InstructionReleased { .. }))
+            };
+            if matches!(r.event, Event::InstructionReleased { .. }) || hub_release() {
                 out.push(r);
             }
         }
         Ok(out)
     }
 
-    /// The releases as a book: which revision of each instruction is in force.
+    /// The releases as a book: which revision of each instruction is in force,
+    /// whether released here or at the hub.
     pub fn releases(&self) -> Result<crate::domain::release::ReleaseBook> {
-        Ok(crate::domain::release::ReleaseBook::fold(
-            &self.release_records()?,
-        ))
+        let mut book = crate::domain::release::ReleaseBook::default();
+        for r in self.release_records()? {
+            match super::hub_follow::mirrored(&r) {
+                Some((hub, inner)) => book.push_mirrored(r.seq, hub, &inner),
+                None => book.push(&r),
+            }
+        }
+        Ok(book)
     }
 }

@@ -32,6 +32,8 @@ mod query;
 // Instruction texts archived by jobs, found by hash (core).
 mod archive;
 pub use archive::ArchivedText;
+// What a bench follows of the shop hub: mirrored releases and the shop policy.
+mod hub_follow;
 mod samples;
 mod verify;
 mod wal;

@@ -99,6 +99,8 @@ pub enum Outcome {
     /// Readings could not be saved.
     SamplesNotSaved(String),
     Error(String),
+    /// The releases read again (`Read::Releases`).
+    Releases(Arc<crate::domain::release::ReleaseBook>),
 }
 
 /// A job as the reviewer opens it.
@@ -107,4 +109,6 @@ pub struct ReviewOpened {
     pub job: Job,
     pub instruction: Option<Arc<Instruction>>,
     pub traces: Vec<StepTrace>,
+    /// Why the shop policy (set at the hub) refuses a review here, if it does.
+    pub shop_refusal: Option<String>,
 }

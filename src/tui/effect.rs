@@ -62,4 +62,7 @@ pub enum Read {
         step: u32,
         checkpoint: u32,
     },
+    /// The instruction releases as the store has them now (those mirrored from the
+    /// hub since the start too), for the new-job list's greyed reasons.
+    Releases,
 }

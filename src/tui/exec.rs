@@ -83,12 +83,25 @@ impl Executor {
             Read::OpenReview { job } => Outcome::ReviewOpened(self.job(&job).and_then(|j| {
                 let instruction = self.core.instruction_for(&j).ok();
                 let traces = self.traces(&j, instruction.as_deref())?;
+                // The shop policy as this chain last mirrored it (the core decides).
+                let shop_refusal = self
+                    .core
+                    .store
+                    .shop_policy()
+                    .ok()
+                    .and_then(|p| p.local_review_refusal())
+                    .map(|r| r.to_string());
                 Ok(Box::new(ReviewOpened {
                     job: j,
                     instruction,
                     traces,
+                    shop_refusal,
                 }))
             })),
+            Read::Releases => match self.core.store.releases() {
+                Ok(book) => Outcome::Releases(std::sync::Arc::new(book)),
+                Err(e) => Outcome::Error(format!("instruction releases not read: {e}")),
+            },
             Read::ReviewQueue => match self.review_queue() {
                 Ok(q) => Outcome::ReviewQueue(q),
                 Err(e) => Outcome::Error(e),

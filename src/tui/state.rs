@@ -290,6 +290,9 @@ pub struct ReviewState {
     /// The charts page (one step's chart on the screen) rather than the record.
     pub charts: bool,
     pub scroll: u16,
+    /// Why the shop policy refuses a review at this bench (desk-only), read when
+    /// the job was opened; approve and reject are greyed with it.
+    pub shop_refusal: Option<String>,
 }
 
 impl Default for ReviewState {
@@ -304,6 +307,7 @@ impl Default for ReviewState {
             chart_step: 0,
             charts: false,
             scroll: 0,
+            shop_refusal: None,
         }
     }
 }

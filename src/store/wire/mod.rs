@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 37] = [
+pub const KINDS_V2: [&str; 38] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -71,6 +71,7 @@ pub const KINDS_V2: [&str; 37] = [
     "review_mirrored",
     "hub_record_mirrored",
     "board_history_counted",
+    "shop_policy_set",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
@@ -638,4 +639,9 @@ pub fn decode_mirrored(e: &Event) -> Option<Record> {
         } => decode(*hub_seq, record.as_bytes()).ok().map(|d| d.record),
         _ => None,
     }
+}
+
+/// [`decode_mirrored`] of a record's event, in the shape `Roster::fold_bench` takes.
+pub fn decode_mirrored_record(r: &Record) -> Option<Record> {
+    decode_mirrored(&r.event)
 }

@@ -19,6 +19,15 @@ pub(super) fn done(state: &mut State, reply: Reply) -> Vec<Effect> {
             state.flash(FlashKind::Error, e);
             Vec::new()
         }
+        // Releases are the library's, whichever screen is up now.
+        Outcome::Releases(book) => {
+            if state.library.releases.as_deref() != Some(&*book) {
+                let mut library = (*state.library).clone();
+                library.releases = Some(book);
+                state.library = std::sync::Arc::new(library);
+            }
+            Vec::new()
+        }
         // A read asked on a screen the person has left changes nothing.
         _ if !here => Vec::new(),
         Outcome::Home { jobs, reviews } => {
@@ -65,6 +74,7 @@ pub(super) fn done(state: &mut State, reply: Reply) -> Vec<Effect> {
                 r.chart_step = opened.traces.first().map_or(0, |t| t.step as usize);
                 r.open = Some((opened.job, opened.instruction));
                 r.traces = opened.traces;
+                r.shop_refusal = opened.shop_refusal;
                 r.scroll = 0;
             }
             Vec::new()

@@ -194,5 +194,8 @@ pub fn review_refusal_of_open(state: &State) -> Option<String> {
         return None;
     };
     let (job, _) = r.open.as_ref()?;
+    if let Some(why) = &r.shop_refusal {
+        return Some(why.clone());
+    }
     review_refusal(state, &job.performer, &job.inspector_badges())
 }

@@ -99,7 +99,11 @@ pub(super) fn home_input(state: &mut State, input: Action) -> Vec<Effect> {
                 return vec![read(state, Ask::OpenJob, Read::OpenJob { job })];
             }
         }
-        Some(Cmd::NewJob) => state.show(Screen::Start(Box::default())),
+        Some(Cmd::NewJob) => {
+            state.show(Screen::Start(Box::default()));
+            // Releases mirrored from the hub since the start grey out no longer.
+            return vec![read(state, Ask::Home, Read::Releases)];
+        }
         Some(Cmd::Trace) => state.show(Screen::Lookup(Box::default())),
         Some(Cmd::Certs) if is_supervisor || is_admin => {
             state.show(Screen::People(Box::default()));

@@ -18,7 +18,16 @@ fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
         .map(|i| i.spec.steps.iter().map(|s| s.text.clone()).collect())
         .unwrap_or_default();
     let title = instruction.as_ref().map(|i| i.spec.title.as_str());
-    let mut lines = record_lines(job, title, &texts, theme);
+    let mut lines = Vec::new();
+    // Where the person decides: why approve and reject are not offered here.
+    if let Some(why) = &r.shop_refusal {
+        lines.push(Line::from(Span::styled(
+            format!("✖ Not reviewed at this bench — {why}"),
+            theme.warn(),
+        )));
+        lines.push(Line::raw(""));
+    }
+    lines.extend(record_lines(job, title, &texts, theme));
     if !r.traces.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(

@@ -173,6 +173,13 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
                 let head = if n == 0 { lead.clone() } else { indent.clone() };
                 out.push(Line::from(Span::styled(format!("{head}{piece}"), style)));
             }
+            if show_reasons && let Some(line) = hub_release_line(state, instr) {
+                // Where the revision in force came from, when the hub released it.
+                out.push(Line::from(Span::styled(
+                    format!("      ✔ {line}"),
+                    theme.dim(),
+                )));
+            }
             if show_reasons {
                 for reason in why {
                     for (n, piece) in super::fit::wrap(&reason.to_string(), inner.saturating_sub(8))
@@ -208,4 +215,19 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
             .block(Block::bordered().title(format!(" Instructions{history} "))),
         list,
     );
+}
+
+/// "released at hub on DAY by NAME (hub record N)" for a text the hub released.
+fn hub_release_line(state: &State, ins: &crate::instruction::Instruction) -> Option<String> {
+    let book = state.library.releases.as_ref()?;
+    let standing = crate::domain::release::Standing::of(book, ins.id(), ins.revision(), &ins.hash);
+    let r = standing.released()?;
+    let hub = r.hub.as_ref()?;
+    Some(format!(
+        "rev {} released at hub on {} by {} (hub record {})",
+        r.revision,
+        r.effective.format("%Y-%m-%d"),
+        r.by_name,
+        hub.seq
+    ))
 }
