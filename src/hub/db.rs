@@ -483,6 +483,12 @@ pub async fn ingest(
         )
         .await
         .map_err(unavailable)?;
+        // Desks following the queue hear of it once this commits (`notify`).
+        if let (Some(first), Some(last)) = (plan.accepted.first(), plan.accepted.last()) {
+            super::notify::ingested(&tx, store_id, first.seq as i64, last.seq as i64)
+                .await
+                .map_err(unavailable)?;
+        }
     }
     tx.commit().await.map_err(unavailable)?;
     Ok(IngestReply {

@@ -31,5 +31,9 @@ pub mod mirror;
 pub mod review;
 pub mod roster;
 
+// The desk: its reads and the live changes it follows (#16).
+pub mod desk;
+pub mod notify;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

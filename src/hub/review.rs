@@ -400,6 +400,8 @@ pub async fn review(
         })
         .collect();
     let written = chain::append(&tx, decided).await?;
+    // Desks following the queue hear of it once this commits (`notify`).
+    super::notify::decided(&tx, &req.store_id).await?;
     tx.commit().await?;
     let rec = written
         .iter()
@@ -543,6 +545,12 @@ async fn get_decisions(
 
 /// A refusal as the bench's sync task reads every other answer of the hub.
 pub struct PlainRefusal(Refusal);
+
+impl From<Refusal> for PlainRefusal {
+    fn from(r: Refusal) -> Self {
+        PlainRefusal(r)
+    }
+}
 
 impl IntoResponse for PlainRefusal {
     fn into_response(self) -> Response {

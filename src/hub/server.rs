@@ -224,7 +224,12 @@ impl Server {
             addr: listen,
             source,
         })?;
-        let app = router(pool.clone()).merge(super::review::routes(pool, policy));
+        let app = router(pool.clone()).merge(super::review::routes(pool.clone(), policy));
+        // The desk's reads and its live queue (one LISTEN connection per service).
+        let app = app.merge(super::desk::routes(
+            pool,
+            super::notify::Listener::spawn(db_url),
+        ));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {
