@@ -92,6 +92,7 @@ impl Executor {
 pub async fn follow(client: HubClient, tx: UnboundedSender<Msg>) {
     let mut known: Option<(String, u64)> = None;
     let mut down = false;
+    let mut listening = None;
     loop {
         let (service, after) = match &known {
             Some((s, g)) => (Some(s.as_str()), *g),
@@ -103,22 +104,24 @@ pub async fn follow(client: HubClient, tx: UnboundedSender<Msg>) {
                     Some((s, g)) => *s != c.service || c.generation > *g,
                     None => true,
                 };
-                if (down || known.is_none()) && tx.send(Msg::Link(Ok(c.listening))).is_err() {
+                if (down || listening != Some(c.listening))
+                    && tx.send(Msg::Link(Ok(c.listening))).is_err()
+                {
                     return;
                 }
                 down = false;
+                listening = Some(c.listening);
                 known = Some((c.service, c.generation));
-                if moved && tx.send(Msg::Changed).is_err() {
+                // A hub that cannot listen hears nothing: each long-poll's end is
+                // then the moment to read the queue again.
+                if (moved || !c.listening) && tx.send(Msg::Changed).is_err() {
                     return;
-                }
-                if !c.listening {
-                    // The hub cannot listen: it answers at once; ask again later.
-                    tokio::time::sleep(Duration::from_secs(5)).await;
                 }
             }
             Err(e) => {
                 down = true;
                 known = None;
+                listening = None;
                 if tx.send(Msg::Link(Err(e.to_string()))).is_err() {
                     return;
                 }
@@ -135,7 +138,8 @@ pub async fn settle(s: &mut super::state::DeskState, exec: &Executor, mut effect
     while !effects.is_empty() {
         let mut next = Vec::new();
         for e in effects {
-            let msg = exec.run(e).await;
+            // Boxed: a request's future is large, and tests nest many of them.
+            let msg = Box::pin(exec.run(e)).await;
             next.extend(super::update::update(s, msg));
         }
         effects = next;

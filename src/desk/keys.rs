@@ -144,6 +144,16 @@ pub fn footer(s: &DeskState) -> Vec<(&'static str, &'static str)> {
     crate::tui::keys::footer_in(table(s), s)
 }
 
+/// Every key the footer may show here, whatever the moment: the layout keeps room
+/// for them all, so which are shown (some depend on the layout) cannot move it.
+pub fn footer_all(s: &DeskState) -> Vec<(&'static str, &'static str)> {
+    table(s)
+        .iter()
+        .filter(|b| b.footer)
+        .map(|b| (b.label, b.what))
+        .collect()
+}
+
 pub fn help(s: &DeskState) -> Vec<(String, &'static str)> {
     crate::tui::keys::help_in(screen_table(s))
 }

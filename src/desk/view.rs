@@ -113,7 +113,7 @@ struct Areas {
 fn areas(s: &DeskState, area: Rect) -> Areas {
     let theme = Theme::new(s.no_color);
     let footer_rows = u16::try_from(
-        footer_keys(super::keys::footer(s), area.width, &theme).line_count(area.width),
+        footer_keys(super::keys::footer_all(s), area.width, &theme).line_count(area.width),
     )
     .unwrap_or(1)
     .clamp(1, 3);

@@ -74,6 +74,9 @@ struct Inner {
     service: String,
     rx: watch::Receiver<(u64, bool)>,
     task: AbortHandle,
+    /// Set when the service stops: long-polls answer at once, so a graceful
+    /// shutdown does not wait them out.
+    closed: watch::Sender<bool>,
 }
 
 impl Drop for Inner {
@@ -99,7 +102,15 @@ impl Listener {
             service: hex::encode(id),
             rx,
             task,
+            closed: watch::channel(false).0,
         }))
+    }
+
+    /// The service is stopping: every long-poll answers now, and the LISTEN
+    /// connection closes.
+    pub fn close(&self) {
+        self.0.closed.send_replace(true);
+        self.0.task.abort();
     }
 
     pub fn now(&self) -> Changes {
@@ -117,7 +128,11 @@ impl Listener {
             return self.now();
         }
         let mut rx = self.0.rx.clone();
-        let _ = tokio::time::timeout(wait, rx.wait_for(|(g, _)| *g > after)).await;
+        let mut closed = self.0.closed.subscribe();
+        tokio::select! {
+            _ = tokio::time::timeout(wait, rx.wait_for(|(g, _)| *g > after)) => {}
+            _ = closed.wait_for(|c| *c) => {}
+        }
         self.now()
     }
 }

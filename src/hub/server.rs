@@ -189,6 +189,7 @@ pub struct Server {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    changes: super::notify::Listener,
 }
 
 impl Server {
@@ -226,10 +227,8 @@ impl Server {
         })?;
         let app = router(pool.clone()).merge(super::review::routes(pool.clone(), policy));
         // The desk's reads and its live queue (one LISTEN connection per service).
-        let app = app.merge(super::desk::routes(
-            pool,
-            super::notify::Listener::spawn(db_url),
-        ));
+        let changes = super::notify::Listener::spawn(db_url);
+        let app = app.merge(super::desk::routes(pool, changes.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {
@@ -255,6 +254,7 @@ impl Server {
             addr,
             stop: Some(stop),
             task,
+            changes,
         })
     }
 
@@ -263,6 +263,8 @@ impl Server {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        // Desks' long-polls answer now rather than hold the shutdown.
+        self.changes.close();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
         self.task.abort();
     }
