@@ -18,7 +18,7 @@ pub fn draw(s: &DeskState, frame: &mut Frame) {
     let theme = Theme::new(s.no_color);
     let a = areas(s, frame.area());
     frame.render_widget(
-        Paragraph::new(header_line(s, &theme, a.header.width)),
+        Paragraph::new(header_lines(s, &theme, a.header.width)),
         a.header,
     );
     match &s.open {
@@ -131,8 +131,9 @@ fn areas(s: &DeskState, area: Rect) -> Areas {
         .unwrap_or(1)
         .min(area.height / 3)
     });
+    let header_rows = u16::try_from(header_lines(s, &theme, area.width).len()).unwrap_or(1);
     let [header, banner, body, flash, footer] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header_rows),
         Constraint::Length(banner_rows),
         Constraint::Min(0),
         Constraint::Length(flash_rows),
@@ -148,7 +149,10 @@ fn areas(s: &DeskState, area: Rect) -> Areas {
     }
 }
 
-fn header_line(s: &DeskState, theme: &Theme, width: u16) -> Line<'static> {
+/// The header: the desk, the hub, the link, the queue's size and the clock. One
+/// line while it fits; else it wraps between parts (nothing in it is ever cut:
+/// whether the hub answers is what the supervisor acts on).
+fn header_lines(s: &DeskState, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let (link, style) = match &s.link {
         Link::Connecting => ("○ connecting".to_string(), theme.dim()),
         Link::Live => ("● live".to_string(), theme.ok()),
@@ -158,27 +162,43 @@ fn header_line(s: &DeskState, theme: &Theme, width: u16) -> Line<'static> {
             theme.bad(),
         ),
     };
-    let waiting = if s.loaded {
-        format!("{} waiting", s.queue.len())
-    } else {
-        String::new()
-    };
+    let mut parts = vec![(s.hub.clone(), Default::default()), (link, style)];
+    if s.loaded {
+        parts.push((format!("{} waiting", s.queue.len()), Default::default()));
+    }
     let clock = s.now.format("%H:%M UTC").to_string();
-    let mut spans = vec![
-        Span::styled(" traveler desk ", theme.title()),
-        Span::raw(format!(" {} · ", s.hub)),
-        Span::styled(link, style),
-    ];
-    if !waiting.is_empty() {
-        spans.push(Span::raw(format!(" · {waiting}")));
+    let width = width as usize;
+    let mut lines: Vec<Vec<Span<'static>>> =
+        vec![vec![Span::styled(" traveler desk ", theme.title())]];
+    let mut used = fit::width(" traveler desk ");
+    for (text, style) in parts {
+        let w = fit::width(&text);
+        // The first line keeps room for the clock.
+        let room = if lines.len() == 1 {
+            width.saturating_sub(fit::width(&clock) + 1)
+        } else {
+            width
+        };
+        if used > 0 && used + 3 + w > room {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        let first_part = lines.len() == 1 && lines[0].len() == 1;
+        let gap = match used {
+            0 => "",
+            _ if first_part => " ",
+            _ => " · ",
+        };
+        let line = lines.last_mut().expect("a line at least");
+        used += fit::width(gap) + w;
+        line.push(Span::raw(gap));
+        line.push(Span::styled(text, style));
     }
-    let used = Line::from(spans.clone()).width();
-    let room = (width as usize).saturating_sub(used + fit::width(&clock));
-    if room >= 1 {
-        spans.push(Span::raw(" ".repeat(room)));
-        spans.push(Span::raw(clock));
-    }
-    Line::from(spans)
+    let first = Line::from(lines[0].clone()).width();
+    let pad = width.saturating_sub(first + fit::width(&clock)).max(1);
+    lines[0].push(Span::raw(" ".repeat(pad)));
+    lines[0].push(Span::raw(clock));
+    lines.into_iter().map(Line::from).collect()
 }
 
 fn flash(s: &DeskState, theme: &Theme) -> Option<Paragraph<'static>> {
