@@ -403,6 +403,10 @@ async fn the_desk_approves_a_job_submitted_at_bench_a_and_bench_a_shows_it_appro
     assert!(desk.screen().contains("Step 1 · tc1"), "{}", desk.screen());
     desk.act(Action::Tab).await;
 
+    // A second desk has the same job open.
+    let mut other = Desk::start(&shop).await;
+    other.open("JA-1").await;
+
     desk.decide('a', "record complete", "S500", "5555").await;
     assert!(desk.s.modal.is_none(), "{}", desk.screen());
     assert!(desk.flash().contains("approved"), "{}", desk.flash());
@@ -412,6 +416,16 @@ async fn the_desk_approves_a_job_submitted_at_bench_a_and_bench_a_shows_it_appro
         desk.flash()
     );
     assert!(!desk.waiting("JA-1"), "the queue no longer holds it");
+
+    // The second desk's decision on the same submission: refused, said why.
+    other.decide('x', "not so fast", "S400", "4444").await;
+    let e = other.dialog_error();
+    assert!(e.contains("already approved at the hub by S500"), "{e}");
+    other
+        .until("JA-1 gone from its queue too", |s| {
+            !s.queue.iter().any(|e| e.job == "JA-1")
+        })
+        .await;
 
     // Bench A shows it approved: the decision mirrored into its own chain.
     let job = wait_job(&store, "JA-1", "approved", |j| {
@@ -621,4 +635,110 @@ async fn the_hub_down_while_the_desk_reviews_loses_nothing_and_the_retry_is_reco
     .await;
     assert_eq!(job.reviews.last().unwrap().comment, "solder ball under U7");
     shop.hub.take().unwrap().stop().await;
+}
+
+/// The open submissions the database keeps (migration 4) are the ones the records
+/// say: built from the records already held when the migration runs, then kept by
+/// the trigger as records arrive; the same as the query over every record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_submissions_the_database_keeps_match_the_records() {
+    use traveler::hub::migrate::MIGRATIONS;
+    use traveler::hub::wire::OfferedRecord;
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_db(&admin).await;
+    let c = sql(&url).await;
+    // A hub at schema 3, as before this migration.
+    c.batch_execute(
+        "CREATE TABLE hub_schema (version integer PRIMARY KEY, name text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    for (v, name, text) in &MIGRATIONS[..3] {
+        c.batch_execute(text).await.unwrap();
+        c.execute(
+            "INSERT INTO hub_schema (version, name) VALUES ($1, $2)",
+            &[v, name],
+        )
+        .await
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    let review = |job: &str| Event::JobReviewed {
+        job: job.into(),
+        decision: traveler::domain::types::Decision::Rejected,
+        reviewer: "S500".into(),
+        reviewer_name: "x".into(),
+        comment: "redo".into(),
+    };
+    // Waiting; reviewed; reviewed then submitted again; aborted.
+    for job in ["W-1", "R-1", "RS-1", "A-1"] {
+        submitted_job(&store, job, "I300");
+    }
+    store.append_at(Utc::now(), "S500", review("R-1")).unwrap();
+    store.append_at(Utc::now(), "S500", review("RS-1")).unwrap();
+    submit(&store, "RS-1");
+    store
+        .append_at(
+            Utc::now(),
+            "T100",
+            Event::JobAborted {
+                job: "A-1".into(),
+                reason: "board scrapped".into(),
+            },
+        )
+        .unwrap();
+    let records: Vec<OfferedRecord> = store
+        .stored_events()
+        .map(|r| {
+            let r = r.unwrap();
+            OfferedRecord {
+                seq: r.record.seq,
+                hash: r.hash,
+                bytes: r.canonical,
+            }
+        })
+        .collect();
+    let pool = db::pool(&url).unwrap();
+    db::enrol(&pool, "BENCH-A", Kind::Bench, false)
+        .await
+        .unwrap();
+    let caller = db::Caller {
+        bench: "BENCH-A".into(),
+        kind: Kind::Bench,
+    };
+    let sid = store_id(&store);
+    let (before, after) = records.split_at(records.len() - 3);
+    db::ingest(&pool, &caller, &sid, before).await.unwrap();
+    let mut c2 = sql(&url).await;
+    traveler::hub::migrate::migrate(&mut c2).await.unwrap();
+    db::ingest(&pool, &caller, &sid, after).await.unwrap();
+
+    let kept: Vec<(String, i64)> = c
+        .query(
+            "SELECT job, seq FROM hub_open_submissions ORDER BY job",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let by_records: Vec<(String, i64)> = c
+        .query(
+            "SELECT r.job, max(r.seq) FROM hub_records r WHERE r.kind = 'job_submitted'
+             AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id
+                 AND l.job = r.job AND l.kind IN ('job_reviewed', 'job_aborted') AND l.seq > r.seq)
+             GROUP BY r.job ORDER BY r.job",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(kept, by_records);
+    let jobs: Vec<&str> = kept.iter().map(|(j, _)| j.as_str()).collect();
+    assert_eq!(jobs, ["RS-1", "W-1"]);
 }
