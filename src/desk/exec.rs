@@ -67,6 +67,7 @@ impl Executor {
                 Msg::Answer(request, Answer::Opened(opened))
             }
             Effect::Decide { request, req } => {
+                tracing::info!(store = %req.store_id, job = %req.job, seq = req.submitted_seq, decision = ?req.decision, by = %req.badge, "decision sent to the hub");
                 let r = send(&self.url, &self.token, self.ca.as_deref(), &req)
                     .await
                     .map_err(|e| match e {
@@ -80,6 +81,12 @@ impl Executor {
                         SendError::Protocol(p) => DecideTrouble::Unreachable(p),
                         SendError::Config(c) => DecideTrouble::Other(c),
                     });
+                match &r {
+                    Ok(reply) => {
+                        tracing::info!(job = %reply.job, hub_seq = reply.hub_seq, "decision recorded at the hub")
+                    }
+                    Err(e) => tracing::warn!(job = %req.job, "decision not recorded: {e:?}"),
+                }
                 Msg::Answer(request, Answer::Decided(r))
             }
         }

@@ -75,7 +75,9 @@ pub fn open(j: DeskJob) -> Result<OpenJob, OpenError> {
     });
     let traces = traces(&job, &records, &j);
     let no_instruction = instruction.is_none();
+    let behind = j.bench_seq.saturating_sub(j.hub_seq);
     Ok(OpenJob {
+        behind,
         bench: j.bench,
         store_id: j.store_id,
         submission,

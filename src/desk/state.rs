@@ -41,6 +41,9 @@ pub struct OpenJob {
     pub samples_pending: usize,
     /// The instruction text the job ran was not found at the hub.
     pub no_instruction: bool,
+    /// Records the bench reported holding that the hub has not received yet: a
+    /// newer submission of the job may be among them.
+    pub behind: u64,
     /// The bench's own review screen state, with the job folded from the hub's copy.
     pub review: ReviewState,
 }

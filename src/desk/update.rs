@@ -413,9 +413,19 @@ fn answered(s: &mut DeskState, id: RequestId, answer: Answer) -> Vec<Effect> {
                 }
             }
             if o.submission.is_none() {
+                let why = if o.behind > 0 {
+                    format!(
+                        "; bench {} has {} record(s) not synced yet",
+                        o.bench, o.behind
+                    )
+                } else {
+                    String::new()
+                };
                 s.flash(
                     FlashKind::Info,
-                    "Open to read: no submission of this job is waiting for a decision at the hub",
+                    format!(
+                        "Open to read: no submission of this job is waiting for a decision at the hub{why}"
+                    ),
                 );
             }
             s.open = Some(o);

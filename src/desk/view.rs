@@ -243,6 +243,15 @@ fn banner_lines(o: &OpenJob, theme: &Theme) -> Vec<Line<'static>> {
             d.comment
         )));
     }
+    if o.behind > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚠ bench {} holds {} record(s) the hub has not received yet: a newer submission may be among them",
+                o.bench, o.behind
+            ),
+            theme.warn(),
+        )));
+    }
     if o.samples_pending > 0 {
         lines.push(Line::from(Span::styled(
             format!(

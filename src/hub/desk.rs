@@ -200,9 +200,11 @@ async fn get_find(
     let c = db::client(&s.pool).await.map_err(unavailable)?;
     let rows = c
         .query(
-            "SELECT s.bench, r.store_id, r.job FROM hub_records r
-             JOIN hub_stores s ON s.store_id = r.store_id
-             WHERE r.kind = 'job_started' AND r.job = $1 ORDER BY s.bench, r.store_id",
+            // One index probe per store (hub_records_job leads with the store).
+            "SELECT s.bench, s.store_id, $1::text FROM hub_stores s
+             WHERE EXISTS (SELECT 1 FROM hub_records r WHERE r.store_id = s.store_id
+                 AND r.job = $1::text AND r.kind = 'job_started')
+             ORDER BY s.bench, s.store_id",
             &[&q.job.trim()],
         )
         .await
