@@ -501,3 +501,76 @@ fn the_filter_and_the_footer_follow_the_queue() {
     assert!(!footer(&s).contains(&"Enter"), "nothing to open");
     assert!(update(&mut s, Msg::Input(Action::Enter)).is_empty());
 }
+
+/// Samples follow a step's seal by a sync cycle: a record opened before they
+/// arrived is read again on the clock until it is whole, and a late answer for a
+/// record no longer shown changes nothing.
+#[test]
+fn an_open_record_missing_samples_is_read_again_until_whole() {
+    let mut s = desk(80, 24);
+    update(&mut s, Msg::Input(Action::Down));
+    let fx = update(&mut s, Msg::Input(Action::Enter));
+    let [Effect::Open { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let mut partial = hub_job();
+    let seal = partial.samples[0].seal_seq;
+    partial.samples.clear();
+    partial.samples_pending = vec![seal];
+    let o = open(partial).unwrap();
+    update(
+        &mut s,
+        Msg::Answer(*request, Answer::Opened(Ok(Box::new(o)))),
+    );
+    assert!(render(&s).contains("have not reached the hub yet"));
+    assert!(s.open.as_ref().unwrap().review.traces.is_empty());
+    let now = s.now;
+    assert!(update(&mut s, Msg::Tick(now + Duration::seconds(1))).is_empty());
+    let fx = update(&mut s, Msg::Tick(now + Duration::seconds(4)));
+    let [Effect::Open { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert!(
+        update(&mut s, Msg::Tick(now + Duration::seconds(5))).is_empty(),
+        "one read at a time"
+    );
+    update(
+        &mut s,
+        Msg::Answer(
+            *request,
+            Answer::Opened(Ok(Box::new(open(hub_job()).unwrap()))),
+        ),
+    );
+    assert_eq!(s.open.as_ref().unwrap().review.traces.len(), 1);
+    assert!(update(&mut s, Msg::Tick(now + Duration::seconds(30))).is_empty());
+
+    // Read again, then Esc before the answer: the queue stays on the screen.
+    let mut partial = hub_job();
+    partial.samples_pending = vec![seal];
+    let t = s.now;
+    let fx = update(&mut s, Msg::Input(Action::Command('r')));
+    let [Effect::Open { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    update(
+        &mut s,
+        Msg::Answer(
+            *request,
+            Answer::Opened(Ok(Box::new(open(partial).unwrap()))),
+        ),
+    );
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(10)));
+    let [Effect::Open { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    update(&mut s, Msg::Input(Action::Esc));
+    assert!(s.open.is_none());
+    update(
+        &mut s,
+        Msg::Answer(
+            *request,
+            Answer::Opened(Ok(Box::new(open(hub_job()).unwrap()))),
+        ),
+    );
+    assert!(s.open.is_none(), "a late re-read opens nothing");
+}

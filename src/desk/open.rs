@@ -89,6 +89,7 @@ pub fn open(j: DeskJob) -> Result<OpenJob, OpenError> {
             traces,
             ..ReviewState::default()
         },
+        read_at: None,
     })
 }
 

@@ -46,6 +46,16 @@ pub struct OpenJob {
     pub behind: u64,
     /// The bench's own review screen state, with the job folded from the hub's copy.
     pub review: ReviewState,
+    /// When the desk last had the hub's answer for it.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl OpenJob {
+    /// Something of the record is still on its way to the hub (samples of a sealed
+    /// step, records of the bench): the desk reads it again now and then.
+    pub fn incomplete(&self) -> bool {
+        self.samples_pending > 0 || self.behind > 0
+    }
 }
 
 /// Which field of the decision dialog has the keyboard.
@@ -99,6 +109,9 @@ pub enum Ask {
     Open,
     Find,
     Decide,
+    /// The open record read again (samples on their way): applies only while that
+    /// record is still the one shown.
+    Reread,
 }
 
 pub struct DeskState {

@@ -78,6 +78,9 @@ pub enum Effect {
     },
 }
 
+/// How often an open record still missing samples is read again.
+const REREAD_SECONDS: i64 = 3;
+
 /// The first read, when the desk starts.
 pub fn start(s: &mut DeskState) -> Vec<Effect> {
     vec![read_queue(s)]
@@ -93,7 +96,31 @@ pub fn update(s: &mut DeskState, msg: Msg) -> Vec<Effect> {
                     s.flash = None;
                 }
             }
-            Vec::new()
+            // Samples follow a step's seal by a sync cycle: an open record still
+            // missing some is read again every few seconds until it is whole.
+            let again = s.open.as_ref().filter(|o| {
+                o.incomplete()
+                    && o.read_at
+                        .is_some_and(|t| now - t >= Duration::seconds(REREAD_SECONDS))
+            });
+            match again {
+                Some(o) if !s.asking(&Ask::Open) && !s.asking(&Ask::Reread) => {
+                    let (store, job) = (
+                        o.store_id.clone(),
+                        o.review
+                            .open
+                            .as_ref()
+                            .map(|(j, _)| j.id.clone())
+                            .unwrap_or_default(),
+                    );
+                    vec![Effect::Open {
+                        request: s.ask(Ask::Reread),
+                        store_id: store,
+                        job,
+                    }]
+                }
+                _ => Vec::new(),
+            }
         }
         Msg::Resize(w, h) => {
             s.size = (w, h);
@@ -111,7 +138,7 @@ pub fn update(s: &mut DeskState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Answer(id, answer) => match s.requests.remove(&id) {
-            Some(_) => answered(s, id, answer),
+            Some(what) => answered(s, id, what, answer),
             None => Vec::new(),
         },
         Msg::Input(input) => input_msg(s, input),
@@ -371,7 +398,7 @@ fn modal_input(s: &mut DeskState, input: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-fn answered(s: &mut DeskState, id: RequestId, answer: Answer) -> Vec<Effect> {
+fn answered(s: &mut DeskState, id: RequestId, what: Ask, answer: Answer) -> Vec<Effect> {
     match answer {
         Answer::Queue(Ok(q)) => {
             s.link = match (&s.link, q.changes.listening) {
@@ -401,7 +428,12 @@ fn answered(s: &mut DeskState, id: RequestId, answer: Answer) -> Vec<Effect> {
                 .as_ref()
                 .filter(|was| was.store_id == o.store_id && same_job(was, &o))
                 .map(|was| (was.review.scroll, was.review.charts, was.review.chart_step));
+            if what == Ask::Reread && keep.is_none() {
+                // The record shown is another one now (or none).
+                return Vec::new();
+            }
             let mut o = o;
+            o.read_at = Some(s.now);
             match keep {
                 Some((scroll, charts, step)) => {
                     o.review.scroll = scroll;
@@ -412,7 +444,7 @@ fn answered(s: &mut DeskState, id: RequestId, answer: Answer) -> Vec<Effect> {
                     o.review.chart_step = o.review.traces.first().map_or(0, |t| t.step as usize);
                 }
             }
-            if o.submission.is_none() {
+            if o.submission.is_none() && keep.is_none() {
                 let why = if o.behind > 0 {
                     format!(
                         "; bench {} has {} record(s) not synced yet",
@@ -430,6 +462,7 @@ fn answered(s: &mut DeskState, id: RequestId, answer: Answer) -> Vec<Effect> {
             }
             s.open = Some(o);
         }
+        Answer::Opened(Err(_)) if what == Ask::Reread => {}
         Answer::Opened(Err(t)) => {
             if t.unreachable {
                 unreachable(s, t.text.clone());
