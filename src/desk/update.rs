@@ -348,23 +348,18 @@ fn modal_input(s: &mut DeskState, input: Action) -> Vec<Effect> {
                     }
                 }
                 Some(Cmd::Next) => {
-                    // Enter moves on to the first field still empty; on a full
-                    // form it sends. The hub says what is missing or wrong.
-                    let empty = [
-                        (Field::Comment, d.comment.trimmed().is_empty()),
-                        (Field::Badge, d.badge.trimmed().is_empty()),
-                        (Field::Pin, d.pin.value.is_empty()),
-                    ];
-                    if d.focus != Field::Pin
-                        && let Some((f, _)) = empty
-                            .iter()
-                            .skip_while(|(f, _)| *f != d.focus)
-                            .skip(1)
-                            .find(|(_, e)| *e)
-                            .or_else(|| empty.iter().find(|(_, e)| *e))
-                    {
-                        d.focus = *f;
-                        return Vec::new();
+                    // Enter goes on to the next field, and on the PIN sends: what is
+                    // missing or wrong, the hub says (no rule is decided here).
+                    match d.focus {
+                        Field::Comment => {
+                            d.focus = Field::Badge;
+                            return Vec::new();
+                        }
+                        Field::Badge => {
+                            d.focus = Field::Pin;
+                            return Vec::new();
+                        }
+                        Field::Pin => {}
                     }
                     let req = ReviewRequest {
                         store_id: d.store_id.clone(),
@@ -620,5 +615,101 @@ pub fn refusal_text(r: &ReviewRefusal) -> String {
             failures: Some(n), ..
         } => format!("Refused: {r} (wrong PIN {n} in a row)"),
         _ => format!("Refused: {r}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn refusals_say_what_to_do_next() {
+        let until = Utc.with_ymd_and_hms(2026, 12, 1, 14, 30, 0).unwrap();
+        let pin = |failures, locked_until| ReviewRefusal::Pin {
+            badge: "S500".into(),
+            message: "wrong PIN for S500".into(),
+            failures,
+            locked_until,
+        };
+        let cases = [
+            (
+                ReviewRefusal::NotReceived {
+                    store_id: "s1".into(),
+                    seq: 9,
+                },
+                "once the bench has synced",
+            ),
+            (pin(Some(2), None), "(wrong PIN 2 in a row)"),
+            (
+                pin(Some(5), Some(until)),
+                "badge S500 is locked until 14:30 UTC",
+            ),
+            (pin(None, Some(until)), "locked until 14:30 UTC"),
+            (
+                ReviewRefusal::DecidedAtHub {
+                    job: "J".into(),
+                    hub_seq: 4,
+                    decision: Decision::Approved,
+                    reviewer: "S400".into(),
+                },
+                "already approved at the hub by S400",
+            ),
+        ];
+        for (r, want) in cases {
+            let t = refusal_text(&r);
+            assert!(t.starts_with("Refused: "), "{t}");
+            assert!(t.contains(want), "{t} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn enter_goes_field_by_field_and_sends_on_the_pin() {
+        let mut s = DeskState::new("http://hub", Utc::now());
+        s.modal = Some(Modal::Decide(Box::new(DecideDialog {
+            decision: Decision::Approved,
+            store_id: "s1".into(),
+            bench: "B".into(),
+            job: "J".into(),
+            submitted_seq: 3,
+            submitted_hash: "ab".into(),
+            comment: TextField::new("Comment"),
+            badge: TextField::new("Badge"),
+            pin: TextField::masked("PIN"),
+            focus: Field::Comment,
+            error: None,
+            waiting: None,
+            tried_unanswered: false,
+        })));
+        let focus = |s: &DeskState| match &s.modal {
+            Some(Modal::Decide(d)) => d.focus,
+            _ => panic!("no dialog"),
+        };
+        for c in "ok".chars() {
+            update(&mut s, Msg::Input(Action::Char(c)));
+        }
+        assert!(update(&mut s, Msg::Input(Action::Enter)).is_empty());
+        assert_eq!(focus(&s), Field::Badge);
+        for c in "S500".chars() {
+            update(&mut s, Msg::Input(Action::Char(c)));
+        }
+        update(&mut s, Msg::Input(Action::BackTab));
+        assert_eq!(focus(&s), Field::Comment);
+        update(&mut s, Msg::Input(Action::Tab));
+        update(&mut s, Msg::Input(Action::Tab));
+        assert_eq!(focus(&s), Field::Pin);
+        update(&mut s, Msg::Input(Action::Char('5')));
+        let fx = update(&mut s, Msg::Input(Action::Enter));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Decide { req, .. }] if req.comment == "ok" && req.badge == "S500" && req.pin == "5"),
+            "{fx:?}"
+        );
+        // Waiting for the hub: nothing typed changes what was sent.
+        assert!(update(&mut s, Msg::Input(Action::Enter)).is_empty());
+        update(&mut s, Msg::Input(Action::Char('x')));
+        let Some(Modal::Decide(d)) = &s.modal else {
+            panic!("no dialog")
+        };
+        assert_eq!(d.pin.value, "5");
     }
 }
