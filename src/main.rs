@@ -96,7 +96,14 @@ fn main() -> ExitCode {
         // The read commands: answered by the running bench application when there
         // is one, else on the store directly (src/local/).
         Some(Command::Export(a)) => local(Read::Export(a.local.clone()), &a.local.store, wi),
-        Some(Command::History(a)) => local(Read::History(a.local.clone()), &a.local.store, wi),
+        Some(Command::History(a)) => {
+            // The configured hub is asked first (a short timeout), so the board's
+            // jobs at every bench count, as at StartJob; the store is read after.
+            let mut h = a.local.clone();
+            h.shop =
+                traveler::hub::boards::configured_answer(args.app.config.as_deref(), &h.serial);
+            local(Read::History(h), &a.local.store, wi)
+        }
         Some(Command::WhereUsed(a)) => {
             local(Read::WhereUsed(a.local.clone()), &a.local.store, None)
         }

@@ -468,6 +468,34 @@ fn release_run_edit_greyed_release_b_a_finishes_on_a_new_job_on_b() {
     assert!(b.contains("WI-CHIP-001 rev B, released"), "{b}");
     assert!(!b.contains("superseded"), "{b}");
 
+    // The spreadsheet names the release of each job's revision too.
+    let csv_dir = shop.dir.path().join("csv");
+    shop.ok(
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            csv_dir.to_str().unwrap(),
+        ],
+        "",
+    );
+    let mut jobs = csv::Reader::from_path(csv_dir.join("jobs.csv")).unwrap();
+    let header = jobs.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = jobs.records().map(Result::unwrap).collect();
+    let row = |job: &str| rows.iter().find(|r| &r[col("job")] == job).unwrap();
+    for (job, reason) in [(&job_a, "ECO-0001"), (&job_b, "ECO-0002")] {
+        let r = row(job);
+        assert_eq!(&r[col("instruction_released_by")], "E1", "{r:?}");
+        assert_eq!(&r[col("instruction_released_by_name")], "Eva Berg", "{r:?}");
+        assert!(
+            r[col("instruction_release_reason")].contains(reason),
+            "{r:?}"
+        );
+        assert!(!r[col("instruction_released_utc")].is_empty(), "{r:?}");
+    }
+
     // The JSON export carries both texts once each and verifies.
     let json = shop.dir.path().join("export.json");
     shop.ok(&["export", "--out", json.to_str().unwrap()], "");

@@ -381,6 +381,7 @@ fn start_screen_greys_what_the_person_may_not_run() {
         part: "PCA-1001".into(),
         rev: "C".into(),
         alloys: vec!["SAC305".into()],
+        ..Default::default()
     });
     f.fields[2].suggested = true;
     f.focus = StartForm::LIST;
@@ -599,6 +600,7 @@ fn trace_lookup_screen() {
         submitted: None,
         finished: None,
         counts_as_cycle: true,
+        bench: None,
     };
     let mut l = LookupState::default();
     l.query.value = "SN-4471".into();
@@ -618,6 +620,7 @@ fn trace_lookup_screen() {
                     "BENCH-7-20261123-100000".into(),
                 ],
             }],
+            scope: None,
         }),
         uses: Vec::new(),
     });

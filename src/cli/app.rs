@@ -116,10 +116,12 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
     };
     let tasks_store = store.clone();
     let tasks_library = library.clone();
-    let exec = Executor::new(
-        crate::core::Core::new(store, library, &settings.bench),
-        settings.export_dir.clone(),
-    );
+    let mut core = crate::core::Core::new(store, library, &settings.bench);
+    // With a hub, rework-cycle limits and board history count every bench's jobs.
+    if let Some(hub) = settings.hub.clone() {
+        core = core.with_boards(Arc::new(crate::hub::boards::HubBoards::new(hub)));
+    }
+    let exec = Executor::new(core, settings.export_dir.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

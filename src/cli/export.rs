@@ -79,6 +79,11 @@ pub struct HistoryArgs {
     pub json: bool,
     #[command(flatten)]
     pub store: StoreDir,
+    /// What the configured hub answered about the board, asked before the store
+    /// is read (by `main`, so the running application never waits on it).
+    #[arg(skip)]
+    #[serde(default)]
+    pub shop: Option<crate::domain::board::HubAnswer>,
 }
 
 #[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -346,7 +351,27 @@ pub fn history(
     con: &mut Console<'_>,
 ) -> anyhow::Result<i32> {
     let library = crate::core::library_with_archive(store, &library(instructions));
-    let h = match queries::board_history(store, &library, &args.serial) {
+    let h = match &args.shop {
+        // With a hub: counted as the rework-cycle limits count (every bench's jobs,
+        // each once), saying where.
+        Some(answer) => {
+            let core = crate::core::Core::new(
+                store.clone(),
+                std::sync::Arc::new(library.clone()),
+                &store.identity().bench,
+            );
+            let counted = match core.count_board(args.serial.trim(), answer.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    writeln!(con.err, "error: {e}")?;
+                    return Ok(1);
+                }
+            };
+            queries::counted_board_history(store, &library, &counted)
+        }
+        None => queries::board_history(store, &library, &args.serial),
+    };
+    let h = match h {
         Ok(h) => h,
         Err(e) => return Ok(fail(&e, con.err)),
     };
@@ -358,10 +383,19 @@ pub fn history(
     }
     if h.jobs.is_empty() {
         writeln!(out, "no jobs on board {}", args.serial)?;
+        if let Some(scope) = &h.scope {
+            writeln!(out, "{scope}")?;
+        }
         return Ok(0);
     }
     writeln!(out, "Board {}: {} job(s)", h.serial, h.jobs.len())?;
-    let mut jobs = CliTable::new(&[
+    // Asked of the hub too: where it was counted, and each job's bench.
+    let shop = h.scope.is_some();
+    if let Some(scope) = &h.scope {
+        writeln!(out, "{scope}")?;
+    }
+    let headers = [
+        "bench",
         "job",
         "instruction",
         "status",
@@ -370,9 +404,11 @@ pub fn history(
         "finished (UTC)",
         "refdes",
         "procedures",
-    ]);
+    ];
+    let mut jobs = CliTable::new(if shop { &headers[..] } else { &headers[1..] });
     for j in &h.jobs {
-        jobs.row([
+        let row = [
+            j.bench.clone().unwrap_or_else(|| "this bench".into()),
             j.job.clone(),
             format!("{} rev {}", j.instruction_id, j.instruction_rev),
             j.status.as_str().replace('_', " "),
@@ -385,7 +421,8 @@ pub fn history(
             } else {
                 j.procedures.join("; ")
             },
-        ]);
+        ];
+        jobs.row(row.into_iter().skip(usize::from(!shop)));
     }
     jobs.write_width(out, con.width)?;
     writeln!(out, "\nRework cycles per location:")?;

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::domain::board::{self, BoardJob, CountedHistory, HubAnswer, HubMissing, HubUnavailable};
 use crate::domain::command::{
     CheckKind, CheckpointPlan, Command, JobPlan, LotPlan, NewRelease, Rejection, StepPlan,
 };
 use crate::domain::decide::{AttemptThermal, ReleaseFacts, Situation, StartFacts, decide};
 use crate::domain::event::{Event, Record};
-use crate::domain::job::{Job, JobStatus, sample_stream};
+use crate::domain::job::{Job, sample_stream};
 use crate::domain::person::{Person, Roster};
 use crate::domain::policy::PriorJob;
 use crate::domain::release::Standing;
@@ -78,11 +79,22 @@ impl Accepted {
     }
 }
 
+/// Where a bench learns a board's jobs at every other bench: the shop hub
+/// (`hub::boards::HubBoards`). Called before a decision, never while the store's
+/// decision lock is held, and it answers within its own short timeout whatever the
+/// network does: the bench never hangs on the hub.
+pub trait BoardLookup: Send + Sync {
+    fn board(&self, serial: &str) -> HubAnswer;
+}
+
 #[derive(Clone)]
 pub struct Core {
     pub store: Store,
     pub library: Arc<Library>,
     pub bench: String,
+    /// The shop hub's board history; none: this bench counts its own jobs only
+    /// (and its records say so).
+    pub boards: Option<Arc<dyn BoardLookup>>,
 }
 
 impl Core {
@@ -91,7 +103,91 @@ impl Core {
             store,
             library,
             bench: bench.to_string(),
+            boards: None,
         }
+    }
+
+    /// The same core, counting boards' jobs across the shop through `boards`.
+    pub fn with_boards(mut self, boards: Arc<dyn BoardLookup>) -> Core {
+        self.boards = Some(boards);
+        self
+    }
+
+    /// Asks the hub about a board (or says why it was not asked). Network I/O:
+    /// never call it while holding the decision lock.
+    pub fn ask_hub(&self, serial: &str) -> HubAnswer {
+        match &self.boards {
+            None => Err(HubUnavailable {
+                why: HubMissing::NotConfigured,
+                detail: String::new(),
+            }),
+            // Nothing to ask (the start is refused for the missing serial anyway).
+            Some(_) if serial.trim().is_empty() => Err(HubUnavailable {
+                why: HubMissing::Unusable,
+                detail: "no board serial to ask about".into(),
+            }),
+            Some(b) => {
+                let answer = b.board(serial);
+                if let Err(e) = &answer {
+                    tracing::info!(serial, "board history at this bench only: {e}");
+                }
+                answer
+            }
+        }
+    }
+
+    /// A board's earlier jobs across the shop (the hub asked first, then this
+    /// store read), counted by the rule the limits use.
+    pub fn board_history(&self, serial: &str) -> Result<CountedHistory, Rejection> {
+        let hub = self.ask_hub(serial);
+        self.count_board(serial, hub)
+    }
+
+    /// The counting rule on what the hub said and what this store holds now.
+    pub fn count_board(&self, serial: &str, hub: HubAnswer) -> Result<CountedHistory, Rejection> {
+        let here = self.store.identity().store_id.clone();
+        let mut local = Vec::new();
+        for id in self.store.jobs_by_serial(serial).map_err(store_error)? {
+            let Some(job) = self.job(&id)? else {
+                continue;
+            };
+            let mut b = BoardJob::of(&job, &job.bench, &here);
+            if b.procedures.is_empty() {
+                b.procedures = self.recorded_procedures(&job)?;
+            }
+            local.push(b);
+        }
+        let mut counted = board::count(serial, &here, local, hub);
+        for j in counted.jobs.iter_mut().filter(|j| j.procedures.is_empty()) {
+            // Another bench's job older than the procedures jobs carry: the text it
+            // ran, by hash, where this bench holds it, else today's by id.
+            j.procedures = self.procedures_by_text(&j.instruction_hash, &j.instruction_id);
+            if j.procedures.is_empty() {
+                tracing::warn!(
+                    job = %j.job,
+                    bench = %j.bench,
+                    "procedures of a job elsewhere are unknown here: it counts against no limit"
+                );
+            }
+        }
+        Ok(counted)
+    }
+
+    /// Procedures of the instruction text `hash` (folder or archive), else of
+    /// today's instruction `id`; empty when neither is known here.
+    fn procedures_by_text(&self, hash: &str, id: &str) -> Vec<String> {
+        if let Some(i) = self.library.instructions.iter().find(|i| i.hash == hash) {
+            return i.procedure_refs();
+        }
+        if let Ok(Some(a)) = self.store.archived_instruction(hash)
+            && let Ok(i) = archived_instruction(&a)
+        {
+            return i.procedure_refs();
+        }
+        self.library
+            .instruction(id)
+            .map(Instruction::procedure_refs)
+            .unwrap_or_default()
     }
 
     /// Decides and, when accepted, appends. Exactly one answer per request.
@@ -101,7 +197,13 @@ impl Core {
 
     pub fn execute_at(&self, request: Request, now: DateTime<Utc>) -> Answer {
         let id = request.id;
-        let result = self.run(request, now);
+        // The hub is asked before the decision lock is taken: a slow hub delays
+        // this start only, never another bench task's decision.
+        let hub = match &request.command {
+            Command::StartJob(new) => Some(self.ask_hub(new.board_serial.trim())),
+            _ => None,
+        };
+        let result = self.run(request, now, hub);
         if let Err(r) = &result {
             tracing::info!(request = id.0, "refused: {r}");
         }
@@ -111,7 +213,12 @@ impl Core {
         }
     }
 
-    fn run(&self, req: Request, now: DateTime<Utc>) -> Result<Accepted, Rejection> {
+    fn run(
+        &self,
+        req: Request,
+        now: DateTime<Utc>,
+        hub: Option<HubAnswer>,
+    ) -> Result<Accepted, Rejection> {
         // Load → decide → append is one step on this store, whichever Core clone or
         // task asks (the bench's write worker, the hub sync task's mirror): no
         // decision is taken on a state another one is about to change.
@@ -162,7 +269,7 @@ impl Core {
             _ => (None, None),
         };
         let start = match command {
-            Command::StartJob(new) => Some(self.start_facts(new, now)?),
+            Command::StartJob(new) => Some(self.start_facts(new, now, hub)?),
             _ => None,
         };
         let release = match command {
@@ -326,46 +433,44 @@ impl Core {
             .map_err(store_error)
     }
 
-    /// Earlier jobs on a board, for the rework-cycle limits: their procedures as
-    /// recorded (or as archived), never as today's folder says.
+    /// Earlier jobs on a board at this bench, for the rework-cycle limits: their
+    /// procedures as recorded (or as archived), never as today's folder says.
     pub fn prior_jobs(&self, serial: &str) -> Result<Vec<PriorJob>, Rejection> {
-        let mut out = Vec::new();
-        for id in self.store.jobs_by_serial(serial).map_err(store_error)? {
-            let Some(job) = self.job(&id)? else {
-                continue;
-            };
-            let procedures = if job.procedures.is_empty() {
-                // Written before jobs carried them: the text the job ran says.
-                self.instruction_for(&job)
-                    .map(|i| i.procedure_refs())
-                    .or_else(|_| {
-                        self.library
-                            .instruction(&job.instruction_id)
-                            .map(Instruction::procedure_refs)
-                            .ok_or_else(|| Rejection::InstructionUnavailable {
-                                id: job.instruction_id.clone(),
-                                hash: job.instruction_hash.clone(),
-                            })
-                    })?
-            } else {
-                job.procedures.clone()
-            };
-            // An aborted job counts only if it got past its first step.
-            let counts =
-                job.status != JobStatus::Aborted || job.steps.iter().any(|s| s.completed.is_some());
-            out.push(PriorJob {
-                refdes: job.refdes.clone(),
-                procedures,
-                counts,
-            });
+        let counted = self.count_board(
+            serial,
+            Err(HubUnavailable {
+                why: HubMissing::NotConfigured,
+                detail: String::new(),
+            }),
+        )?;
+        Ok(board::prior_jobs(&counted))
+    }
+
+    /// A job's procedures as recorded, else from the text it ran, else from
+    /// today's instruction of its id.
+    fn recorded_procedures(&self, job: &Job) -> Result<Vec<String>, Rejection> {
+        if !job.procedures.is_empty() {
+            return Ok(job.procedures.clone());
         }
-        Ok(out)
+        // Written before jobs carried them: the text the job ran says.
+        self.instruction_for(job)
+            .map(|i| i.procedure_refs())
+            .or_else(|_| {
+                self.library
+                    .instruction(&job.instruction_id)
+                    .map(Instruction::procedure_refs)
+                    .ok_or_else(|| Rejection::InstructionUnavailable {
+                        id: job.instruction_id.clone(),
+                        hash: job.instruction_hash.clone(),
+                    })
+            })
     }
 
     fn start_facts(
         &self,
         new: &crate::domain::command::NewJob,
         now: DateTime<Utc>,
+        hub: Option<HubAnswer>,
     ) -> Result<StartFacts, Rejection> {
         let ins = self
             .library
@@ -404,7 +509,17 @@ impl Core {
         };
         let releases = self.store.releases().map_err(store_error)?;
         let standing = Standing::of(&releases, ins.id(), ins.revision(), &ins.hash);
+        // This store's jobs as stored now (under the decision lock), with what the
+        // hub said before the lock was taken.
+        let hub = hub.unwrap_or_else(|| {
+            Err(HubUnavailable {
+                why: HubMissing::NotConfigured,
+                detail: String::new(),
+            })
+        });
+        let counted = self.count_board(new.board_serial.trim(), hub)?;
         Ok(StartFacts {
+            history: Some(counted.record()),
             standing,
             job,
             bench: self.bench.clone(),
@@ -412,7 +527,7 @@ impl Core {
             revision: ins.revision().to_string(),
             hash: ins.hash.clone(),
             step_count: ins.spec.steps.len() as u32,
-            prior: self.prior_jobs(&new.board_serial)?,
+            prior: board::prior_jobs(&counted),
             archive,
         })
     }

@@ -42,6 +42,9 @@ pub struct StartFacts {
     pub archive: Option<(String, String)>,
     /// Where the instruction's text stands against its releases.
     pub standing: Standing,
+    /// Where `prior` was counted (every bench through the hub, or this bench only
+    /// and why): recorded with the job. `None` records nothing (older callers).
+    pub history: Option<super::board::CountedRecord>,
 }
 
 /// What releasing a file needs to know, loaded by the core: the file checked as
@@ -624,6 +627,17 @@ fn start_job(s: &Situation<'_>, new: &NewJob, now: DateTime<Utc>) -> Decided {
         events.push(Event::StepStarted {
             job: f.job.clone(),
             step: 0,
+        });
+    }
+    // What the limits above counted, and where: the record says so.
+    if let Some(h) = &f.history {
+        events.push(Event::BoardHistoryCounted {
+            job: f.job.clone(),
+            board_serial: new.board_serial.trim().to_string(),
+            jobs: h.jobs,
+            benches: h.benches,
+            elsewhere: h.elsewhere,
+            scope: h.scope.clone(),
         });
     }
     Ok(events)

@@ -1053,6 +1053,7 @@ fn start_job_table() {
         prior: vec![],
         archive: Some(("WI.toml".into(), "id = \"WI\"".into())),
         standing: Standing::Released(Box::new(released("A", "h"))),
+        history: None,
     };
     let new = |serial: &str, approval: &str| {
         Command::StartJob(Box::new(NewJob {
@@ -1220,6 +1221,7 @@ fn start_job_needs_the_released_revision_table() {
             prior: vec![],
             archive: None,
             standing,
+            history: None,
         };
         let s = Situation {
             policy: Some(&policy),

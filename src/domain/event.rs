@@ -363,6 +363,34 @@ pub enum Event {
         hub_seq: u64,
         hub_hash: String,
     },
+    /// A record of the shop hub's own chain that every bench follows (the shop
+    /// roster, locks, releases, the shop policy: `hub_records::for_benches`), copied
+    /// into this chain verbatim: `record` holds the hub record's exact canonical
+    /// bytes, whose hash under `hub_seq` is `hub_hash` (checked before it is
+    /// appended, and again by `verify --hub`). It takes effect here as if it had
+    /// happened here, with the hub record's actor and time.
+    HubRecordMirrored {
+        hub_seq: u64,
+        hub_hash: String,
+        /// The hub record's canonical bytes (JSON text), never re-encoded: a later
+        /// build's types must not change what is hashed.
+        record: String,
+    },
+    /// Saved with every new job (#16): where the board's earlier jobs were counted
+    /// for its rework-cycle limits and history — every bench's verified copy at the
+    /// hub as of a time (naming the head of each store counted), or this bench only,
+    /// and why. Records without one are of jobs started before traveler asked the hub.
+    BoardHistoryCounted {
+        job: String,
+        board_serial: String,
+        /// Earlier jobs on the board counted, each job once wherever it was seen.
+        jobs: u32,
+        /// The benches they were done at.
+        benches: u32,
+        /// Of them, the jobs recorded by other benches (the hub's copies).
+        elsewhere: u32,
+        scope: super::board::HistoryScope,
+    },
 }
 
 /// A badge a roster import left alone, and why.
@@ -509,7 +537,8 @@ impl Event {
             | ComponentRemoved { job, .. }
             | ComponentInstalled { job, .. }
             | ReviewDecided { job, .. }
-            | ReviewMirrored { job, .. } => Some(job),
+            | ReviewMirrored { job, .. }
+            | BoardHistoryCounted { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -578,6 +607,8 @@ impl Event {
             ReviewDecided { .. } => "review_decided",
             RosterImported { .. } => "roster_imported",
             ReviewMirrored { .. } => "review_mirrored",
+            HubRecordMirrored { .. } => "hub_record_mirrored",
+            BoardHistoryCounted { .. } => "board_history_counted",
         }
     }
 }

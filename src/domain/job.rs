@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::component::ComponentAction;
 use super::event::{
@@ -11,7 +11,7 @@ use super::event::{
 };
 use super::types::{CheckResult, Decision, Meaning, ProductClass};
 
-#[derive(Serialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     InProgress,
@@ -294,6 +294,10 @@ pub struct Job {
     #[serde(skip)]
     pub timeline: Vec<Happening>,
     pub last_event_seq: u64,
+    /// Where the board's earlier jobs were counted when this job started (absent in
+    /// jobs started before traveler recorded it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board_history: Option<super::board::CountedRecord>,
 }
 
 impl Job {
@@ -376,6 +380,7 @@ impl Job {
             submitted: None,
             finished: None,
             abort_reason: None,
+            board_history: None,
             components: Vec::new(),
             timeline: Vec::new(),
             last_event_seq: rec.seq,
@@ -719,6 +724,20 @@ impl Job {
             Event::InstructionArchived { hash, .. } if !self.archived.contains(hash) => {
                 self.archived.push(hash.clone());
             }
+            Event::BoardHistoryCounted {
+                jobs,
+                benches,
+                elsewhere,
+                scope,
+                ..
+            } => {
+                self.board_history = Some(super::board::CountedRecord {
+                    jobs: *jobs,
+                    benches: *benches,
+                    elsewhere: *elsewhere,
+                    scope: scope.clone(),
+                });
+            }
             _ => {}
         }
     }
@@ -1028,6 +1047,16 @@ fn describe(event: &Event) -> (Option<u32>, String) {
                     Decision::Rejected => "rejected",
                 }
             ),
+        ),
+        BoardHistoryCounted {
+            jobs,
+            benches,
+            elsewhere,
+            scope,
+            ..
+        } => (
+            None,
+            super::board::scope_text(scope, *jobs, *benches, *elsewhere),
         ),
         other => (None, other.kind().replace('_', " ")),
     }

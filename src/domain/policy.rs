@@ -55,12 +55,24 @@ pub struct InstructionFacts {
 }
 
 /// An earlier job on the same board, for rework-cycle limits.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct PriorJob {
     pub refdes: Vec<String>,
     pub procedures: Vec<String>,
     /// Aborted before anything was done to the board: does not count as a cycle.
     pub counts: bool,
+    /// The bench that recorded it, when that is another bench than this one (the
+    /// hub's copy of its chain): a refusal names it.
+    pub elsewhere: Option<String>,
+    /// The job's id in the store that recorded it.
+    pub job: String,
+}
+
+/// A job at another bench that a rework-cycle limit counted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CountedElsewhere {
+    pub bench: String,
+    pub job: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -93,6 +105,9 @@ pub enum Refusal {
         cycles: u32,
         max: u32,
         description: String,
+        /// The cycles counted from other benches' records (through the hub).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        elsewhere: Vec<CountedElsewhere>,
     },
     RoleMissing {
         role: Role,
@@ -141,10 +156,26 @@ impl fmt::Display for Refusal {
                 cycles,
                 max,
                 description,
-            } => write!(
-                f,
-                "{refdes} already reworked {cycles} time(s); limit {max} ({description})"
-            ),
+                elsewhere,
+            } => {
+                write!(f, "{refdes} already reworked {cycles} time(s)")?;
+                if !elsewhere.is_empty() {
+                    // Grouped by bench, in the order they were counted.
+                    let mut benches: Vec<(&str, Vec<&str>)> = Vec::new();
+                    for e in elsewhere {
+                        match benches.iter_mut().find(|(b, _)| *b == e.bench) {
+                            Some((_, jobs)) => jobs.push(&e.job),
+                            None => benches.push((&e.bench, vec![&e.job])),
+                        }
+                    }
+                    let parts: Vec<String> = benches
+                        .iter()
+                        .map(|(b, jobs)| format!("{} at {b}: {}", jobs.len(), jobs.join(", ")))
+                        .collect();
+                    write!(f, " ({})", parts.join("; "))?;
+                }
+                write!(f, "; limit {max} ({description})")
+            }
             Refusal::RoleMissing { role } => write!(f, "needs the {role} role"),
             Refusal::OwnWork => write!(f, "nobody may inspect or review their own work"),
             Refusal::NotPerformer { performer } => {
@@ -265,17 +296,27 @@ pub fn rework_limit_refusals(
             continue;
         }
         for location in refdes {
-            let cycles = prior
+            let counted: Vec<&PriorJob> = prior
                 .iter()
                 .filter(|j| j.counts && j.refdes.iter().any(|r| r.eq_ignore_ascii_case(location)))
                 .filter(|j| j.procedures.iter().any(limited))
-                .count() as u32;
+                .collect();
+            let cycles = counted.len() as u32;
             if cycles >= limit.max_cycles {
                 out.push(Refusal::ReworkLimit {
                     refdes: location.clone(),
                     cycles,
                     max: limit.max_cycles,
                     description: limit.description.clone(),
+                    elsewhere: counted
+                        .iter()
+                        .filter_map(|j| {
+                            j.elsewhere.as_ref().map(|bench| CountedElsewhere {
+                                bench: bench.clone(),
+                                job: j.job.clone(),
+                            })
+                        })
+                        .collect(),
                 });
             }
         }
@@ -659,6 +700,7 @@ mod tests {
             refdes: vec![refdes.into()],
             procedures: vec!["7711 ORG-8.1".into()],
             counts,
+            ..PriorJob::default()
         };
         let u7 = vec!["U7".to_string()];
         let cases: Vec<(&str, ProductClass, Vec<PriorJob>, usize)> = vec![
@@ -701,6 +743,54 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_rework_limit_reached_with_jobs_at_other_benches_names_them() {
+        let p = policy();
+        let job = |bench: Option<&str>, id: &str| PriorJob {
+            refdes: vec!["U7".into()],
+            procedures: vec!["7711 ORG-8.1".into()],
+            counts: true,
+            elsewhere: bench.map(str::to_string),
+            job: id.into(),
+        };
+        let u7 = vec!["U7".to_string()];
+        let why = rework_limit_refusals(
+            &p,
+            &bga(),
+            ProductClass::Class3,
+            &u7,
+            &[job(Some("BENCH-A"), "A-1"), job(None, "B-1")],
+        );
+        assert_eq!(
+            why,
+            vec![Refusal::ReworkLimit {
+                refdes: "U7".into(),
+                cycles: 2,
+                max: 2,
+                description: "BGA location".into(),
+                elsewhere: vec![CountedElsewhere {
+                    bench: "BENCH-A".into(),
+                    job: "A-1".into()
+                }],
+            }]
+        );
+        assert_eq!(
+            why[0].to_string(),
+            "U7 already reworked 2 time(s) (1 at BENCH-A: A-1); limit 2 (BGA location)"
+        );
+        let local_only = rework_limit_refusals(
+            &p,
+            &bga(),
+            ProductClass::Class3,
+            &u7,
+            &[job(None, "B-0"), job(None, "B-1")],
+        );
+        assert_eq!(
+            local_only[0].to_string(),
+            "U7 already reworked 2 time(s); limit 2 (BGA location)"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! lot_refusals.csv, excursions.csv (with who acknowledged and when), deviations.csv
 //! (the domain's deviations summary), actions.csv (every action with who and when, in
 //! time order), and samples.csv when asked. `step_no` is 1-based, as the technician
-//! saw it.
+//! saw it. jobs.csv names the release of each job's instruction text (when, by whom,
+//! why) in its last columns.
 //!
 //! What a spreadsheet needs, and JSON does not:
 //! - times as `2026-12-01 07:30:00` in UTC (columns named `…_utc`), which every
@@ -29,6 +30,7 @@ use tracing::info;
 
 use crate::domain::deviations::deviations_summary;
 use crate::domain::job::{Attempt, Job};
+use crate::domain::release::ReleaseBook;
 use crate::instruction::Library;
 use crate::private_fs;
 use crate::store::Store;
@@ -80,6 +82,12 @@ const JOBS: &[&str] = &[
     "last_event_seq",
     "deviations",
     "deviations_summary",
+    // Which release the instruction text was (blank: run unreleased, where releases
+    // were not required). Appended: earlier columns keep their places.
+    "instruction_released_utc",
+    "instruction_released_by",
+    "instruction_released_by_name",
+    "instruction_release_reason",
 ];
 const STEPS: &[&str] = &[
     "job",
@@ -334,6 +342,7 @@ pub fn write_csv(
         },
     };
     let names = super::cfx::roster(store)?;
+    let releases = store.releases()?;
     let head = store.chain_head();
     for id in scope.job_ids(store)? {
         let id = id?;
@@ -341,7 +350,7 @@ pub fn write_csv(
             continue;
         };
         let procedures = job_procedures(library, bundle.instruction).join("; ");
-        write_job(&mut t, &bundle, &procedures, &names)?;
+        write_job(&mut t, &bundle, &procedures, &names, &releases)?;
         summary.events += bundle.records.len() as u64;
         if let Some(w) = t.samples.as_mut() {
             for (step, state) in bundle.job.steps.iter().enumerate() {
@@ -399,8 +408,10 @@ fn write_job(
     bundle: &JobBundle<'_>,
     procedures: &str,
     names: &HashMap<String, String>,
+    releases: &ReleaseBook,
 ) -> Result<()> {
     let job: &Job = &bundle.job;
+    let release = releases.by_hash(&job.instruction_hash);
     let name = |badge: &str| -> &str {
         names
             .get(badge)
@@ -449,6 +460,10 @@ fn write_job(
         } else {
             summary.headline()
         },
+        &opt(release.map(|r| utc(&r.effective))),
+        release.map_or("", |r| r.by.as_str()),
+        release.map_or("", |r| r.by_name.as_str()),
+        release.map_or("", |r| r.reason.as_str()),
     ])?;
 
     for (i, s) in job.steps.iter().enumerate() {

@@ -342,6 +342,12 @@ pub fn job_report_with(
         ("Finished (UTC)", opt_when(job.finished.as_ref())),
         ("Procedures", procedures),
     ];
+    // Where the rework-cycle limits counted the board's earlier jobs (recorded
+    // with jobs started since traveler asks the hub; absent before).
+    let mut pairs = pairs;
+    if let Some(counted) = &job.board_history {
+        pairs.push(("Board history counted", counted.text()));
+    }
     h.push_str("<table class=\"header\">");
     for pair in pairs.chunks(2) {
         h.push_str("<tr>");

@@ -19,6 +19,10 @@ pub struct BoardHistory {
     pub jobs: Vec<HistoryEntry>,
     /// Per reference designator, in designator order.
     pub cycles: Vec<LocationCycles>,
+    /// Where the jobs were counted (every bench through the hub, or this bench
+    /// only and why), when the history was asked of the hub too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,6 +43,10 @@ pub struct HistoryEntry {
     /// Whether the job counts as a rework cycle (an aborted job counts only if it got
     /// past its first step, as the rework-limit policy counts).
     pub counts_as_cycle: bool,
+    /// The bench that recorded the job, when it is another bench than this one
+    /// (the hub's verified copy of its chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bench: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -78,6 +86,47 @@ pub fn board_history(store: &Store, library: &Library, serial: &str) -> Result<B
         serial: serial.to_string(),
         cycles: rework_cycles(&jobs),
         jobs,
+        scope: None,
+    })
+}
+
+/// A board's history as the rework-cycle limits count it (`core::Core::board_history`):
+/// this store's jobs read from the store, the jobs of other benches from the hub's
+/// copies (each naming its bench), and the line saying where it was counted.
+pub fn counted_board_history(
+    store: &Store,
+    library: &Library,
+    counted: &crate::domain::board::CountedHistory,
+) -> Result<BoardHistory> {
+    let mut jobs = Vec::new();
+    for j in &counted.jobs {
+        let here = j.store_id == counted.here;
+        let local = if here { store.job(&j.job)? } else { None };
+        jobs.push(match local {
+            Some(job) => history_entry(library, job),
+            None => HistoryEntry {
+                bench: (!here).then(|| j.bench.clone()),
+                ..board_job_entry(library, j)
+            },
+        });
+    }
+    // Job ids are unique per store only: the cycles name other benches' jobs
+    // with their bench.
+    let keyed: Vec<HistoryEntry> = jobs
+        .iter()
+        .map(|e| HistoryEntry {
+            job: match &e.bench {
+                Some(b) => format!("{b}:{}", e.job),
+                None => e.job.clone(),
+            },
+            ..e.clone()
+        })
+        .collect();
+    Ok(BoardHistory {
+        serial: counted.serial.clone(),
+        cycles: rework_cycles(&keyed),
+        jobs,
+        scope: Some(counted.record().text()),
     })
 }
 
@@ -105,6 +154,39 @@ pub fn history_entry(library: &Library, job: Job) -> HistoryEntry {
         submitted: job.submitted,
         finished: job.finished,
         counts_as_cycle,
+        bench: None,
+    }
+}
+
+/// A job another store recorded (the hub's copy) as a line of a board's history:
+/// procedures named as `history_entry` names them (the text it ran, by hash, else
+/// today's by id), else as the job recorded them.
+pub fn board_job_entry(library: &Library, j: &crate::domain::board::BoardJob) -> HistoryEntry {
+    let instruction = library
+        .instructions
+        .iter()
+        .find(|i| i.hash == j.instruction_hash)
+        .or_else(|| library.instruction(&j.instruction_id));
+    let named = job_procedures(library, instruction);
+    HistoryEntry {
+        job: j.job.clone(),
+        instruction_id: j.instruction_id.clone(),
+        instruction_rev: j.instruction_rev.clone(),
+        instruction_title: instruction.map(|i| i.spec.title.clone()),
+        procedures: if named.is_empty() {
+            j.procedures.clone()
+        } else {
+            named
+        },
+        refdes: j.refdes.clone(),
+        defect_ref: j.defect_ref.clone(),
+        status: j.status,
+        performer: j.performer.clone(),
+        started: j.started,
+        submitted: j.submitted,
+        finished: j.finished,
+        counts_as_cycle: j.counts_as_cycle,
+        bench: None,
     }
 }
 

@@ -580,11 +580,18 @@ pub fn run_history(
 ) -> anyhow::Result<i32> {
     let library = library(instructions);
     let library = &library;
-    let jobs = match shop_jobs(args, ("serial", serial)) {
-        Ok(j) => j,
+    // The board look-up the benches ask before a start (`hub::boards`): the same
+    // jobs, counted the same way, in one snapshot of the hub.
+    let client = match hub_client(args) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let h = queries::history(jobs, library, serial);
+    let board = match runtime()?.block_on(client.board(serial, std::time::Duration::from_secs(60)))
+    {
+        Ok(b) => b,
+        Err(e) => return Ok(client_fail(&e)),
+    };
+    let h = super::boards::shop_history(board, library);
     let mut out = io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &h)?;
@@ -596,6 +603,13 @@ pub fn run_history(
         return Ok(0);
     }
     writeln!(out, "Board {}: {} job(s)", h.serial, h.jobs.len())?;
+    if let Some(t) = &h.as_of {
+        writeln!(
+            out,
+            "every bench's verified copy at the hub as of {}",
+            time_str(t)
+        )?;
+    }
     writeln!(
         out,
         "{:<12} {:<14} {:<12} {:<10} {:<10} {:<24} {:<24} refdes / procedures",

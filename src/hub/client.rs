@@ -228,6 +228,22 @@ impl HubClient {
         Ok(n)
     }
 
+    /// A board's jobs in every bench's verified copy, with the heads they were read
+    /// at; given up after `timeout` (a bench asks this before it decides).
+    pub async fn board(
+        &self,
+        serial: &str,
+        timeout: Duration,
+    ) -> Result<crate::domain::board::ShopBoard, ClientError> {
+        self.answer(
+            self.http
+                .get(format!("{}/v1/boards", self.base))
+                .query(&[("serial", serial)])
+                .timeout(timeout),
+        )
+        .await
+    }
+
     pub async fn verify(&self) -> Result<Vec<StoreVerdict>, ClientError> {
         self.answer(self.http.get(format!("{}/v1/verify", self.base)))
             .await

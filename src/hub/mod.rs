@@ -35,5 +35,8 @@ pub mod roster;
 pub mod desk;
 pub mod notify;
 
+// A board's jobs at every bench, for rework-cycle limits and history (#16).
+pub mod boards;
+
 pub use config::HubConfig;
 pub use sync::{SyncState, spawn};

@@ -118,6 +118,9 @@ pub struct ShopHistory {
     pub jobs: Vec<ShopHistoryEntry>,
     /// Rework cycles per location across every bench the board visited.
     pub cycles: Vec<LocationCycles>,
+    /// When the hub read its snapshot (the board look-up, `hub::boards`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub fn history(jobs: Vec<FoldedJob>, library: &Library, serial: &str) -> ShopHistory {
@@ -145,6 +148,7 @@ pub fn history(jobs: Vec<FoldedJob>, library: &Library, serial: &str) -> ShopHis
         serial: serial.to_string(),
         cycles: rework_cycles(&entries),
         jobs: rows,
+        as_of: None,
     }
 }
 

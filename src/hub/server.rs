@@ -225,7 +225,9 @@ impl Server {
             addr: listen,
             source,
         })?;
-        let app = router(pool.clone()).merge(super::review::routes(pool.clone(), policy));
+        let app = router(pool.clone())
+            .merge(super::review::routes(pool.clone(), policy))
+            .merge(super::boards::routes(pool.clone()));
         // The desk's reads and its live queue (one LISTEN connection per service).
         let changes = super::notify::Listener::spawn(db_url);
         let app = app.merge(super::desk::routes(pool, changes.clone()));

@@ -83,6 +83,10 @@ pub enum Outcome {
         serial: String,
         prior: Vec<PriorJob>,
         board: Option<super::state::BoardFacts>,
+        /// Where `prior` was counted (every bench, or this bench only and why).
+        scope: Option<crate::domain::board::HistoryScope>,
+        /// The line the new-job screen shows about it.
+        scope_line: String,
     },
     JobOpened(Result<(Job, Arc<Instruction>), String>),
     ReviewQueue(Vec<ReviewLine>),

@@ -11,7 +11,7 @@ use crate::store::Store;
 use super::action::{Outcome, Reply, ReviewOpened};
 use super::effect::{Effect, Read};
 use super::state::{BoardFacts, JobLine, LookupResult, ReviewLine, StepTrace};
-use crate::export::queries::{board_history, where_used};
+use crate::export::queries::{counted_board_history, where_used};
 
 #[derive(Clone)]
 pub struct Executor {
@@ -64,15 +64,16 @@ impl Executor {
     fn read(&self, read: Read) -> Outcome {
         match read {
             Read::Home { badge } => self.home(&badge).unwrap_or_else(Outcome::Error),
-            Read::Board { serial } => match self.core.prior_jobs(&serial) {
-                Ok(prior) => {
-                    let board = self.board_facts(&serial);
-                    Outcome::Board {
-                        serial,
-                        prior,
-                        board,
-                    }
-                }
+            // Counted as the core counts at StartJob: the hub asked (short timeout),
+            // then this store; the greyed reasons are the ones the core will give.
+            Read::Board { serial } => match self.core.board_history(&serial) {
+                Ok(counted) => Outcome::Board {
+                    prior: crate::domain::board::prior_jobs(&counted),
+                    board: board_facts(&counted),
+                    scope_line: counted.scope_line(),
+                    scope: Some(counted.scope),
+                    serial,
+                },
                 Err(e) => Outcome::Error(e.to_string()),
             },
             Read::OpenJob { job } => Outcome::JobOpened(self.job(&job).and_then(|j| {
@@ -237,36 +238,15 @@ impl Executor {
 
     fn lookup(&self, query: &str) -> Result<LookupResult, String> {
         let library = crate::core::library_with_archive(self.store(), &self.core.library);
-        let history = board_history(self.store(), &library, query).map_err(|e| e.to_string())?;
+        // The board as the limits count it: every bench's jobs when the hub answers.
+        let counted = self.core.board_history(query).map_err(|e| e.to_string())?;
+        let history =
+            counted_board_history(self.store(), &library, &counted).map_err(|e| e.to_string())?;
         let uses = where_used(self.store(), query).map_err(|e| e.to_string())?;
         Ok(LookupResult {
             query: query.to_string(),
             history: (!history.jobs.is_empty()).then_some(history),
             uses,
-        })
-    }
-
-    /// The assembly of a board's latest job and every alloy it was reworked with.
-    fn board_facts(&self, serial: &str) -> Option<BoardFacts> {
-        let mut jobs: Vec<Job> = self
-            .store()
-            .jobs_by_serial(serial)
-            .ok()?
-            .iter()
-            .filter_map(|id| self.job(id).ok())
-            .collect();
-        jobs.sort_by_key(|j| j.started);
-        let last = jobs.last()?;
-        let mut alloys: Vec<String> = Vec::new();
-        for j in &jobs {
-            if !alloys.contains(&j.alloy) {
-                alloys.push(j.alloy.clone());
-            }
-        }
-        Some(BoardFacts {
-            part: last.assembly_part.clone(),
-            rev: last.assembly_rev.clone(),
-            alloys,
         })
     }
 
@@ -344,4 +324,27 @@ impl Executor {
         }
         Ok(out)
     }
+}
+
+/// The assembly of a board's latest job and every alloy it was reworked with, at
+/// any bench the history counted.
+fn board_facts(counted: &crate::domain::board::CountedHistory) -> Option<BoardFacts> {
+    let last = counted.jobs.last()?;
+    let mut alloys: Vec<String> = Vec::new();
+    let mut alloys_elsewhere: Vec<(String, String)> = Vec::new();
+    for j in &counted.jobs {
+        if !alloys.contains(&j.alloy) {
+            alloys.push(j.alloy.clone());
+        }
+        let at = (j.alloy.clone(), j.bench.clone());
+        if j.store_id != counted.here && !alloys_elsewhere.contains(&at) {
+            alloys_elsewhere.push(at);
+        }
+    }
+    Some(BoardFacts {
+        part: last.assembly_part.clone(),
+        rev: last.assembly_rev.clone(),
+        alloys,
+        alloys_elsewhere,
+    })
 }

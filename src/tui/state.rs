@@ -106,6 +106,8 @@ pub struct BoardFacts {
     pub part: String,
     pub rev: String,
     pub alloys: Vec<String>,
+    /// (alloy, bench) of jobs other benches recorded (through the hub).
+    pub alloys_elsewhere: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,6 +123,9 @@ pub struct StartForm {
     pub prior: Option<(String, Vec<PriorJob>)>,
     /// The board's assembly and alloys from its history, once read.
     pub board: Option<BoardFacts>,
+    /// Where the board's history was counted, once read: shown when it came from
+    /// the hub or the hub could not be asked (a bench without one shows nothing).
+    pub history: Option<(crate::domain::board::HistoryScope, String)>,
     pub error: Option<String>,
 }
 
@@ -141,6 +146,7 @@ impl Default for StartForm {
             selected: 0,
             prior: None,
             board: None,
+            history: None,
             error: None,
         }
     }

@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 35] = [
+pub const KINDS_V2: [&str; 37] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -69,6 +69,8 @@ pub const KINDS_V2: [&str; 35] = [
     "review_decided",
     "roster_imported",
     "review_mirrored",
+    "hub_record_mirrored",
+    "board_history_counted",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
@@ -580,5 +582,60 @@ mod tests {
             decode(3, bad_field.as_bytes()),
             Err(StoreError::Undecodable { .. })
         ));
+    }
+}
+
+/// A hub record's own bytes checked against the hash a bench was told (`chain_hash`
+/// of seq, the record's prev_hash and its bytes), and decoded.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum HubRecordError {
+    #[error("hub record {seq} does not decode: {what}")]
+    Undecodable { seq: u64, what: String },
+    #[error("hub record {seq} says it is record {inner}")]
+    WrongSeq { seq: u64, inner: u64 },
+    #[error("hub record {seq}'s bytes hash to {actual}, not the claimed {claimed}")]
+    WrongHash {
+        seq: u64,
+        claimed: String,
+        actual: String,
+    },
+}
+
+/// Checks and decodes the bytes of a hub record (pure): what a bench does before it
+/// mirrors one, and what `verify --hub` does again.
+pub fn check_hub_record(
+    seq: u64,
+    claimed_hash: &str,
+    bytes: &[u8],
+) -> Result<Record, HubRecordError> {
+    let undecodable = |what: String| HubRecordError::Undecodable { seq, what };
+    let d = decode(seq, bytes).map_err(|e| undecodable(e.to_string()))?;
+    if d.record.seq != seq {
+        return Err(HubRecordError::WrongSeq {
+            seq,
+            inner: d.record.seq,
+        });
+    }
+    let prev =
+        parse_hash(&d.record.prev_hash).ok_or_else(|| undecodable("bad prev_hash".into()))?;
+    let actual = hex::encode(super::chain::chain_hash(seq, &prev, bytes));
+    if actual != claimed_hash {
+        return Err(HubRecordError::WrongHash {
+            seq,
+            claimed: claimed_hash.to_string(),
+            actual,
+        });
+    }
+    Ok(d.record)
+}
+
+/// The hub record inside a `HubRecordMirrored` event (checked when it was appended;
+/// `None` for any other event or bytes this build cannot read).
+pub fn decode_mirrored(e: &Event) -> Option<Record> {
+    match e {
+        Event::HubRecordMirrored {
+            hub_seq, record, ..
+        } => decode(*hub_seq, record.as_bytes()).ok().map(|d| d.record),
+        _ => None,
     }
 }

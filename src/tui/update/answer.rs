@@ -34,11 +34,14 @@ pub(super) fn done(state: &mut State, reply: Reply) -> Vec<Effect> {
             serial,
             prior,
             board,
+            scope,
+            scope_line,
         } => {
             if let Screen::Start(f) = &mut state.screen
                 && f.fields[0].trimmed() == serial
             {
                 f.prior = Some((serial, prior));
+                f.history = scope.map(|s| (s, scope_line));
                 // A known board: its assembly comes from its history, unless typed.
                 if let Some(b) = &board {
                     for (i, v) in [(1, &b.part), (2, &b.rev)] {

@@ -79,6 +79,7 @@ pub(super) fn start_input(state: &mut State, input: Action) -> Vec<Effect> {
         let serial = f.fields[0].trimmed().to_string();
         if !serial.is_empty() && f.prior.as_ref().is_none_or(|(s, _)| *s != serial) {
             f.prior = None;
+            f.history = None;
             fx.push(read(state, Ask::Board, Read::Board { serial }));
         }
     }

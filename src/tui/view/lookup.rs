@@ -57,10 +57,17 @@ fn lines(l: &LookupState, theme: &Theme) -> Vec<Line<'static>> {
                 format!("Board {}: {} job(s)", h.serial, h.jobs.len()),
                 theme.bold(),
             )));
+            if let Some(scope) = &h.scope {
+                lines.push(Line::from(Span::styled(format!("  {scope}"), theme.dim())));
+            }
             for j in &h.jobs {
                 lines.push(Line::raw(format!(
-                    "  {} {} {} {} {} {} {}{}",
+                    "  {} {}{} {} {} {} {} {}{}",
                     j.started.format("%Y-%m-%d"),
+                    j.bench
+                        .as_ref()
+                        .map(|b| format!("{b} "))
+                        .unwrap_or_default(),
                     j.job,
                     j.instruction_id,
                     j.instruction_rev,

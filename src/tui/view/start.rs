@@ -5,6 +5,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::login::field_line;
 use super::theme::Theme;
+use crate::domain::board::{HistoryScope, HubMissing};
 use crate::domain::types::ProductClass;
 use crate::tui::state::{START_FIELDS, StartForm, State};
 use crate::tui::update::refusals;
@@ -71,12 +72,42 @@ pub fn draw(state: &State, f: &StartForm, theme: &Theme, frame: &mut Frame, area
     if let Some(e) = &f.error {
         lines.push(Line::from(Span::styled(e.clone(), theme.bad())));
     }
+    // Where the board's history comes from, when a hub is (or should be) asked:
+    // a bench without a hub shows nothing new, its record still says so.
+    match &f.history {
+        Some((HistoryScope::Bench { why, .. }, line)) if *why != HubMissing::NotConfigured => {
+            lines.push(Line::from(Span::styled(line.clone(), theme.warn())));
+        }
+        Some((HistoryScope::Shop { .. }, line)) => {
+            lines.push(Line::from(Span::styled(line.clone(), theme.dim())));
+        }
+        _ => {}
+    }
     let mixed = f.mixed_alloys(&state.library);
     if !mixed.is_empty() {
+        let elsewhere = f
+            .board
+            .as_ref()
+            .map_or(&[][..], |b| &b.alloys_elsewhere[..]);
+        let named: Vec<String> = mixed
+            .iter()
+            .map(|a| {
+                let at: Vec<&str> = elsewhere
+                    .iter()
+                    .filter(|(x, _)| x == a)
+                    .map(|(_, b)| b.as_str())
+                    .collect();
+                if at.is_empty() {
+                    a.clone()
+                } else {
+                    format!("{a} (at {})", at.join(", "))
+                }
+            })
+            .collect();
         lines.push(Line::from(Span::styled(
             format!(
                 "⚠ Mixed-alloy rework: board earlier reworked with {}, now {alloy}",
-                mixed.join(", ")
+                named.join(", ")
             ),
             theme.warn(),
         )));

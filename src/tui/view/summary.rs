@@ -41,6 +41,20 @@ pub fn record_lines(
             .map(|a| format!(" · approval {a}"))
             .unwrap_or_default()
     )));
+    // Where the limits counted the board's earlier jobs: a bench-only count is
+    // something a reviewer weighs.
+    if let Some(counted) = &job.board_history {
+        lines.push(Line::from(Span::styled(
+            counted.line(),
+            // A bench with no hub counts alone by design; one that could not
+            // reach its hub may have missed jobs elsewhere.
+            if counted.hub_missed() {
+                theme.warn()
+            } else {
+                theme.dim()
+            },
+        )));
+    }
     // What the reviewer must weigh comes first, in time order.
     let summary = deviations_summary(job);
     lines.push(Line::from(Span::styled(
