@@ -1,7 +1,8 @@
 //! What the desk (`traveler desk --hub URL`) reads from the hub: the review queue
 //! across every bench with how far each bench's chain has reached the hub, one job's
 //! whole record as the hub verified it (records verbatim, the archived instruction
-//! text, each sealed attempt's samples, the hub's decisions on it), and a long-poll
+//! text, the samples of each step's latest sealed attempt, the hub's decisions on
+//! it), and a long-poll
 //! of changes fed by LISTEN/NOTIFY (`notify`).
 //!
 //! Nothing is decided here: the desk folds the records with the bench's own
@@ -86,7 +87,7 @@ pub struct DeskJob {
     pub records: Vec<Box<RawValue>>,
     pub instruction: Option<DeskInstruction>,
     pub samples: Vec<DeskSamples>,
-    /// Seals whose samples have not reached the hub yet.
+    /// Latest seals of steps whose samples have not reached the hub yet.
     pub samples_pending: Vec<u64>,
     pub decisions: Vec<HubDecision>,
     /// The hub's head of the store and what the bench last reported holding.
@@ -292,6 +293,12 @@ pub async fn desk_job(
                 text: r.get::<_, Option<String>>(2).unwrap_or_default(),
             }),
     };
+    // The charts show each step's latest attempt: only its seal's samples are sent.
+    let mut latest: std::collections::BTreeMap<u32, i64> = Default::default();
+    for (seq, step) in &seals {
+        latest.insert(*step, *seq);
+    }
+    seals.retain(|(seq, step)| latest.get(step) == Some(seq));
     let seal_seqs: Vec<i64> = seals.iter().map(|s| s.0).collect();
     let held = c
         .query(
