@@ -2,8 +2,7 @@
 //! across every bench with how far each bench's chain has reached the hub, one job's
 //! whole record as the hub verified it (records verbatim, the archived instruction
 //! text, the samples of each step's latest sealed attempt, the hub's decisions on
-//! it), and a long-poll
-//! of changes fed by LISTEN/NOTIFY (`notify`).
+//! it), and a long-poll of changes fed by LISTEN/NOTIFY (`notify`).
 //!
 //! Nothing is decided here: the desk folds the records with the bench's own
 //! `Job::fold`, and a decision goes through `POST /v1/reviews` (`review`).
