@@ -77,7 +77,7 @@ pub fn default_store() -> anyhow::Result<PathBuf> {
     Ok(data_dir().join("demo-store"))
 }
 
-fn data_dir() -> PathBuf {
+pub fn data_dir() -> PathBuf {
     project_dirs()
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".traveler"))

@@ -21,3 +21,6 @@ pub mod private_fs;
 pub mod station;
 pub mod store;
 pub mod tui;
+
+// The supervisor's desk: reviews across every bench from the hub (#16).
+pub mod desk;

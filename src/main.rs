@@ -61,6 +61,8 @@ enum Command {
     Instructions(cli::instructions::InstructionsArgs),
     /// Approve or reject a submitted job at the shop hub, from any PC.
     Review(cli::review::ReviewArgs),
+    /// The supervisor's desk: every bench's review queue, live, from the shop hub.
+    Desk(cli::desk::DeskArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Some(Command::Cfx(c)) => cli::cfx::run(c),
         Some(Command::Hub(c)) => traveler::hub::cli::run(c, args.app.store.clone(), wi),
         Some(Command::Review(a)) => cli::review::run(a),
+        Some(Command::Desk(a)) => cli::desk::run(a),
         Some(Command::Instructions(a)) => cli::instructions::run(a, args.instructions.as_deref()),
         None => cli::app::run(args.app, args.instructions),
     };

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 use traveler::domain::event::Event;
 use traveler::store::{OpenOptions, Store};
 
+// The desk window beside the bench's: a real hub over a real PostgreSQL.
+#[allow(dead_code)]
+mod app_support;
+mod hub_support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_traveler");
 
 const WI: &str = r#"id = "WI-E2E-001"
@@ -365,4 +370,257 @@ fn station_sim_says_it_is_running_and_how_to_stop_it() {
     assert!(line.contains(&link.display().to_string()), "{line}");
     assert!(line.contains("Press Ctrl+C to stop"), "{line}");
     assert!(out.starts_with(&link.display().to_string()), "{out}");
+}
+
+/// `traveler hub serve` on a free port, stopped (SIGTERM) when dropped.
+struct HubServe(Child);
+
+impl Drop for HubServe {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn traveler_out(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("TRAVELER_HUB_TOKEN")
+        .env_remove("TRAVELER_HUB_DB")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "traveler {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Issue 16: the supervisor's desk (`traveler desk`, the real binary) in a tmux
+/// window beside the bench's. The bench submits; the desk's queue shows it without
+/// a key pressed; the desk rejects with a reason, the technician at the bench sees
+/// it, redoes the step and submits again; the desk approves; both chains say so.
+#[test]
+fn the_desk_in_its_own_window_reviews_what_the_bench_beside_it_submits() {
+    use app_support::App;
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is needed for this test (.ci/run installs it)");
+    }
+    let Some(admin) = hub_support::pg_admin_url() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(hub_support::fresh_db(&admin));
+    let dir = tempfile::tempdir().unwrap();
+    let instructions = fixture(dir.path());
+
+    // The hub, as a shop sets it up.
+    traveler_out(&["hub", "init", "--db", &db]);
+    let bench_token = traveler_out(&["hub", "enrol", "BENCH-E2E", "--db", &db]);
+    let desk_token = traveler_out(&["hub", "enrol", "QA-DESK", "--desk", "--db", &db]);
+    let mut child = Command::new(BIN)
+        .args(["hub", "serve", "--db", &db, "--listen", "127.0.0.1:0"])
+        .arg("--instructions")
+        .arg(&instructions)
+        .env("TRAVELER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _serve = HubServe(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("hub listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    // A bench store with its people and released instructions; its roster goes to
+    // the hub once, before the bench application opens the store.
+    let store_dir = dir.path().join("store");
+    {
+        let store = Store::open(&store_dir, OpenOptions::default()).unwrap();
+        let library = traveler::instruction::load_dir(&instructions).library;
+        let policy = library.policy.clone().unwrap();
+        traveler::demo::seed(&store, &policy, chrono::Utc::now().date_naive()).unwrap();
+        traveler::demo::seed_releases(&store, &library, chrono::Utc::now()).unwrap();
+    }
+    let store_arg = store_dir.display().to_string();
+    traveler_out(&[
+        "hub", "roster", "import", "--db", &db, "--store", &store_arg,
+    ]);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bench = \"BENCH-E2E\"\nstore = \"{store}\"\ninstructions = \"{wi}\"\nlog_dir = \"{logs}\"\n\n\
+             [station]\nchannels = [{{ name = \"tip\" }}]\n[station.protocol]\nkind = \"simulated\"\n\n\
+             [hub]\nurl = \"{url}\"\ntoken = \"{bench_token}\"\n",
+            store = store_dir.display(),
+            wi = instructions.display(),
+            logs = dir.path().join("logs").display(),
+        ),
+    )
+    .unwrap();
+    let bench = App::start("bench", dir.path(), &config);
+    let desk = App::start_with(
+        "desk",
+        dir.path(),
+        &format!(
+            "desk --hub {url} --hub-token {desk_token} --log-dir {}",
+            dir.path().join("desk-logs").display()
+        ),
+        30,
+    );
+    // Typed at a person's pace (a burst ending in Enter reads as a scan).
+    let typed = |app: &App, keys: &[&str]| {
+        app.keys(keys);
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    desk.wait_for("● live");
+    desk.wait_for("No job is waiting for review");
+
+    // The technician runs the job and submits it.
+    bench.wait_for("scan your badge");
+    typed(&bench, &["T100", "Enter"]);
+    typed(&bench, &["1111", "Enter"]);
+    bench.wait_for("Your open jobs");
+    typed(&bench, &["n"]);
+    for field in ["SN-E2E-2", "PCA-9", "B", "R12", "NCR-2"] {
+        typed(&bench, &[field, "Enter"]);
+    }
+    typed(&bench, &["Enter", "Enter", "Enter"]); // approval (none), class, alloy
+    typed(&bench, &["Enter"]); // the only instruction
+    bench.wait_for("Step 1/2");
+    typed(&bench, &["LOT-E2E-2", "Enter"]);
+    bench.wait_for("lot LOT-E2E-2");
+    typed(&bench, &["Enter"]);
+    typed(&bench, &["1111", "Enter"]);
+    bench.wait_for("Signed Confirmed");
+    typed(&bench, &["n"]);
+    bench.wait_for("Step 2/2");
+    typed(&bench, &["Enter", "p", "Enter"]);
+    typed(&bench, &["I300", "Enter"]);
+    typed(&bench, &["3333", "Enter"]);
+    bench.wait_for("Signed Pass");
+    typed(&bench, &["n"]);
+    bench.wait_for("submit the job for review");
+    typed(&bench, &["Enter"]);
+    bench.wait_for("submitted for review");
+
+    // The desk's queue shows it by itself; the supervisor rejects with a reason.
+    desk.wait_for("1 waiting");
+    let screen = desk.wait_for("BENCH-E2E");
+    assert!(screen.contains("Enter  open"), "{screen}");
+    typed(&desk, &["Enter"]);
+    let screen = desk.wait_for("waiting for a decision");
+    assert!(screen.contains("x  reject"), "{screen}");
+    typed(&desk, &["x"]);
+    desk.wait_for("Reason:");
+    typed(&desk, &["fillet too small", "Enter"]);
+    typed(&desk, &["S400", "Enter"]);
+    typed(&desk, &["4444", "Enter"]);
+    desk.wait_for("recorded at the hub");
+    desk.wait_for("0 waiting");
+
+    // The technician sees the reason, redoes the inspection step and resubmits.
+    typed(&bench, &["l"]);
+    bench.wait_for("scan your badge");
+    typed(&bench, &["T100", "Enter"]);
+    typed(&bench, &["1111", "Enter"]);
+    bench.wait_for("fillet too small");
+    typed(&bench, &["Enter"]);
+    bench.wait_for("REJECTED by Dana Roth");
+    typed(&bench, &["2"]);
+    typed(&bench, &["touch up the fillet", "Enter"]);
+    bench.wait_for("attempt 2");
+    typed(&bench, &["Enter", "p", "Enter"]);
+    typed(&bench, &["I300", "Enter"]);
+    typed(&bench, &["3333", "Enter"]);
+    bench.wait_for("Signed Pass");
+    typed(&bench, &["n"]);
+    bench.wait_for("submit the job for review");
+    typed(&bench, &["Enter"]);
+    bench.wait_for("submitted for review");
+
+    // The desk approves the new submission.
+    desk.wait_for("1 waiting");
+    typed(&desk, &["Enter"]);
+    desk.wait_for("waiting for a decision");
+    typed(&desk, &["a"]);
+    desk.wait_for("Comment:");
+    typed(&desk, &["fillet good now", "Enter"]);
+    typed(&desk, &["S500", "Enter"]);
+    typed(&desk, &["5555", "Enter"]);
+    let screen = desk.wait_for("recorded at the hub");
+    assert!(screen.contains("approved"), "{screen}");
+
+    // The bench mirrors the approval into its own chain; then both quit.
+    let approved = rt.block_on(async {
+        let c = hub_support::sql(&db).await;
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM hub_chain WHERE kind = 'review_decided'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n
+    });
+    assert_eq!(approved, 2);
+    let start = Instant::now();
+    loop {
+        let mirrored: i64 = rt.block_on(async {
+            hub_support::sql(&db)
+                .await
+                .query_one(
+                    "SELECT count(*) FROM hub_records WHERE kind = 'review_mirrored'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0)
+        });
+        if mirrored == 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the bench did not mirror both decisions; bench:\n{}",
+            bench.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    desk.quit();
+    bench.quit();
+    let store = Store::open(&store_dir, OpenOptions::default()).unwrap();
+    let reviews: Vec<(traveler::domain::types::Decision, String)> = store
+        .events()
+        .filter_map(|r| match r.unwrap().event {
+            Event::ReviewMirrored {
+                decision, comment, ..
+            } => Some((decision, comment)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reviews,
+        [
+            (
+                traveler::domain::types::Decision::Rejected,
+                "fillet too small".to_string()
+            ),
+            (
+                traveler::domain::types::Decision::Approved,
+                "fillet good now".to_string()
+            )
+        ]
+    );
+    store.verify().unwrap();
 }

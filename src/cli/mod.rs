@@ -19,5 +19,8 @@ pub mod station_link;
 pub mod store;
 pub mod store_flag;
 
+// The supervisor's desk application (`desk --hub`).
+pub mod desk;
+
 // Every table the command line prints.
 pub mod table;

@@ -79,7 +79,11 @@ impl HubClient {
         &self.base
     }
 
-    async fn answer<T: serde::de::DeserializeOwned>(
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) async fn answer<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {

@@ -483,6 +483,12 @@ pub async fn ingest(
         )
         .await
         .map_err(unavailable)?;
+        // Desks following the queue hear of it once this commits (`notify`).
+        if let (Some(first), Some(last)) = (plan.accepted.first(), plan.accepted.last()) {
+            super::notify::ingested(&tx, store_id, first.seq as i64, last.seq as i64)
+                .await
+                .map_err(unavailable)?;
+        }
     }
     tx.commit().await.map_err(unavailable)?;
     Ok(IngestReply {
@@ -670,12 +676,9 @@ pub async fn jobs(pool: &Pool, filter: &JobFilter) -> Result<Vec<ShopJob>, Refus
              WHERE kind = 'job_started' AND doc -> 'event' ->> 'board_serial' = $1",
             Some(s),
         ),
-        JobFilter::Submitted => (
-            "SELECT DISTINCT r.store_id, r.job FROM hub_records r WHERE r.kind = 'job_submitted'
-             AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id
-                 AND l.job = r.job AND l.kind IN ('job_reviewed', 'job_aborted') AND l.seq > r.seq)",
-            None,
-        ),
+        // Kept by the database as records arrive (migration 4): what is open, not
+        // every job the shop ever did.
+        JobFilter::Submitted => ("SELECT store_id, job FROM hub_open_submissions", None),
     };
     let params: Vec<&(dyn ToSql + Sync)> = match &arg {
         Some(a) => vec![a],

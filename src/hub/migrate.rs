@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "hub_chain",
         include_str!("migrations/0003_hub_chain.sql"),
     ),
+    (
+        4,
+        "open_submissions",
+        include_str!("migrations/0004_open_submissions.sql"),
+    ),
 ];
 
 /// The schema version this traveler expects.
@@ -137,6 +142,7 @@ pub async fn grant_service_role(client: &Client, role: &str) -> Result<(), Migra
              GRANT SELECT, INSERT, UPDATE ON hub_benches, hub_stores TO \"{role}\";
              GRANT SELECT ON hub_schema TO \"{role}\";
              GRANT SELECT, INSERT ON hub_chain TO \"{role}\";
+             GRANT SELECT ON hub_open_submissions TO \"{role}\";
              GRANT USAGE ON SEQUENCE hub_alarms_id_seq TO \"{role}\";"
         ))
         .await?;

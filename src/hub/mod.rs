@@ -31,6 +31,10 @@ pub mod mirror;
 pub mod review;
 pub mod roster;
 
+// The desk: its reads and the live changes it follows (#16).
+pub mod desk;
+pub mod notify;
+
 // A board's jobs at every bench, for rework-cycle limits and history (#16).
 pub mod boards;
 // Instruction releases and the shop policy set at the hub, followed by every bench.

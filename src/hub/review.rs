@@ -400,6 +400,8 @@ pub async fn review(
         })
         .collect();
     let written = chain::append(&tx, decided).await?;
+    // Desks following the queue hear of it once this commits (`notify`).
+    super::notify::decided(&tx, &req.store_id).await?;
     tx.commit().await?;
     let rec = written
         .iter()
@@ -544,6 +546,12 @@ async fn get_decisions(
 /// A refusal as the bench's sync task reads every other answer of the hub.
 pub struct PlainRefusal(Refusal);
 
+impl From<Refusal> for PlainRefusal {
+    fn from(r: Refusal) -> Self {
+        PlainRefusal(r)
+    }
+}
+
 impl IntoResponse for PlainRefusal {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -646,19 +654,26 @@ pub fn latest_submission(job: &super::wire::ShopJob) -> Option<(u64, String)> {
 pub async fn queue(pool: &Pool) -> Result<Vec<QueueEntry>, ReviewRefusal> {
     let jobs = db::jobs(pool, &db::JobFilter::Submitted).await?;
     let c = db::client(pool).await?;
+    let subs: std::collections::HashMap<(String, String), (u64, String)> = jobs
+        .iter()
+        .filter_map(|j| Some(((j.store_id.clone(), j.job.clone()), latest_submission(j)?)))
+        .collect();
+    // Decisions on these submissions only (the one-decision index answers it).
+    let (stores, seqs): (Vec<String>, Vec<i64>) = subs
+        .iter()
+        .map(|((store, _), (seq, _))| (store.clone(), *seq as i64))
+        .unzip();
     let decided: std::collections::HashSet<(String, i64)> = c
         .query(
-            "SELECT doc -> 'event' ->> 'store_id', (doc -> 'event' ->> 'submitted_seq')::bigint
-             FROM hub_chain WHERE kind = 'review_decided'",
-            &[],
+            "SELECT k.store_id, k.seq FROM unnest($1::text[], $2::int8[]) AS k(store_id, seq)
+             WHERE EXISTS (SELECT 1 FROM hub_chain WHERE kind = 'review_decided'
+                 AND doc -> 'event' ->> 'store_id' = k.store_id
+                 AND (doc -> 'event' ->> 'submitted_seq')::bigint = k.seq)",
+            &[&stores, &seqs],
         )
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let subs: std::collections::HashMap<(String, String), (u64, String)> = jobs
-        .iter()
-        .filter_map(|j| Some(((j.store_id.clone(), j.job.clone()), latest_submission(j)?)))
         .collect();
     let folded = super::queries::fold(jobs).map_err(|e| {
         ReviewRefusal::Hub(Refusal::Unavailable {

@@ -196,6 +196,7 @@ pub struct Server {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    changes: super::notify::Listener,
 }
 
 impl Server {
@@ -250,7 +251,10 @@ impl Server {
             .merge(super::feed::routes(pool.clone()))
             .merge(super::people::routes(pool.clone(), policy.clone()))
             .merge(super::review::routes(pool.clone(), policy))
-            .merge(super::boards::routes(pool));
+            .merge(super::boards::routes(pool.clone()));
+        // The desk's reads and its live queue (one LISTEN connection per service).
+        let changes = super::notify::Listener::spawn(db_url);
+        let app = app.merge(super::desk::routes(pool, changes.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = match tls {
             None => tokio::spawn(async move {
@@ -276,6 +280,7 @@ impl Server {
             addr,
             stop: Some(stop),
             task,
+            changes,
         })
     }
 
@@ -284,6 +289,8 @@ impl Server {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        // Desks' long-polls answer now rather than hold the shutdown.
+        self.changes.close();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
         self.task.abort();
     }

@@ -80,9 +80,14 @@ pub enum Cmd {
     Reject,
     Export,
     Filter,
+    // Desk (`crate::desk`).
+    Refresh,
+    Find,
 }
 
-pub struct Binding {
+/// `S` is the state the `when` tests read: the bench's by default; the desk
+/// (`crate::desk`) has tables of its own over its own state.
+pub struct Binding<S: 'static = State> {
     pub keys: &'static [Key],
     /// How the footer and help name the keys ("Enter", "p/f").
     pub label: &'static str,
@@ -93,16 +98,16 @@ pub struct Binding {
     pub footer: bool,
     /// Shown in the footer only while it does something here (a lot to reuse, a
     /// record that scrolls, a role that may): the footer never offers a dead key.
-    pub when: fn(&State) -> bool,
+    pub when: fn(&S) -> bool,
 }
 
-const fn b(
+pub const fn b<S>(
     keys: &'static [Key],
     label: &'static str,
     what: &'static str,
     cmd: Cmd,
     footer: bool,
-) -> Binding {
+) -> Binding<S> {
     Binding {
         keys,
         label,
@@ -114,13 +119,13 @@ const fn b(
 }
 
 /// A footer binding shown only while `when` holds.
-const fn bw(
+pub const fn bw<S>(
     keys: &'static [Key],
     label: &'static str,
     what: &'static str,
     cmd: Cmd,
-    when: fn(&State) -> bool,
-) -> Binding {
+    when: fn(&S) -> bool,
+) -> Binding<S> {
     Binding {
         keys,
         label,
@@ -131,7 +136,7 @@ const fn bw(
     }
 }
 
-fn always(_: &State) -> bool {
+fn always<S>(_: &S) -> bool {
     true
 }
 
@@ -539,7 +544,7 @@ pub fn screen_table(state: &State) -> &'static [Binding] {
     }
 }
 
-fn key_of(action: &Action) -> Option<Key> {
+pub fn key_of(action: &Action) -> Option<Key> {
     Some(match action {
         Action::Command(c) => Key::Char(*c),
         Action::Enter => Key::Enter,
@@ -563,8 +568,13 @@ fn key_of(action: &Action) -> Option<Key> {
 /// What `action` does on the current screen, by its table; `None` when the table
 /// has no such key (text for a field, or nothing).
 pub fn command(state: &State, action: &Action) -> Option<Cmd> {
+    command_in(table(state), action)
+}
+
+/// What `action` does by `table`, whatever state the table is for.
+pub fn command_in<S>(table: &[Binding<S>], action: &Action) -> Option<Cmd> {
     let key = key_of(action)?;
-    table(state).iter().find_map(|b| {
+    table.iter().find_map(|b| {
         let hit = b
             .keys
             .iter()
@@ -573,13 +583,29 @@ pub fn command(state: &State, action: &Action) -> Option<Cmd> {
     })
 }
 
-/// The footer's keys, from the same table.
-pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
-    table(state)
+/// The footer's keys of `table` while `state` holds.
+pub fn footer_in<S>(table: &[Binding<S>], state: &S) -> Vec<(&'static str, &'static str)> {
+    table
         .iter()
         .filter(|b| b.footer && (b.when)(state))
         .map(|b| (b.label, b.what))
         .collect()
+}
+
+/// Every key of `table`, for a help overlay.
+pub fn help_in<S>(table: &[Binding<S>]) -> Vec<(String, &'static str)> {
+    table
+        .iter()
+        .map(|b| {
+            let keys: Vec<String> = b.keys.iter().map(|k| name(*k)).collect();
+            (keys.join(" "), b.what)
+        })
+        .collect()
+}
+
+/// The footer's keys, from the same table.
+pub fn footer(state: &State) -> Vec<(&'static str, &'static str)> {
+    footer_in(table(state), state)
 }
 
 /// Every key the footer may show on this screen, whatever the moment: the
@@ -595,13 +621,7 @@ pub fn footer_all(state: &State) -> Vec<(&'static str, &'static str)> {
 
 /// Every key of the screen's table, for the help overlay.
 pub fn help(state: &State) -> Vec<(String, &'static str)> {
-    screen_table(state)
-        .iter()
-        .map(|b| {
-            let keys: Vec<String> = b.keys.iter().map(|k| name(*k)).collect();
-            (keys.join(" "), b.what)
-        })
-        .collect()
+    help_in(screen_table(state))
 }
 
 fn name(k: Key) -> String {

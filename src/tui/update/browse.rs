@@ -19,30 +19,18 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
     }
     if let Some((job, _)) = &r.open {
         let job = job.id.clone();
-        match cmd {
-            Some(Cmd::Back) if r.charts => r.charts = false,
-            Some(Cmd::Back) => r.open = None,
-            Some(Cmd::NextField) => r.charts = !r.charts,
-            Some(Cmd::Left | Cmd::Right) if !r.charts => r.charts = true,
-            Some(Cmd::Left | Cmd::Right) => {
-                // Step through the steps that have a recorded trace.
-                let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
-                if let Some(pos) = steps.iter().position(|s| *s == r.chart_step) {
-                    let next = if cmd == Some(Cmd::Left) {
-                        pos.checked_sub(1).unwrap_or(steps.len() - 1)
-                    } else {
-                        (pos + 1) % steps.len()
-                    };
-                    r.chart_step = steps[next];
-                }
+        if let Some(c) = cmd {
+            let room = crate::tui::view::review_scroll_room(state);
+            if let Screen::Review(r) = &mut state.screen
+                && open_record_key(r, c, room)
+            {
+                return Vec::new();
             }
-            Some(
-                c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom),
-            ) => {
-                let (max, page) = crate::tui::view::review_scroll_room(state);
+        }
+        match cmd {
+            Some(Cmd::Back) => {
                 if let Screen::Review(r) = &mut state.screen {
-                    r.charts = false;
-                    r.scroll = keys::scrolled(c, r.scroll, max, page);
+                    r.open = None;
                 }
             }
             Some(Cmd::Export) => {
@@ -100,6 +88,36 @@ pub(super) fn review_input(state: &mut State, input: Action) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// The keys of an open review record that only move the view: record/charts,
+/// which step's chart, scrolling (`room` is the record's scroll room and page).
+/// True when `cmd` was one of them. The desk's open job moves by the same keys.
+pub fn open_record_key(r: &mut ReviewState, cmd: Cmd, room: (u16, u16)) -> bool {
+    match cmd {
+        Cmd::Back if r.charts => r.charts = false,
+        Cmd::NextField => r.charts = !r.charts,
+        Cmd::Left | Cmd::Right if !r.charts => r.charts = true,
+        Cmd::Left | Cmd::Right => {
+            // Step through the steps that have a recorded trace.
+            let steps: Vec<usize> = r.traces.iter().map(|t| t.step as usize).collect();
+            if let Some(pos) = steps.iter().position(|s| *s == r.chart_step) {
+                let next = if cmd == Cmd::Left {
+                    pos.checked_sub(1).unwrap_or(steps.len() - 1)
+                } else {
+                    (pos + 1) % steps.len()
+                };
+                r.chart_step = steps[next];
+            }
+        }
+        c @ (Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom) => {
+            let (max, page) = room;
+            r.charts = false;
+            r.scroll = keys::scrolled(c, r.scroll, max, page);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Why the logged-in person may not review a job, by the core's own rule

@@ -49,7 +49,7 @@ use runner::*;
 use start::*;
 use station::*;
 
-pub use browse::{review_refusal, review_refusal_of_open, visible_reviews};
+pub use browse::{open_record_key, review_refusal, review_refusal_of_open, visible_reviews};
 pub use runner::{LotTextError, lot_materials, lot_text, previous_lot};
 pub use start::refusals;
 

@@ -15,6 +15,9 @@ mod start;
 mod summary;
 pub mod theme;
 
+// A text field as the bench draws it, for the desk's dialogs.
+pub use login::field_line;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -249,8 +252,16 @@ fn footer(state: &State) -> Paragraph<'static> {
 }
 
 fn footer_of(state: &State, keys: Vec<(&'static str, &'static str)>) -> Paragraph<'static> {
-    let theme = &Theme::new(state.no_color);
-    let width = state.size.0;
+    footer_keys(keys, state.size.0, &Theme::new(state.no_color))
+}
+
+/// A footer of keys for `width` columns: one roomy line when it fits, else wrapped
+/// between keys (the desk's footer is drawn by the same rule).
+pub fn footer_keys(
+    keys: Vec<(&'static str, &'static str)>,
+    width: u16,
+    theme: &Theme,
+) -> Paragraph<'static> {
     let roomy: usize = keys
         .iter()
         .map(|(k, w)| k.chars().count() + w.chars().count() + 4)
@@ -347,6 +358,17 @@ pub fn people_scroll_room(state: &State) -> (u16, u16) {
         Screen::People(p) => people::scroll_room(state, p),
         _ => (0, 1),
     }
+}
+
+/// The open review record (or its chart page) in `area`, as the bench's review
+/// screen draws it; the desk shows jobs from the hub with it.
+pub fn review_record(r: &super::state::ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    review::draw_open(r, theme, frame, area);
+}
+
+/// How far the open review record can scroll in `area`, and its page height.
+pub fn review_record_room(r: &super::state::ReviewState, no_color: bool, area: Rect) -> (u16, u16) {
+    review::open_scroll_room(r, no_color, area)
 }
 
 /// How far the open review record can scroll, and its page height.

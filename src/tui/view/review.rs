@@ -43,8 +43,14 @@ fn open_lines(r: &ReviewState, theme: &Theme) -> Vec<Line<'static>> {
 
 /// How far the record can scroll at the current size, and its page height.
 pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
-    let theme = Theme::new(state.no_color);
-    let inner = Block::bordered().inner(super::body_area_of(state));
+    open_scroll_room(r, state.no_color, super::body_area_of(state))
+}
+
+/// How far the open record can scroll in `area`, and its page height (the bench's
+/// review screen and the desk's share it).
+pub fn open_scroll_room(r: &ReviewState, no_color: bool, area: Rect) -> (u16, u16) {
+    let theme = Theme::new(no_color);
+    let inner = Block::bordered().inner(area);
     let n = Paragraph::new(open_lines(r, &theme))
         .wrap(Wrap { trim: false })
         .line_count(inner.width);
@@ -57,27 +63,8 @@ pub fn scroll_room(state: &State, r: &ReviewState) -> (u16, u16) {
 }
 
 pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    if let Some((job, _)) = &r.open {
-        if r.charts {
-            draw_chart_page(r, theme, frame, area);
-            return;
-        }
-        // The record has the screen: deviations summary first, then every step.
-        let para = Paragraph::new(open_lines(r, theme)).wrap(Wrap { trim: false });
-        let inner = Block::bordered().inner(area);
-        let total = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
-        let top = r.scroll.min(total.saturating_sub(inner.height));
-        let name = format!(" Review {} ", job.id);
-        frame.render_widget(
-            para.scroll((top, 0))
-                .block(Block::bordered().title(super::scroll_title(
-                    &name,
-                    top,
-                    inner.height,
-                    total,
-                ))),
-            area,
-        );
+    if r.open.is_some() {
+        draw_open(r, theme, frame, area);
         return;
     }
     let visible_ids = visible_reviews(r);
@@ -180,6 +167,28 @@ pub fn draw(state: &State, r: &ReviewState, theme: &Theme, frame: &mut Frame, ar
             .header(Row::new(headers).style(theme.bold()))
             .block(Block::bordered().title(format!(" Review queue ({}) ", visible.len()))),
         list,
+    );
+}
+
+/// The open job: its record (deviations summary first, then every step), or one
+/// step's chart a page. The bench's review screen and the desk draw it alike.
+pub fn draw_open(r: &ReviewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some((job, _)) = &r.open else {
+        return;
+    };
+    if r.charts {
+        draw_chart_page(r, theme, frame, area);
+        return;
+    }
+    let para = Paragraph::new(open_lines(r, theme)).wrap(Wrap { trim: false });
+    let inner = Block::bordered().inner(area);
+    let total = u16::try_from(para.line_count(inner.width)).unwrap_or(u16::MAX);
+    let top = r.scroll.min(total.saturating_sub(inner.height));
+    let name = format!(" Review {} ", job.id);
+    frame.render_widget(
+        para.scroll((top, 0))
+            .block(Block::bordered().title(super::scroll_title(&name, top, inner.height, total))),
+        area,
     );
 }
 
