@@ -2067,3 +2067,45 @@ fn new_job_form_follows_the_screen_and_the_board_history() {
     );
     assert_eq!(b.count("job_started"), started);
 }
+
+#[test]
+fn the_job_list_shows_records_appended_beside_it_with_no_key_pressed() {
+    let mut b = Bench::demo();
+    b.login("T100", "1111");
+    b.start_job("SN-HERE", "WI-BGA-001", '3', "");
+    b.act(Action::Esc);
+    assert!(matches!(b.state.screen, Screen::Home(_)), "{}", b.flash());
+    let selected = |b: &Bench| match &b.state.screen {
+        Screen::Home(h) => h.jobs[h.selected].serial.clone(),
+        _ => panic!("not on the job list"),
+    };
+    assert_eq!(selected(&b), "SN-HERE");
+
+    // Beside this screen (as the hub sync task is), a second one on the same store
+    // starts a job.
+    let mut beside = Bench::on(
+        b.store.clone(),
+        b.library.clone(),
+        b.folder().join("exports-beside"),
+    );
+    beside.login("T100", "1111");
+    beside.start_job("SN-BESIDE", "WI-BGA-001", '3', "");
+    assert!(!b.screen().contains("SN-BESIDE"), "{}", b.screen());
+
+    // The store's head moved: the list is read again and keeps the cursor's job.
+    b.act(Action::RecordsArrived(b.store.chain_head().seq));
+    let screen = b.screen();
+    assert!(screen.contains("SN-BESIDE"), "{screen}");
+    assert_eq!(selected(&b), "SN-HERE");
+
+    // A screen someone works on is not read again under them.
+    b.act(Action::Enter);
+    assert!(!matches!(b.state.screen, Screen::Home(_)));
+    let before = format!("{:?}", b.state.screen);
+    let effects = traveler::tui::update::update(
+        &mut b.state,
+        Action::RecordsArrived(b.store.chain_head().seq + 1),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(format!("{:?}", b.state.screen), before);
+}

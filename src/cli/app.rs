@@ -115,6 +115,7 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
         }
     };
     let tasks_store = store.clone();
+    let records = store.watch_durable_head();
     let tasks_library = library.clone();
     // Log-ins from the cached shop roster go to the sync task for the hub to confirm.
     let (online_logins, logins) = tokio::sync::mpsc::unbounded_channel();
@@ -162,6 +163,7 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
                 station,
                 target,
                 background,
+                records: Some(records),
             },
         )
         .await

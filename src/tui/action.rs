@@ -47,6 +47,9 @@ pub enum Action {
     Resize(u16, u16),
     Station(StationUpdate),
     Done(Box<Reply>),
+    /// The store's chain grew to this seq, by this screen or by a task beside it (a
+    /// decision mirrored from the hub, a roster change): what is listed is read again.
+    RecordsArrived(u64),
 }
 
 /// What the station reader tells the screen, already in °C.

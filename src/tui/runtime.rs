@@ -29,6 +29,9 @@ pub struct Channels {
     /// one-line state for the header, read once a second, e.g.
     /// `Box::new(move || rx.borrow().header_text())` for a `watch::Receiver`.
     pub background: Vec<Box<dyn Fn() -> String + Send>>,
+    /// The store's durable head: records appended beside the screen (decisions
+    /// mirrored from the hub) are shown without a key press.
+    pub records: Option<watch::Receiver<u64>>,
 }
 
 /// Runs the terminal application until the user quits.
@@ -37,6 +40,16 @@ pub async fn run(mut state: State, exec: Executor, mut channels: Channels) -> an
     let result = event_loop(&mut terminal, &mut state, exec, &mut channels).await;
     ratatui::restore();
     result
+}
+
+/// The next head of the store, or never (no store to follow, or it closed).
+async fn records_changed(rx: &mut Option<watch::Receiver<u64>>) -> Option<u64> {
+    if let Some(r) = rx
+        && r.changed().await.is_ok()
+    {
+        return Some(*r.borrow_and_update());
+    }
+    std::future::pending().await
 }
 
 /// Effects go to one worker thread in order; answers come back on a channel.
@@ -139,6 +152,7 @@ async fn select_loop(
             },
             Some(outcome) = answers.recv() => actions.push(Action::Done(Box::new(outcome))),
             Some(update) = channels.station.recv() => actions.push(Action::Station(update)),
+            Some(seq) = records_changed(&mut channels.records) => actions.push(Action::RecordsArrived(seq)),
             _ = tick.tick() => {
                 state.background = channels.background.iter().map(|f| f()).collect();
                 actions.push(Action::Tick(Utc::now()));

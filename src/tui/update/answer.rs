@@ -32,9 +32,14 @@ pub(super) fn done(state: &mut State, reply: Reply) -> Vec<Effect> {
         _ if !here => Vec::new(),
         Outcome::Home { jobs, reviews } => {
             if let Screen::Home(h) = &mut state.screen {
+                // A list read again keeps the job the cursor was on.
+                let on = h.jobs.get(h.selected).map(|j| j.id.clone());
                 h.jobs = jobs;
                 h.reviews = reviews;
-                h.selected = h.selected.min(h.jobs.len().saturating_sub(1));
+                h.selected = on
+                    .and_then(|id| h.jobs.iter().position(|j| j.id == id))
+                    .unwrap_or(h.selected)
+                    .min(h.jobs.len().saturating_sub(1));
                 h.loaded = true;
             }
             Vec::new()

@@ -58,6 +58,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Tick(now) => tick(state, now),
         Action::Station(u) => station(state, u),
         Action::Done(reply) => done(state, *reply),
+        Action::RecordsArrived(_) => records_arrived(state),
         Action::Resize(w, h) => {
             state.size = (w, h);
             Vec::new()
@@ -212,6 +213,19 @@ fn log_out_command(state: &mut State, badge: &str, reason: String) -> Effect {
         credentials: None,
         command: Command::LogOut { reason },
     }))
+}
+
+/// The job list is read again when records arrive, so a decision the sync task
+/// mirrored from the desk shows on the technician's list with no key pressed. Other
+/// screens hold what the person is working on and read it when they open.
+fn records_arrived(state: &mut State) -> Vec<Effect> {
+    match (&state.screen, state.badge()) {
+        (Screen::Home(h), Some(badge)) if h.loaded && state.modal.is_none() => {
+            let badge = badge.to_string();
+            vec![read(state, Ask::Home, Read::Home { badge })]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn go_home(state: &mut State) -> Vec<Effect> {
