@@ -537,7 +537,7 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
     // S500 logs in while the hub is reachable: the hub confirms the PIN.
     login(&c, "S500", "5555").unwrap();
     until_roster(&store, "S500 verified online", |r| {
-        r.verified_online_since_login("S500", "BENCH-C")
+        r.verified_online_since_login("S500")
     })
     .await;
     // The hub goes away; S400 logs in from the cached roster.
@@ -756,5 +756,41 @@ async fn verify_hub_checks_copies_of_hub_records_both_ways() {
             first.record.seq
         )),
         "{out}"
+    );
+}
+
+#[test]
+fn the_roster_max_age_comes_from_policy_toml_and_a_bad_one_is_refused_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(instructions()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let path = dir.path().join("policy.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n[hub]\nroster_max_age_hours = 8\n")).unwrap();
+    let loaded = traveler::instruction::load_dir(dir.path());
+    assert_eq!(
+        loaded.library.policy.unwrap().roster_max_age_hours,
+        Some(8.0)
+    );
+    std::fs::write(&path, format!("{text}\n[hub]\nroster_max_age_hours = 0\n")).unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("check")
+        .arg(dir.path())
+        .env("TRAVELER_STATE_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let line = text.lines().count() + 3;
+    assert!(
+        said.contains(&format!("policy.toml:{line}:"))
+            && said.contains("roster_max_age_hours = 0: give a number of hours above 0"),
+        "{said}"
     );
 }

@@ -135,3 +135,61 @@ async fn a_person_added_at_the_hub_logs_in_at_a_bench_and_the_hub_confirms_it() 
     assert!(r.hub_since.is_some(), "the bench follows the hub's roster");
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bench_header_says_when_the_roster_is_past_its_maximum_age() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db = hub_db(&admin).await;
+    let server = Server::start_with(&db, "127.0.0.1:0".parse().unwrap(), None, Some(policy()))
+        .await
+        .unwrap();
+    let origin_dir = tempfile::tempdir().unwrap();
+    let origin = traveler::store::Store::open(origin_dir.path(), Default::default()).unwrap();
+    traveler::demo::seed(&origin, &policy(), Utc::now().date_naive()).unwrap();
+    let pool = traveler::hub::db::pool(&db).unwrap();
+    traveler::hub::roster::import(&pool, &origin, Utc::now())
+        .await
+        .unwrap();
+    drop(origin);
+    let token = enrol(&db, "BENCH-OLD").await;
+    // The shipped instructions with a maximum age of two seconds.
+    let dir = tempfile::tempdir().unwrap();
+    let wi = dir.path().join("instructions");
+    std::fs::create_dir(&wi).unwrap();
+    for e in std::fs::read_dir(instructions()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), wi.join(e.file_name())).unwrap();
+    }
+    let policy_file = wi.join("policy.toml");
+    let text = std::fs::read_to_string(&policy_file).unwrap();
+    std::fs::write(
+        &policy_file,
+        format!("{text}\n[hub]\nroster_max_age_hours = {}\n", 2.0 / 3600.0),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bench = \"BENCH-OLD\"\nstore = \"{}\"\ninstructions = \"{}\"\nlog_dir = \"{}\"\n\n\
+             [station]\nchannels = [{{ name = \"tip\" }}]\n[station.protocol]\nkind = \"simulated\"\n\n\
+             [hub]\nurl = \"http://{}\"\ntoken = \"{token}\"\n",
+            store.display(),
+            wi.display(),
+            dir.path().join("logs").display(),
+            server.addr
+        ),
+    )
+    .unwrap();
+    let app = App::start("roster-old", dir.path(), &config);
+    app.wait_for("hub: synced");
+    let screen = app.wait_for("scan your badge");
+    assert!(!screen.contains("roster from the hub"), "{screen}");
+    // The hub goes away: past two seconds the header says the roster is old.
+    server.stop().await;
+    let screen = app.wait_for("roster from the hub");
+    assert!(screen.contains("hub: offline"), "{screen}");
+    assert!(screen.contains("verified online"), "{screen}");
+    app.quit();
+}

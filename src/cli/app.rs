@@ -143,7 +143,34 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
                 crate::hub::sync::SyncOptions::default(),
                 Some(logins),
             );
-            background.push(Box::new(move || rx.borrow().header_text()));
+            // Past the roster cache's maximum age the header says so (the contact
+            // file is read at most every few seconds).
+            let max_age = tasks_library
+                .policy
+                .as_ref()
+                .and_then(|p| p.roster_max_age_hours);
+            let store_dir = tasks_store.path().to_path_buf();
+            let contact = std::sync::Mutex::new((std::time::Instant::now(), None));
+            background.push(Box::new(move || {
+                let text = rx.borrow().header_text();
+                let Some(max) = max_age else {
+                    return text;
+                };
+                let Ok(mut c) = contact.lock() else {
+                    return text;
+                };
+                if c.1.is_none() || c.0.elapsed() > std::time::Duration::from_secs(5) {
+                    *c = (
+                        std::time::Instant::now(),
+                        Some(crate::people::roster_cache::read(&store_dir)),
+                    );
+                }
+                let last = c.1.as_ref().and_then(Option::as_ref);
+                match crate::people::roster_cache::age_note(last, Some(max), Utc::now()) {
+                    Some(note) => format!("{text}; {note}"),
+                    None => text,
+                }
+            }));
         }
         if settings.cfx.as_ref().is_some_and(|c| c.enabled) {
             let rx = crate::cfx::live::spawn(

@@ -30,12 +30,18 @@ type Planned = (
 fn fail(e: &RosterCallError) -> i32 {
     eprintln!("traveler: {e}");
     match e {
-        RosterCallError::Client(c) if c.is_transient() => {
-            eprintln!("traveler: nothing changed at the hub");
-            2
-        }
+        RosterCallError::Client(c) if c.is_transient() => 2,
         _ => 1,
     }
+}
+
+/// [`fail`] for a change: the person is told nothing was saved.
+fn change_failed(e: &RosterCallError) -> i32 {
+    let code = fail(e);
+    if code == 2 {
+        eprintln!("traveler: nothing changed at the hub");
+    }
+    code
 }
 
 pub fn run(args: PeopleArgs, instructions: Option<&Path>) -> anyhow::Result<i32> {
@@ -312,7 +318,7 @@ fn send(
             eprintln!("traveler: {message} (at the hub); nothing changed");
             Ok(1)
         }
-        Err(e) => Ok(fail(&e)),
+        Err(e) => Ok(change_failed(&e)),
     }
 }
 

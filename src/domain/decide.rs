@@ -431,7 +431,6 @@ fn roster_fresh_enough(s: &Situation<'_>, now: DateTime<Utc>) -> Result<(), Reje
         s.policy.and_then(|p| p.roster_max_age_hours),
         s.roster_contact,
         roster,
-        s.bench,
         &signer.badge,
         now,
     )

@@ -34,9 +34,36 @@ pub fn for_benches(e: &Event) -> bool {
     )
 }
 
+/// Whether a hub record is for the bench named `bench` (the name its hub token was
+/// enrolled under): every record `for_benches` selects, except a log-in the hub
+/// confirmed at another bench, which only that bench needs (it would otherwise
+/// copy every log-in of the shop).
+pub fn for_bench(e: &Event, bench: &str) -> bool {
+    match e {
+        Event::LoggedIn { bench: at, .. } => at == bench,
+        other => for_benches(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmed_log_in_is_for_its_bench_only() {
+        let login = Event::LoggedIn {
+            badge: "T1".into(),
+            bench: "B1".into(),
+        };
+        assert!(for_bench(&login, "B1"));
+        assert!(!for_bench(&login, "B2"));
+        let lock = Event::BadgeLocked {
+            badge: "T1".into(),
+            until: chrono::Utc::now(),
+        };
+        assert!(for_bench(&lock, "B2"));
+        assert!(!for_bench(&Event::JobSubmitted { job: "J".into() }, "B1"));
+    }
 
     #[test]
     fn decisions_and_bench_history_stay_at_the_hub() {

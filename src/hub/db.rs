@@ -810,8 +810,14 @@ pub async fn verify_all(pool: &Pool) -> Result<Vec<StoreVerdict>, Refusal> {
         let store_id: String = r.get(0);
         let (mirrors_checked, mirror_faults, unmirrored) = mirror_check(&c, &store_id).await?;
         let last_contact = r.get::<_, DateTime<Utc>>(6);
+        let bench: String = r.get(1);
+        let sent: Vec<(u64, DateTime<Utc>)> = for_benches
+            .iter()
+            .filter(|(_, _, only)| only.as_ref().is_none_or(|b| *b == bench))
+            .map(|(seq, at, _)| (*seq, *at))
+            .collect();
         let (copies_checked, copy_faults, uncopied) =
-            copy_check(&c, &store_id, last_contact, &for_benches).await?;
+            copy_check(&c, &store_id, last_contact, &sent).await?;
         out.push(StoreVerdict {
             store_id,
             bench: r.get(1),

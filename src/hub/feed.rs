@@ -1,6 +1,7 @@
 //! The hub's side of the hub→bench mirror: the records of the hub's own chain that
-//! benches follow (`domain::hub_records::for_benches`: the shop roster, locks,
-//! releases), after a seq, with what a bench needs to check them itself.
+//! the asking bench follows (`domain::hub_records::for_bench`: the shop roster,
+//! locks, releases, its own confirmed log-ins), after a seq, with what a bench needs
+//! to check them itself.
 //!
 //! Not every hub record is for benches (review decisions are not), so a bench
 //! cannot check the chain's links from the records it copies alone. The feed
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::chain;
 use super::db;
 use super::wire::{Head, Refusal};
-use crate::domain::hub_records::for_benches;
+use crate::domain::hub_records::for_bench;
 
 /// A refusal as the bench's sync task reads every answer of the hub.
 pub struct PlainRefusal(pub Refusal);
@@ -111,6 +112,7 @@ pub async fn read(
     c: &impl tokio_postgres::GenericClient,
     after: u64,
     limit: usize,
+    bench: &str,
 ) -> Result<Feed, chain::ChainError> {
     let head = chain::head(c).await?;
     let rows = c
@@ -135,7 +137,7 @@ pub async fn read(
         let rec = crate::store::wire::decode(seq, &bytes)
             .map_err(|e| damaged(&e.to_string()))?
             .record;
-        let record = if for_benches(&rec.event) {
+        let record = if for_bench(&rec.event, bench) {
             let text = String::from_utf8(bytes).map_err(|_| damaged("not UTF-8"))?;
             Some(serde_json::value::RawValue::from_string(text).map_err(|_| damaged("not JSON"))?)
         } else {
@@ -175,7 +177,7 @@ async fn get_records(
     let c = db::client(&pool)
         .await
         .map_err(|e| PlainRefusal::from(Refusal::from(e)))?;
-    let feed = read(&**c, q.after, q.limit.unwrap_or(MAX_ENTRIES))
+    let feed = read(&**c, q.after, q.limit.unwrap_or(MAX_ENTRIES), &who.bench)
         .await
         .map_err(unavailable)?;
     Ok(Json(feed))

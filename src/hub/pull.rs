@@ -350,10 +350,12 @@ pub fn uncopied(
     (skipped, lag)
 }
 
-/// (seq, appended) of every hub record benches follow, oldest first.
+/// Every hub record benches follow, oldest first: (seq, appended, the bench a
+/// confirmed log-in is for), so each store's copies are checked against what its
+/// bench was sent (`hub_records::for_bench`).
 pub async fn for_benches_at_hub(
     c: &impl tokio_postgres::GenericClient,
-) -> Result<Vec<(u64, chrono::DateTime<Utc>)>, tokio_postgres::Error> {
+) -> Result<Vec<(u64, chrono::DateTime<Utc>, Option<String>)>, tokio_postgres::Error> {
     let rows = c
         .query(
             "SELECT seq, bytes, appended_at FROM hub_chain ORDER BY seq",
@@ -365,7 +367,11 @@ pub async fn for_benches_at_hub(
         .filter_map(|r| {
             let seq = r.get::<_, i64>(0) as u64;
             let d = crate::store::wire::decode(seq, r.get(1)).ok()?;
-            crate::domain::hub_records::for_benches(&d.record.event).then(|| (seq, r.get(2)))
+            let only = match &d.record.event {
+                Event::LoggedIn { bench, .. } => Some(bench.clone()),
+                _ => None,
+            };
+            crate::domain::hub_records::for_benches(&d.record.event).then(|| (seq, r.get(2), only))
         })
         .collect())
 }

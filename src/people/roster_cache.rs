@@ -57,9 +57,46 @@ pub fn write(store_dir: &Path, c: &RosterContact) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What the bench header adds once the roster cache is past its maximum age
+/// (pure); `None` while it is fresh, without a maximum, or before any contact.
+pub fn age_note(
+    contact: Option<&RosterContact>,
+    max_age_hours: Option<f64>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (c, max) = (contact?, max_age_hours?);
+    let age = now.signed_duration_since(c.at);
+    if age.num_milliseconds() as f64 <= max * 3_600_000.0 {
+        return None;
+    }
+    let m = age.num_minutes();
+    Some(format!(
+        "roster from the hub {} h {:02} min old (max {max} h): only people verified online sign",
+        m / 60,
+        m % 60
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_note_appears_past_the_maximum_age() {
+        let now = Utc::now();
+        let at = |h: i64| RosterContact {
+            at: now - chrono::Duration::minutes(h * 60 + 14),
+            hub_seq: 1,
+            hub_hash: String::new(),
+        };
+        assert_eq!(age_note(Some(&at(7)), Some(8.0), now), None);
+        assert_eq!(age_note(Some(&at(9)), None, now), None);
+        assert_eq!(age_note(None, Some(8.0), now), None);
+        assert_eq!(
+            age_note(Some(&at(9)), Some(8.0), now).as_deref(),
+            Some("roster from the hub 9 h 14 min old (max 8 h): only people verified online sign")
+        );
+    }
 
     #[test]
     fn a_contact_survives_and_a_bad_file_means_none() {
