@@ -179,11 +179,13 @@ async fn a_board_at_its_limit_at_bench_a_is_refused_at_bench_b_online_and_counte
             elsewhere: vec![
                 CountedElsewhere {
                     bench: "BENCH-A".into(),
-                    job: a1.clone()
+                    job: a1.clone(),
+                    procedures_unknown: false,
                 },
                 CountedElsewhere {
                     bench: "BENCH-A".into(),
-                    job: a2.clone()
+                    job: a2.clone(),
+                    procedures_unknown: false,
                 },
             ],
         }
@@ -338,7 +340,8 @@ async fn a_benchs_own_synced_jobs_count_once() {
                 elsewhere,
                 &vec![CountedElsewhere {
                     bench: "BENCH-A".into(),
-                    job: a1.clone()
+                    job: a1.clone(),
+                    procedures_unknown: false,
                 }]
             );
         }

@@ -163,36 +163,50 @@ impl Core {
             local.push(b);
         }
         let mut counted = board::count(serial, &here, local, hub);
+        // Every instruction references procedures (`traveler check` refuses one
+        // without): a job that recorded none is older than the procedures jobs carry.
         for j in counted.jobs.iter_mut().filter(|j| j.procedures.is_empty()) {
-            // Another bench's job older than the procedures jobs carry: the text it
-            // ran, by hash, where this bench holds it, else today's by id.
-            j.procedures = self.procedures_by_text(&j.instruction_hash, &j.instruction_id);
-            if j.procedures.is_empty() {
-                tracing::warn!(
-                    job = %j.job,
-                    bench = %j.bench,
-                    "procedures of a job elsewhere are unknown here: it counts against no limit"
-                );
+            // Another bench's job: the text it ran, by hash, where this bench holds
+            // it, else the same revision here; else it is unknown and counts against
+            // every limit on its locations (the safe side), and the refusal says so.
+            match self.procedures_by_text(
+                &j.instruction_hash,
+                &j.instruction_id,
+                &j.instruction_rev,
+            ) {
+                Some(p) => j.procedures = p,
+                None => {
+                    j.procedures_unknown = true;
+                    tracing::warn!(
+                        job = %j.job,
+                        bench = %j.bench,
+                        instruction = %j.instruction_id,
+                        revision = %j.instruction_rev,
+                        "procedures of a job elsewhere are unknown here: it counts against every rework limit on its locations"
+                    );
+                }
             }
         }
         Ok(counted)
     }
 
-    /// Procedures of the instruction text `hash` (folder or archive), else of
-    /// today's instruction `id`; empty when neither is known here.
-    fn procedures_by_text(&self, hash: &str, id: &str) -> Vec<String> {
+    /// Procedures of the instruction text `hash` (folder or archive), else of the
+    /// instruction `id` at revision `rev` in today's folder (another revision may
+    /// reference other procedures); `None` when none of them is known here.
+    fn procedures_by_text(&self, hash: &str, id: &str, rev: &str) -> Option<Vec<String>> {
         if let Some(i) = self.library.instructions.iter().find(|i| i.hash == hash) {
-            return i.procedure_refs();
+            return Some(i.procedure_refs());
         }
         if let Ok(Some(a)) = self.store.archived_instruction(hash)
             && let Ok(i) = archived_instruction(&a)
         {
-            return i.procedure_refs();
+            return Some(i.procedure_refs());
         }
         self.library
-            .instruction(id)
+            .instructions
+            .iter()
+            .find(|i| i.id() == id && i.revision() == rev)
             .map(Instruction::procedure_refs)
-            .unwrap_or_default()
     }
 
     /// This core hands each log-in on a bench that follows the hub's roster to

@@ -53,6 +53,11 @@ pub struct BoardJob {
     /// The seq of the job's latest record in its store: of two copies of one job,
     /// the one with the later record knows more.
     pub last_seq: u64,
+    /// This bench's judgement, never the hub's: the job recorded no procedures
+    /// (older than the procedures jobs carry) and the text it ran is not known
+    /// here, so it counts against every rework limit on its locations.
+    #[serde(skip)]
+    pub procedures_unknown: bool,
 }
 
 impl BoardJob {
@@ -79,6 +84,7 @@ impl BoardJob {
             counts_as_cycle: job.status != JobStatus::Aborted
                 || job.steps.iter().any(|s| s.completed.is_some()),
             last_seq: job.last_event_seq,
+            procedures_unknown: false,
         }
     }
 }
@@ -145,7 +151,9 @@ pub type HubAnswer = Result<ShopBoard, HubUnavailable>;
 #[serde(rename_all = "snake_case")]
 pub enum HistoryScope {
     /// Every bench's verified copy at the hub as of `as_of`, plus this bench's own
-    /// records; `heads` are the stores whose jobs were counted, at the head counted.
+    /// records; `heads` are every store the hub held, at the head read (a store
+    /// with no job on the board is named too: it was asked and had none). Records
+    /// written before traveler kept them all name only the stores with jobs.
     Shop {
         as_of: DateTime<Utc>,
         heads: Vec<StoreHead>,
@@ -162,16 +170,31 @@ pub struct CountedRecord {
     pub benches: u32,
     pub elsewhere: u32,
     pub scope: HistoryScope,
+    /// Of the jobs, those whose procedures were not known here: counted against
+    /// every rework limit on their locations.
+    pub unknown_procedures: u32,
 }
 
 impl CountedRecord {
     pub fn line(&self) -> String {
-        scope_line(&self.scope, self.jobs, self.benches, self.elsewhere)
+        scope_line(
+            &self.scope,
+            self.jobs,
+            self.benches,
+            self.elsewhere,
+            self.unknown_procedures,
+        )
     }
 
     /// With the reason's detail and the heads counted, for reports.
     pub fn text(&self) -> String {
-        scope_text(&self.scope, self.jobs, self.benches, self.elsewhere)
+        scope_text(
+            &self.scope,
+            self.jobs,
+            self.benches,
+            self.elsewhere,
+            self.unknown_procedures,
+        )
     }
 
     /// Counted at this bench only (the hub was not asked or did not answer).
@@ -211,6 +234,11 @@ impl CountedHistory {
         self.jobs.iter().filter(|j| j.store_id != self.here).count()
     }
 
+    /// Jobs whose procedures are not known here (counted against every limit).
+    pub fn unknown_procedures(&self) -> usize {
+        self.jobs.iter().filter(|j| j.procedures_unknown).count()
+    }
+
     /// What the job's record keeps of this count.
     pub fn record(&self) -> CountedRecord {
         CountedRecord {
@@ -218,24 +246,26 @@ impl CountedHistory {
             benches: self.benches() as u32,
             elsewhere: self.elsewhere() as u32,
             scope: self.scope.clone(),
+            unknown_procedures: self.unknown_procedures() as u32,
         }
     }
 
     /// One line for the screens: where the board's history comes from.
     pub fn scope_line(&self) -> String {
-        scope_line(
-            &self.scope,
-            self.jobs.len() as u32,
-            self.benches() as u32,
-            self.elsewhere() as u32,
-        )
+        self.record().line()
     }
 }
 
 /// The words the screens use for a recorded scope (one short line; the reason's
 /// detail is in [`scope_text`]).
-pub fn scope_line(scope: &HistoryScope, jobs: u32, benches: u32, elsewhere: u32) -> String {
-    match scope {
+pub fn scope_line(
+    scope: &HistoryScope,
+    jobs: u32,
+    benches: u32,
+    elsewhere: u32,
+    unknown_procedures: u32,
+) -> String {
+    let line = match scope {
         HistoryScope::Shop { as_of, .. } => format!(
             "history: shop-wide as of {} UTC — {jobs} earlier job(s) from {benches} bench(es), {elsewhere} at other benches",
             as_of.format("%Y-%m-%d %H:%M:%S")
@@ -244,13 +274,26 @@ pub fn scope_line(scope: &HistoryScope, jobs: u32, benches: u32, elsewhere: u32)
             "history: this bench only — {} ({jobs} earlier job(s) known here)",
             why.as_str(),
         ),
+    };
+    if unknown_procedures == 0 {
+        line
+    } else {
+        format!(
+            "{line}; {unknown_procedures} with procedures unknown here, counted against every limit"
+        )
     }
 }
 
 /// The words reports use: the screens' line with the reason's detail and the
 /// heads counted.
-pub fn scope_text(scope: &HistoryScope, jobs: u32, benches: u32, elsewhere: u32) -> String {
-    let line = scope_line(scope, jobs, benches, elsewhere);
+pub fn scope_text(
+    scope: &HistoryScope,
+    jobs: u32,
+    benches: u32,
+    elsewhere: u32,
+    unknown_procedures: u32,
+) -> String {
+    let line = scope_line(scope, jobs, benches, elsewhere, unknown_procedures);
     match scope {
         HistoryScope::Shop { heads, .. } if !heads.is_empty() => format!(
             "{line}; counted up to {}",
@@ -298,16 +341,11 @@ pub fn count(serial: &str, here: &str, local: Vec<BoardJob>, hub: HubAnswer) -> 
                     }
                 }
             }
-            let mut counted: Vec<&str> = by_key.values().map(|j| j.store_id.as_str()).collect();
-            counted.extend(local.iter().map(|j| j.store_id.as_str()));
-            let heads = board
-                .heads
-                .into_iter()
-                .filter(|h| counted.contains(&h.store_id.as_str()))
-                .collect();
+            // Every store the hub read, with or without a job on the board: "no
+            // job at bench C" is then told apart from "bench C not known".
             HistoryScope::Shop {
                 as_of: board.as_of,
-                heads,
+                heads: board.heads,
             }
         }
         Err(e) => HistoryScope::Bench {
@@ -347,6 +385,7 @@ pub fn prior_jobs(counted: &CountedHistory) -> Vec<PriorJob> {
             counts: j.counts_as_cycle,
             elsewhere: (j.store_id != counted.here).then(|| j.bench.clone()),
             job: j.job.clone(),
+            procedures_unknown: j.procedures_unknown,
         })
         .collect()
 }
@@ -381,6 +420,7 @@ mod tests {
             finished: None,
             counts_as_cycle: status != JobStatus::Aborted,
             last_seq: seq,
+            procedures_unknown: false,
         }
     }
 
@@ -499,23 +539,16 @@ mod tests {
                 job("sb", "BENCH-B", "B-1", 12, JobStatus::Approved),
             ]),
         );
-        // Only the stores whose jobs were counted are named, at the head counted.
+        // Every store the hub read is named at its head, bench C (no job on the
+        // board) too.
+        let Ok(answer) = shop(vec![]) else {
+            unreachable!()
+        };
         assert_eq!(
             c.scope,
             HistoryScope::Shop {
                 as_of: at(59),
-                heads: vec![
-                    StoreHead {
-                        bench: "BENCH-A".into(),
-                        store_id: "sa".into(),
-                        seq: 40
-                    },
-                    StoreHead {
-                        bench: "BENCH-B".into(),
-                        store_id: "sb".into(),
-                        seq: 30
-                    },
-                ]
+                heads: answer.heads
             }
         );
         assert_eq!((c.jobs.len(), c.benches(), c.elsewhere()), (2, 2, 1));
@@ -542,7 +575,7 @@ mod tests {
         assert!(
             c.record()
                 .text()
-                .ends_with("counted up to BENCH-A record 40, BENCH-B record 30")
+                .ends_with("counted up to BENCH-A record 40, BENCH-B record 30, BENCH-C record 9")
         );
         let wrong = count(
             "SN-1",
@@ -560,6 +593,90 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// (what, hub jobs, heads named) — the answer's heads are all kept, whichever
+    /// stores had jobs on the board.
+    #[test]
+    fn every_store_the_hub_read_is_named_table() {
+        let cases: Vec<(&str, Vec<BoardJob>, Vec<&str>)> = vec![
+            ("no job anywhere", vec![], vec!["sa", "sb", "sc"]),
+            (
+                "a job at bench A only",
+                vec![job("sa", "BENCH-A", "A-1", 10, JobStatus::Approved)],
+                vec!["sa", "sb", "sc"],
+            ),
+            (
+                "jobs at A and C",
+                vec![
+                    job("sa", "BENCH-A", "A-1", 10, JobStatus::Approved),
+                    job("sc", "BENCH-C", "C-1", 5, JobStatus::Approved),
+                ],
+                vec!["sa", "sb", "sc"],
+            ),
+        ];
+        for (what, jobs, want) in cases {
+            let c = count("SN-1", "sb", vec![], shop(jobs));
+            let HistoryScope::Shop { heads, .. } = &c.scope else {
+                panic!("{what}: {:?}", c.scope)
+            };
+            let got: Vec<&str> = heads.iter().map(|h| h.store_id.as_str()).collect();
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    /// (what, jobs whose procedures are unknown here, unknown counted, words of the
+    /// screens' line)
+    #[test]
+    fn unknown_procedures_are_counted_and_said_table() {
+        let unknown = |store: &str, bench: &str, id: &str, seq: u64| BoardJob {
+            procedures: vec![],
+            procedures_unknown: true,
+            ..job(store, bench, id, seq, JobStatus::Approved)
+        };
+        let cases: Vec<(&str, Vec<BoardJob>, u32, Option<&str>)> = vec![
+            (
+                "every job's procedures known",
+                vec![job("sa", "BENCH-A", "A-1", 10, JobStatus::Approved)],
+                0,
+                None,
+            ),
+            (
+                "one job elsewhere unknown",
+                vec![
+                    job("sa", "BENCH-A", "A-1", 10, JobStatus::Approved),
+                    unknown("sa", "BENCH-A", "A-0", 3),
+                ],
+                1,
+                Some("; 1 with procedures unknown here, counted against every limit"),
+            ),
+            (
+                "two unknown at two benches",
+                vec![
+                    unknown("sa", "BENCH-A", "A-0", 3),
+                    unknown("sc", "BENCH-C", "C-0", 4),
+                ],
+                2,
+                Some("; 2 with procedures unknown here, counted against every limit"),
+            ),
+        ];
+        for (what, jobs, n, words) in cases {
+            let c = count("SN-1", "sb", vec![], shop(jobs));
+            let record = c.record();
+            assert_eq!(record.unknown_procedures, n, "{what}");
+            match words {
+                Some(w) => {
+                    assert!(record.line().ends_with(w), "{what}: {}", record.line());
+                    assert!(record.text().contains(w), "{what}: {}", record.text());
+                }
+                None => assert!(!record.line().contains("unknown"), "{what}"),
+            }
+            let flagged = prior_jobs(&c)
+                .iter()
+                .filter(|p| p.procedures_unknown)
+                .count() as u32;
+            assert_eq!(flagged, n, "{what}: the limits read it");
+        }
     }
 
     #[test]

@@ -708,6 +708,7 @@ fn start_job(s: &Situation<'_>, new: &NewJob, now: DateTime<Utc>) -> Decided {
             benches: h.benches,
             elsewhere: h.elsewhere,
             scope: h.scope.clone(),
+            unknown_procedures: h.unknown_procedures,
         });
     }
     Ok(events)

@@ -390,6 +390,12 @@ pub enum Event {
         /// Of them, the jobs recorded by other benches (the hub's copies).
         elsewhere: u32,
         scope: super::board::HistoryScope,
+        /// Of them, the jobs whose procedures were not known here (a record older
+        /// than the procedures jobs carry, of a text this bench does not hold):
+        /// each counted against every rework limit on its locations. Absent (0) in
+        /// records written before traveler counted them so.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unknown_procedures: u32,
     },
     /// The shop hub's own chain: the shop-wide policy on reviews at the benches, set
     /// by an admin at the hub. Benches mirror it (`hub_records::for_benches`); while it

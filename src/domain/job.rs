@@ -729,6 +729,7 @@ impl Job {
                 benches,
                 elsewhere,
                 scope,
+                unknown_procedures,
                 ..
             } => {
                 self.board_history = Some(super::board::CountedRecord {
@@ -736,6 +737,7 @@ impl Job {
                     benches: *benches,
                     elsewhere: *elsewhere,
                     scope: scope.clone(),
+                    unknown_procedures: *unknown_procedures,
                 });
             }
             _ => {}
@@ -1053,10 +1055,18 @@ fn describe(event: &Event) -> (Option<u32>, String) {
             benches,
             elsewhere,
             scope,
+            unknown_procedures,
             ..
         } => (
             None,
-            super::board::scope_text(scope, *jobs, *benches, *elsewhere),
+            super::board::CountedRecord {
+                jobs: *jobs,
+                benches: *benches,
+                elsewhere: *elsewhere,
+                scope: scope.clone(),
+                unknown_procedures: *unknown_procedures,
+            }
+            .text(),
         ),
         other => (None, other.kind().replace('_', " ")),
     }

@@ -69,6 +69,10 @@ pub struct PriorJob {
     pub elsewhere: Option<String>,
     /// The job's id in the store that recorded it.
     pub job: String,
+    /// Its procedures are not known at this bench (a record older than the
+    /// procedures jobs carry, of an instruction text this bench does not hold): it
+    /// counts against every limit on its locations, the safe side.
+    pub procedures_unknown: bool,
 }
 
 /// A job at another bench that a rework-cycle limit counted.
@@ -76,6 +80,10 @@ pub struct PriorJob {
 pub struct CountedElsewhere {
     pub bench: String,
     pub job: String,
+    /// Its procedures are not known at this bench: it was counted against every
+    /// limit on the location (the refusal says so).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub procedures_unknown: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -108,7 +116,9 @@ pub enum Refusal {
         cycles: u32,
         max: u32,
         description: String,
-        /// The cycles counted from other benches' records (through the hub).
+        /// The cycles counted from other benches' records (through the hub), and
+        /// any counted whose procedures are unknown here (a job of this store
+        /// only the hub holds is then named "this bench").
         #[serde(skip_serializing_if = "Vec::is_empty")]
         elsewhere: Vec<CountedElsewhere>,
     },
@@ -121,6 +131,18 @@ pub enum Refusal {
     },
     /// The instruction's text is not the released revision.
     NotReleased(super::release::NotReleased),
+}
+
+/// Jobs grouped by bench, in the order they were counted.
+fn by_bench(jobs: &[CountedElsewhere]) -> Vec<(&str, Vec<&str>)> {
+    let mut benches: Vec<(&str, Vec<&str>)> = Vec::new();
+    for e in jobs {
+        match benches.iter_mut().find(|(b, _)| *b == e.bench) {
+            Some((_, jobs)) => jobs.push(&e.job),
+            None => benches.push((&e.bench, vec![&e.job])),
+        }
+    }
+    benches
 }
 
 impl fmt::Display for Refusal {
@@ -163,21 +185,27 @@ impl fmt::Display for Refusal {
             } => {
                 write!(f, "{refdes} already reworked {cycles} time(s)")?;
                 if !elsewhere.is_empty() {
-                    // Grouped by bench, in the order they were counted.
-                    let mut benches: Vec<(&str, Vec<&str>)> = Vec::new();
-                    for e in elsewhere {
-                        match benches.iter_mut().find(|(b, _)| *b == e.bench) {
-                            Some((_, jobs)) => jobs.push(&e.job),
-                            None => benches.push((&e.bench, vec![&e.job])),
-                        }
-                    }
-                    let parts: Vec<String> = benches
+                    let parts: Vec<String> = by_bench(elsewhere)
                         .iter()
                         .map(|(b, jobs)| format!("{} at {b}: {}", jobs.len(), jobs.join(", ")))
                         .collect();
                     write!(f, " ({})", parts.join("; "))?;
                 }
-                write!(f, "; limit {max} ({description})")
+                write!(f, "; limit {max} ({description})")?;
+                let unknown: Vec<CountedElsewhere> = elsewhere
+                    .iter()
+                    .filter(|e| e.procedures_unknown)
+                    .cloned()
+                    .collect();
+                for (bench, jobs) in by_bench(&unknown) {
+                    write!(
+                        f,
+                        "; procedures of job{} {} at {bench} unknown here: counted against every limit on {refdes}",
+                        if jobs.len() == 1 { "" } else { "s" },
+                        jobs.join(", ")
+                    )?;
+                }
+                Ok(())
             }
             Refusal::RoleMissing { role } => write!(f, "needs the {role} role"),
             Refusal::OwnWork => write!(f, "nobody may inspect or review their own work"),
@@ -302,7 +330,7 @@ pub fn rework_limit_refusals(
             let counted: Vec<&PriorJob> = prior
                 .iter()
                 .filter(|j| j.counts && j.refdes.iter().any(|r| r.eq_ignore_ascii_case(location)))
-                .filter(|j| j.procedures.iter().any(limited))
+                .filter(|j| j.procedures_unknown || j.procedures.iter().any(limited))
                 .collect();
             let cycles = counted.len() as u32;
             if cycles >= limit.max_cycles {
@@ -313,11 +341,11 @@ pub fn rework_limit_refusals(
                     description: limit.description.clone(),
                     elsewhere: counted
                         .iter()
-                        .filter_map(|j| {
-                            j.elsewhere.as_ref().map(|bench| CountedElsewhere {
-                                bench: bench.clone(),
-                                job: j.job.clone(),
-                            })
+                        .filter(|j| j.elsewhere.is_some() || j.procedures_unknown)
+                        .map(|j| CountedElsewhere {
+                            bench: j.elsewhere.clone().unwrap_or_else(|| "this bench".into()),
+                            job: j.job.clone(),
+                            procedures_unknown: j.procedures_unknown,
                         })
                         .collect(),
                 });
@@ -706,6 +734,13 @@ mod tests {
             counts,
             ..PriorJob::default()
         };
+        // Procedures unknown here: recorded none, counted against every limit.
+        let unknown = |refdes: &str, counts: bool| PriorJob {
+            refdes: vec![refdes.into()],
+            counts,
+            procedures_unknown: true,
+            ..PriorJob::default()
+        };
         let u7 = vec!["U7".to_string()];
         let cases: Vec<(&str, ProductClass, Vec<PriorJob>, usize)> = vec![
             ("first rework", ProductClass::Class3, vec![], 0),
@@ -734,6 +769,24 @@ mod tests {
                 0,
             ),
             (
+                "a job whose procedures are unknown here counts against the limit",
+                ProductClass::Class3,
+                vec![prior("U7", true), unknown("U7", true)],
+                1,
+            ),
+            (
+                "unknown procedures at another location do not count",
+                ProductClass::Class3,
+                vec![prior("U7", true), unknown("U8", true)],
+                0,
+            ),
+            (
+                "unknown procedures of an aborted job do not count",
+                ProductClass::Class3,
+                vec![prior("U7", true), unknown("U7", false)],
+                0,
+            ),
+            (
                 "class 2 has no limit here",
                 ProductClass::Class2,
                 vec![prior("U7", true), prior("U7", true)],
@@ -758,6 +811,7 @@ mod tests {
             counts: true,
             elsewhere: bench.map(str::to_string),
             job: id.into(),
+            procedures_unknown: false,
         };
         let u7 = vec!["U7".to_string()];
         let why = rework_limit_refusals(
@@ -776,7 +830,8 @@ mod tests {
                 description: "BGA location".into(),
                 elsewhere: vec![CountedElsewhere {
                     bench: "BENCH-A".into(),
-                    job: "A-1".into()
+                    job: "A-1".into(),
+                    procedures_unknown: false,
                 }],
             }]
         );
@@ -794,6 +849,23 @@ mod tests {
         assert_eq!(
             local_only[0].to_string(),
             "U7 already reworked 2 time(s); limit 2 (BGA location)"
+        );
+        let unknown = PriorJob {
+            procedures: vec![],
+            procedures_unknown: true,
+            ..job(Some("BENCH-A"), "A-2")
+        };
+        let why = rework_limit_refusals(
+            &p,
+            &bga(),
+            ProductClass::Class3,
+            &u7,
+            &[job(Some("BENCH-A"), "A-1"), unknown],
+        );
+        assert_eq!(
+            why[0].to_string(),
+            "U7 already reworked 2 time(s) (2 at BENCH-A: A-1, A-2); limit 2 (BGA location); \
+             procedures of job A-2 at BENCH-A unknown here: counted against every limit on U7"
         );
     }
 
