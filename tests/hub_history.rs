@@ -664,3 +664,163 @@ fn a_start_waiting_on_the_hub_holds_up_no_other_decision() {
         }
     ));
 }
+
+/// A job an older traveler recorded at bench A (no procedures in its record) of an
+/// instruction revision bench B does not hold: bench B counts it against every
+/// rework limit on its locations and the refusal says so; the record of a job B
+/// starts keeps how many were counted so, and names every store the hub read,
+/// bench C (no job on the board) too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_elsewhere_whose_procedures_are_unknown_here_counts_against_every_limit() {
+    let Some(admin) = pg_admin_url() else { return };
+    let db = hub_db(&admin).await;
+    let hub = start_hub(&db).await;
+    let (ta, tb, tc) = (
+        enrol(&db, "BENCH-A").await,
+        enrol(&db, "BENCH-B").await,
+        enrol(&db, "BENCH-C").await,
+    );
+    let shop = Shop {
+        addr: hub.addr,
+        hub: Some(hub),
+        a: ta.clone(),
+        b: tb.clone(),
+    };
+    let dirs = [(); 3].map(|_| tempfile::tempdir().unwrap());
+    let (sa, sb, sc) = (
+        bench_store(dirs[0].path()),
+        bench_store(dirs[1].path()),
+        bench_store(dirs[2].path()),
+    );
+    // As an older traveler recorded it: no procedures, a revision and text that
+    // neither bench holds (today's folder has WI-BGA-001 at another revision).
+    let old = |job: &str, serial: &str| Event::JobStarted {
+        job: job.into(),
+        board_serial: serial.into(),
+        assembly_part: "PCA-1001".into(),
+        assembly_rev: "C".into(),
+        refdes: vec!["U7".into()],
+        defect_ref: "NCR-9".into(),
+        class: ProductClass::Class3,
+        alloy: "SAC305".into(),
+        instruction_id: "WI-BGA-001".into(),
+        instruction_rev: "0-DRAFT".into(),
+        instruction_hash: "e".repeat(64),
+        step_count: 3,
+        approval_ref: None,
+        bench: "BENCH-A".into(),
+        performer: "T100".into(),
+        procedures: vec![],
+    };
+    sa.append("T100", old("BENCH-A-OLD-1", "SN-UNK")).unwrap();
+    sa.append("T100", old("BENCH-A-OLD-2", "SN-UNK2")).unwrap();
+    // Bench A counts its own old job the same way (one cycle: the start passes).
+    let a = core(&sa, "BENCH-A", &shop, &ta);
+    let (a2, at_a) = started(start(&a, bga("SN-UNK", "SAC305")).await);
+    assert!(
+        matches!(
+            at_a,
+            Event::BoardHistoryCounted {
+                jobs: 1,
+                unknown_procedures: 1,
+                ..
+            }
+        ),
+        "{at_a:?}"
+    );
+    sync(&shop, &sa, &ta).await;
+    sync(&shop, &sc, &tc).await;
+
+    // Bench B: two cycles at U7 at bench A, one of them by its unknown procedures.
+    let b = core(&sb, "BENCH-B", &shop, &tb);
+    let refused = start(&b, bga("SN-UNK", "SAC305")).await.result.unwrap_err();
+    match rework_limit(&refused) {
+        Refusal::ReworkLimit {
+            cycles, elsewhere, ..
+        } => {
+            assert_eq!(*cycles, 2);
+            assert_eq!(
+                elsewhere,
+                &vec![
+                    CountedElsewhere {
+                        bench: "BENCH-A".into(),
+                        job: "BENCH-A-OLD-1".into(),
+                        procedures_unknown: true,
+                    },
+                    CountedElsewhere {
+                        bench: "BENCH-A".into(),
+                        job: a2.clone(),
+                        procedures_unknown: false,
+                    },
+                ]
+            );
+        }
+        _ => unreachable!(),
+    }
+    let said = refused.to_string();
+    assert!(
+        said.contains(
+            "procedures of job BENCH-A-OLD-1 at BENCH-A unknown here: counted against every limit on U7"
+        ),
+        "{said}"
+    );
+
+    // One such job on another board: the start passes, and its record says so.
+    let (b1, counted) = started(start(&b, bga("SN-UNK2", "SAC305")).await);
+    match &counted {
+        Event::BoardHistoryCounted {
+            jobs: 1,
+            elsewhere: 1,
+            unknown_procedures: 1,
+            scope: HistoryScope::Shop { heads, .. },
+            ..
+        } => {
+            let benches: Vec<&str> = heads.iter().map(|h| h.bench.as_str()).collect();
+            // Bench B has not synced yet: the hub holds A and C.
+            assert_eq!(benches, ["BENCH-A", "BENCH-C"], "{heads:?}");
+            let c = heads.iter().find(|h| h.bench == "BENCH-C").unwrap();
+            assert_eq!(
+                c.seq,
+                sc.chain_head().seq,
+                "bench C had no job, at its head"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    // The stored record carries the field, and the summary and HTML say it.
+    let stored = sb
+        .events()
+        .map(|r| r.unwrap())
+        .find(|r| matches!(&r.event, Event::BoardHistoryCounted { job, .. } if *job == b1))
+        .unwrap();
+    assert_eq!(stored.event, counted);
+    let kept = sb.job(&b1).unwrap().unwrap().board_history.unwrap();
+    assert_eq!(kept.unknown_procedures, 1);
+    let words = "1 with procedures unknown here, counted against every limit";
+    assert!(kept.line().contains(words), "{}", kept.line());
+    assert!(
+        kept.text().contains("BENCH-C record"),
+        "every store read is named: {}",
+        kept.text()
+    );
+    use traveler::export::{ExportOptions, Scope};
+    let out = tempfile::tempdir().unwrap();
+    let lib = traveler::core::library_with_archive(&sb, &library());
+    traveler::export::html::write_html(
+        &sb,
+        &lib,
+        &Scope {
+            job: Some(b1.clone()),
+            ..Scope::default()
+        },
+        &ExportOptions::default(),
+        out.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(html.contains(words), "{html}");
+}

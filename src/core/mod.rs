@@ -156,19 +156,16 @@ impl Core {
             let Some(job) = self.job(&id)? else {
                 continue;
             };
-            let mut b = BoardJob::of(&job, &job.bench, &here);
-            if b.procedures.is_empty() {
-                b.procedures = self.recorded_procedures(&job)?;
-            }
-            local.push(b);
+            local.push(BoardJob::of(&job, &job.bench, &here));
         }
         let mut counted = board::count(serial, &here, local, hub);
         // Every instruction references procedures (`traveler check` refuses one
         // without): a job that recorded none is older than the procedures jobs carry.
         for j in counted.jobs.iter_mut().filter(|j| j.procedures.is_empty()) {
-            // Another bench's job: the text it ran, by hash, where this bench holds
-            // it, else the same revision here; else it is unknown and counts against
-            // every limit on its locations (the safe side), and the refusal says so.
+            // The text it ran, by hash, where this bench holds it (folder or
+            // archive), else the same revision in the folder; else its procedures
+            // are unknown and it counts against every limit on its locations (the
+            // safe side), and the refusal says so.
             match self.procedures_by_text(
                 &j.instruction_hash,
                 &j.instruction_id,
@@ -182,7 +179,7 @@ impl Core {
                         bench = %j.bench,
                         instruction = %j.instruction_id,
                         revision = %j.instruction_rev,
-                        "procedures of a job elsewhere are unknown here: it counts against every rework limit on its locations"
+                        "procedures of a job are unknown here: it counts against every rework limit on its locations"
                     );
                 }
             }
@@ -520,26 +517,6 @@ impl Core {
             }),
         )?;
         Ok(board::prior_jobs(&counted))
-    }
-
-    /// A job's procedures as recorded, else from the text it ran, else from
-    /// today's instruction of its id.
-    fn recorded_procedures(&self, job: &Job) -> Result<Vec<String>, Rejection> {
-        if !job.procedures.is_empty() {
-            return Ok(job.procedures.clone());
-        }
-        // Written before jobs carried them: the text the job ran says.
-        self.instruction_for(job)
-            .map(|i| i.procedure_refs())
-            .or_else(|_| {
-                self.library
-                    .instruction(&job.instruction_id)
-                    .map(Instruction::procedure_refs)
-                    .ok_or_else(|| Rejection::InstructionUnavailable {
-                        id: job.instruction_id.clone(),
-                        hash: job.instruction_hash.clone(),
-                    })
-            })
     }
 
     fn start_facts(
