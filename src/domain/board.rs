@@ -146,6 +146,10 @@ pub struct HubUnavailable {
 /// What the bench learnt from the hub for one board, asked before deciding.
 pub type HubAnswer = Result<ShopBoard, HubUnavailable>;
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Where a board's earlier jobs were counted, as the record keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -171,7 +175,8 @@ pub struct CountedRecord {
     pub elsewhere: u32,
     pub scope: HistoryScope,
     /// Of the jobs, those whose procedures were not known here: counted against
-    /// every rework limit on their locations.
+    /// every rework limit on their locations (absent from exports when none).
+    #[serde(skip_serializing_if = "is_zero")]
     pub unknown_procedures: u32,
 }
 
