@@ -304,16 +304,19 @@ pub struct PeopleState {
 }
 
 /// The badge's PIN hash as read without the lock, and whether `pin` matches it.
-struct Preverified {
+/// Argon2 is slow on purpose: it runs on a blocking thread before the hub chain's
+/// lock is taken (`preverify`), and under the lock only the hash is compared
+/// (`check_locked`). Every handler that checks a PIN at the hub does it this way.
+pub(super) struct Preverified {
     hash: String,
     matches: bool,
 }
 
-async fn preverify(
+pub(super) async fn preverify(
     c: &impl GenericClient,
     badge: &str,
     pin: &str,
-) -> Result<Option<Preverified>, RosterRefusal> {
+) -> Result<Option<Preverified>, ChainError> {
     let roster = chain::roster(c).await?;
     let Some(hash) = roster.get(badge).map(|p| p.pin_hash.clone()) else {
         return Ok(None);
@@ -327,7 +330,7 @@ async fn preverify(
 
 /// The PIN check under the lock, on `roster` as read under it, using the answer
 /// verified before when the hash is the same.
-fn check_locked(
+pub(super) fn check_locked(
     roster: &Roster,
     policy: &Policy,
     badge: &str,

@@ -27,7 +27,7 @@ use crate::domain::event::{Event, Record};
 use crate::domain::job::Job;
 use crate::domain::policy::Policy;
 use crate::domain::types::Decision;
-use crate::people::auth::{PinRefused, check_pin};
+use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -244,12 +244,22 @@ pub async fn review(
 ) -> Result<ReviewReply, ReviewRefusal> {
     let policy = state.policy.as_deref().ok_or(ReviewRefusal::NoPolicy)?;
     let mut c = db::client(&state.pool).await?;
+    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
+    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
     let tx = c.transaction().await?;
     chain::lock(&tx).await?;
 
     // Who: the PIN against the hub's roster, by the bench's rules.
     let roster = chain::roster(&*tx).await?;
-    let reviewer = match check_pin(&roster, policy, &req.badge, &req.pin, PIN_PURPOSE, now) {
+    let reviewer = match super::people::check_locked(
+        &roster,
+        policy,
+        &req.badge,
+        &req.pin,
+        PIN_PURPOSE,
+        pre.as_ref(),
+        now,
+    ) {
         Ok(p) => p,
         Err(PinRefused { failure, events }) => {
             if !events.is_empty() {
