@@ -23,3 +23,5 @@ pub mod types;
 pub mod board;
 // Whether a bench lock becomes a lock of the whole shop, by chain order (#16).
 pub mod lock_promotion;
+// Whether the hub may decide a review of a submission (#16).
+pub mod hub_review;
