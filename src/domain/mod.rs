@@ -21,3 +21,7 @@ pub mod thermal;
 pub mod types;
 // A board's history across the shop, for rework-cycle limits (#16).
 pub mod board;
+// Whether a bench lock becomes a lock of the whole shop, by chain order (#16).
+pub mod lock_promotion;
+// Whether the hub may decide a review of a submission (#16).
+pub mod hub_review;

@@ -114,6 +114,42 @@ impl HubClient {
         }
     }
 
+    /// [`answer`](Self::answer) on a route an older hub does not serve: `None` when
+    /// the hub answers 404 without a refusal of its own (the route is not there).
+    /// Every other failure, a proxy's error page or an undecodable answer among
+    /// them, stays an error.
+    async fn answer_unless_absent<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Option<T>, ClientError> {
+        let resp =
+            req.bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    detail: error_chain(&e),
+                })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            detail: error_chain(&e),
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map(Some).map_err(|e| {
+                ClientError::Protocol(format!("{e}: {}", String::from_utf8_lossy(&body)))
+            });
+        }
+        match serde_json::from_slice::<Refusal>(&body) {
+            Ok(r) => Err(ClientError::Refused(r)),
+            Err(_) if status == reqwest::StatusCode::NOT_FOUND => Ok(None),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            ))),
+        }
+    }
+
     fn store_url(&self, store_id: &str, what: &str) -> String {
         format!("{}/v1/stores/{store_id}/{what}", self.base)
     }
@@ -267,18 +303,20 @@ impl HubClient {
 
 impl HubClient {
     /// The hub chain's head (`GET /v1/hub/head`): asked every second by the sync task.
-    pub async fn hub_head(&self) -> Result<super::wire::Head, ClientError> {
-        self.answer(self.http.get(format!("{}/v1/hub/head", self.base)))
+    /// `None` from a hub older than the shop roster (no such route).
+    pub async fn hub_head(&self) -> Result<Option<super::wire::Head>, ClientError> {
+        self.answer_unless_absent(self.http.get(format!("{}/v1/hub/head", self.base)))
             .await
     }
 
-    /// The hub chain after `after`, with the bytes of the records benches copy.
+    /// The hub chain after `after`, with the bytes of the records benches copy;
+    /// `None` from a hub older than the shop roster (no such route).
     pub async fn hub_records(
         &self,
         after: u64,
         limit: usize,
-    ) -> Result<super::feed::Feed, ClientError> {
-        self.answer(
+    ) -> Result<Option<super::feed::Feed>, ClientError> {
+        self.answer_unless_absent(
             self.http
                 .get(format!("{}/v1/hub/records", self.base))
                 .query(&[("after", after.to_string()), ("limit", limit.to_string())]),

@@ -483,6 +483,17 @@ pub async fn ingest(
         )
         .await
         .map_err(unavailable)?;
+        // A PIN locked at one bench is locked at all: promoted in this transaction,
+        // so a bench lock is stored exactly when its promotion is (`hub::people`).
+        let locks = super::people::locks_in(plan.accepted.iter().map(|a| &batch[a.index]));
+        if !locks.is_empty() {
+            super::people::promote_locks(&tx, store_id, locks, Utc::now())
+                .await
+                .map_err(|e| {
+                    warn!(store = %store_id, "bench locks could not be recorded for the shop: {e}");
+                    unavailable(e)
+                })?;
+        }
         // Desks following the queue hear of it once this commits (`notify`).
         if let (Some(first), Some(last)) = (plan.accepted.first(), plan.accepted.last()) {
             super::notify::ingested(&tx, store_id, first.seq as i64, last.seq as i64)

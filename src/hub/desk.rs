@@ -431,10 +431,16 @@ impl super::client::HubClient {
         store_id: &str,
         job: &str,
     ) -> Result<DeskJob, super::client::ClientError> {
-        self.answer(
-            self.http()
-                .get(format!("{}/v1/desk/jobs/{}/{}", self.url(), store_id, job)),
-        )
-        .await
+        // Job ids are the shop's (scanned, typed): each goes in as one escaped path
+        // segment, so a `/`, `?` or `#` in it can name no other job or route.
+        let mut url = reqwest::Url::parse(self.url())
+            .map_err(|e| super::client::ClientError::Config(format!("{}: {e}", self.url())))?;
+        url.path_segments_mut()
+            .map_err(|()| {
+                super::client::ClientError::Config(format!("{} cannot take a path", self.url()))
+            })?
+            .pop_if_empty()
+            .extend(["v1", "desk", "jobs", store_id, job]);
+        self.answer(self.http().get(url)).await
     }
 }

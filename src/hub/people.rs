@@ -304,16 +304,19 @@ pub struct PeopleState {
 }
 
 /// The badge's PIN hash as read without the lock, and whether `pin` matches it.
-struct Preverified {
+/// Argon2 is slow on purpose: it runs on a blocking thread before the hub chain's
+/// lock is taken (`preverify`), and under the lock only the hash is compared
+/// (`check_locked`). Every handler that checks a PIN at the hub does it this way.
+pub(super) struct Preverified {
     hash: String,
     matches: bool,
 }
 
-async fn preverify(
+pub(super) async fn preverify(
     c: &impl GenericClient,
     badge: &str,
     pin: &str,
-) -> Result<Option<Preverified>, RosterRefusal> {
+) -> Result<Option<Preverified>, ChainError> {
     let roster = chain::roster(c).await?;
     let Some(hash) = roster.get(badge).map(|p| p.pin_hash.clone()) else {
         return Ok(None);
@@ -327,7 +330,7 @@ async fn preverify(
 
 /// The PIN check under the lock, on `roster` as read under it, using the answer
 /// verified before when the hash is the same.
-fn check_locked(
+pub(super) fn check_locked(
     roster: &Roster,
     policy: &Policy,
     badge: &str,
@@ -666,68 +669,50 @@ pub fn routes(pool: Pool, policy: Option<Policy>) -> Router {
         })
 }
 
-/// A lock a bench recorded, as the hub received it.
+/// A bench lock in an accepted batch: its seq, badge and end.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BenchLock {
+pub struct OfferedLock {
+    pub seq: u64,
     pub badge: String,
     pub until: DateTime<Utc>,
-    /// The bench record's time (when the lock was recorded there).
-    pub at: DateTime<Utc>,
 }
 
-/// The bench locks in an accepted batch (records up to `head`).
-pub fn locks_in(batch: &[super::wire::OfferedRecord], head: u64) -> Vec<BenchLock> {
-    batch
-        .iter()
-        .filter(|o| o.seq <= head)
+/// The bench locks among `records` (the records of a batch the hub accepts).
+pub fn locks_in<'a>(
+    records: impl IntoIterator<Item = &'a super::wire::OfferedRecord>,
+) -> Vec<OfferedLock> {
+    records
+        .into_iter()
         .filter_map(|o| crate::store::wire::decode(o.seq, &o.bytes).ok())
         .filter_map(|d| match d.record.event {
-            Event::BadgeLocked { badge, until } => Some(BenchLock {
+            Event::BadgeLocked { badge, until } => Some(OfferedLock {
+                seq: d.record.seq,
                 badge,
                 until,
-                at: d.record.time,
             }),
             _ => None,
         })
         .collect()
 }
 
-/// Whether a bench's lock becomes a lock of the shop (pure): the badge is on the
-/// hub's roster, the lock is still in force, the hub does not hold it already, and
-/// no new PIN was set at the hub after it was recorded (an admin who reset the PIN
-/// has lifted it).
-pub fn promote(
-    lock: &BenchLock,
-    roster: &Roster,
-    hub: &[crate::domain::event::Record],
-    now: DateTime<Utc>,
-) -> bool {
-    if roster.get(&lock.badge).is_none() || lock.until <= now {
-        return false;
-    }
-    !hub.iter().any(|r| match &r.event {
-        Event::BadgeLocked { badge, until } => *badge == lock.badge && *until == lock.until,
-        Event::PinChanged { badge, .. } => *badge == lock.badge && r.time > lock.at,
-        _ => false,
-    })
-}
-
 /// A PIN locked at one bench is locked at all: each bench lock in force that the
-/// hub received becomes a `BadgeLocked` record of the hub chain, which every bench
-/// copies. Called after a batch was stored; a lock the hub holds already is not
-/// recorded twice.
+/// hub accepts becomes a `BadgeLocked` record of the hub chain, which every bench
+/// copies (`domain::lock_promotion` decides which). Runs inside the transaction that
+/// stores the bench's records (`db::ingest`, after they were inserted), so the lock
+/// is promoted exactly when its record is stored: if this fails, neither is, and the
+/// bench sends both again.
 pub async fn promote_locks(
-    pool: &Pool,
-    locks: Vec<BenchLock>,
+    tx: &tokio_postgres::Transaction<'_>,
+    store_id: &str,
+    locks: Vec<OfferedLock>,
     now: DateTime<Utc>,
-) -> Result<usize, RosterRefusal> {
+) -> Result<usize, ChainError> {
+    use crate::domain::lock_promotion::{BenchLock, admit};
     if locks.is_empty() {
         return Ok(0);
     }
-    let mut c = db::client(pool).await?;
-    let tx = c.transaction().await?;
-    chain::lock(&tx).await?;
-    let roster = chain::roster(&*tx).await?;
+    chain::lock(tx).await?;
+    let roster = chain::roster(tx).await?;
     let rows = tx
         .query(
             "SELECT seq, bytes FROM hub_chain WHERE kind IN ('badge_locked', 'pin_changed') ORDER BY seq",
@@ -741,120 +726,49 @@ pub async fn promote_locks(
             hub.push(d.record);
         }
     }
-    let events: Vec<(DateTime<Utc>, String, Event)> = locks
-        .iter()
-        .filter(|l| promote(l, &roster, &hub, now))
-        .map(|l| {
-            (
-                now,
-                l.badge.clone(),
-                Event::BadgeLocked {
-                    badge: l.badge.clone(),
-                    until: l.until,
-                },
+    let mut events = Vec::new();
+    for l in locks {
+        // What of the hub chain the bench had copied before it locked (chain order).
+        let seen: Option<i64> = tx
+            .query_one(
+                "SELECT max((doc -> 'event' ->> 'hub_seq')::int8) FROM hub_records
+                 WHERE store_id = $1 AND kind = 'hub_record_mirrored' AND seq < $2",
+                &[&store_id, &(l.seq as i64)],
             )
-        })
-        .collect();
+            .await?
+            .get(0);
+        let lock = BenchLock {
+            badge: l.badge,
+            until: l.until,
+            seq: l.seq,
+            hub_seen: seen.map(|s| s as u64),
+        };
+        match admit(&lock, roster.get(&lock.badge).is_some(), &hub, now) {
+            Ok(()) => {
+                let record = Event::BadgeLocked {
+                    badge: lock.badge.clone(),
+                    until: lock.until,
+                };
+                // A later lock of the same batch with the same end is held now.
+                hub.push(crate::domain::event::Record {
+                    seq: u64::MAX,
+                    prev_hash: String::new(),
+                    time: now,
+                    actor: lock.badge.clone(),
+                    event: record.clone(),
+                });
+                events.push((now, lock.badge, record));
+            }
+            Err(why) => {
+                tracing::info!(store = %store_id, seq = lock.seq, badge = %lock.badge, ?why,
+                    "a bench lock is not recorded for the shop");
+            }
+        }
+    }
     let n = events.len();
     if n > 0 {
-        chain::append(&tx, events).await?;
-        tx.commit().await?;
+        chain::append(tx, events).await?;
         tracing::info!(locks = n, "bench locks recorded for the whole shop");
     }
     Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::event::Record;
-    use chrono::TimeZone;
-
-    fn at(min: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap() + chrono::Duration::minutes(min)
-    }
-
-    fn rec(seq: u64, time: DateTime<Utc>, event: Event) -> Record {
-        Record {
-            seq,
-            prev_hash: String::new(),
-            time,
-            actor: "A".into(),
-            event,
-        }
-    }
-
-    #[test]
-    fn which_bench_locks_become_locks_of_the_shop() {
-        let mut roster = Roster::default();
-        roster.people.insert(
-            "T".into(),
-            Person {
-                badge: "T".into(),
-                name: "T".into(),
-                roles: vec![],
-                skill: SkillLevel::Intermediate,
-                pin_hash: String::new(),
-                certifications: vec![],
-                active: true,
-                locked_until: None,
-                failed_pins: 0,
-            },
-        );
-        let lock = |badge: &str, until: i64| BenchLock {
-            badge: badge.into(),
-            until: at(until),
-            at: at(0),
-        };
-        let held = rec(
-            1,
-            at(0),
-            Event::BadgeLocked {
-                badge: "T".into(),
-                until: at(15),
-            },
-        );
-        let reset_after = rec(
-            2,
-            at(1),
-            Event::PinChanged {
-                badge: "T".into(),
-                pin_hash: String::new(),
-            },
-        );
-        let reset_before = rec(
-            2,
-            at(-1),
-            Event::PinChanged {
-                badge: "T".into(),
-                pin_hash: String::new(),
-            },
-        );
-        let cases: Vec<(&str, BenchLock, Vec<Record>, bool)> = vec![
-            ("a new lock in force", lock("T", 15), vec![], true),
-            (
-                "a badge the hub does not know",
-                lock("X", 15),
-                vec![],
-                false,
-            ),
-            ("a lock that has run out", lock("T", -1), vec![], false),
-            ("held at the hub already", lock("T", 15), vec![held], false),
-            (
-                "the PIN was reset at the hub since",
-                lock("T", 15),
-                vec![reset_after],
-                false,
-            ),
-            (
-                "a PIN reset before the lock",
-                lock("T", 15),
-                vec![reset_before],
-                true,
-            ),
-        ];
-        for (name, l, hub, want) in cases {
-            assert_eq!(promote(&l, &roster, &hub, at(0)), want, "{name}");
-        }
-    }
 }

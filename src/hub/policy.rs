@@ -20,7 +20,7 @@ use crate::domain::decide::{Situation, decide};
 use crate::domain::event::LocalReview;
 use crate::domain::policy::Policy;
 use crate::domain::shop_policy::ShopPolicy;
-use crate::people::auth::{PinRefused, check_pin};
+use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -143,10 +143,20 @@ pub async fn set(
 ) -> Result<PolicyReply, HubRefusal> {
     let policy = state.policy.as_deref().ok_or(HubRefusal::NoLibrary)?;
     let mut c = db::client(&state.pool).await?;
+    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
+    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
     let tx = c.transaction().await?;
     chain::lock(&tx).await?;
     let roster = chain::roster(&*tx).await?;
-    let admin = match check_pin(&roster, policy, &req.badge, &req.pin, PIN_PURPOSE, now) {
+    let admin = match super::people::check_locked(
+        &roster,
+        policy,
+        &req.badge,
+        &req.pin,
+        PIN_PURPOSE,
+        pre.as_ref(),
+        now,
+    ) {
         Ok(p) => p,
         Err(PinRefused { failure, events }) => {
             if !events.is_empty() {

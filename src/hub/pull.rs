@@ -32,6 +32,20 @@ pub enum PullError {
     /// is copied.
     #[error("the hub's own chain does not hold at record {seq}: {what}")]
     HubChain { seq: u64, what: String },
+    /// The hub's records could not be read: an answer that is not the feed (a
+    /// proxy's error page, bytes that do not decode). The shop roster and locks do
+    /// not reach this bench until it is mended, so it is shown, never passed over.
+    #[error("cannot follow the hub's records: {detail}")]
+    Feed { detail: String },
+}
+
+/// A feed call's failure: an answer that is not the protocol is the feed's own
+/// error (shown in the header), everything else as the client said.
+fn feed_error(e: ClientError) -> PullError {
+    match e {
+        ClientError::Protocol(detail) => PullError::Feed { detail },
+        other => PullError::Client(other),
+    }
 }
 
 /// The last hub record the bench has seen (copied or passed over), hex hash.
@@ -177,11 +191,10 @@ impl Puller {
 
     /// Whether the hub's head is past what this bench has read (a cheap question).
     pub async fn behind(&mut self, client: &HubClient) -> Result<bool, PullError> {
-        let head = match client.hub_head().await {
-            Ok(h) => h,
-            // A hub older than the mirror: nothing to follow.
-            Err(ClientError::Protocol(_)) => return Ok(false),
-            Err(e) => return Err(e.into()),
+        let head = match client.hub_head().await.map_err(feed_error)? {
+            Some(h) => h,
+            // A hub older than the mirror (no such route): nothing to follow.
+            None => return Ok(false),
         };
         let c = self.cursor().await?;
         if head.seq == c.seq && head.hash == c.hash {
@@ -197,13 +210,17 @@ impl Puller {
         let mut appended = 0;
         loop {
             let cursor = self.cursor().await?;
-            let feed = match client.hub_records(cursor.seq, MAX_ENTRIES).await {
-                Ok(f) => f,
-                Err(ClientError::Protocol(detail)) => {
-                    tracing::debug!("the hub offers no records to follow: {detail}");
+            let feed = match client
+                .hub_records(cursor.seq, MAX_ENTRIES)
+                .await
+                .map_err(feed_error)?
+            {
+                Some(f) => f,
+                // Only a 404 on this route means a hub older than the shop roster.
+                None => {
+                    tracing::debug!("the hub offers no records to follow (an older hub)");
                     return Ok(appended);
                 }
-                Err(e) => return Err(e.into()),
             };
             let copies = check_feed(&cursor, &feed)?;
             for (seq, hash, record) in copies {

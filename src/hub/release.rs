@@ -32,7 +32,7 @@ use crate::domain::event::{Event, ReleaseRefusal, RevisionRef};
 use crate::domain::release::{HubRef, ReleaseBook, Released};
 use crate::instruction::Library;
 use crate::instruction::schema::WorkInstructionFile;
-use crate::people::auth::{PinRefused, check_pin};
+use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -272,11 +272,21 @@ pub async fn release(
         .as_ref()
         .ok_or(HubReleaseRefusal::NoLibrary)?;
     let mut c = db::client(&state.pool).await?;
+    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
+    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
     let tx = c.transaction().await?;
     chain::lock(&tx).await?;
 
     let roster = chain::roster(&*tx).await?;
-    let engineer = match check_pin(&roster, policy, &req.badge, &req.pin, PIN_PURPOSE, now) {
+    let engineer = match super::people::check_locked(
+        &roster,
+        policy,
+        &req.badge,
+        &req.pin,
+        PIN_PURPOSE,
+        pre.as_ref(),
+        now,
+    ) {
         Ok(p) => p,
         Err(PinRefused { failure, events }) => {
             if !events.is_empty() {

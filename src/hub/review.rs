@@ -24,10 +24,11 @@ use serde::{Deserialize, Serialize};
 use crate::domain::command::{AuthFailure, Command, Rejection};
 use crate::domain::decide::{Situation, decide};
 use crate::domain::event::{Event, Record};
+use crate::domain::hub_review::{HubDecision, NotAdmitted, admit};
 use crate::domain::job::Job;
 use crate::domain::policy::Policy;
 use crate::domain::types::Decision;
-use crate::people::auth::{PinRefused, check_pin};
+use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -244,12 +245,22 @@ pub async fn review(
 ) -> Result<ReviewReply, ReviewRefusal> {
     let policy = state.policy.as_deref().ok_or(ReviewRefusal::NoPolicy)?;
     let mut c = db::client(&state.pool).await?;
+    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
+    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
     let tx = c.transaction().await?;
     chain::lock(&tx).await?;
 
     // Who: the PIN against the hub's roster, by the bench's rules.
     let roster = chain::roster(&*tx).await?;
-    let reviewer = match check_pin(&roster, policy, &req.badge, &req.pin, PIN_PURPOSE, now) {
+    let reviewer = match super::people::check_locked(
+        &roster,
+        policy,
+        &req.badge,
+        &req.pin,
+        PIN_PURPOSE,
+        pre.as_ref(),
+        now,
+    ) {
         Ok(p) => p,
         Err(PinRefused { failure, events }) => {
             if !events.is_empty() {
@@ -314,48 +325,11 @@ pub async fn review(
         });
     }
 
-    // Nobody decided it yet: here (also enforced by a unique index) ...
-    if let Some(r) = tx
-        .query_opt(
-            "SELECT seq, doc -> 'event' ->> 'decision', doc -> 'event' ->> 'reviewer'
-             FROM hub_chain WHERE kind = 'review_decided'
-             AND doc -> 'event' ->> 'store_id' = $1
-             AND (doc -> 'event' ->> 'submitted_seq')::bigint = $2",
-            &[&req.store_id, &(req.submitted_seq as i64)],
-        )
-        .await?
-    {
-        return Err(ReviewRefusal::DecidedAtHub {
-            job: req.job.clone(),
-            hub_seq: r.get::<_, i64>(0) as u64,
-            decision: parse_decision(r.get(1)),
-            reviewer: r.get::<_, Option<String>>(2).unwrap_or_default(),
-        });
-    }
-
-    // ... or at the bench; and it is the job's latest submission.
+    // Nobody decided it yet at the hub (also enforced by a unique index), nor at
+    // the bench since, and it is the job's latest submission (`domain::hub_review`).
+    let at_hub = decided_at_hub(&tx, &req.store_id, req.submitted_seq).await?;
     let records = job_records(&tx, &req.store_id, &req.job).await?;
-    for r in records.iter().filter(|r| r.seq > req.submitted_seq) {
-        match &r.event {
-            Event::JobReviewed {
-                decision, reviewer, ..
-            } => {
-                return Err(ReviewRefusal::ReviewedAtBench {
-                    job: req.job.clone(),
-                    seq: r.seq,
-                    decision: *decision,
-                    reviewer: reviewer.clone(),
-                });
-            }
-            Event::JobSubmitted { .. } => {
-                return Err(ReviewRefusal::Superseded {
-                    job: req.job.clone(),
-                    latest: r.seq,
-                });
-            }
-            _ => {}
-        }
-    }
+    admit(req.submitted_seq, &records, at_hub.as_ref()).map_err(|n| not_admitted(&req.job, n))?;
     let job = Job::fold(&records);
 
     // The decision itself: the bench's rules, on the hub's copy of the bench's chain.
@@ -425,10 +399,72 @@ pub async fn review(
     })
 }
 
-fn parse_decision(s: Option<String>) -> Decision {
-    match s.as_deref() {
-        Some("rejected") => Decision::Rejected,
-        _ => Decision::Approved,
+/// The refusal for a submission `domain::hub_review::admit` turned away.
+fn not_admitted(job: &str, n: NotAdmitted) -> ReviewRefusal {
+    let job = job.to_string();
+    match n {
+        NotAdmitted::DecidedAtHub {
+            hub_seq,
+            decision,
+            reviewer,
+        } => ReviewRefusal::DecidedAtHub {
+            job,
+            hub_seq,
+            decision,
+            reviewer,
+        },
+        NotAdmitted::ReviewedAtBench {
+            seq,
+            decision,
+            reviewer,
+        } => ReviewRefusal::ReviewedAtBench {
+            job,
+            seq,
+            decision,
+            reviewer,
+        },
+        NotAdmitted::Superseded { latest } => ReviewRefusal::Superseded { job, latest },
+    }
+}
+
+/// The hub's earlier decision on a submission, read from the record's own bytes: a
+/// record that does not decode to a `ReviewDecided` with a known decision is damage,
+/// never taken for an approval.
+fn decision_of(seq: u64, bytes: &[u8]) -> Result<HubDecision, ChainError> {
+    let damaged = |what: String| ChainError::Damaged { seq, what };
+    let d = crate::store::wire::decode(seq, bytes).map_err(|e| damaged(e.to_string()))?;
+    match d.record.event {
+        Event::ReviewDecided {
+            decision, reviewer, ..
+        } => Ok(HubDecision {
+            hub_seq: seq,
+            decision,
+            reviewer,
+        }),
+        other => Err(damaged(format!(
+            "a review_decided record holds {}",
+            other.kind()
+        ))),
+    }
+}
+
+/// The hub chain's decision on the submission at `seq` of `store_id`, if any.
+async fn decided_at_hub(
+    tx: &tokio_postgres::Transaction<'_>,
+    store_id: &str,
+    seq: u64,
+) -> Result<Option<HubDecision>, ReviewRefusal> {
+    let row = tx
+        .query_opt(
+            "SELECT seq, bytes FROM hub_chain WHERE kind = 'review_decided'
+             AND doc -> 'event' ->> 'store_id' = $1
+             AND (doc -> 'event' ->> 'submitted_seq')::bigint = $2",
+            &[&store_id, &(seq as i64)],
+        )
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some(decision_of(r.get::<_, i64>(0) as u64, r.get(1))?)),
     }
 }
 
@@ -830,5 +866,64 @@ pub fn serve_policy(instructions: Option<&std::path::Path>) -> Result<Option<Pol
             dir.display(),
             dir.display()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn decided(decision: Decision) -> Vec<u8> {
+        let record = Record {
+            seq: 4,
+            prev_hash: "00".repeat(32),
+            time: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+            actor: "S400".into(),
+            event: Event::ReviewDecided {
+                store_id: "s".into(),
+                bench: "BENCH-A".into(),
+                job: "J".into(),
+                submitted_seq: 7,
+                submitted_hash: "ab".repeat(32),
+                decision,
+                reviewer: "S400".into(),
+                reviewer_name: "S".into(),
+                comment: String::new(),
+            },
+        };
+        crate::store::canonical_bytes(&record, None).unwrap()
+    }
+
+    fn replaced(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.contains(from), "{text}");
+        text.replacen(from, to, 1).into_bytes()
+    }
+
+    #[test]
+    fn a_hub_decision_is_read_from_its_bytes_and_an_unknown_one_is_damage() {
+        let d = decision_of(4, &decided(Decision::Rejected)).unwrap();
+        assert_eq!(
+            d,
+            HubDecision {
+                hub_seq: 4,
+                decision: Decision::Rejected,
+                reviewer: "S400".into(),
+            }
+        );
+        let ok = decided(Decision::Approved);
+        let unknown = replaced(&ok, "\"decision\":\"approved\"", "\"decision\":\"maybe\"");
+        let null = replaced(&ok, "\"decision\":\"approved\"", "\"decision\":null");
+        let missing = replaced(&ok, "\"decision\":\"approved\",", "");
+        for (name, bytes) in [("unknown", unknown), ("null", null), ("missing", missing)] {
+            assert!(
+                matches!(
+                    decision_of(4, &bytes),
+                    Err(ChainError::Damaged { seq: 4, .. })
+                ),
+                "a {name} decision is damage, not an approval"
+            );
+        }
     }
 }

@@ -73,13 +73,8 @@ async fn records(
 ) -> Answer<super::wire::IngestReply> {
     let c = caller(&pool, &headers).await?;
     let batch = decode_batch(&body).map_err(|detail| Refusal::BadRequest { detail })?;
+    // Bench locks in the batch are promoted inside the ingest's transaction.
     let reply = db::ingest(&pool, &c, &store, &batch).await?;
-    // A PIN locked at one bench is locked at all (hub::people): the bench's records
-    // are stored whatever becomes of this; the next batch's locks are tried anew.
-    let locks = super::people::locks_in(&batch, reply.head.seq);
-    if let Err(e) = super::people::promote_locks(&pool, locks, chrono::Utc::now()).await {
-        warn!(store = %store, "a bench lock was not recorded for the shop: {e}");
-    }
     Ok(Json(reply))
 }
 

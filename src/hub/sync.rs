@@ -39,6 +39,9 @@ pub enum SyncState {
     Loss { hub_seq: u64, bench_seq: u64 },
     /// The hub refuses this bench (token unknown or revoked, store claimed).
     Refused { reason: String },
+    /// The hub's own records (roster, locks, releases) cannot be followed: its feed
+    /// answers something that is not the feed. This bench's records may still go up.
+    FeedBroken { reason: String },
 }
 
 impl SyncState {
@@ -56,6 +59,12 @@ impl SyncState {
                 format!("hub: LOSS! hub holds {hub_seq} records, this store {bench_seq}")
             }
             SyncState::Refused { reason } => format!("hub: refused: {reason}"),
+            SyncState::FeedBroken { reason } => {
+                // A proxy's error page may be long: the header shows its start, the
+                // log all of it.
+                let short: String = reason.chars().take(80).collect();
+                format!("hub: NOT FOLLOWING the shop's records: {short}")
+            }
         }
     }
 
@@ -63,7 +72,10 @@ impl SyncState {
     pub fn is_alarm(&self) -> bool {
         matches!(
             self,
-            SyncState::Fork { .. } | SyncState::Loss { .. } | SyncState::Refused { .. }
+            SyncState::Fork { .. }
+                | SyncState::Loss { .. }
+                | SyncState::Refused { .. }
+                | SyncState::FeedBroken { .. }
         )
     }
 }
@@ -289,6 +301,11 @@ async fn run(
                         hub_seq: *hub_seq,
                         bench_seq: *bench_seq,
                     },
+                    RoundError::Follow(super::pull::PullError::Feed { detail }) => {
+                        SyncState::FeedBroken {
+                            reason: detail.clone(),
+                        }
+                    }
                     other => SyncState::Refused {
                         reason: other.to_string(),
                     },
