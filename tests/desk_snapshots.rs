@@ -523,7 +523,17 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
         Msg::Answer(*request, Answer::Opened(Ok(Box::new(o)))),
     );
     assert!(render(&s).contains("have not reached the hub yet"));
+    assert!(render(&s).contains("no decision until they arrive"));
     assert!(s.open.as_ref().unwrap().review.traces.is_empty());
+    let keys = |s: &DeskState| -> Vec<&'static str> {
+        traveler::desk::keys::footer(s)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    // The hub refuses a decision before the samples arrive: a and x are grey.
+    assert!(!keys(&s).contains(&"a"), "{:?}", keys(&s));
+    assert!(!keys(&s).contains(&"x"), "{:?}", keys(&s));
     let now = s.now;
     assert!(update(&mut s, Msg::Tick(now + Duration::seconds(1))).is_empty());
     let fx = update(&mut s, Msg::Tick(now + Duration::seconds(4)));
@@ -542,6 +552,8 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
         ),
     );
     assert_eq!(s.open.as_ref().unwrap().review.traces.len(), 1);
+    assert!(keys(&s).contains(&"a"), "{:?}", keys(&s));
+    assert!(keys(&s).contains(&"x"), "{:?}", keys(&s));
     assert!(update(&mut s, Msg::Tick(now + Duration::seconds(30))).is_empty());
 
     // Read again, then Esc before the answer: the queue stays on the screen.

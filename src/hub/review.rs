@@ -148,6 +148,12 @@ pub enum ReviewRefusal {
     },
     #[error("{0}")]
     Hub(Refusal),
+    /// The samples a sealed step of the job covers have not reached the hub (or not
+    /// verified): nobody decides on charts the hub has not seen.
+    #[error(
+        "the temperature samples of job {job}'s sealed step(s) (record(s) {seals:?}) have not reached the hub yet: the bench has not synced them"
+    )]
+    SamplesNotReceived { job: String, seals: Vec<u64> },
 }
 
 impl ReviewRefusal {
@@ -164,6 +170,7 @@ impl ReviewRefusal {
             ReviewRefusal::Rules { .. } => 422,
             ReviewRefusal::NoPolicy => 503,
             ReviewRefusal::Hub(r) => r.status(),
+            ReviewRefusal::SamplesNotReceived { .. } => 409,
         }
     }
 }
@@ -357,6 +364,11 @@ pub async fn review(
         }
     }
     let job = Job::fold(&records);
+    let seals = super::desk::seals_without_samples(&tx, &req.store_id, &records).await?;
+    if !seals.is_empty() {
+        let job = req.job.clone();
+        return Err(ReviewRefusal::SamplesNotReceived { job, seals });
+    }
 
     // The decision itself: the bench's rules, on the hub's copy of the bench's chain.
     let situation = Situation {
