@@ -788,6 +788,7 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
                     submitted_seq,
                     hub_seq: 1,
                     hub_hash: "00".repeat(32),
+                    decided_at: None,
                 },
             )
             .unwrap();
