@@ -586,3 +586,119 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
     );
     assert!(s.open.is_none(), "a late re-read opens nothing");
 }
+
+/// A read of the queue that failed (the hub answered with an error, the change
+/// feed still healthy) is tried again on the clock, backing off, until one comes
+/// back; then no more.
+#[test]
+fn a_failed_queue_read_is_tried_again_backing_off() {
+    let mut s = desk(80, 24);
+    let fx = update(&mut s, Msg::Input(Action::Command('r')));
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let failed = || {
+        Answer::Queue(Err(Trouble {
+            unreachable: false,
+            text: "the hub answered HTTP 500".into(),
+        }))
+    };
+    update(&mut s, Msg::Answer(*request, failed()));
+    let t = s.now;
+    let queue_read = |fx: &[Effect]| matches!(fx, [Effect::Queue { .. }]);
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(1))).is_empty());
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(2)));
+    assert!(queue_read(&fx), "{fx:?}");
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        unreachable!()
+    };
+    assert!(
+        update(&mut s, Msg::Tick(t + Duration::seconds(3))).is_empty(),
+        "one read at a time"
+    );
+    // Failed again: twice as long.
+    update(&mut s, Msg::Answer(*request, failed()));
+    let t = s.now;
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(3))).is_empty());
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(4)));
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    update(&mut s, Msg::Answer(*request, Answer::Queue(Ok(queue()))));
+    assert!(!s.queue.is_empty());
+    let t = s.now;
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(120))).is_empty());
+    assert_eq!(
+        traveler::desk::update::queue_backoff(9),
+        Duration::seconds(30)
+    );
+}
+
+/// Ctrl+Q while a decision is on its way: the desk says so and quits once the hub
+/// answered (recorded); a second Ctrl+Q quits at once, having warned.
+#[test]
+fn quitting_while_a_decision_is_sent_waits_for_the_hubs_answer() {
+    let send = |s: &mut DeskState| {
+        update(s, Msg::Input(Action::Command('a')));
+        for c in "record complete".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        update(s, Msg::Input(Action::Enter));
+        for c in "S500".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        update(s, Msg::Input(Action::Enter));
+        for c in "5555".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        let fx = update(s, Msg::Input(Action::Enter));
+        let [Effect::Decide { request, req }] = fx.as_slice() else {
+            panic!("{fx:?}")
+        };
+        (*request, req.clone())
+    };
+    let mut s = opened(80, 24);
+    let (request, req) = send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(!s.quit, "quit before the hub answered");
+    let flash = s.flash.as_ref().unwrap().text.clone();
+    assert!(flash.contains("being sent"), "{flash}");
+    assert!(render(&s).contains("being sent"), "{}", render(&s));
+    let reply = traveler::hub::review::ReviewReply {
+        hub_seq: 12,
+        hub_hash: "ab".repeat(32),
+        store_id: req.store_id.clone(),
+        bench: "BENCH-A".into(),
+        job: req.job.clone(),
+        submitted_seq: req.submitted_seq,
+        decision: req.decision,
+        reviewer: "S500".into(),
+        reviewer_name: "Sam".into(),
+        time: s.now,
+    };
+    update(&mut s, Msg::Answer(request, Answer::Decided(Ok(reply))));
+    assert!(s.quit, "recorded: the desk quits");
+
+    // Refused: nothing recorded, the desk stays and says so.
+    let mut s = opened(80, 24);
+    let (request, _) = send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    let refusal = ReviewRefusal::NoPolicy;
+    update(
+        &mut s,
+        Msg::Answer(
+            request,
+            Answer::Decided(Err(DecideTrouble::Refused(refusal))),
+        ),
+    );
+    assert!(!s.quit);
+    assert!(s.flash.as_ref().unwrap().text.contains("NOT recorded"));
+
+    // A second Ctrl+Q while waiting quits at once.
+    let mut s = opened(80, 24);
+    send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(!s.quit);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(s.quit);
+}
