@@ -532,10 +532,20 @@ async fn the_desk_shows_the_hubs_refusals_and_keeps_what_was_typed() {
     desk.decide('a', "looks fine", "S400", "4444").await;
     let e = desk.dialog_error();
     assert!(e.starts_with("Refused:"), "{e}");
-    assert!(e.contains("S400") || e.contains("inspect"), "{e}");
     let Some(Modal::Decide(d)) = &desk.s.modal else {
         unreachable!()
     };
+    // The rule's own refusal (own work), not a PIN's or any other.
+    match &d.refusal {
+        Some(traveler::hub::review::ReviewRefusal::Rules { rejection, .. }) => {
+            assert_eq!(
+                rejection["NotAllowed"]["refusal"],
+                serde_json::to_value(traveler::domain::policy::Refusal::OwnWork).unwrap(),
+                "{rejection}"
+            );
+        }
+        other => panic!("{other:?}: {e}"),
+    }
     assert_eq!(d.comment.value, "looks fine", "the comment stays");
     assert!(d.pin.value.is_empty(), "the PIN does not");
     assert!(desk.screen().contains("Refused"), "{}", desk.screen());

@@ -86,6 +86,8 @@ pub struct DecideDialog {
     /// A try went out and no answer came back: a "decided already" by the same
     /// badge may be that very try, recorded before the line broke.
     pub tried_unanswered: bool,
+    /// The hub's last refusal of this decision, typed (its words are in `error`).
+    pub refusal: Option<crate::hub::review::ReviewRefusal>,
 }
 
 /// Open a job by its id (a technician says "job … is ready").

@@ -344,6 +344,7 @@ fn open_input(s: &mut DeskState, input: Action) -> Vec<Effect> {
                 error: None,
                 waiting: None,
                 tried_unanswered: false,
+                refusal: None,
             })));
         }
         _ => {}
@@ -608,6 +609,10 @@ fn decided(
         Err(trouble) => {
             d.pin.clear();
             d.focus = Field::Pin;
+            d.refusal = match &trouble {
+                DecideTrouble::Refused(r) => Some(r.clone()),
+                _ => None,
+            };
             let text = match trouble {
                 DecideTrouble::Unreachable(detail) => {
                     d.tried_unanswered = true;
@@ -725,6 +730,7 @@ mod tests {
             error: None,
             waiting: None,
             tried_unanswered: false,
+            refusal: None,
         })));
         let focus = |s: &DeskState| match &s.modal {
             Some(Modal::Decide(d)) => d.focus,
