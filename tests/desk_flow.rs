@@ -876,3 +876,46 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
     let jobs: Vec<&str> = kept.iter().map(|(j, _)| j.as_str()).collect();
     assert_eq!(jobs, ["RS-1", "W-1"]);
 }
+
+/// Several hub services behind one address: a desk's long-poll that names another
+/// service waits from this service's current count (instead of answering at once,
+/// which sent the desk into a tight loop of re-reads), and answers when a change
+/// comes, naming this service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_naming_another_service_waits_for_a_change_here() {
+    use traveler::hub::notify::{CHANNEL, Listener};
+    let Some(admin) = pg_admin_url() else { return };
+    let url = hub_db(&admin).await;
+    let listener = Listener::spawn(&url);
+    for _ in 0..1200 {
+        if listener.now().listening {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = listener.now();
+    assert!(before.listening);
+    let l = listener.clone();
+    let mut poll = tokio::spawn(async move {
+        l.after(Some("another-service"), 0, Duration::from_secs(60))
+            .await
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut poll)
+            .await
+            .is_err(),
+        "answered at once, with nothing changed"
+    );
+    sql(&url)
+        .await
+        .batch_execute(&format!("NOTIFY {CHANNEL}"))
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(30), poll)
+        .await
+        .expect("the change is heard")
+        .unwrap();
+    assert_eq!(heard.service, before.service);
+    assert!(heard.generation > before.generation);
+    listener.close();
+}
