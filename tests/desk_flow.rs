@@ -443,6 +443,27 @@ async fn the_desk_approves_a_job_submitted_at_bench_a_and_bench_a_shows_it_appro
     .await;
     assert_eq!(job.reviews.last().unwrap().reviewer, "S500");
     assert_eq!(shop.decisions().await, 1);
+    // Dated when the hub decided (its record's time), not when the bench mirrored it.
+    let decided: String = sql(&shop.url)
+        .await
+        .query_one(
+            "SELECT doc ->> 'time' FROM hub_chain WHERE kind = 'review_decided'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let decided: chrono::DateTime<Utc> = decided.parse().unwrap();
+    let mirrored = store
+        .stored_events()
+        .map(|r| r.unwrap().record)
+        .find_map(|r| match r.event {
+            Event::ReviewMirrored { decided_at, .. } => Some(decided_at),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(mirrored, Some(decided));
+    assert_eq!(job.reviews.last().unwrap().time, decided);
     shop.hub.unwrap().stop().await;
 }
 
