@@ -702,3 +702,47 @@ fn quitting_while_a_decision_is_sent_waits_for_the_hubs_answer() {
     update(&mut s, Msg::Input(Action::Quit));
     assert!(s.quit);
 }
+
+/// The hub refuses a decision because samples have not reached it (the record
+/// shown said they had): the desk greys a/x and reads the record again on the clock.
+#[test]
+fn a_refusal_for_samples_not_received_reads_the_record_again() {
+    let mut s = opened(80, 24);
+    update(&mut s, Msg::Input(Action::Command('a')));
+    for c in "ok".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    update(&mut s, Msg::Input(Action::Enter));
+    for c in "S500".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    update(&mut s, Msg::Input(Action::Enter));
+    for c in "5555".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    let fx = update(&mut s, Msg::Input(Action::Enter));
+    let [Effect::Decide { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let refusal = ReviewRefusal::SamplesNotReceived {
+        job: "J".into(),
+        seals: vec![7],
+    };
+    update(
+        &mut s,
+        Msg::Answer(
+            *request,
+            Answer::Decided(Err(DecideTrouble::Refused(refusal))),
+        ),
+    );
+    assert_eq!(s.open.as_ref().unwrap().samples_pending, 1);
+    update(&mut s, Msg::Input(Action::Esc));
+    let keys: Vec<&str> = traveler::desk::keys::footer(&s)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!keys.contains(&"a"), "{keys:?}");
+    let t = s.now;
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(10)));
+    assert!(matches!(fx.as_slice(), [Effect::Open { .. }]), "{fx:?}");
+}

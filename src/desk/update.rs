@@ -613,6 +613,14 @@ fn decided(
                 DecideTrouble::Refused(r) => Some(r.clone()),
                 _ => None,
             };
+            // The hub holds fewer samples than the record shown said: it is read
+            // again on the clock until they are in (and a/x grey meanwhile).
+            if let DecideTrouble::Refused(ReviewRefusal::SamplesNotReceived { seals, .. }) =
+                &trouble
+                && let Some(o) = s.open.as_mut()
+            {
+                o.samples_pending = o.samples_pending.max(seals.len());
+            }
             let text = match trouble {
                 DecideTrouble::Unreachable(detail) => {
                     d.tried_unanswered = true;
@@ -653,6 +661,10 @@ pub fn refusal_text(r: &ReviewRefusal) -> String {
         ReviewRefusal::NotReceived { .. } => format!(
             "Refused: {r}. Nothing was decided; once the bench has synced, the queue shows it."
         ),
+        ReviewRefusal::SamplesNotReceived { .. } => format!(
+            "Refused: {r}. Nothing was decided; the record is read again until they arrive, \
+             then decide."
+        ),
         ReviewRefusal::Pin {
             badge,
             locked_until: Some(until),
@@ -689,6 +701,13 @@ mod tests {
                     seq: 9,
                 },
                 "once the bench has synced",
+            ),
+            (
+                ReviewRefusal::SamplesNotReceived {
+                    job: "J".into(),
+                    seals: vec![7],
+                },
+                "read again until they arrive",
             ),
             (pin(Some(2), None), "(wrong PIN 2 in a row)"),
             (
