@@ -145,6 +145,7 @@ fn a_local_review_racing_a_mirrored_hub_decision_records_one_decision() {
                         reviewer: "S500".into(),
                         reviewer_name: "Sam at the desk".into(),
                         comment: "decided at the desk".into(),
+                        decided_at: Utc::now(),
                     })),
                 })
             })

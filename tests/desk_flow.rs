@@ -290,6 +290,15 @@ impl Desk {
 
     /// a or x, then comment, badge and PIN, each with Enter.
     async fn decide(&mut self, key: char, comment: &str, badge: &str, pin: &str) {
+        // Samples follow the records by a sync cycle; until the hub holds them the
+        // desk greys a and x (the hub would refuse): read again until they are in.
+        for _ in 0..1200 {
+            if self.s.open.as_ref().is_none_or(|o| o.samples_pending == 0) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.key('r').await;
+        }
         assert!(self.footer().contains(&"a"), "{:?}", self.footer());
         self.key(key).await;
         self.typed(comment).await;
@@ -434,6 +443,27 @@ async fn the_desk_approves_a_job_submitted_at_bench_a_and_bench_a_shows_it_appro
     .await;
     assert_eq!(job.reviews.last().unwrap().reviewer, "S500");
     assert_eq!(shop.decisions().await, 1);
+    // Dated when the hub decided (its record's time), not when the bench mirrored it.
+    let decided: String = sql(&shop.url)
+        .await
+        .query_one(
+            "SELECT doc ->> 'time' FROM hub_chain WHERE kind = 'review_decided'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let decided: chrono::DateTime<Utc> = decided.parse().unwrap();
+    let mirrored = store
+        .stored_events()
+        .map(|r| r.unwrap().record)
+        .find_map(|r| match r.event {
+            Event::ReviewMirrored { decided_at, .. } => Some(decided_at),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(mirrored, Some(decided));
+    assert_eq!(job.reviews.last().unwrap().time, decided);
     shop.hub.unwrap().stop().await;
 }
 
@@ -523,10 +553,20 @@ async fn the_desk_shows_the_hubs_refusals_and_keeps_what_was_typed() {
     desk.decide('a', "looks fine", "S400", "4444").await;
     let e = desk.dialog_error();
     assert!(e.starts_with("Refused:"), "{e}");
-    assert!(e.contains("S400") || e.contains("inspect"), "{e}");
     let Some(Modal::Decide(d)) = &desk.s.modal else {
         unreachable!()
     };
+    // The rule's own refusal (own work), not a PIN's or any other.
+    match &d.refusal {
+        Some(traveler::hub::review::ReviewRefusal::Rules { rejection, .. }) => {
+            assert_eq!(
+                rejection["NotAllowed"]["refusal"],
+                serde_json::to_value(traveler::domain::policy::Refusal::OwnWork).unwrap(),
+                "{rejection}"
+            );
+        }
+        other => panic!("{other:?}: {e}"),
+    }
     assert_eq!(d.comment.value, "looks fine", "the comment stays");
     assert!(d.pin.value.is_empty(), "the PIN does not");
     assert!(desk.screen().contains("Refused"), "{}", desk.screen());
@@ -637,9 +677,94 @@ async fn the_hub_down_while_the_desk_reviews_loses_nothing_and_the_retry_is_reco
     shop.hub.take().unwrap().stop().await;
 }
 
-/// The open submissions the database keeps (migration 4) are the ones the records
-/// say: built from the records already held when the migration runs, then kept by
-/// the trigger as records arrive; the same as the query over every record.
+/// A submission whose records reached the hub before the samples its step's seal
+/// covers: the desk greys approve and reject and says why, the hub refuses a
+/// decision sent anyway (`SamplesNotReceived`), and once the bench syncs the
+/// samples the decision is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_decision_before_the_samples_of_every_sealed_step_reach_the_hub() {
+    use traveler::hub::review::{ReviewRefusal, ReviewRequest, SendError, send};
+    use traveler::hub::wire::OfferedRecord;
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bench_store(dir.path());
+    shop.import(&store).await;
+    submitted_job(&store, "JS-1", "I300");
+    // The records only, as a sync cycle cut short before the samples.
+    let records: Vec<OfferedRecord> = store
+        .stored_events()
+        .map(|r| {
+            let r = r.unwrap();
+            OfferedRecord {
+                seq: r.record.seq,
+                hash: r.hash,
+                bytes: r.canonical,
+            }
+        })
+        .collect();
+    let pool = db::pool(&shop.url).unwrap();
+    let caller = db::Caller {
+        bench: "BENCH-A".into(),
+        kind: Kind::Bench,
+    };
+    let sid = store_id(&store);
+    db::ingest(&pool, &caller, &sid, &records).await.unwrap();
+
+    let mut desk = Desk::start(&shop).await;
+    desk.open("JS-1").await;
+    let open = desk.s.open.as_ref().unwrap();
+    assert_eq!(open.samples_pending, 1, "{}", desk.screen());
+    let (submitted_seq, submitted_hash) = open.submission.clone().unwrap();
+    assert!(!desk.footer().contains(&"a"), "{:?}", desk.footer());
+    assert!(!desk.footer().contains(&"x"), "{:?}", desk.footer());
+    assert!(
+        desk.screen().contains("no decision until they arrive"),
+        "{}",
+        desk.screen()
+    );
+    // Sent anyway (an older desk): the hub refuses, typed, and records nothing.
+    let req = ReviewRequest {
+        store_id: sid.clone(),
+        job: "JS-1".into(),
+        submitted_seq,
+        submitted_hash,
+        decision: traveler::domain::types::Decision::Approved,
+        comment: "looks fine".into(),
+        badge: "S500".into(),
+        pin: "5555".into(),
+    };
+    let seal = store
+        .stored_events()
+        .map(|r| r.unwrap().record)
+        .filter(|r| matches!(r.event, Event::StepCompleted { .. }))
+        .last()
+        .unwrap()
+        .seq;
+    match send(&shop.base(), &shop.desk_token, None, &req).await {
+        Err(SendError::Refused(ReviewRefusal::SamplesNotReceived { job, seals })) => {
+            assert_eq!(job, "JS-1");
+            assert_eq!(seals, [seal]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(shop.decisions().await, 0);
+
+    // The bench syncs the samples: the decision goes through.
+    let _sync = shop.sync(&store);
+    desk.decide('a', "looks fine", "S500", "5555").await;
+    assert!(desk.s.modal.is_none(), "{}", desk.screen());
+    assert!(desk.flash().contains("approved"), "{}", desk.flash());
+    assert_eq!(shop.decisions().await, 1);
+    drop(desk);
+    shop.hub.unwrap().stop().await;
+}
+
+/// The open submissions the database keeps (migrations 4 and 5) are the ones the
+/// records say: built from the records already held when the migrations run, then
+/// kept by the trigger as records arrive; the same as the query over every record.
+/// A decision made at the desk (`review_mirrored`) closes a submission as one made
+/// at the bench does, before the migrations ran and after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_submissions_the_database_keeps_match_the_records() {
     use traveler::hub::migrate::MIGRATIONS;
@@ -672,10 +797,39 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
         reviewer_name: "x".into(),
         comment: "redo".into(),
     };
-    // Waiting; reviewed; reviewed then submitted again; aborted.
-    for job in ["W-1", "R-1", "RS-1", "A-1"] {
+    // A decision made at the desk, as the bench chain holds it.
+    let mirrored = |store: &Store, job: &str| {
+        let submitted_seq = store
+            .stored_events()
+            .map(|r| r.unwrap().record)
+            .filter(|r| matches!(&r.event, Event::JobSubmitted { job: j } if j == job))
+            .last()
+            .unwrap()
+            .seq;
+        store
+            .append_at(
+                Utc::now(),
+                "S500",
+                Event::ReviewMirrored {
+                    job: job.into(),
+                    decision: traveler::domain::types::Decision::Approved,
+                    reviewer: "S500".into(),
+                    reviewer_name: "x".into(),
+                    comment: String::new(),
+                    submitted_seq,
+                    hub_seq: 1,
+                    hub_hash: "00".repeat(32),
+                    decided_at: None,
+                },
+            )
+            .unwrap();
+    };
+    // Waiting; reviewed; reviewed then submitted again; aborted; decided at the
+    // desk before the migration runs (M-1) and after (M-2).
+    for job in ["W-1", "R-1", "RS-1", "A-1", "M-1", "M-2"] {
         submitted_job(&store, job, "I300");
     }
+    mirrored(&store, "M-1");
     store.append_at(Utc::now(), "S500", review("R-1")).unwrap();
     store.append_at(Utc::now(), "S500", review("RS-1")).unwrap();
     submit(&store, "RS-1");
@@ -689,6 +843,7 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
             },
         )
         .unwrap();
+    mirrored(&store, "M-2");
     let records: Vec<OfferedRecord> = store
         .stored_events()
         .map(|r| {
@@ -709,7 +864,7 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
         kind: Kind::Bench,
     };
     let sid = store_id(&store);
-    let (before, after) = records.split_at(records.len() - 3);
+    let (before, after) = records.split_at(records.len() - 4);
     db::ingest(&pool, &caller, &sid, before).await.unwrap();
     let mut c2 = sql(&url).await;
     traveler::hub::migrate::migrate(&mut c2).await.unwrap();
@@ -729,7 +884,7 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
         .query(
             "SELECT r.job, max(r.seq) FROM hub_records r WHERE r.kind = 'job_submitted'
              AND NOT EXISTS (SELECT 1 FROM hub_records l WHERE l.store_id = r.store_id
-                 AND l.job = r.job AND l.kind IN ('job_reviewed', 'job_aborted') AND l.seq > r.seq)
+                 AND l.job = r.job AND l.kind IN ('job_reviewed', 'job_aborted', 'review_mirrored') AND l.seq > r.seq)
              GROUP BY r.job ORDER BY r.job",
             &[],
         )
@@ -741,4 +896,47 @@ async fn the_open_submissions_the_database_keeps_match_the_records() {
     assert_eq!(kept, by_records);
     let jobs: Vec<&str> = kept.iter().map(|(j, _)| j.as_str()).collect();
     assert_eq!(jobs, ["RS-1", "W-1"]);
+}
+
+/// Several hub services behind one address: a desk's long-poll that names another
+/// service waits from this service's current count (instead of answering at once,
+/// which sent the desk into a tight loop of re-reads), and answers when a change
+/// comes, naming this service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_naming_another_service_waits_for_a_change_here() {
+    use traveler::hub::notify::{CHANNEL, Listener};
+    let Some(admin) = pg_admin_url() else { return };
+    let url = hub_db(&admin).await;
+    let listener = Listener::spawn(&url);
+    for _ in 0..1200 {
+        if listener.now().listening {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = listener.now();
+    assert!(before.listening);
+    let l = listener.clone();
+    let mut poll = tokio::spawn(async move {
+        l.after(Some("another-service"), 0, Duration::from_secs(60))
+            .await
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut poll)
+            .await
+            .is_err(),
+        "answered at once, with nothing changed"
+    );
+    sql(&url)
+        .await
+        .batch_execute(&format!("NOTIFY {CHANNEL}"))
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(30), poll)
+        .await
+        .expect("the change is heard")
+        .unwrap();
+    assert_eq!(heard.service, before.service);
+    assert!(heard.generation > before.generation);
+    listener.close();
 }

@@ -523,7 +523,17 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
         Msg::Answer(*request, Answer::Opened(Ok(Box::new(o)))),
     );
     assert!(render(&s).contains("have not reached the hub yet"));
+    assert!(render(&s).contains("no decision until they arrive"));
     assert!(s.open.as_ref().unwrap().review.traces.is_empty());
+    let keys = |s: &DeskState| -> Vec<&'static str> {
+        traveler::desk::keys::footer(s)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    // The hub refuses a decision before the samples arrive: a and x are grey.
+    assert!(!keys(&s).contains(&"a"), "{:?}", keys(&s));
+    assert!(!keys(&s).contains(&"x"), "{:?}", keys(&s));
     let now = s.now;
     assert!(update(&mut s, Msg::Tick(now + Duration::seconds(1))).is_empty());
     let fx = update(&mut s, Msg::Tick(now + Duration::seconds(4)));
@@ -542,6 +552,8 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
         ),
     );
     assert_eq!(s.open.as_ref().unwrap().review.traces.len(), 1);
+    assert!(keys(&s).contains(&"a"), "{:?}", keys(&s));
+    assert!(keys(&s).contains(&"x"), "{:?}", keys(&s));
     assert!(update(&mut s, Msg::Tick(now + Duration::seconds(30))).is_empty());
 
     // Read again, then Esc before the answer: the queue stays on the screen.
@@ -573,4 +585,164 @@ fn an_open_record_missing_samples_is_read_again_until_whole() {
         ),
     );
     assert!(s.open.is_none(), "a late re-read opens nothing");
+}
+
+/// A read of the queue that failed (the hub answered with an error, the change
+/// feed still healthy) is tried again on the clock, backing off, until one comes
+/// back; then no more.
+#[test]
+fn a_failed_queue_read_is_tried_again_backing_off() {
+    let mut s = desk(80, 24);
+    let fx = update(&mut s, Msg::Input(Action::Command('r')));
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let failed = || {
+        Answer::Queue(Err(Trouble {
+            unreachable: false,
+            text: "the hub answered HTTP 500".into(),
+        }))
+    };
+    update(&mut s, Msg::Answer(*request, failed()));
+    let t = s.now;
+    let queue_read = |fx: &[Effect]| matches!(fx, [Effect::Queue { .. }]);
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(1))).is_empty());
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(2)));
+    assert!(queue_read(&fx), "{fx:?}");
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        unreachable!()
+    };
+    assert!(
+        update(&mut s, Msg::Tick(t + Duration::seconds(3))).is_empty(),
+        "one read at a time"
+    );
+    // Failed again: twice as long.
+    update(&mut s, Msg::Answer(*request, failed()));
+    let t = s.now;
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(3))).is_empty());
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(4)));
+    let [Effect::Queue { request }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    update(&mut s, Msg::Answer(*request, Answer::Queue(Ok(queue()))));
+    assert!(!s.queue.is_empty());
+    let t = s.now;
+    assert!(update(&mut s, Msg::Tick(t + Duration::seconds(120))).is_empty());
+    assert_eq!(
+        traveler::desk::update::queue_backoff(9),
+        Duration::seconds(30)
+    );
+}
+
+/// Ctrl+Q while a decision is on its way: the desk says so and quits once the hub
+/// answered (recorded); a second Ctrl+Q quits at once, having warned.
+#[test]
+fn quitting_while_a_decision_is_sent_waits_for_the_hubs_answer() {
+    let send = |s: &mut DeskState| {
+        update(s, Msg::Input(Action::Command('a')));
+        for c in "record complete".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        update(s, Msg::Input(Action::Enter));
+        for c in "S500".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        update(s, Msg::Input(Action::Enter));
+        for c in "5555".chars() {
+            update(s, Msg::Input(Action::Char(c)));
+        }
+        let fx = update(s, Msg::Input(Action::Enter));
+        let [Effect::Decide { request, req }] = fx.as_slice() else {
+            panic!("{fx:?}")
+        };
+        (*request, req.clone())
+    };
+    let mut s = opened(80, 24);
+    let (request, req) = send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(!s.quit, "quit before the hub answered");
+    let flash = s.flash.as_ref().unwrap().text.clone();
+    assert!(flash.contains("being sent"), "{flash}");
+    assert!(render(&s).contains("being sent"), "{}", render(&s));
+    let reply = traveler::hub::review::ReviewReply {
+        hub_seq: 12,
+        hub_hash: "ab".repeat(32),
+        store_id: req.store_id.clone(),
+        bench: "BENCH-A".into(),
+        job: req.job.clone(),
+        submitted_seq: req.submitted_seq,
+        decision: req.decision,
+        reviewer: "S500".into(),
+        reviewer_name: "Sam".into(),
+        time: s.now,
+    };
+    update(&mut s, Msg::Answer(request, Answer::Decided(Ok(reply))));
+    assert!(s.quit, "recorded: the desk quits");
+
+    // Refused: nothing recorded, the desk stays and says so.
+    let mut s = opened(80, 24);
+    let (request, _) = send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    let refusal = ReviewRefusal::NoPolicy;
+    update(
+        &mut s,
+        Msg::Answer(
+            request,
+            Answer::Decided(Err(DecideTrouble::Refused(refusal))),
+        ),
+    );
+    assert!(!s.quit);
+    assert!(s.flash.as_ref().unwrap().text.contains("NOT recorded"));
+
+    // A second Ctrl+Q while waiting quits at once.
+    let mut s = opened(80, 24);
+    send(&mut s);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(!s.quit);
+    update(&mut s, Msg::Input(Action::Quit));
+    assert!(s.quit);
+}
+
+/// The hub refuses a decision because samples have not reached it (the record
+/// shown said they had): the desk greys a/x and reads the record again on the clock.
+#[test]
+fn a_refusal_for_samples_not_received_reads_the_record_again() {
+    let mut s = opened(80, 24);
+    update(&mut s, Msg::Input(Action::Command('a')));
+    for c in "ok".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    update(&mut s, Msg::Input(Action::Enter));
+    for c in "S500".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    update(&mut s, Msg::Input(Action::Enter));
+    for c in "5555".chars() {
+        update(&mut s, Msg::Input(Action::Char(c)));
+    }
+    let fx = update(&mut s, Msg::Input(Action::Enter));
+    let [Effect::Decide { request, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let refusal = ReviewRefusal::SamplesNotReceived {
+        job: "J".into(),
+        seals: vec![7],
+    };
+    update(
+        &mut s,
+        Msg::Answer(
+            *request,
+            Answer::Decided(Err(DecideTrouble::Refused(refusal))),
+        ),
+    );
+    assert_eq!(s.open.as_ref().unwrap().samples_pending, 1);
+    update(&mut s, Msg::Input(Action::Esc));
+    let keys: Vec<&str> = traveler::desk::keys::footer(&s)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!keys.contains(&"a"), "{keys:?}");
+    let t = s.now;
+    let fx = update(&mut s, Msg::Tick(t + Duration::seconds(10)));
+    assert!(matches!(fx.as_slice(), [Effect::Open { .. }]), "{fx:?}");
 }

@@ -808,6 +808,7 @@ async fn verify_hub_checks_mirrors_against_the_hub_chain_both_ways() {
         submitted_seq: c.0,
         hub_seq,
         hub_hash,
+        decided_at: None,
     };
     let other = store
         .append(

@@ -9,9 +9,13 @@ fn has_entries(s: &DeskState) -> bool {
     !s.visible().is_empty()
 }
 
-/// A submission waiting for a decision: approve and reject do something.
+/// A submission waiting for a decision, every sealed step's samples at the hub
+/// (the hub refuses a decision before: `ReviewRefusal::SamplesNotReceived`; the
+/// open screen says why): approve and reject do something.
 fn decidable(s: &DeskState) -> bool {
-    s.open.as_ref().is_some_and(|o| o.submission.is_some())
+    s.open
+        .as_ref()
+        .is_some_and(|o| o.submission.is_some() && o.samples_pending == 0)
 }
 
 fn has_charts(s: &DeskState) -> bool {

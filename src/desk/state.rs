@@ -86,6 +86,8 @@ pub struct DecideDialog {
     /// A try went out and no answer came back: a "decided already" by the same
     /// badge may be that very try, recorded before the line broke.
     pub tried_unanswered: bool,
+    /// The hub's last refusal of this decision, typed (its words are in `error`).
+    pub refusal: Option<crate::hub::review::ReviewRefusal>,
 }
 
 /// Open a job by its id (a technician says "job … is ready").
@@ -138,6 +140,14 @@ pub struct DeskState {
     pub next_request: u64,
     /// A change was heard while the queue was being read: read it again after.
     pub stale: bool,
+    /// A read of the queue failed: when to read it again (on the clock, backing
+    /// off), and how many failed in a row. The change feed may be healthy while the
+    /// queue read is not, so no change need come to trigger it.
+    pub queue_retry_at: Option<DateTime<Utc>>,
+    pub queue_failures: u32,
+    /// Ctrl+Q while a decision was on its way: the desk quits once the hub answered
+    /// (a second Ctrl+Q quits at once).
+    pub quit_pending: bool,
 }
 
 impl DeskState {
@@ -163,6 +173,9 @@ impl DeskState {
             requests: Default::default(),
             next_request: 0,
             stale: false,
+            queue_retry_at: None,
+            queue_failures: 0,
+            quit_pending: false,
         }
     }
 

@@ -81,6 +81,12 @@ pub enum Effect {
 /// How often an open record still missing samples is read again.
 const REREAD_SECONDS: i64 = 3;
 
+/// How long after `failures` failed reads of the queue in a row it is read again:
+/// 2 s, doubling, at most 30 s.
+pub fn queue_backoff(failures: u32) -> Duration {
+    Duration::seconds((2i64 << failures.saturating_sub(1).min(4)).min(30))
+}
+
 /// The first read, when the desk starts.
 pub fn start(s: &mut DeskState) -> Vec<Effect> {
     vec![read_queue(s)]
@@ -95,6 +101,12 @@ pub fn update(s: &mut DeskState, msg: Msg) -> Vec<Effect> {
                 if now - f.at > Duration::seconds(keep) {
                     s.flash = None;
                 }
+            }
+            // A failed read of the queue is tried again, backing off.
+            let mut effects = Vec::new();
+            if s.queue_retry_at.is_some_and(|at| now >= at) && !s.asking(&Ask::Queue) {
+                s.queue_retry_at = None;
+                effects.push(read_queue(s));
             }
             // Samples follow a step's seal by a sync cycle: an open record still
             // missing some is read again every few seconds until it is whole.
@@ -113,14 +125,15 @@ pub fn update(s: &mut DeskState, msg: Msg) -> Vec<Effect> {
                             .map(|(j, _)| j.id.clone())
                             .unwrap_or_default(),
                     );
-                    vec![Effect::Open {
+                    effects.push(Effect::Open {
                         request: s.ask(Ask::Reread),
                         store_id: store,
                         job,
-                    }]
+                    });
                 }
-                _ => Vec::new(),
+                _ => {}
             }
+            effects
         }
         Msg::Resize(w, h) => {
             s.size = (w, h);
@@ -138,7 +151,24 @@ pub fn update(s: &mut DeskState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Answer(id, answer) => match s.requests.remove(&id) {
-            Some(what) => answered(s, id, what, answer),
+            Some(what) => {
+                let deciding = what == Ask::Decide;
+                let fx = answered(s, id, what, answer);
+                if deciding && s.quit_pending && !s.asking(&Ask::Decide) {
+                    s.quit_pending = false;
+                    if s.modal.is_none() {
+                        // Recorded at the hub: the quit asked for while it was sent.
+                        s.quit = true;
+                    } else {
+                        s.flash(
+                            FlashKind::Error,
+                            "The decision was NOT recorded (see the dialog): the desk stays \
+                             open. Ctrl+Q quits.",
+                        );
+                    }
+                }
+                fx
+            }
             None => Vec::new(),
         },
         Msg::Input(input) => input_msg(s, input),
@@ -167,6 +197,17 @@ fn changed(s: &mut DeskState) -> Vec<Effect> {
 
 fn input_msg(s: &mut DeskState, input: Action) -> Vec<Effect> {
     if input == Action::Quit {
+        // A decision on its way: quitting now would leave the supervisor not
+        // knowing whether the hub recorded it.
+        if s.asking(&Ask::Decide) && !s.quit_pending {
+            s.quit_pending = true;
+            s.flash(
+                FlashKind::Error,
+                "The decision is being sent to the hub: the desk quits once the hub answers. \
+                 Ctrl+Q again quits now, without knowing whether it was recorded.",
+            );
+            return Vec::new();
+        }
         s.quit = true;
         return Vec::new();
     }
@@ -303,6 +344,7 @@ fn open_input(s: &mut DeskState, input: Action) -> Vec<Effect> {
                 error: None,
                 waiting: None,
                 tried_unanswered: false,
+                refusal: None,
             })));
         }
         _ => {}
@@ -403,6 +445,8 @@ fn answered(s: &mut DeskState, id: RequestId, what: Ask, answer: Answer) -> Vec<
             };
             s.queue = q.entries;
             s.lagging = q.lagging;
+            s.queue_failures = 0;
+            s.queue_retry_at = None;
             s.loaded = true;
             s.selected = s.selected.min(s.visible().len().saturating_sub(1));
             if s.stale {
@@ -410,6 +454,8 @@ fn answered(s: &mut DeskState, id: RequestId, what: Ask, answer: Answer) -> Vec<
             }
         }
         Answer::Queue(Err(t)) => {
+            s.queue_failures = s.queue_failures.saturating_add(1);
+            s.queue_retry_at = Some(s.now + queue_backoff(s.queue_failures));
             if t.unreachable {
                 unreachable(s, t.text);
             } else {
@@ -563,6 +609,18 @@ fn decided(
         Err(trouble) => {
             d.pin.clear();
             d.focus = Field::Pin;
+            d.refusal = match &trouble {
+                DecideTrouble::Refused(r) => Some(r.clone()),
+                _ => None,
+            };
+            // The hub holds fewer samples than the record shown said: it is read
+            // again on the clock until they are in (and a/x grey meanwhile).
+            if let DecideTrouble::Refused(ReviewRefusal::SamplesNotReceived { seals, .. }) =
+                &trouble
+                && let Some(o) = s.open.as_mut()
+            {
+                o.samples_pending = o.samples_pending.max(seals.len());
+            }
             let text = match trouble {
                 DecideTrouble::Unreachable(detail) => {
                     d.tried_unanswered = true;
@@ -603,6 +661,10 @@ pub fn refusal_text(r: &ReviewRefusal) -> String {
         ReviewRefusal::NotReceived { .. } => format!(
             "Refused: {r}. Nothing was decided; once the bench has synced, the queue shows it."
         ),
+        ReviewRefusal::SamplesNotReceived { .. } => format!(
+            "Refused: {r}. Nothing was decided; the record is read again until they arrive, \
+             then decide."
+        ),
         ReviewRefusal::Pin {
             badge,
             locked_until: Some(until),
@@ -639,6 +701,13 @@ mod tests {
                     seq: 9,
                 },
                 "once the bench has synced",
+            ),
+            (
+                ReviewRefusal::SamplesNotReceived {
+                    job: "J".into(),
+                    seals: vec![7],
+                },
+                "read again until they arrive",
             ),
             (pin(Some(2), None), "(wrong PIN 2 in a row)"),
             (
@@ -680,6 +749,7 @@ mod tests {
             error: None,
             waiting: None,
             tried_unanswered: false,
+            refusal: None,
         })));
         let focus = |s: &DeskState| match &s.modal {
             Some(Modal::Decide(d)) => d.focus,

@@ -255,7 +255,7 @@ fn banner_lines(o: &OpenJob, theme: &Theme) -> Vec<Line<'static>> {
     if o.samples_pending > 0 {
         lines.push(Line::from(Span::styled(
             format!(
-                "⚠ the samples of {} sealed step(s) have not reached the hub yet: their charts are missing",
+                "⚠ the samples of {} sealed step(s) have not reached the hub yet: their charts are missing; no decision until they arrive",
                 o.samples_pending
             ),
             theme.warn(),

@@ -1912,6 +1912,7 @@ fn hub_decision(submitted_seq: u64, hub_seq: u64, decision: Decision) -> Command
         reviewer: "S1".into(),
         reviewer_name: "Name S1".into(),
         comment: "fillet too small".into(),
+        decided_at: chrono::Utc::now(),
     }))
 }
 
@@ -1943,6 +1944,7 @@ fn mirror_review_table() {
         submitted_seq: 2,
         hub_seq,
         hub_hash: "cd".repeat(32),
+        decided_at: None,
     };
     type Want = Result<Vec<&'static str>, Rejection>;
     let cases: Vec<(&str, Vec<Event>, Command, Want)> = vec![

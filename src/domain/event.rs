@@ -362,6 +362,11 @@ pub enum Event {
         /// The hub chain's record of the decision.
         hub_seq: u64,
         hub_hash: String,
+        /// When the decision was made: the hub record's time (this record's own time
+        /// is when the bench mirrored it, which for a bench offline for days is
+        /// later). Absent in records written before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decided_at: Option<DateTime<Utc>>,
     },
     /// A record of the shop hub's own chain that every bench follows (the shop
     /// roster, locks, releases, the shop policy: `hub_records::for_benches`), copied

@@ -706,6 +706,15 @@ impl Job {
                 comment,
                 ..
             } => {
+                // A decision made at the hub was made when the hub recorded it, not
+                // when this bench mirrored it (days later for a bench offline).
+                let time = match &rec.event {
+                    Event::ReviewMirrored {
+                        decided_at: Some(at),
+                        ..
+                    } => *at,
+                    _ => time,
+                };
                 self.reviews.push(Review {
                     decision: *decision,
                     reviewer: reviewer.clone(),

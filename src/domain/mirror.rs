@@ -6,6 +6,7 @@
 use super::event::{Event, Record};
 use super::job::{Job, JobStatus};
 use super::types::Decision;
+use chrono::{DateTime, Utc};
 
 /// A decision as the hub recorded it (its record checked by the caller: hash from
 /// its bytes, this store's id).
@@ -19,6 +20,8 @@ pub struct HubDecision {
     pub reviewer: String,
     pub reviewer_name: String,
     pub comment: String,
+    /// The hub record's time: when the decision was made.
+    pub decided_at: DateTime<Utc>,
 }
 
 /// Why a decision of the hub is not mirrored.
@@ -97,6 +100,7 @@ pub fn mirror(records: &[Record], d: &HubDecision) -> Result<Option<Event>, Mirr
         submitted_seq: d.submitted_seq,
         hub_seq: d.hub_seq,
         hub_hash: d.hub_hash.clone(),
+        decided_at: Some(d.decided_at),
     }))
 }
 
@@ -154,7 +158,54 @@ mod tests {
             reviewer: "S1".into(),
             reviewer_name: "Sue".into(),
             comment: "redo the fillet".into(),
+            decided_at: "2026-01-05T08:00:00Z".parse().unwrap(),
         }
+    }
+
+    /// A bench offline for days mirrors the decision when it syncs: the job's
+    /// review is dated when the hub decided, not when the bench heard of it; a
+    /// record from before the time was kept falls back to its own time.
+    #[test]
+    fn a_mirrored_review_is_dated_when_the_hub_decided() {
+        let mut records = job_records();
+        let e = mirror(&records, &decision(2)).unwrap().unwrap();
+        records.push(rec(3, e.clone()));
+        let job = Job::fold(&records).unwrap();
+        let decided: DateTime<Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+        assert_eq!(job.reviews.last().unwrap().time, decided);
+
+        let Event::ReviewMirrored {
+            job,
+            decision,
+            reviewer,
+            reviewer_name,
+            comment,
+            submitted_seq,
+            hub_seq,
+            hub_hash,
+            ..
+        } = e
+        else {
+            unreachable!()
+        };
+        let old = Event::ReviewMirrored {
+            job,
+            decision,
+            reviewer,
+            reviewer_name,
+            comment,
+            submitted_seq,
+            hub_seq,
+            hub_hash,
+            decided_at: None,
+        };
+        let mut records = job_records();
+        records.push(rec(3, old));
+        let own = records[2].time;
+        assert_eq!(
+            Job::fold(&records).unwrap().reviews.last().unwrap().time,
+            own
+        );
     }
 
     #[test]

@@ -242,7 +242,8 @@ pub async fn desk_job(
     let rows = c
         .query(
             "SELECT seq, bytes, kind, (doc -> 'event' ->> 'step')::int,
-                    doc -> 'event' ->> 'instruction_hash'
+                    doc -> 'event' ->> 'instruction_hash',
+                    coalesce((doc -> 'event' ->> 'sample_count')::bigint, 0)
              FROM hub_records WHERE store_id = $1 AND job = $2 ORDER BY seq",
             &[&store_id, &job],
         )
@@ -253,6 +254,8 @@ pub async fn desk_job(
     }
     let mut records = Vec::with_capacity(rows.len());
     let mut seals: Vec<(i64, u32)> = Vec::new();
+    // Seals that covered no samples: nothing of theirs is on its way.
+    let mut empty_seals: Vec<i64> = Vec::new();
     let mut hash: Option<String> = None;
     for r in &rows {
         let seq: i64 = r.get(0);
@@ -265,6 +268,9 @@ pub async fn desk_job(
             Some("step_completed") => {
                 let step = r.get::<_, Option<i32>>(3).unwrap_or(0).max(0) as u32;
                 seals.push((seq, step));
+                if r.get::<_, i64>(5) == 0 {
+                    empty_seals.push(seq);
+                }
             }
             Some("job_started") => hash = r.get(4),
             _ => {}
@@ -321,6 +327,7 @@ pub async fn desk_job(
     }
     let samples_pending = seals
         .iter()
+        .filter(|(seq, _)| !empty_seals.contains(seq))
         .filter(|(seq, _)| !samples.iter().any(|s| s.seal_seq == *seq as u64))
         .map(|(seq, _)| *seq as u64)
         .collect();
@@ -443,4 +450,47 @@ impl super::client::HubClient {
             .extend(["v1", "desk", "jobs", store_id, job]);
         self.answer(self.http().get(url)).await
     }
+}
+
+/// The latest seal of each step of a job (its records, in order) that covers
+/// samples, where the hub holds no verified samples for it (`hub_samples` rows are
+/// checked against the seal's count and digest on arrival): what the desk shows as
+/// pending, and why the hub refuses a decision on the job until they arrive.
+pub async fn seals_without_samples(
+    c: &tokio_postgres::Transaction<'_>,
+    store_id: &str,
+    records: &[crate::domain::event::Record],
+) -> Result<Vec<u64>, tokio_postgres::Error> {
+    use crate::domain::event::Event;
+    let mut latest: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
+    for r in records {
+        if let Event::StepCompleted {
+            step, sample_count, ..
+        } = &r.event
+        {
+            latest.insert(*step, (r.seq, *sample_count));
+        }
+    }
+    let seals: Vec<i64> = latest
+        .values()
+        .filter(|(_, count)| *count > 0)
+        .map(|(seq, _)| *seq as i64)
+        .collect();
+    if seals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held: Vec<i64> = c
+        .query(
+            "SELECT seal_seq FROM hub_samples WHERE store_id = $1 AND seal_seq = ANY($2)",
+            &[&store_id, &seals],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(seals
+        .into_iter()
+        .filter(|s| !held.contains(s))
+        .map(|s| s as u64)
+        .collect())
 }

@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "open_submissions",
         include_str!("migrations/0004_open_submissions.sql"),
     ),
+    (
+        5,
+        "open_submissions_mirrored",
+        include_str!("migrations/0005_open_submissions_mirrored.sql"),
+    ),
 ];
 
 /// The schema version this traveler expects.

@@ -60,6 +60,7 @@ pub fn read_decision(r: &WireHubRecord, store_id: &str) -> Result<HubDecision, P
             reviewer,
             reviewer_name,
             comment,
+            decided_at: d.record.time,
         }),
         other => Err(bad(format!(
             "a {} record, not a decision on store {store_id}",

@@ -123,10 +123,16 @@ impl Listener {
     }
 
     /// Waits until the generation passes `after` (of this service), or `wait` ends.
+    /// A count of another service (several behind one address) means nothing here:
+    /// the wait is from this one's current count. The desk reads the queue again
+    /// when the service changes, so nothing is missed; answering at once instead
+    /// would send a desk bouncing between services into a tight loop of re-reads.
     pub async fn after(&self, service: Option<&str>, after: u64, wait: Duration) -> Changes {
-        if service.is_some_and(|s| s != self.0.service) {
-            return self.now();
-        }
+        let after = if service.is_some_and(|s| s != self.0.service) {
+            self.now().generation
+        } else {
+            after
+        };
         let mut rx = self.0.rx.clone();
         let mut closed = self.0.closed.subscribe();
         tokio::select! {

@@ -149,6 +149,12 @@ pub enum ReviewRefusal {
     },
     #[error("{0}")]
     Hub(Refusal),
+    /// The samples a sealed step of the job covers have not reached the hub (or not
+    /// verified): nobody decides on charts the hub has not seen.
+    #[error(
+        "the temperature samples of job {job}'s sealed step(s) (record(s) {seals:?}) have not reached the hub yet: the bench has not synced them"
+    )]
+    SamplesNotReceived { job: String, seals: Vec<u64> },
 }
 
 impl ReviewRefusal {
@@ -165,6 +171,7 @@ impl ReviewRefusal {
             ReviewRefusal::Rules { .. } => 422,
             ReviewRefusal::NoPolicy => 503,
             ReviewRefusal::Hub(r) => r.status(),
+            ReviewRefusal::SamplesNotReceived { .. } => 409,
         }
     }
 }
@@ -331,6 +338,11 @@ pub async fn review(
     let records = job_records(&tx, &req.store_id, &req.job).await?;
     admit(req.submitted_seq, &records, at_hub.as_ref()).map_err(|n| not_admitted(&req.job, n))?;
     let job = Job::fold(&records);
+    let seals = super::desk::seals_without_samples(&tx, &req.store_id, &records).await?;
+    if !seals.is_empty() {
+        let job = req.job.clone();
+        return Err(ReviewRefusal::SamplesNotReceived { job, seals });
+    }
 
     // The decision itself: the bench's rules, on the hub's copy of the bench's chain.
     let situation = Situation {
