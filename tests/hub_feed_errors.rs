@@ -26,6 +26,8 @@ enum Feed {
     Undecodable,
     /// 404: the routes are not there, as at a hub older than the shop roster.
     Absent,
+    /// The feed is the hub's, but the store's decisions route answers a 502 page.
+    DecisionsBadGateway,
 }
 
 #[derive(Clone)]
@@ -42,7 +44,14 @@ async fn forward(
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
-    if uri.path().starts_with("/v1/hub/") {
+    if uri.path().ends_with("/decisions") && matches!(p.feed, Feed::DecisionsBadGateway) {
+        return (
+            StatusCode::BAD_GATEWAY,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response();
+    }
+    if uri.path().starts_with("/v1/hub/") && !matches!(p.feed, Feed::DecisionsBadGateway) {
         return match p.feed {
             Feed::BadGateway => (
                 StatusCode::BAD_GATEWAY,
@@ -51,6 +60,7 @@ async fn forward(
                 .into_response(),
             Feed::Undecodable => "{\"nope\": 1}".into_response(),
             Feed::Absent => StatusCode::NOT_FOUND.into_response(),
+            Feed::DecisionsBadGateway => unreachable!("forwarded above"),
         };
     }
     let mut req = p
@@ -132,4 +142,16 @@ async fn a_hub_without_the_feed_is_an_older_hub() {
         return;
     };
     assert_eq!(s, SyncState::Synced { head: 3 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_error_page_on_the_decisions_is_shown_not_synced() {
+    let Some(s) = state_behind(Feed::DecisionsBadGateway).await else {
+        return;
+    };
+    // Decisions the bench cannot read are not "none to mirror".
+    match &s {
+        SyncState::Offline { reason, .. } => assert!(reason.contains("502"), "{reason}"),
+        other => panic!("unreadable decisions shown as {other:?}"),
+    }
 }

@@ -675,6 +675,7 @@ async fn a_rejection_at_the_hub_reaches_the_bench_with_its_reason_then_the_resub
             .decisions(&store_id(&store))
             .await
             .unwrap()
+            .expect("this hub has the route")
             .is_empty()
     );
 

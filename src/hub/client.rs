@@ -295,8 +295,10 @@ impl HubClient {
     pub async fn decisions(
         &self,
         store_id: &str,
-    ) -> Result<Vec<super::review::WireHubRecord>, ClientError> {
-        self.answer(self.http.get(self.store_url(store_id, "decisions")))
+    ) -> Result<Option<Vec<super::review::WireHubRecord>>, ClientError> {
+        // `None`: a hub older than decisions at the hub (no such route). Any other
+        // failure is an error the bench shows, never "nothing to mirror".
+        self.answer_unless_absent(self.http.get(self.store_url(store_id, "decisions")))
             .await
     }
 }

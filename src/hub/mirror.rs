@@ -91,14 +91,9 @@ pub async fn pull(
     refused: &mut HashSet<u64>,
 ) -> Result<usize, PullError> {
     let mut appended = 0;
-    let offered = match client.decisions(store_id).await {
-        Ok(o) => o,
-        // A hub older than decisions at the hub has no such route: nothing to mirror.
-        Err(ClientError::Protocol(detail)) => {
-            tracing::debug!("the hub offers no decisions: {detail}");
-            return Ok(0);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(offered) = client.decisions(store_id).await? else {
+        tracing::debug!("the hub offers no decisions (an older hub)");
+        return Ok(0);
     };
     for r in offered {
         if refused.contains(&r.seq) {
