@@ -631,17 +631,29 @@ pub fn check_hub_record(
 }
 
 /// The hub record inside a `HubRecordMirrored` event (checked when it was appended;
-/// `None` for any other event or bytes this build cannot read).
+/// `None` for any other event or bytes this build cannot read). Folding code that
+/// must not skip a copy uses [`decode_mirrored_checked`].
 pub fn decode_mirrored(e: &Event) -> Option<Record> {
+    decode_mirrored_checked(e).and_then(Result::ok)
+}
+
+/// The hub record inside a `HubRecordMirrored` event: `None` for any other event,
+/// `Some(Err(why))` for bytes this build cannot read.
+pub fn decode_mirrored_checked(e: &Event) -> Option<std::result::Result<Record, String>> {
     match e {
         Event::HubRecordMirrored {
             hub_seq, record, ..
-        } => decode(*hub_seq, record.as_bytes()).ok().map(|d| d.record),
+        } => Some(
+            decode(*hub_seq, record.as_bytes())
+                .map(|d| d.record)
+                .map_err(|e| e.to_string()),
+        ),
         _ => None,
     }
 }
 
-/// [`decode_mirrored`] of a record's event, in the shape `Roster::fold_bench` takes.
-pub fn decode_mirrored_record(r: &Record) -> Option<Record> {
-    decode_mirrored(&r.event)
+/// [`decode_mirrored_checked`] of a record's event, in the shape
+/// `Roster::fold_bench` takes.
+pub fn decode_mirrored_record(r: &Record) -> Option<std::result::Result<Record, String>> {
+    decode_mirrored_checked(&r.event)
 }
