@@ -614,6 +614,38 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
         store.job("J-1").unwrap().unwrap().status,
         traveler::domain::job::JobStatus::Approved
     );
+    // The review says on what roster it was decided: stale, verified online.
+    let basis: Vec<Event> = store
+        .events_of_job("J-1")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event)
+        .filter(|e| matches!(e, Event::SignedOnRoster { .. }))
+        .collect();
+    match basis.as_slice() {
+        [
+            Event::SignedOnRoster {
+                job,
+                badge,
+                hub_seq,
+                contact_at,
+                stale,
+                verified_online,
+            },
+        ] => {
+            assert_eq!(job.as_deref(), Some("J-1"));
+            assert_eq!(badge, "S500");
+            assert_eq!(
+                *hub_seq,
+                traveler::people::auth::roster(&store)
+                    .unwrap()
+                    .last_hub_mirror
+            );
+            assert_eq!(*contact_at, None, "the contact file is gone");
+            assert!(*stale && *verified_online);
+        }
+        other => panic!("the roster the review was decided on: {other:?}"),
+    }
     // S500 logs out (idle): the verification ends with the session.
     c.execute(Request {
         id: RequestId(4),

@@ -185,6 +185,26 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
     if roster_gated(command) {
         roster_fresh_enough(s, now)?;
     }
+    let mut events = decide_command(s, command, now)?;
+    // Where the bench follows the hub, the signature says on what roster.
+    if roster_gated(command)
+        && !events.is_empty()
+        && let (Some(roster), Some(signer)) = (s.roster, s.actor)
+        && let Some(basis) = person::roster_basis(
+            s.policy.and_then(|p| p.roster_max_age_hours),
+            s.roster_contact.as_ref(),
+            roster,
+            &signer.badge,
+            command.job(),
+            now,
+        )
+    {
+        events.push(basis);
+    }
+    Ok(events)
+}
+
+fn decide_command(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decided {
     match command {
         Command::LogIn => {
             let p = actor(s)?;

@@ -553,6 +553,32 @@ pub fn online_gate(
     })
 }
 
+/// What a signature on a bench that follows the hub's roster was decided on, as
+/// the record saved with it (pure); `None` on a bench that does not follow it.
+pub fn roster_basis(
+    max_age_hours: Option<f64>,
+    contact: Option<&HubContact>,
+    roster: &Roster,
+    badge: &str,
+    job: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<Event> {
+    roster.hub_since?;
+    let stale = stale_cache(max_age_hours, contact, roster, now);
+    let verified_online = match max_age_hours {
+        Some(max) => roster.verified_online(badge, max, now),
+        None => roster.verified_online_since_login(badge),
+    };
+    Some(Event::SignedOnRoster {
+        job: job.map(str::to_string),
+        badge: badge.to_string(),
+        hub_seq: roster.last_hub_mirror,
+        contact_at: contact_on_record(contact, roster, now).ok().flatten(),
+        stale: stale.is_some(),
+        verified_online,
+    })
+}
+
 /// On a bench that follows the hub's roster, only the shop roster logs in and
 /// signs: a badge no copied hub record enrolled (one enrolled only at this bench,
 /// before it followed the hub) is refused, since nobody can deactivate it (pure).
@@ -1173,6 +1199,43 @@ mod tests {
         assert!(!on_shop_roster(&r, "NOBODY"));
         let own = bench_roster(vec![(1, None, enrol("LOCAL"))]);
         assert!(on_shop_roster(&own, "LOCAL"), "a bench on its own roster");
+    }
+
+    #[test]
+    fn a_signature_says_on_what_roster_it_was_decided() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let r = bench_roster(vec![(1, Some(hub_rec(3, "A", enrol("T"))), copy())]);
+        let fresh = HubContact {
+            at: now - chrono::Duration::hours(1),
+            hub_seq: 3,
+            hub_hash: "h3".into(),
+        };
+        assert_eq!(
+            roster_basis(Some(8.0), Some(&fresh), &r, "T", Some("J"), now),
+            Some(Event::SignedOnRoster {
+                job: Some("J".into()),
+                badge: "T".into(),
+                hub_seq: Some(3),
+                contact_at: Some(fresh.at),
+                stale: false,
+                verified_online: false,
+            })
+        );
+        let future = HubContact {
+            at: now + chrono::Duration::hours(1),
+            ..fresh
+        };
+        assert!(matches!(
+            roster_basis(Some(8.0), Some(&future), &r, "T", None, now),
+            Some(Event::SignedOnRoster {
+                contact_at: None,
+                stale: true,
+                job: None,
+                ..
+            })
+        ));
+        let own = bench_roster(vec![(1, None, enrol("T"))]);
+        assert_eq!(roster_basis(Some(8.0), None, &own, "T", None, now), None);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 38] = [
+pub const KINDS_V2: [&str; 39] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -72,6 +72,7 @@ pub const KINDS_V2: [&str; 38] = [
     "hub_record_mirrored",
     "board_history_counted",
     "shop_policy_set",
+    "signed_on_roster",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
