@@ -886,3 +886,48 @@ fn the_roster_max_age_comes_from_policy_toml_and_a_bad_one_is_refused_with_its_p
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_enrolled_only_at_a_bench_is_refused_once_it_follows_the_hub() {
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    import_demo_roster(&shop).await;
+    let token = enrol(&shop.url, "BENCH-L").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_support::open(dir.path());
+    // Enrolled at this bench before it followed the hub: nobody can deactivate
+    // them at the hub, so they may no longer log in or sign here.
+    store
+        .append_at(
+            Utc::now(),
+            "system",
+            Event::PersonEnrolled {
+                badge: "L001".into(),
+                name: "Lee Local".into(),
+                roles: vec![traveler::domain::types::Role::Technician],
+                skill: traveler::domain::types::SkillLevel::Advanced,
+                pin_hash: traveler::people::pin::hash_pin("246813").unwrap(),
+            },
+        )
+        .unwrap();
+    let c = core(&store, "BENCH-L");
+    login(&c, "L001", "246813").expect("a bench on its own roster");
+    let _rx = spawn_with(store.clone(), config(shop.hub.addr, &token), fast());
+    until_roster(&store, "the shop roster", |r| {
+        r.hub_since.is_some() && r.get("T100").is_some()
+    })
+    .await;
+    let refused = login(&c, "L001", "246813");
+    assert_eq!(
+        refused,
+        Err(Rejection::NotOnShopRoster {
+            badge: "L001".into()
+        })
+    );
+    let msg = refused.unwrap_err().to_string();
+    assert!(
+        msg.contains("not on the shop roster") && msg.contains("--hub"),
+        "{msg}"
+    );
+    login(&c, "T100", "1111").expect("the shop roster logs in");
+}
