@@ -512,6 +512,33 @@ fn review(c: &Core, job: &str, badge: &str, pin: &str) -> Result<(), Rejection> 
     .map(|_| ())
 }
 
+fn review_at(
+    c: &Core,
+    job: &str,
+    badge: &str,
+    pin: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Rejection> {
+    c.execute_at(
+        Request {
+            id: RequestId(3),
+            by: badge.into(),
+            credentials: Some(Credentials {
+                badge: badge.into(),
+                pin: pin.into(),
+            }),
+            command: Command::Review {
+                job: job.into(),
+                decision: traveler::domain::types::Decision::Approved,
+                comment: "record complete".into(),
+            },
+        },
+        now,
+    )
+    .result
+    .map(|_| ())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_not_verified_since() {
     let Some(admin) = pg_admin_url() else { return };
@@ -520,8 +547,9 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
     let token = enrol(&shop.url, "BENCH-C").await;
     let dir = tempfile::tempdir().unwrap();
     let store = store_support::open(dir.path());
-    // A maximum age of two seconds, so the test need not wait hours.
-    let max_age_hours = 2.0 / 3600.0;
+    // A maximum age of a minute; the decisions past it are taken at a later `now`.
+    let max_age_hours = 1.0 / 60.0;
+    let max_age = chrono::Duration::seconds(60);
     let mut lib = traveler::instruction::load_dir(&instructions()).library;
     lib.policy.as_mut().unwrap().roster_max_age_hours = Some(max_age_hours);
     let (to_hub, logins) = tokio::sync::mpsc::unbounded_channel();
@@ -534,6 +562,7 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
     );
     until_roster(&store, "the demo roster", |r| r.get("S500").is_some()).await;
     submitted_job(&store, "J-1");
+    submitted_job(&store, "J-2");
     // S500 logs in while the hub is reachable: the hub confirms the PIN.
     login(&c, "S500", "5555").unwrap();
     until_roster(&store, "S500 verified online", |r| {
@@ -548,12 +577,10 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
         .at;
     // Past the maximum age since the last contact (the rule itself, before and
     // after, is table-tested in domain::person).
-    while Utc::now() - contact <= chrono::Duration::milliseconds(2100) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let later = contact + max_age + chrono::Duration::seconds(1);
     // S400 was checked only against the stale cache: refused, naming the age and
     // the last contact.
-    match review(&c, "J-1", "S400", "4444") {
+    match review_at(&c, "J-1", "S400", "4444", later) {
         Err(Rejection::RosterStale(s)) => {
             assert_eq!(s.badge, "S400");
             assert_eq!(s.max_age_hours, max_age_hours);
@@ -566,11 +593,76 @@ async fn a_bench_offline_past_the_roster_max_age_refuses_signatures_of_people_no
         }
         other => panic!("S400's review: {other:?}"),
     }
-    // S500, verified online at their log-in, may still sign.
+    // S500's confirmation by the hub is older than the maximum age by then too: it
+    // no longer counts.
+    assert!(
+        matches!(
+            review_at(&c, "J-1", "S500", "5555", later),
+            Err(Rejection::RosterStale(ref s)) if s.badge == "S500"
+        ),
+        "a confirmation older than the maximum age"
+    );
+    // Without a contact on record (the file lost), the cache counts as never
+    // confirmed: S400 is refused now, S500, confirmed within the maximum age, signs.
+    std::fs::remove_file(store.path().join(traveler::people::roster_cache::FILE)).unwrap();
+    match review(&c, "J-1", "S400", "4444") {
+        Err(Rejection::RosterStale(s)) => assert_eq!(s.last_contact, None),
+        other => panic!("S400's review without a contact: {other:?}"),
+    }
     review(&c, "J-1", "S500", "5555").expect("S500 reviews");
     assert_eq!(
         store.job("J-1").unwrap().unwrap().status,
         traveler::domain::job::JobStatus::Approved
+    );
+    // The review says on what roster it was decided: stale, verified online.
+    let basis: Vec<Event> = store
+        .events_of_job("J-1")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event)
+        .filter(|e| matches!(e, Event::SignedOnRoster { .. }))
+        .collect();
+    match basis.as_slice() {
+        [
+            Event::SignedOnRoster {
+                job,
+                badge,
+                hub_seq,
+                contact_at,
+                stale,
+                verified_online,
+            },
+        ] => {
+            assert_eq!(job.as_deref(), Some("J-1"));
+            assert_eq!(badge, "S500");
+            assert_eq!(
+                *hub_seq,
+                traveler::people::auth::roster(&store)
+                    .unwrap()
+                    .last_hub_mirror
+            );
+            assert_eq!(*contact_at, None, "the contact file is gone");
+            assert!(*stale && *verified_online);
+        }
+        other => panic!("the roster the review was decided on: {other:?}"),
+    }
+    // S500 logs out (idle): the verification ends with the session.
+    c.execute(Request {
+        id: RequestId(4),
+        by: "S500".into(),
+        credentials: None,
+        command: Command::LogOut {
+            reason: "idle".into(),
+        },
+    })
+    .result
+    .expect("S500 logs out");
+    assert!(
+        matches!(
+            review(&c, "J-2", "S500", "5555"),
+            Err(Rejection::RosterStale(ref s)) if s.badge == "S500"
+        ),
+        "verified online ends at the log-out"
     );
 }
 
@@ -793,4 +885,49 @@ fn the_roster_max_age_comes_from_policy_toml_and_a_bad_one_is_refused_with_its_p
             && said.contains("roster_max_age_hours = 0: give a number of hours above 0"),
         "{said}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_enrolled_only_at_a_bench_is_refused_once_it_follows_the_hub() {
+    let Some(admin) = pg_admin_url() else { return };
+    let shop = shop(&admin).await;
+    import_demo_roster(&shop).await;
+    let token = enrol(&shop.url, "BENCH-L").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_support::open(dir.path());
+    // Enrolled at this bench before it followed the hub: nobody can deactivate
+    // them at the hub, so they may no longer log in or sign here.
+    store
+        .append_at(
+            Utc::now(),
+            "system",
+            Event::PersonEnrolled {
+                badge: "L001".into(),
+                name: "Lee Local".into(),
+                roles: vec![traveler::domain::types::Role::Technician],
+                skill: traveler::domain::types::SkillLevel::Advanced,
+                pin_hash: traveler::people::pin::hash_pin("246813").unwrap(),
+            },
+        )
+        .unwrap();
+    let c = core(&store, "BENCH-L");
+    login(&c, "L001", "246813").expect("a bench on its own roster");
+    let _rx = spawn_with(store.clone(), config(shop.hub.addr, &token), fast());
+    until_roster(&store, "the shop roster", |r| {
+        r.hub_since.is_some() && r.get("T100").is_some()
+    })
+    .await;
+    let refused = login(&c, "L001", "246813");
+    assert_eq!(
+        refused,
+        Err(Rejection::NotOnShopRoster {
+            badge: "L001".into()
+        })
+    );
+    let msg = refused.unwrap_err().to_string();
+    assert!(
+        msg.contains("not on the shop roster") && msg.contains("--hub"),
+        "{msg}"
+    );
+    login(&c, "T100", "1111").expect("the shop roster logs in");
 }

@@ -149,24 +149,28 @@ pub fn run(args: AppArgs, instructions: Option<PathBuf>) -> anyhow::Result<i32> 
                 .policy
                 .as_ref()
                 .and_then(|p| p.roster_max_age_hours);
-            let store_dir = tasks_store.path().to_path_buf();
-            let contact = std::sync::Mutex::new((std::time::Instant::now(), None));
+            let note_store = tasks_store.clone();
+            let note = std::sync::Mutex::new((std::time::Instant::now(), None, false));
             background.push(Box::new(move || {
                 let text = rx.borrow().header_text();
                 let Some(max) = max_age else {
                     return text;
                 };
-                let Ok(mut c) = contact.lock() else {
+                let Ok(mut c) = note.lock() else {
                     return text;
                 };
-                if c.1.is_none() || c.0.elapsed() > std::time::Duration::from_secs(5) {
+                if !c.2 || c.0.elapsed() > std::time::Duration::from_secs(5) {
                     *c = (
                         std::time::Instant::now(),
-                        Some(crate::people::roster_cache::read(&store_dir)),
+                        crate::people::roster_cache::header_note(
+                            &note_store,
+                            Some(max),
+                            Utc::now(),
+                        ),
+                        true,
                     );
                 }
-                let last = c.1.as_ref().and_then(Option::as_ref);
-                match crate::people::roster_cache::age_note(last, Some(max), Utc::now()) {
+                match &c.1 {
                     Some(note) => format!("{text}; {note}"),
                     None => text,
                 }

@@ -335,14 +335,12 @@ impl Core {
             _ => None,
         };
         // The roster cache's age matters to signatures on a bench that follows the hub.
-        let roster_contact = match command {
-            Command::Sign { .. } | Command::Deviate { .. } | Command::Review { .. }
-                if roster.hub_since.is_some() =>
-            {
-                crate::people::roster_cache::read(self.store.path()).map(|c| c.at)
-            }
-            _ => None,
-        };
+        let roster_contact =
+            if crate::domain::decide::roster_gated(command) && roster.hub_since.is_some() {
+                crate::people::roster_cache::read(self.store.path()).map(|c| c.facts())
+            } else {
+                None
+            };
         let situation = Situation {
             shop: shop.as_ref(),
             bench: &self.bench,

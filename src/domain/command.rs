@@ -527,6 +527,11 @@ pub enum Rejection {
     /// and the signer was not verified online since their log-in here
     /// (`domain::person::online_gate`).
     RosterStale(super::person::StaleRoster),
+    /// On a bench that follows the shop roster at the hub, a badge no copied hub
+    /// record enrolled (`domain::person::on_shop_roster`).
+    NotOnShopRoster {
+        badge: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -759,6 +764,12 @@ impl fmt::Display for Rejection {
             ),
             HubRecord(r) => write!(f, "not copied from the hub: {r}"),
             RosterStale(s) => write!(f, "{s}"),
+            NotOnShopRoster { badge } => write!(
+                f,
+                "{badge} is not on the shop roster: this bench follows the roster at the \
+                 hub, and {badge} was enrolled only here; enrol them at the hub \
+                 (`traveler people add … --hub URL`)"
+            ),
         }
     }
 }

@@ -168,20 +168,43 @@ pub struct Situation<'a> {
     pub shop: Option<&'a super::shop_policy::ShopPolicy>,
     /// For copying a hub record: the record decoded from its checked bytes.
     pub hub_record: Option<&'a Record>,
-    /// When this bench last reached the hub's roster head (the roster cache's age).
-    pub roster_contact: Option<DateTime<Utc>>,
+    /// The bench's contact file: when it last reached the hub's roster head (the
+    /// roster cache's age), checked against the chain by `person::online_gate`.
+    pub roster_contact: Option<person::HubContact>,
 }
 
 type Decided = Result<Vec<Event>, Rejection>;
 
 pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decided {
-    // A signature on a bench whose copy of the shop roster is too old.
-    if matches!(
-        command,
-        Command::Sign { .. } | Command::Deviate { .. } | Command::Review { .. }
-    ) {
+    // A log-in or signature by a badge the shop roster does not hold, on a bench
+    // that follows it.
+    if command.needs_pin() {
+        on_shop_roster(s)?;
+    }
+    // A signature on a bench whose copy of the shop roster is too old or damaged.
+    if roster_gated(command) {
         roster_fresh_enough(s, now)?;
     }
+    let mut events = decide_command(s, command, now)?;
+    // Where the bench follows the hub, the signature says on what roster.
+    if roster_gated(command)
+        && !events.is_empty()
+        && let (Some(roster), Some(signer)) = (s.roster, s.actor)
+        && let Some(basis) = person::roster_basis(
+            s.policy.and_then(|p| p.roster_max_age_hours),
+            s.roster_contact.as_ref(),
+            roster,
+            &signer.badge,
+            command.job(),
+            now,
+        )
+    {
+        events.push(basis);
+    }
+    Ok(events)
+}
+
+fn decide_command(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decided {
     match command {
         Command::LogIn => {
             let p = actor(s)?;
@@ -422,14 +445,41 @@ pub fn decide(s: &Situation<'_>, command: &Command, now: DateTime<Utc>) -> Decid
     }
 }
 
-/// `person::online_gate` for the signer of the command.
+/// The commands the roster cache's age and soundness gate: every command signed
+/// with a PIN except the log-in (which the hub confirms afterwards). The core reads
+/// the contact file for exactly these.
+pub fn roster_gated(command: &Command) -> bool {
+    command.needs_pin() && !matches!(command, Command::LogIn)
+}
+
+/// `person::on_shop_roster` for whom the PIN proved.
+fn on_shop_roster(s: &Situation<'_>) -> Result<(), Rejection> {
+    let (Some(roster), Some(p)) = (s.roster, s.actor) else {
+        return Ok(());
+    };
+    if person::on_shop_roster(roster, &p.badge) {
+        Ok(())
+    } else {
+        Err(Rejection::NotOnShopRoster {
+            badge: p.badge.clone(),
+        })
+    }
+}
+
+/// `person::hub_copy_fault` and `person::online_gate` for the signer of the command.
 fn roster_fresh_enough(s: &Situation<'_>, now: DateTime<Utc>) -> Result<(), Rejection> {
-    let (Some(roster), Some(signer)) = (s.roster, s.actor) else {
+    let Some(roster) = s.roster else {
+        return Ok(());
+    };
+    if let Some(reason) = person::hub_copy_fault(roster) {
+        return Err(Rejection::Store { reason });
+    }
+    let Some(signer) = s.actor else {
         return Ok(());
     };
     person::online_gate(
         s.policy.and_then(|p| p.roster_max_age_hours),
-        s.roster_contact,
+        s.roster_contact.as_ref(),
         roster,
         &signer.badge,
         now,

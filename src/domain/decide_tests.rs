@@ -2054,3 +2054,76 @@ fn a_local_review_after_a_mirrored_decision_is_refused() {
         })
     ));
 }
+
+/// On a bench that follows the hub with a stale roster cache: every PIN-signed
+/// command but the log-in is gated (a release too); only the shop roster logs in;
+/// a copy that does not decode refuses signatures.
+#[test]
+fn the_roster_gate_covers_every_signed_command_but_the_log_in() {
+    let mut pol = policy();
+    pol.roster_max_age_hours = Some(8.0);
+    let mut roster = Roster {
+        hub_since: Some(1),
+        last_hub_mirror: Some(1),
+        ..Roster::default()
+    };
+    for b in ["E1", "LOCAL"] {
+        roster
+            .people
+            .insert(b.into(), person(b, &[Role::Engineer, Role::Supervisor]));
+    }
+    roster.hub_enrolled.insert("E1".into());
+    let release = Command::Release(Box::new(NewRelease {
+        file_name: "WI.toml".into(),
+        text: "id = \"WI\"".into(),
+        reason: "new revision".into(),
+    }));
+    let review = Command::Review {
+        job: "J".into(),
+        decision: Decision::Approved,
+        comment: "ok".into(),
+    };
+    let e1 = person("E1", &[Role::Engineer, Role::Supervisor]);
+    let local = person("LOCAL", &[Role::Engineer, Role::Supervisor]);
+    let decide_by = |p: &Person, r: &Roster, c: &Command| {
+        let s = Situation {
+            bench: "B1",
+            policy: Some(&pol),
+            actor: Some(p),
+            roster: Some(r),
+            ..Situation::default()
+        };
+        decide(&s, c, now())
+    };
+    assert!(matches!(
+        decide_by(&e1, &roster, &release),
+        Err(Rejection::RosterStale(ref s)) if s.badge == "E1"
+    ));
+    assert!(matches!(
+        decide_by(&e1, &roster, &review),
+        Err(Rejection::RosterStale(_))
+    ));
+    assert!(decide_by(&e1, &roster, &Command::LogIn).is_ok());
+    assert_eq!(
+        decide_by(&local, &roster, &Command::LogIn),
+        Err(Rejection::NotOnShopRoster {
+            badge: "LOCAL".into()
+        })
+    );
+    assert!(matches!(
+        decide_by(&local, &roster, &release),
+        Err(Rejection::NotOnShopRoster { .. })
+    ));
+    assert!(roster_gated(&release) && roster_gated(&review) && !roster_gated(&Command::LogIn));
+    let mut damaged = roster.clone();
+    damaged.undecodable = Some((7, 4, "newer kind".into()));
+    match decide_by(&e1, &damaged, &review) {
+        Err(Rejection::Store { reason }) => {
+            assert!(
+                reason.contains("record 7") && reason.contains("hub record 4"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -413,6 +413,24 @@ pub enum Event {
         by_name: String,
         reason: String,
     },
+    /// Saved in the same batch as a signature (checkpoint, deviation, review,
+    /// release) on a bench that follows the shop roster at the hub (#16): the roster
+    /// it was decided on (`domain::person::roster_basis`).
+    SignedOnRoster {
+        /// The job signed for; none for a release.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<String>,
+        badge: String,
+        /// The last hub record this chain had copied.
+        hub_seq: Option<u64>,
+        /// The contact with the hub's roster head the gate took (none on record).
+        contact_at: Option<DateTime<Utc>>,
+        /// The roster here was past its maximum age, or no contact was on record.
+        stale: bool,
+        /// The signer counted as verified online (the hub confirmed their PIN at
+        /// their log-in here, since their last log-out, within the maximum age).
+        verified_online: bool,
+    },
 }
 
 /// Whether supervisors may still review at a bench, or only at the desk (the hub).
@@ -581,6 +599,7 @@ impl Event {
             | ReviewDecided { job, .. }
             | ReviewMirrored { job, .. }
             | BoardHistoryCounted { job, .. } => Some(job),
+            SignedOnRoster { job: Some(job), .. } => Some(job),
             _ => None,
         }
     }
@@ -606,6 +625,7 @@ impl Event {
             | ReviewDecided { reviewer, .. }
             | ReviewMirrored { reviewer, .. } => Some(reviewer),
             Deviated { by, .. } => Some(by),
+            SignedOnRoster { badge, .. } => Some(badge),
             _ => None,
         }
     }
@@ -652,6 +672,7 @@ impl Event {
             HubRecordMirrored { .. } => "hub_record_mirrored",
             BoardHistoryCounted { .. } => "board_history_counted",
             ShopPolicySet { .. } => "shop_policy_set",
+            SignedOnRoster { .. } => "signed_on_roster",
         }
     }
 }

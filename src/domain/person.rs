@@ -1,6 +1,6 @@
 //! The roster is a fold over person events, like everything else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,6 +60,19 @@ pub struct Roster {
     /// badge's PIN at a log-in at this bench (the hub sends a bench only its own:
     /// `hub_records::for_bench`).
     pub verified_online: BTreeMap<String, u64>,
+    /// The hub's time on that confirmation: it counts for the maximum age from then.
+    pub verified_at: BTreeMap<String, DateTime<Utc>>,
+    /// Bench seq of each badge's latest log-out here (any reason, idle included):
+    /// it ends a verification online.
+    pub logouts: BTreeMap<String, u64>,
+    /// Badges a copied hub record enrolled: the shop roster. On a bench that follows
+    /// the hub, nobody else logs in or signs (`on_shop_roster`).
+    pub hub_enrolled: BTreeSet<String>,
+    /// The hash of each hub record copied into this chain, by hub seq.
+    pub hub_hashes: BTreeMap<u64, String>,
+    /// The first copy whose inner record does not decode: (bench seq, hub seq, why).
+    /// Until it is resolved nobody signs (`hub_copy_fault`).
+    pub undecodable: Option<(u64, u64, String)>,
 }
 
 impl Roster {
@@ -75,17 +88,39 @@ impl Roster {
     /// (`HubRecordMirrored`), in chain order. `unwrap` reads the hub record inside a
     /// copy (the store layer decodes it; `None` for any other record), which then
     /// takes effect as if it had happened here, with the hub record's actor.
+    /// A copy whose inner bytes do not decode (`Some(Err(why))`) still counts as
+    /// copied (by its hub seq), and is on record in `undecodable`.
     pub fn fold_bench<'a>(
         records: impl IntoIterator<Item = &'a Record>,
-        unwrap: impl Fn(&Record) -> Option<Record>,
+        unwrap: impl Fn(&Record) -> Option<Result<Record, String>>,
     ) -> Roster {
         let mut r = Roster::default();
         for rec in records {
+            if let Event::HubRecordMirrored {
+                hub_seq, hub_hash, ..
+            } = &rec.event
+            {
+                r.hub_hashes.insert(*hub_seq, hub_hash.clone());
+                r.last_hub_mirror = Some(r.last_hub_mirror.map_or(*hub_seq, |l| l.max(*hub_seq)));
+            }
             match unwrap(rec) {
-                Some(inner) => r.apply_from_hub(rec.seq, &inner),
+                Some(Ok(inner)) => r.apply_from_hub(rec.seq, &inner),
+                Some(Err(why)) => {
+                    if r.undecodable.is_none()
+                        && let Event::HubRecordMirrored { hub_seq, .. } = &rec.event
+                    {
+                        r.undecodable = Some((rec.seq, *hub_seq, why));
+                    }
+                }
                 None => {
-                    if let Event::LoggedIn { badge, .. } = &rec.event {
-                        r.logins.insert(badge.clone(), rec.seq);
+                    match &rec.event {
+                        Event::LoggedIn { badge, .. } => {
+                            r.logins.insert(badge.clone(), rec.seq);
+                        }
+                        Event::LoggedOut { badge, .. } => {
+                            r.logouts.insert(badge.clone(), rec.seq);
+                        }
+                        _ => {}
                     }
                     r.apply(rec)
                 }
@@ -99,7 +134,7 @@ impl Roster {
         if !super::hub_records::for_benches(&inner.event) {
             return;
         }
-        self.last_hub_mirror = Some(inner.seq);
+        self.last_hub_mirror = Some(self.last_hub_mirror.map_or(inner.seq, |l| l.max(inner.seq)));
         let roster_fact = matches!(
             inner.event,
             Event::PersonEnrolled { .. }
@@ -112,19 +147,37 @@ impl Roster {
         if roster_fact && self.hub_since.is_none() {
             self.hub_since = Some(inner.seq);
         }
-        if let Event::LoggedIn { badge, .. } = &inner.event {
-            self.verified_online.insert(badge.clone(), bench_seq);
+        match &inner.event {
+            Event::LoggedIn { badge, .. } => {
+                self.verified_online.insert(badge.clone(), bench_seq);
+                self.verified_at.insert(badge.clone(), inner.time);
+            }
+            Event::PersonEnrolled { badge, .. } => {
+                self.hub_enrolled.insert(badge.clone());
+            }
+            _ => {}
         }
         self.apply(inner);
     }
 
-    /// Whether the hub confirmed `badge`'s PIN at or after their latest log-in
-    /// here (see `online_gate`).
+    /// Whether the hub confirmed `badge`'s PIN after their latest log-in here and
+    /// they have not logged out since (see `online_gate`).
     pub fn verified_online_since_login(&self, badge: &str) -> bool {
         let login = self.logins.get(badge).copied().unwrap_or(0);
+        let logout = self.logouts.get(badge).copied().unwrap_or(0);
         self.verified_online
             .get(badge)
-            .is_some_and(|seq| *seq > login)
+            .is_some_and(|seq| *seq > login && *seq > logout)
+    }
+
+    /// [`Self::verified_online_since_login`], and the hub's confirmation no older
+    /// than `max_age_hours` (nor later than now and the allowed skew).
+    pub fn verified_online(&self, badge: &str, max_age_hours: f64, now: DateTime<Utc>) -> bool {
+        self.verified_online_since_login(badge)
+            && self
+                .verified_at
+                .get(badge)
+                .is_some_and(|at| within(*at, max_age_hours, now))
     }
 
     pub fn get(&self, badge: &str) -> Option<&Person> {
@@ -272,6 +325,152 @@ impl Roster {
     }
 }
 
+/// How far a clock may run ahead of this bench's before a time it wrote counts as
+/// one that has not happened yet.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// Whether `at` is at most `max_age_hours` before `now` and not after now plus the
+/// allowed skew (pure).
+fn within(at: DateTime<Utc>, max_age_hours: f64, now: DateTime<Utc>) -> bool {
+    let age = now.signed_duration_since(at);
+    age.num_milliseconds() as f64 <= max_age_hours * 3_600_000.0
+        && age >= -chrono::Duration::minutes(CLOCK_SKEW_MINUTES)
+}
+
+/// What the bench's contact file says: the hub's chain head it had caught up with,
+/// and when (`people::roster_cache`). A file, not a record: the gate checks it
+/// against the chain before it trusts it (`contact_on_record`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HubContact {
+    pub at: DateTime<Utc>,
+    pub hub_seq: u64,
+    pub hub_hash: String,
+}
+
+/// Why a contact file is taken as no contact.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ContactFault {
+    /// It says the contact happened after now (beyond the allowed skew).
+    InTheFuture { at: DateTime<Utc> },
+    /// It names a hub head older than the last hub record this chain copied.
+    BehindChain { hub_seq: u64, last_copied: u64 },
+    /// Its hash differs from this chain's copy of the hub record at its seq.
+    HashDiffers { hub_seq: u64 },
+}
+
+impl fmt::Display for ContactFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContactFault::InTheFuture { at } => write!(
+                f,
+                "the contact file says {} UTC, which has not come yet",
+                at.format("%Y-%m-%d %H:%M")
+            ),
+            ContactFault::BehindChain {
+                hub_seq,
+                last_copied,
+            } => write!(
+                f,
+                "the contact file names hub record {hub_seq}, older than hub record \
+                 {last_copied} this chain copied"
+            ),
+            ContactFault::HashDiffers { hub_seq } => write!(
+                f,
+                "the contact file's hash of hub record {hub_seq} is not that of this \
+                 chain's copy"
+            ),
+        }
+    }
+}
+
+/// The contact on record, checked against the chain (pure): a time after now (plus
+/// the skew), a hub head older than what the chain copied, or a hash other than the
+/// chain's copy at that seq is no contact. (A head past the last copy is the normal
+/// case: the hub's latest records are often ones benches do not copy.)
+pub fn contact_on_record(
+    contact: Option<&HubContact>,
+    roster: &Roster,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ContactFault> {
+    let Some(c) = contact else {
+        return Ok(None);
+    };
+    if c.at - now > chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(ContactFault::InTheFuture { at: c.at });
+    }
+    if let Some(last) = roster.last_hub_mirror
+        && c.hub_seq < last
+    {
+        return Err(ContactFault::BehindChain {
+            hub_seq: c.hub_seq,
+            last_copied: last,
+        });
+    }
+    if roster
+        .hub_hashes
+        .get(&c.hub_seq)
+        .is_some_and(|h| !h.eq_ignore_ascii_case(&c.hub_hash))
+    {
+        return Err(ContactFault::HashDiffers { hub_seq: c.hub_seq });
+    }
+    Ok(Some(c.at))
+}
+
+/// The bench's copy of the shop roster past its maximum age (or never brought up
+/// to date): what the header notes and what a signature refusal names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StaleCache {
+    pub max_age_hours: f64,
+    /// When the bench last reached the hub's roster head (`None`: not on record).
+    pub last_contact: Option<DateTime<Utc>>,
+    /// How long ago that was, in whole minutes.
+    pub age_minutes: Option<i64>,
+    /// Why the contact file on record was not taken, if it was not.
+    pub discarded: Option<ContactFault>,
+}
+
+/// The roster cache's age against the maximum (pure): `None` when it does not
+/// matter (no maximum, or a bench that does not follow the hub) or is fresh.
+pub fn stale_cache(
+    max_age_hours: Option<f64>,
+    contact: Option<&HubContact>,
+    roster: &Roster,
+    now: DateTime<Utc>,
+) -> Option<StaleCache> {
+    let max = max_age_hours?;
+    roster.hub_since?;
+    let (last_contact, discarded) = match contact_on_record(contact, roster, now) {
+        Ok(at) => (at, None),
+        Err(f) => (None, Some(f)),
+    };
+    if last_contact.is_some_and(|at| within(at, max, now)) {
+        return None;
+    }
+    Some(StaleCache {
+        max_age_hours: max,
+        last_contact,
+        age_minutes: last_contact.map(|at| now.signed_duration_since(at).num_minutes()),
+        discarded,
+    })
+}
+
+impl StaleCache {
+    /// The bench header's note.
+    pub fn note(&self) -> String {
+        let max = self.max_age_hours;
+        match self.age_minutes {
+            Some(m) => format!(
+                "roster from the hub {} h {:02} min old (max {max} h): only people verified online sign",
+                m / 60,
+                m % 60
+            ),
+            None => format!(
+                "no contact with the hub's roster on record (max {max} h): only people verified online sign"
+            ),
+        }
+    }
+}
+
 /// A signature refused because the bench's copy of the shop roster is too old.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StaleRoster {
@@ -281,6 +480,8 @@ pub struct StaleRoster {
     pub last_contact: Option<DateTime<Utc>>,
     /// How long ago that was, in whole minutes.
     pub age_minutes: Option<i64>,
+    /// Why the contact file on record was not taken, if it was not.
+    pub discarded: Option<ContactFault>,
 }
 
 impl fmt::Display for StaleRoster {
@@ -301,10 +502,14 @@ impl fmt::Display for StaleRoster {
                 self.max_age_hours
             )?,
         }
+        if let Some(d) = &self.discarded {
+            write!(f, " ({d})")?;
+        }
         write!(
             f,
-            ": only people whose PIN the hub confirmed at their log-in here may sign, and {} \
-             was not; log in again while the hub is reachable",
+            ": only people whose PIN the hub confirmed at their log-in here, since their \
+             last log-out and within that age, may sign, and {} was not; log in again \
+             while the hub is reachable",
             self.badge
         )
     }
@@ -320,36 +525,78 @@ fn age_words(minutes: i64) -> String {
 }
 
 /// The roster cache's maximum age (pure). On a bench that follows the hub's roster,
-/// once `max_age_hours` has passed since `last_contact` (the bench last reached the
-/// hub's roster head), only a signer *verified online* may sign: one whose PIN the
-/// hub confirmed at or after their latest log-in at this bench (a copied hub
-/// `LoggedIn` record). Everyone else may have been revoked, deactivated or locked
-/// at the hub since.
+/// once `max_age_hours` has passed since the last contact on record (the bench last
+/// reached the hub's roster head; `contact_on_record`), only a signer *verified
+/// online* may sign: one whose PIN the hub confirmed after their latest log-in at
+/// this bench (a copied hub `LoggedIn` record), who has not logged out here since,
+/// and whose confirmation is itself no older than the maximum age. Everyone else
+/// may have been revoked, deactivated or locked at the hub since.
 pub fn online_gate(
     max_age_hours: Option<f64>,
-    last_contact: Option<DateTime<Utc>>,
+    contact: Option<&HubContact>,
     roster: &Roster,
     badge: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StaleRoster> {
-    let Some(max) = max_age_hours else {
+    let Some(stale) = stale_cache(max_age_hours, contact, roster, now) else {
         return Ok(());
     };
-    if roster.hub_since.is_none() {
-        return Ok(());
-    }
-    let fresh = last_contact.is_some_and(|at| {
-        let age = now.signed_duration_since(at);
-        age.num_milliseconds() as f64 <= max * 3_600_000.0
-    });
-    if fresh || roster.verified_online_since_login(badge) {
+    if roster.verified_online(badge, stale.max_age_hours, now) {
         return Ok(());
     }
     Err(StaleRoster {
         badge: badge.to_string(),
-        max_age_hours: max,
-        last_contact,
-        age_minutes: last_contact.map(|at| now.signed_duration_since(at).num_minutes()),
+        max_age_hours: stale.max_age_hours,
+        last_contact: stale.last_contact,
+        age_minutes: stale.age_minutes,
+        discarded: stale.discarded,
+    })
+}
+
+/// What a signature on a bench that follows the hub's roster was decided on, as
+/// the record saved with it (pure); `None` on a bench that does not follow it.
+pub fn roster_basis(
+    max_age_hours: Option<f64>,
+    contact: Option<&HubContact>,
+    roster: &Roster,
+    badge: &str,
+    job: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<Event> {
+    roster.hub_since?;
+    let stale = stale_cache(max_age_hours, contact, roster, now);
+    let verified_online = match max_age_hours {
+        Some(max) => roster.verified_online(badge, max, now),
+        None => roster.verified_online_since_login(badge),
+    };
+    Some(Event::SignedOnRoster {
+        job: job.map(str::to_string),
+        badge: badge.to_string(),
+        hub_seq: roster.last_hub_mirror,
+        contact_at: contact_on_record(contact, roster, now).ok().flatten(),
+        stale: stale.is_some(),
+        verified_online,
+    })
+}
+
+/// On a bench that follows the hub's roster, only the shop roster logs in and
+/// signs: a badge no copied hub record enrolled (one enrolled only at this bench,
+/// before it followed the hub) is refused, since nobody can deactivate it (pure).
+pub fn on_shop_roster(roster: &Roster, badge: &str) -> bool {
+    roster.hub_since.is_none() || roster.hub_enrolled.contains(badge)
+}
+
+/// A copy of a hub record in this chain that does not decode (pure): the roster,
+/// releases and shop policy may be missing a fact, so nobody signs until it is
+/// resolved. Names the bench seq and hub seq.
+pub fn hub_copy_fault(roster: &Roster) -> Option<String> {
+    roster.undecodable.as_ref().map(|(seq, hub_seq, why)| {
+        format!(
+            "record {seq} of this chain holds a copy of hub record {hub_seq} that does \
+             not decode ({why}): the roster, releases and shop policy here may miss a \
+             fact, so nothing is signed until it is resolved (run `traveler verify`; \
+             a newer traveler may read it)"
+        )
     })
 }
 
@@ -826,19 +1073,34 @@ mod tests {
     }
 
     /// A bench chain: `local` records, and hub records copied (as the store layer
-    /// would unwrap them) at the bench seqs given.
+    /// would unwrap them) at the bench seqs given. A copy's outer record is a
+    /// `HubRecordMirrored` naming the inner seq and the hash `h<seq>`.
     fn bench_roster(items: Vec<(u64, Option<Record>, Event)>) -> Roster {
         let records: Vec<(Record, Option<Record>)> = items
             .into_iter()
-            .map(|(seq, inner, e)| (rec(seq, "system", e), inner))
+            .map(|(seq, inner, e)| {
+                let e = match &inner {
+                    Some(i) => mirrored(i.seq),
+                    None => e,
+                };
+                (rec(seq, "system", e), inner)
+            })
             .collect();
         let outer: Vec<Record> = records.iter().map(|(r, _)| r.clone()).collect();
         Roster::fold_bench(&outer, |r| {
             records
                 .iter()
                 .find(|(o, _)| o.seq == r.seq)
-                .and_then(|(_, i)| i.clone())
+                .and_then(|(_, i)| i.clone().map(Ok))
         })
+    }
+
+    fn mirrored(hub_seq: u64) -> Event {
+        Event::HubRecordMirrored {
+            hub_seq,
+            hub_hash: format!("h{hub_seq}"),
+            record: String::new(),
+        }
     }
 
     fn copy() -> Event {
@@ -899,7 +1161,139 @@ mod tests {
             Some(hub_rec(9, "A", Event::JobSubmitted { job: "J".into() })),
             copy(),
         )]);
-        assert_eq!(odd.last_hub_mirror, None);
+        assert_eq!(odd.hub_since, None);
+        assert!(odd.people.is_empty());
+    }
+
+    #[test]
+    fn a_copy_that_does_not_decode_counts_as_copied_and_is_on_record() {
+        let outer = vec![rec(1, "system", mirrored(3)), rec(2, "system", mirrored(4))];
+        let r = Roster::fold_bench(&outer, |o| {
+            Some(if o.seq == 1 {
+                Ok(hub_rec(3, "A", enrol("T")))
+            } else {
+                Err("record 4 is of a newer kind".into())
+            })
+        });
+        assert_eq!(r.last_hub_mirror, Some(4), "never copied twice");
+        assert_eq!(
+            r.undecodable,
+            Some((2, 4, "record 4 is of a newer kind".into()))
+        );
+        let why = hub_copy_fault(&r).unwrap();
+        assert!(
+            why.contains("record 2") && why.contains("hub record 4"),
+            "{why}"
+        );
+        assert_eq!(hub_copy_fault(&bench_roster(vec![])), None);
+    }
+
+    #[test]
+    fn only_the_shop_roster_signs_on_a_bench_that_follows_the_hub() {
+        let r = bench_roster(vec![
+            (1, None, enrol("LOCAL")),
+            (2, Some(hub_rec(1, "A", enrol("T"))), copy()),
+        ]);
+        assert!(on_shop_roster(&r, "T"));
+        assert!(!on_shop_roster(&r, "LOCAL"), "enrolled only at this bench");
+        assert!(!on_shop_roster(&r, "NOBODY"));
+        let own = bench_roster(vec![(1, None, enrol("LOCAL"))]);
+        assert!(on_shop_roster(&own, "LOCAL"), "a bench on its own roster");
+    }
+
+    #[test]
+    fn a_signature_says_on_what_roster_it_was_decided() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let r = bench_roster(vec![(1, Some(hub_rec(3, "A", enrol("T"))), copy())]);
+        let fresh = HubContact {
+            at: now - chrono::Duration::hours(1),
+            hub_seq: 3,
+            hub_hash: "h3".into(),
+        };
+        assert_eq!(
+            roster_basis(Some(8.0), Some(&fresh), &r, "T", Some("J"), now),
+            Some(Event::SignedOnRoster {
+                job: Some("J".into()),
+                badge: "T".into(),
+                hub_seq: Some(3),
+                contact_at: Some(fresh.at),
+                stale: false,
+                verified_online: false,
+            })
+        );
+        let future = HubContact {
+            at: now + chrono::Duration::hours(1),
+            ..fresh
+        };
+        assert!(matches!(
+            roster_basis(Some(8.0), Some(&future), &r, "T", None, now),
+            Some(Event::SignedOnRoster {
+                contact_at: None,
+                stale: true,
+                job: None,
+                ..
+            })
+        ));
+        let own = bench_roster(vec![(1, None, enrol("T"))]);
+        assert_eq!(roster_basis(Some(8.0), None, &own, "T", None, now), None);
+    }
+
+    #[test]
+    fn contact_table() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let r = bench_roster(vec![
+            (1, Some(hub_rec(3, "A", enrol("T"))), copy()),
+            (2, Some(hub_rec(5, "A", enrol("U"))), copy()),
+        ]);
+        let c = |min: i64, seq: u64, hash: &str| HubContact {
+            at: now + chrono::Duration::minutes(min),
+            hub_seq: seq,
+            hub_hash: hash.into(),
+        };
+        let at = |min: i64| Ok(Some(now + chrono::Duration::minutes(min)));
+        type Case = (
+            &'static str,
+            Option<HubContact>,
+            Result<Option<DateTime<Utc>>, ContactFault>,
+        );
+        let cases: Vec<Case> = vec![
+            ("none on record", None, Ok(None)),
+            ("at the last copy", Some(c(-30, 5, "h5")), at(-30)),
+            ("hash case does not matter", Some(c(-30, 5, "H5")), at(-30)),
+            (
+                "a head past the last copy (records benches do not copy)",
+                Some(c(-30, 9, "x")),
+                at(-30),
+            ),
+            ("within the clock skew", Some(c(4, 5, "h5")), at(4)),
+            (
+                "in the future",
+                Some(c(6, 5, "h5")),
+                Err(ContactFault::InTheFuture {
+                    at: now + chrono::Duration::minutes(6),
+                }),
+            ),
+            (
+                "behind what the chain copied",
+                Some(c(-30, 3, "h3")),
+                Err(ContactFault::BehindChain {
+                    hub_seq: 3,
+                    last_copied: 5,
+                }),
+            ),
+            (
+                "another hash than the copy at its seq",
+                Some(c(-30, 5, "h4")),
+                Err(ContactFault::HashDiffers { hub_seq: 5 }),
+            ),
+        ];
+        for (name, contact, want) in cases {
+            assert_eq!(contact_on_record(contact.as_ref(), &r, now), want, "{name}");
+        }
+        // A future contact is no contact: the gate refuses and says why.
+        let e = online_gate(Some(8.0), Some(&c(600, 5, "h5")), &r, "T", now).unwrap_err();
+        assert_eq!(e.last_contact, None);
+        assert!(e.to_string().contains("has not come yet"), "{e}");
     }
 
     #[test]
@@ -916,21 +1310,43 @@ mod tests {
                 },
             )
         };
+        // A hub confirmation an hour old.
         let confirmed = |seq: u64, hub_seq: u64, badge: &str, bench: &str| {
-            (
-                seq,
-                Some(hub_rec(
-                    hub_seq,
-                    badge,
-                    Event::LoggedIn {
-                        badge: badge.into(),
-                        bench: bench.into(),
-                    },
-                )),
-                copy(),
-            )
+            let mut r = hub_rec(
+                hub_seq,
+                badge,
+                Event::LoggedIn {
+                    badge: badge.into(),
+                    bench: bench.into(),
+                },
+            );
+            r.time = now - chrono::Duration::hours(1);
+            (seq, Some(r), copy())
         };
         let follows = (1, Some(hub_rec(1, "A", enrol("T"))), copy());
+        let logout = |seq: u64, badge: &str, reason: &str| {
+            (
+                seq,
+                None,
+                Event::LoggedOut {
+                    badge: badge.into(),
+                    reason: reason.into(),
+                },
+            )
+        };
+        // A hub confirmation whose hub record is `h` hours old.
+        let confirmed_at = |seq: u64, hub_seq: u64, h: i64| {
+            let mut r = hub_rec(
+                hub_seq,
+                "T",
+                Event::LoggedIn {
+                    badge: "T".into(),
+                    bench: "B1".into(),
+                },
+            );
+            r.time = now - chrono::Duration::hours(h);
+            (seq, Some(r), copy())
+        };
         type Item = (u64, Option<Record>, Event);
         type Case = (
             &'static str,
@@ -994,10 +1410,54 @@ mod tests {
                 ],
                 false,
             ),
+            (
+                "past it, confirmed, then logged out (idle)",
+                Some(8.0),
+                hours(9),
+                vec![
+                    follows.clone(),
+                    login(2, "T"),
+                    confirmed(3, 7, "T", "B1"),
+                    logout(4, "T", "idle"),
+                ],
+                false,
+            ),
+            (
+                "past it, confirmed; someone else logged out",
+                Some(8.0),
+                hours(9),
+                vec![
+                    follows.clone(),
+                    login(2, "T"),
+                    confirmed(3, 7, "T", "B1"),
+                    logout(4, "U", "idle"),
+                ],
+                true,
+            ),
+            (
+                "past it, confirmed within the maximum age",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed_at(3, 7, 7)],
+                true,
+            ),
+            (
+                "past it, confirmed longer ago than the maximum age",
+                Some(8.0),
+                hours(9),
+                vec![follows.clone(), login(2, "T"), confirmed_at(3, 7, 9)],
+                false,
+            ),
         ];
         for (name, max, contact, items, ok) in cases {
             let r = bench_roster(items);
-            let got = online_gate(max, contact, &r, "T", now);
+            // The contact names the last copy, as the sync task writes it.
+            let facts = contact.map(|at| HubContact {
+                at,
+                hub_seq: r.last_hub_mirror.unwrap_or(0),
+                hub_hash: format!("h{}", r.last_hub_mirror.unwrap_or(0)),
+            });
+            let got = online_gate(max, facts.as_ref(), &r, "T", now);
             assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
             if let Err(e) = got {
                 assert_eq!(e.last_contact, contact, "{name}");

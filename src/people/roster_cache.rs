@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::person::{HubContact, Roster, stale_cache};
+
 pub const FILE: &str = "hub-roster-contact";
 
 /// The hub's chain head the bench had caught up with, and when.
@@ -22,6 +24,17 @@ pub struct RosterContact {
     pub at: DateTime<Utc>,
     pub hub_seq: u64,
     pub hub_hash: String,
+}
+
+impl RosterContact {
+    /// What the gate checks against the chain (`domain::person::contact_on_record`).
+    pub fn facts(&self) -> HubContact {
+        HubContact {
+            at: self.at,
+            hub_seq: self.hub_seq,
+            hub_hash: self.hub_hash.clone(),
+        }
+    }
 }
 
 fn path(store_dir: &Path) -> PathBuf {
@@ -57,44 +70,85 @@ pub fn write(store_dir: &Path, c: &RosterContact) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What the bench header adds once the roster cache is past its maximum age
-/// (pure); `None` while it is fresh, without a maximum, or before any contact.
+/// What the bench header adds once the roster cache is past its maximum age or no
+/// contact is on record (pure): the signature gate's own rule
+/// (`domain::person::stale_cache`), so the note says exactly when signatures need
+/// a verification online. `None` while fresh, without a maximum, or on a bench
+/// that does not follow the hub.
 pub fn age_note(
     contact: Option<&RosterContact>,
     max_age_hours: Option<f64>,
+    roster: &Roster,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let (c, max) = (contact?, max_age_hours?);
-    let age = now.signed_duration_since(c.at);
-    if age.num_milliseconds() as f64 <= max * 3_600_000.0 {
-        return None;
-    }
-    let m = age.num_minutes();
-    Some(format!(
-        "roster from the hub {} h {:02} min old (max {max} h): only people verified online sign",
-        m / 60,
-        m % 60
-    ))
+    let facts = contact.map(RosterContact::facts);
+    stale_cache(max_age_hours, facts.as_ref(), roster, now).map(|s| s.note())
+}
+
+/// [`age_note`] on what the store holds now (its roster, its contact file).
+pub fn header_note(
+    store: &crate::store::Store,
+    max_age_hours: Option<f64>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    max_age_hours?;
+    let roster = match crate::people::auth::roster(store) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("roster not read: {e}")),
+    };
+    age_note(read(store.path()).as_ref(), max_age_hours, &roster, now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A roster that follows the hub since hub record 1, which it copied.
+    fn following() -> Roster {
+        let mut r = Roster {
+            hub_since: Some(1),
+            last_hub_mirror: Some(1),
+            ..Roster::default()
+        };
+        r.hub_hashes.insert(1, "aa".into());
+        r
+    }
+
     #[test]
-    fn the_header_note_appears_past_the_maximum_age() {
+    fn the_header_note_says_what_the_gate_decides() {
         let now = Utc::now();
         let at = |h: i64| RosterContact {
             at: now - chrono::Duration::minutes(h * 60 + 14),
             hub_seq: 1,
-            hub_hash: String::new(),
+            hub_hash: "aa".into(),
         };
-        assert_eq!(age_note(Some(&at(7)), Some(8.0), now), None);
-        assert_eq!(age_note(Some(&at(9)), None, now), None);
-        assert_eq!(age_note(None, Some(8.0), now), None);
+        let r = following();
+        assert_eq!(age_note(Some(&at(7)), Some(8.0), &r, now), None);
+        assert_eq!(age_note(Some(&at(9)), None, &r, now), None);
         assert_eq!(
-            age_note(Some(&at(9)), Some(8.0), now).as_deref(),
+            age_note(Some(&at(9)), Some(8.0), &Roster::default(), now),
+            None,
+            "a bench that does not follow the hub"
+        );
+        assert_eq!(
+            age_note(None, Some(8.0), &r, now).as_deref(),
+            Some(
+                "no contact with the hub's roster on record (max 8 h): only people verified online sign"
+            ),
+            "the gate refuses without a contact: the header says so"
+        );
+        assert_eq!(
+            age_note(Some(&at(9)), Some(8.0), &r, now).as_deref(),
             Some("roster from the hub 9 h 14 min old (max 8 h): only people verified online sign")
+        );
+        // A contact the gate does not take is no contact here either.
+        let future = RosterContact {
+            at: now + chrono::Duration::hours(1),
+            ..at(0)
+        };
+        assert!(
+            age_note(Some(&future), Some(8.0), &r, now)
+                .is_some_and(|n| n.starts_with("no contact")),
         );
     }
 

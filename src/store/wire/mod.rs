@@ -33,7 +33,7 @@ use super::identity::StoreIdentity;
 /// The kinds of schema 2 (this build), by their `type` tag. A variant added to `Event`
 /// belongs here too (verify then knows it without decoding it), and its golden record
 /// in a fixture of its own under `tests/fixtures/`.
-pub const KINDS_V2: [&str; 38] = [
+pub const KINDS_V2: [&str; 39] = [
     "person_enrolled",
     "person_updated",
     "person_certified",
@@ -72,6 +72,7 @@ pub const KINDS_V2: [&str; 38] = [
     "hub_record_mirrored",
     "board_history_counted",
     "shop_policy_set",
+    "signed_on_roster",
 ];
 
 /// The kinds a schema knows; `None` for a schema this build does not know.
@@ -631,17 +632,29 @@ pub fn check_hub_record(
 }
 
 /// The hub record inside a `HubRecordMirrored` event (checked when it was appended;
-/// `None` for any other event or bytes this build cannot read).
+/// `None` for any other event or bytes this build cannot read). Folding code that
+/// must not skip a copy uses [`decode_mirrored_checked`].
 pub fn decode_mirrored(e: &Event) -> Option<Record> {
+    decode_mirrored_checked(e).and_then(Result::ok)
+}
+
+/// The hub record inside a `HubRecordMirrored` event: `None` for any other event,
+/// `Some(Err(why))` for bytes this build cannot read.
+pub fn decode_mirrored_checked(e: &Event) -> Option<std::result::Result<Record, String>> {
     match e {
         Event::HubRecordMirrored {
             hub_seq, record, ..
-        } => decode(*hub_seq, record.as_bytes()).ok().map(|d| d.record),
+        } => Some(
+            decode(*hub_seq, record.as_bytes())
+                .map(|d| d.record)
+                .map_err(|e| e.to_string()),
+        ),
         _ => None,
     }
 }
 
-/// [`decode_mirrored`] of a record's event, in the shape `Roster::fold_bench` takes.
-pub fn decode_mirrored_record(r: &Record) -> Option<Record> {
-    decode_mirrored(&r.event)
+/// [`decode_mirrored_checked`] of a record's event, in the shape
+/// `Roster::fold_bench` takes.
+pub fn decode_mirrored_record(r: &Record) -> Option<std::result::Result<Record, String>> {
+    decode_mirrored_checked(&r.event)
 }
