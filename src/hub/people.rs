@@ -346,6 +346,50 @@ pub(super) fn check_locked(
     })
 }
 
+/// A hub handler's PIN check in one piece: Argon2 before the chain's lock
+/// (`preverify`), then the lock and the check on the roster as read under it
+/// (`check_locked`). On a refusal its records (the wrong PIN, a lock) are appended
+/// and committed, and the failure is returned for the handler to word.
+pub(super) async fn check_pin_locked<'c>(
+    c: &'c mut deadpool_postgres::Client,
+    policy: &Policy,
+    badge: &str,
+    pin: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<LockedSigner<'c>, AuthFailure>, ChainError> {
+    let pre = preverify(&***c, badge, pin).await?;
+    let tx = c.transaction().await?;
+    chain::lock(&tx).await?;
+    let roster = chain::roster(&*tx).await?;
+    match check_locked(&roster, policy, badge, pin, purpose, pre.as_ref(), now) {
+        Ok(person) => Ok(Ok(LockedSigner { tx, roster, person })),
+        Err(PinRefused { failure, events }) => {
+            if !events.is_empty() {
+                let actor = badge.to_string();
+                chain::append(
+                    &tx,
+                    events
+                        .into_iter()
+                        .map(|e| (now, actor.clone(), e))
+                        .collect(),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            Ok(Err(failure))
+        }
+    }
+}
+
+/// Whom a PIN proved, with the transaction holding the chain's lock and the roster
+/// read under it.
+pub(super) struct LockedSigner<'c> {
+    pub tx: deadpool_postgres::Transaction<'c>,
+    pub roster: Roster,
+    pub person: Person,
+}
+
 /// Records a refused PIN's events and commits; returns the refusal.
 async fn refused(
     tx: deadpool_postgres::Transaction<'_>,

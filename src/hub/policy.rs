@@ -20,7 +20,6 @@ use crate::domain::decide::{Situation, decide};
 use crate::domain::event::LocalReview;
 use crate::domain::policy::Policy;
 use crate::domain::shop_policy::ShopPolicy;
-use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -143,37 +142,15 @@ pub async fn set(
 ) -> Result<PolicyReply, HubRefusal> {
     let policy = state.policy.as_deref().ok_or(HubRefusal::NoLibrary)?;
     let mut c = db::client(&state.pool).await?;
-    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
-    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
-    let tx = c.transaction().await?;
-    chain::lock(&tx).await?;
-    let roster = chain::roster(&*tx).await?;
-    let admin = match super::people::check_locked(
-        &roster,
-        policy,
-        &req.badge,
-        &req.pin,
-        PIN_PURPOSE,
-        pre.as_ref(),
-        now,
-    ) {
-        Ok(p) => p,
-        Err(PinRefused { failure, events }) => {
-            if !events.is_empty() {
-                let actor = req.badge.clone();
-                chain::append(
-                    &tx,
-                    events
-                        .into_iter()
-                        .map(|e| (now, actor.clone(), e))
-                        .collect(),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            return Err(pin_refusal(&failure));
-        }
-    };
+    // Who: the PIN against the hub's roster, by the bench's rules (Argon2 before the
+    // chain's lock; a refusal recorded).
+    let super::people::LockedSigner {
+        tx,
+        roster,
+        person: admin,
+    } = super::people::check_pin_locked(&mut c, policy, &req.badge, &req.pin, PIN_PURPOSE, now)
+        .await?
+        .map_err(|f| pin_refusal(&f))?;
     let shop = current(&*tx).await?;
     let situation = Situation {
         bench: "",

@@ -32,7 +32,6 @@ use crate::domain::event::{Event, ReleaseRefusal, RevisionRef};
 use crate::domain::release::{HubRef, ReleaseBook, Released};
 use crate::instruction::Library;
 use crate::instruction::schema::WorkInstructionFile;
-use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -272,38 +271,15 @@ pub async fn release(
         .as_ref()
         .ok_or(HubReleaseRefusal::NoLibrary)?;
     let mut c = db::client(&state.pool).await?;
-    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
-    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
-    let tx = c.transaction().await?;
-    chain::lock(&tx).await?;
-
-    let roster = chain::roster(&*tx).await?;
-    let engineer = match super::people::check_locked(
-        &roster,
-        policy,
-        &req.badge,
-        &req.pin,
-        PIN_PURPOSE,
-        pre.as_ref(),
-        now,
-    ) {
-        Ok(p) => p,
-        Err(PinRefused { failure, events }) => {
-            if !events.is_empty() {
-                let actor = req.badge.clone();
-                chain::append(
-                    &tx,
-                    events
-                        .into_iter()
-                        .map(|e| (now, actor.clone(), e))
-                        .collect(),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            return Err(pin_refusal(&failure));
-        }
-    };
+    // Who: the PIN against the hub's roster, by the bench's rules (Argon2 before the
+    // chain's lock; a refusal recorded).
+    let super::people::LockedSigner {
+        tx,
+        roster,
+        person: engineer,
+    } = super::people::check_pin_locked(&mut c, policy, &req.badge, &req.pin, PIN_PURPOSE, now)
+        .await?
+        .map_err(|f| pin_refusal(&f))?;
 
     let book = hub_releases(&*tx).await?;
     let facts = facts(library, &book, req, from);

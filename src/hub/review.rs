@@ -28,7 +28,6 @@ use crate::domain::hub_review::{HubDecision, NotAdmitted, admit};
 use crate::domain::job::Job;
 use crate::domain::policy::Policy;
 use crate::domain::types::Decision;
-use crate::people::auth::PinRefused;
 
 use super::chain::{self, ChainError};
 use super::db;
@@ -252,39 +251,15 @@ pub async fn review(
 ) -> Result<ReviewReply, ReviewRefusal> {
     let policy = state.policy.as_deref().ok_or(ReviewRefusal::NoPolicy)?;
     let mut c = db::client(&state.pool).await?;
-    // Argon2 before the hub chain's lock, on a blocking thread (`people::preverify`).
-    let pre = super::people::preverify(&**c, &req.badge, &req.pin).await?;
-    let tx = c.transaction().await?;
-    chain::lock(&tx).await?;
-
-    // Who: the PIN against the hub's roster, by the bench's rules.
-    let roster = chain::roster(&*tx).await?;
-    let reviewer = match super::people::check_locked(
-        &roster,
-        policy,
-        &req.badge,
-        &req.pin,
-        PIN_PURPOSE,
-        pre.as_ref(),
-        now,
-    ) {
-        Ok(p) => p,
-        Err(PinRefused { failure, events }) => {
-            if !events.is_empty() {
-                let actor = req.badge.clone();
-                chain::append(
-                    &tx,
-                    events
-                        .into_iter()
-                        .map(|e| (now, actor.clone(), e))
-                        .collect(),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            return Err(pin_refusal(&failure));
-        }
-    };
+    // Who: the PIN against the hub's roster, by the bench's rules (Argon2 before the
+    // chain's lock; a refusal recorded).
+    let super::people::LockedSigner {
+        tx,
+        roster,
+        person: reviewer,
+    } = super::people::check_pin_locked(&mut c, policy, &req.badge, &req.pin, PIN_PURPOSE, now)
+        .await?
+        .map_err(|f| pin_refusal(&f))?;
 
     // What: the submission as the hub received and verified it.
     let store = tx
