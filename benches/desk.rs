@@ -17,16 +17,18 @@
 //!
 //! `cargo bench --bench desk`.
 
+mod support;
+use support::{fresh_db, ms, pct, t0};
+
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::Utc;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use traveler::desk::{DeskState, Executor, follow, settle, start, update};
 use traveler::domain::event::{Event, Record};
 use traveler::domain::types::{Decision, ProductClass};
 use traveler::hub::db::{self, Caller, Kind};
-use traveler::hub::migrate;
 use traveler::hub::server::Server;
 use traveler::hub::sync::{SyncState, spawn};
 use traveler::hub::wire::OfferedRecord;
@@ -38,10 +40,6 @@ fn size(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap()
 }
 
 /// One job's records: start, lot, step done, submitted, and (`decided`) approved.
@@ -121,36 +119,6 @@ fn synthetic_chain(
         }
     }
     out
-}
-
-async fn fresh_db(admin: &str, name: &str) -> String {
-    let (c, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    // Two calls: DROP DATABASE cannot run inside the implicit transaction of one batch.
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    migrate::migrate(&mut c).await.unwrap();
-    url
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -14,9 +14,11 @@
 //! TRAVELER_BENCH_CATCHUP (100 000 events), TRAVELER_BENCH_BENCHES (50) ×
 //! TRAVELER_BENCH_BENCH_JOBS (2 000 jobs of 4 records each).
 
+mod support;
+use support::{fresh_db, pct, t0};
+
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use traveler::domain::event::{Event, Record};
@@ -26,7 +28,7 @@ use traveler::hub::db::{self, Caller, Kind};
 use traveler::hub::server::Server;
 use traveler::hub::sync::{SyncOptions, SyncState, spawn_with};
 use traveler::hub::wire::OfferedRecord;
-use traveler::hub::{HubConfig, migrate, queries};
+use traveler::hub::{HubConfig, queries};
 use traveler::store::{ChainHead, OpenOptions, Store, StoreIdentity, canonical_bytes, chain_hash};
 
 fn size(var: &str, default: usize) -> usize {
@@ -34,10 +36,6 @@ fn size(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap()
 }
 
 /// The records of one rework job: start, two lots, one signature-free step, review.
@@ -136,28 +134,6 @@ async fn sync_all(store: &Store, cfg: HubConfig) -> Duration {
     start.elapsed()
 }
 
-async fn fresh_db(admin: &str, name: &str) -> String {
-    let (c, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    // Two calls: DROP DATABASE cannot run inside the implicit transaction of one batch.
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    migrate::migrate(&mut c).await.unwrap();
-    url
-}
-
 /// The same rows as the hub stores, by a plain batched INSERT into a plain table.
 async fn plain_insert(url: &str, store: &Store) -> Duration {
     let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -219,10 +195,6 @@ fn synthetic_chain(
         }
     }
     out
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

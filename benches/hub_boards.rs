@@ -12,9 +12,11 @@
 //!
 //! `cargo bench --bench hub_boards`.
 
+mod support;
+use support::{ms, pct, t0};
+
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use traveler::core::BoardLookup;
 use traveler::domain::event::{Event, Record};
 use traveler::domain::types::{Decision, ProductClass};
@@ -31,10 +33,6 @@ fn size(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap()
 }
 
 /// How many benches each board visits.
@@ -101,14 +99,6 @@ fn chain(bench: usize, store: &StoreIdentity, jobs: usize) -> Vec<OfferedRecord>
         }
     }
     out
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

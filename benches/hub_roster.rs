@@ -13,6 +13,9 @@
 //! Goal: ≤ 2 s p99 when online. `cargo bench --bench hub_roster`. Sizes:
 //! TRAVELER_BENCH_ROSTER_BENCHES (5), TRAVELER_BENCH_ROSTER_CHANGES (20).
 
+mod support;
+use support::{fresh_db, pct};
+
 #[path = "../tests/store_support/mod.rs"]
 mod store_support;
 
@@ -22,13 +25,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use traveler::domain::event::Event;
 use traveler::domain::types::{CheckResult, Decision, Meaning};
+use traveler::hub::HubConfig;
 use traveler::hub::client::HubClient;
 use traveler::hub::db::{self, Kind};
 use traveler::hub::people::{ChangeRequest, RosterChange};
 use traveler::hub::review::{ReviewRequest, send};
 use traveler::hub::server::Server;
 use traveler::hub::sync::{SyncOptions, spawn_with};
-use traveler::hub::{HubConfig, migrate};
 use traveler::store::{OpenOptions, Store};
 
 fn size(var: &str, default: usize) -> usize {
@@ -36,10 +39,6 @@ fn size(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn ms(d: Duration) -> String {
@@ -55,27 +54,6 @@ fn report(what: &str, mut xs: Vec<Duration>) {
         ms(pct(&xs, 0.99)),
         ms(*xs.last().unwrap())
     );
-}
-
-async fn fresh_db(admin: &str, name: &str) -> String {
-    let (c, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    migrate::migrate(&mut c).await.unwrap();
-    url
 }
 
 fn open(dir: &Path) -> Store {
